@@ -1,0 +1,31 @@
+// Two kinds of failure, kept apart on purpose (STYLE.md §9):
+// - KafkaError: an expected domain condition with a Kafka error code (offset out of range, corrupt batch…).
+//   Domain modules throw it; handlers map it to the response's error code in one place.
+// - BrokerError: a failure outside the Kafka protocol (bad config, bad CLI argument, startup failure) with a
+//   stable string `code` that tests assert instead of the message.
+import { errorName } from './protocol/error-codes.js';
+
+export class KafkaError extends Error {
+  readonly errorCode: number;
+
+  constructor(errorCode: number, message?: string) {
+    super(message ?? errorName(errorCode));
+    this.name = 'KafkaError';
+    this.errorCode = errorCode;
+  }
+}
+
+export class BrokerError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BrokerError';
+    this.code = code;
+  }
+}
+
+/** The Kafka error code carried by `err`, or undefined when `err` is not a KafkaError. */
+export function kafkaErrorCode(err: unknown): number | undefined {
+  return err instanceof KafkaError ? err.errorCode : undefined;
+}
