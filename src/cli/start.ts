@@ -1,0 +1,73 @@
+// `eddy start`: run a broker in the foreground until SIGINT/SIGTERM.
+import type { Argv } from 'yargs';
+import { createBroker } from '../broker.js';
+import { DEFAULT_BROKER_CONFIG as D, type BrokerOptions } from '../metadata/broker-config.js';
+import { LOG_LEVELS } from '../logger.js';
+
+export function startOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('host', { type: 'string', default: D.host, describe: 'Interface to listen on' })
+    .option('port', { type: 'number', default: D.port, describe: 'TCP port to listen on (0 = any free port)' })
+    .option('data-dir', { type: 'string', default: D.dataDir, describe: 'Directory for logs and metadata (log.dirs)' })
+    .option('advertised-host', { type: 'string', describe: 'Host clients are told to connect to (default: --host)' })
+    .option('advertised-port', { type: 'number', describe: 'Port clients are told to connect to (default: the bound port)' })
+    .option('node-id', { type: 'number', default: D.nodeId, describe: 'This broker\'s id (node.id)' })
+    .option('auto-create-topics', { type: 'boolean', default: D.autoCreateTopics, describe: 'Create unknown topics on Metadata requests (auto.create.topics.enable)' })
+    .option('num-partitions', { type: 'number', default: D.numPartitions, describe: 'Partitions of an auto-created topic (num.partitions)' })
+    .option('message-max-bytes', { type: 'number', default: D.messageMaxBytes, describe: 'Largest record batch accepted (message.max.bytes)' })
+    .option('socket-request-max-bytes', { type: 'number', default: D.socketRequestMaxBytes, describe: 'Largest request accepted (socket.request.max.bytes)' })
+    .option('flush-on-ack-all', { type: 'boolean', default: D.flushOnAckAll, describe: 'acks=-1 is acknowledged only after fsync (group commit)' })
+    .option('log-flush-interval-messages', { type: 'number', describe: 'fsync after this many messages (log.flush.interval.messages; default never)' })
+    .option('log-flush-interval-ms', { type: 'number', describe: 'fsync at least this often (log.flush.interval.ms; default never)' })
+    .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
+    .option('log-roll-ms', { type: 'number', default: D.logRollMs, describe: 'Segment age before rolling (log.roll.ms)' })
+    .option('log-index-interval-bytes', { type: 'number', default: D.logIndexIntervalBytes, describe: 'Bytes between offset index entries (log.index.interval.bytes)' })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level (JSON lines on stdout)' });
+}
+
+type StartArgs = Awaited<ReturnType<ReturnType<typeof startOptions>['parseAsync']>>;
+
+export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
+  return {
+    host: args.host,
+    port: args.port,
+    dataDir: args['data-dir'],
+    advertisedHost: args['advertised-host'],
+    advertisedPort: args['advertised-port'],
+    nodeId: args['node-id'],
+    autoCreateTopics: args['auto-create-topics'],
+    numPartitions: args['num-partitions'],
+    messageMaxBytes: args['message-max-bytes'],
+    socketRequestMaxBytes: args['socket-request-max-bytes'],
+    flushOnAckAll: args['flush-on-ack-all'],
+    logFlushIntervalMessages: args['log-flush-interval-messages'],
+    logFlushIntervalMs: args['log-flush-interval-ms'],
+    logSegmentBytes: args['log-segment-bytes'],
+    logRollMs: args['log-roll-ms'],
+    logIndexIntervalBytes: args['log-index-interval-bytes'],
+    logLevel: args['log-level'] as BrokerOptions['logLevel'],
+  };
+}
+
+export async function runStart(args: StartArgs): Promise<void> {
+  const broker = await createBroker(brokerOptionsFromArgs(args));
+  await broker.start();
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      broker.logger.warn({ signal }, 'second signal; exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    broker.logger.info({ signal }, 'shutting down');
+    broker.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        broker.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,42 @@
+// Resolving a (topic, partition) named in a request to its log, with Kafka's error codes — shared by the handlers
+// that address partitions (Produce, Fetch, ListOffsets).
+import { KafkaError } from '../errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { PartitionLog } from '../log/partition-log.js';
+import type { TopicInfo } from '../metadata/topic-registry.js';
+import type { BrokerServices } from './types.js';
+
+/** Every partition has leader epoch 0 until replication brings leader elections. */
+export const LEADER_EPOCH = 0;
+
+export function lookupPartition(broker: BrokerServices, topic: TopicInfo | undefined, partition: number): PartitionLog {
+  if (topic === undefined || partition < 0 || partition >= topic.partitions) {
+    throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  const log = broker.logs.getLog(topic.name, partition);
+  if (log === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  return log;
+}
+
+/**
+ * KIP-320: a client that knows the leader epoch sends it; -1 means "don't check".
+ * | currentLeaderEpoch | outcome               |
+ * |--------------------|-----------------------|
+ * | -1                 | ok                    |
+ * | == ours            | ok                    |
+ * | < ours             | FENCED_LEADER_EPOCH   |
+ * | > ours             | UNKNOWN_LEADER_EPOCH  |
+ */
+export function checkLeaderEpoch(currentLeaderEpoch: number | undefined): void {
+  if (currentLeaderEpoch === undefined || currentLeaderEpoch === -1 || currentLeaderEpoch === LEADER_EPOCH) return;
+  throw new KafkaError(currentLeaderEpoch < LEADER_EPOCH ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
+}
+
+/** The Kafka error code for a failure while serving one partition; logs what is not an expected condition. */
+export function partitionErrorCode(err: unknown, log: BrokerServices['logger'], context: Record<string, unknown>): number {
+  if (err instanceof KafkaError) return err.errorCode;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const isIo = typeof code === 'string' && /^E[A-Z]+$/.test(code);
+  log.error({ err, ...context }, isIo ? 'storage error' : 'unexpected error');
+  return isIo ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
+}

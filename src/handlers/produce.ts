@@ -1,0 +1,128 @@
+// Produce (key 0), versions 0–11.
+// - acks must be -1, 0 or 1, else INVALID_REQUIRED_ACKS for every partition.
+// - Each partition carries exactly one RecordBatch v2 (v3+), validated by its header and CRC only — records are
+//   never decoded or re-encoded. Magic 0/1 message sets (Produce v0–v2) get UNSUPPORTED_FOR_MESSAGE_FORMAT until
+//   the legacy formats are built; a magic-2 batch in v0–v2 or a magic-0/1 set in v3+ is INVALID_RECORD, as in
+//   Kafka's ProduceRequest.validateRecords. zstd before v7 is UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
+// - The batch buffer is a slice of the request frame, which this connection owns, so the log rewrites its base
+//   offset and leader epoch in place and writes it as is.
+// - acks=-1 with `flushOnAckAll` waits for the fsync (group commit in the log); acks=1 waits for the write.
+// - acks=0: no response; if any partition failed, the connection is closed so the client refreshes metadata
+//   (Kafka's behaviour).
+// - Idempotent/transactional producers come with a later issue: InitProducerId is not advertised, so clients
+//   don't send producer ids; batches are stored as they come.
+import { ApiKey } from '../protocol/generated/index.js';
+import { makeProduceResponse, type ProduceRequest, type ProduceResponse } from '../protocol/generated/produce.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { KafkaError } from '../errors.js';
+import {
+  CompressionType,
+  MAGIC_OFFSET,
+  compressionOf,
+  setPartitionLeaderEpoch,
+  validateProducedRecords,
+} from '../protocol/records/batch.js';
+import type { ApiHandler, RequestContext } from './types.js';
+import { LEADER_EPOCH, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+
+type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
+
+function partitionError(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+    errorMessage,
+  } as PartitionResponse;
+}
+
+/** Checks what depends on the request version; the batch itself is checked by validateProducedRecords. */
+function checkFormatForVersion(records: Buffer | null, apiVersion: number): void {
+  if (records === null || records.length <= MAGIC_OFFSET) {
+    throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request carries no record batch');
+  }
+  const magic = records.readInt8(MAGIC_OFFSET);
+  if (apiVersion < 3) {
+    if (magic >= 2) throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce v${apiVersion} cannot carry magic ${magic} batches`);
+    throw new KafkaError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `Message format v${magic} is not supported; use Produce v3+`);
+  }
+  if (magic < 2) throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce v${apiVersion} requires magic 2, got ${magic}`);
+}
+
+async function producePartition(
+  ctx: RequestContext,
+  topicName: string,
+  index: number,
+  records: Buffer | null,
+  durable: boolean,
+): Promise<PartitionResponse> {
+  const broker = ctx.broker;
+  try {
+    const topic = broker.topics.get(topicName);
+    const log = lookupPartition(broker, topic, index);
+    checkFormatForVersion(records, ctx.apiVersion);
+    const header = validateProducedRecords(records!, topic!.maxMessageBytes);
+    if (ctx.apiVersion < 7 && compressionOf(header.attributes) === CompressionType.ZSTD) {
+      throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd requires Produce v7+');
+    }
+    setPartitionLeaderEpoch(records!, 0, LEADER_EPOCH);
+    const result = await log.append(records!, header, { durable });
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: result.baseOffset,
+      logAppendTimeMs: result.logAppendTimeMs,
+      logStartOffset: result.logStartOffset,
+      recordErrors: [],
+      errorMessage: null,
+    } as PartitionResponse;
+  } catch (err) {
+    const code = partitionErrorCode(err, ctx.log, { api: 'Produce', topic: topicName, partition: index });
+    if (code === ErrorCode.CORRUPT_MESSAGE || code === ErrorCode.INVALID_RECORD) {
+      ctx.log.warn({ topic: topicName, partition: index, reason: (err as Error).message }, 'rejected record batch');
+    }
+    return partitionError(index, code, err instanceof KafkaError ? err.message : null);
+  }
+}
+
+export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
+  apiKey: ApiKey.Produce,
+  name: 'Produce',
+  minVersion: 0,
+  maxVersion: 11,
+  async handle(ctx, request) {
+    const acks = request.acks;
+    if (acks !== -1 && acks !== 0 && acks !== 1) {
+      return this.errorResponse(request, ErrorCode.INVALID_REQUIRED_ACKS, ctx.apiVersion);
+    }
+    const durable = acks === -1 && ctx.broker.config.flushOnAckAll;
+    // Appends are started in request order (offsets are assigned synchronously inside append) and awaited together.
+    const pending: Array<Promise<PartitionResponse>[]> = request.topicData.map((topic) =>
+      topic.partitionData.map((p) => producePartition(ctx, topic.name, p.index, p.records, durable)),
+    );
+    const res = makeProduceResponse();
+    res.responses = await Promise.all(
+      request.topicData.map(async (topic, i) => ({
+        name: topic.name,
+        partitionResponses: await Promise.all(pending[i]!),
+      })),
+    ) as ProduceResponse['responses'];
+    if (acks === 0) {
+      const failed = res.responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));
+      if (failed) ctx.closeConnectionAfterResponse();
+      return null;
+    }
+    return res;
+  },
+  errorResponse(request, errorCode) {
+    const res = makeProduceResponse();
+    res.responses = request.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((p) => partitionError(p.index, errorCode)),
+    })) as ProduceResponse['responses'];
+    return res;
+  },
+};

@@ -1,0 +1,43 @@
+// The contract every Kafka API handler implements (STYLE.md §4), and what a handler may reach.
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../metadata/broker-config.js';
+import type { TopicRegistry } from '../metadata/topic-registry.js';
+import type { LogManager } from '../log/log-manager.js';
+
+/** The broker's state and services, as handlers see them. */
+export interface BrokerServices {
+  readonly config: BrokerConfig;
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly topics: TopicRegistry;
+  readonly logs: LogManager;
+  readonly logger: Logger;
+  /** Host and port put into Metadata (advertised listener). */
+  advertisedEndpoint(): { host: string; port: number };
+  /** Aborted when the broker starts shutting down: long polls end early. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  /** The connection's child logger. */
+  readonly log: Logger;
+  readonly broker: BrokerServices;
+  /** Close the connection once this request is done (Kafka does this on an acks=0 produce error). */
+  closeConnectionAfterResponse(): void;
+}
+
+export interface ApiHandler<Req = any, Res = any> {
+  readonly apiKey: number;
+  readonly name: string;
+  /** Lowest and highest versions this broker honours; advertised in ApiVersions. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** Returns the response, or null when the request gets none (Produce with acks=0). */
+  handle(ctx: RequestContext, request: Req): Res | null | Promise<Res | null>;
+  /** A response echoing every requested topic/partition/resource with `errorCode`. */
+  errorResponse(request: Req, errorCode: number, apiVersion: number): Res;
+}

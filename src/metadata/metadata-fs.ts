@@ -1,0 +1,49 @@
+// The file I/O of src/metadata: small documents that must never be left torn by a crash.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { BrokerError } from '../errors.js';
+
+/** Parses a JSON file; undefined when it does not exist. A file that exists but does not parse is a BrokerError. */
+export async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new BrokerError('METADATA_CORRUPT', `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Reads a text file; undefined when it does not exist. */
+export async function readTextFile(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Replaces `file` with `contents`: write a temp file, fsync it, rename over the old one, fsync the directory. */
+export async function writeFileAtomically(file: string, contents: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await fs.open(tmp, 'w');
+  try {
+    await handle.writeFile(contents);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, file);
+  const dir = await fs.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

@@ -1,0 +1,110 @@
+// One request frame in, at most one response out (as a list of buffers, size prefix included).
+//
+//   header → handler (unknown key: close) → version check → decode (failure: close) → handle → encode
+//
+// | condition                                   | outcome                                                   |
+// |---------------------------------------------|-----------------------------------------------------------|
+// | api key with no handler                     | warn, close the connection (Kafka closes too)             |
+// | ApiVersions at a version we don't support   | v0 body: UNSUPPORTED_VERSION + our ranges (KIP-511)       |
+// | other API, version outside our range but    | decode, answer errorResponse(UNSUPPORTED_VERSION)         |
+// |   inside the schema's range                 |                                                           |
+// | version outside the schema's range          | warn, close (nothing can decode it)                       |
+// | body does not decode / trailing bytes       | warn, close                                               |
+// | handler throws KafkaError                   | errorResponse(its code)                                   |
+// | handler throws anything else                | error log, errorResponse(UNKNOWN_SERVER_ERROR or          |
+// |                                             |   KAFKA_STORAGE_ERROR for I/O failures)                   |
+// | handler returns null                        | no response (acks=0)                                      |
+import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
+import { readRequestHeader, responseHeaderVersion, writeResponseHeader, type ParsedRequestHeader } from '../protocol/header.js';
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { KafkaError } from '../errors.js';
+import { HANDLERS } from '../handlers/index.js';
+import { unsupportedApiVersionsResponse } from '../handlers/api-versions.js';
+import type { ApiHandler, RequestContext } from '../handlers/types.js';
+
+export type DispatchOutcome =
+  | { kind: 'respond'; buffers: Buffer[]; closeAfter: boolean }
+  | { kind: 'no-response'; closeAfter: boolean }
+  | { kind: 'close'; reason: string; header?: ParsedRequestHeader };
+
+export type ContextFactory = (header: ParsedRequestHeader, onClose: () => void) => RequestContext;
+
+/** Encodes a response frame: size prefix, response header, body. */
+export function encodeResponseFrame(apiKey: number, apiVersion: number, correlationId: number, body: unknown, headerVersion?: number): Buffer[] {
+  const codec = API_CODECS.get(apiKey)!;
+  const w = new Writer();
+  w.writeInt32(0);
+  writeResponseHeader(w, correlationId, headerVersion ?? responseHeaderVersion(apiKey, apiVersion));
+  codec.writeResponse(w, apiVersion, body);
+  const buffers = w.toBuffers();
+  buffers[0]!.writeInt32BE(w.length - 4, 0);
+  return buffers;
+}
+
+function isIoError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
+export async function dispatch(frame: Buffer, makeContext: ContextFactory): Promise<DispatchOutcome> {
+  const reader = new Reader(frame);
+  let header: ParsedRequestHeader;
+  try {
+    header = readRequestHeader(reader);
+  } catch (err) {
+    return { kind: 'close', reason: `undecodable request header: ${(err as Error).message}` };
+  }
+  const { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId } = header;
+  const handler: ApiHandler | undefined = HANDLERS.get(apiKey);
+  const codec = API_CODECS.get(apiKey);
+  if (handler === undefined || codec === undefined) {
+    return { kind: 'close', reason: `unsupported api key ${apiKey}`, header };
+  }
+
+  const supported = apiVersion >= handler.minVersion && apiVersion <= handler.maxVersion;
+  if (!supported && apiKey === ApiKey.ApiVersions) {
+    return {
+      kind: 'respond',
+      buffers: encodeResponseFrame(apiKey, 0, correlationId, unsupportedApiVersionsResponse(), 0),
+      closeAfter: false,
+    };
+  }
+  if (apiVersion < codec.minVersion || apiVersion > codec.maxVersion) {
+    return { kind: 'close', reason: `${handler.name} v${apiVersion} is outside every known version`, header };
+  }
+
+  let request: unknown;
+  try {
+    request = codec.readRequest(reader, apiVersion);
+    if (reader.remaining() !== 0) throw new Error(`${reader.remaining()} unexpected trailing bytes`);
+  } catch (err) {
+    return { kind: 'close', reason: `undecodable ${handler.name} v${apiVersion} request: ${(err as Error).message}`, header };
+  }
+
+  let closeAfter = false;
+  const ctx = makeContext(header, () => {
+    closeAfter = true;
+  });
+  if (!supported) {
+    const body = handler.errorResponse(request, ErrorCode.UNSUPPORTED_VERSION, apiVersion);
+    return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, body), closeAfter };
+  }
+
+  let response: unknown;
+  try {
+    response = await handler.handle(ctx, request);
+  } catch (err) {
+    let code: number;
+    if (err instanceof KafkaError) {
+      code = err.errorCode;
+    } else {
+      code = isIoError(err) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
+      ctx.log.error({ err, api: handler.name, apiVersion, clientId: header.clientId }, 'request failed');
+    }
+    response = handler.errorResponse(request, code, apiVersion);
+  }
+  if (response === null) return { kind: 'no-response', closeAfter };
+  return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, response), closeAfter };
+}

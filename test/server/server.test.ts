@@ -1,0 +1,140 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { TestClient } from '../helpers/kafka-test-client.js';
+import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.js';
+import { buildRecordBatch } from '../protocol/records/batch-builder.js';
+
+let tb: TestBroker;
+let bystander: TestClient;
+
+beforeEach(async () => {
+  tb = await startTestBroker({ socketRequestMaxBytes: 64 * 1024 });
+  bystander = await TestClient.connect(tb.port);
+  await bystander.send(ApiKey.CreateTopics, 4, { topics: [{ name: 't', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }] });
+});
+afterEach(async () => {
+  bystander.close();
+  await tb.stop();
+});
+
+function sizePrefixed(body: Buffer): Buffer {
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(body.length, 0);
+  return Buffer.concat([size, body]);
+}
+
+/** After each misbehaving client, the bystander's connection still works and data produced before is intact. */
+async function expectBrokerStillServes(): Promise<void> {
+  const res = await bystander.send(ApiKey.Metadata, 9, { topics: [{ name: 't' }] });
+  expect(res.topics[0].errorCode).toBe(0);
+  const fresh = await TestClient.connect(tb.port);
+  try {
+    const v = await fresh.send(ApiKey.ApiVersions, 0);
+    expect(v.errorCode).toBe(0);
+  } finally {
+    fresh.close();
+  }
+}
+
+async function expectClosedBy(bytes: Buffer): Promise<void> {
+  const bad = await TestClient.connect(tb.port);
+  bad.writeRaw(bytes);
+  await bad.closed;
+  expect(bad.isOpen).toBe(false);
+  await expectBrokerStillServes();
+}
+
+describe('server: framing and bad input', () => {
+  it('answers pipelined requests strictly in request order', async () => {
+    const c = await TestClient.connect(tb.port);
+    try {
+      const replies = await Promise.all([
+        c.send(ApiKey.ApiVersions, 2),
+        c.send(ApiKey.Metadata, 1, { topics: null }),
+        c.send(ApiKey.Fetch, 11, { maxWaitMs: 200, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' }),
+        c.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' }),
+        c.send(ApiKey.Metadata, 12, { topics: null }),
+      ]);
+      expect(replies.map((r) => r.errorCode ?? 0)).toEqual([0, 0, 0, 0, 0]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('closes the connection on garbage bytes and keeps serving others', async () => {
+    await expectClosedBy(sizePrefixed(Buffer.from('this is not a kafka request at all, just text')));
+  });
+
+  it('closes the connection on a negative size prefix', async () => {
+    await expectClosedBy(Buffer.from([0x80, 0, 0, 0, 1, 2, 3]));
+  });
+
+  it('closes the connection on a size above socket.request.max.bytes before reading the body', async () => {
+    const prefix = Buffer.alloc(4);
+    prefix.writeInt32BE(64 * 1024 + 1, 0);
+    await expectClosedBy(prefix);
+  });
+
+  it('closes the connection on an unknown API key', async () => {
+    const body = Buffer.alloc(12);
+    body.writeInt16BE(9999, 0);
+    body.writeInt16BE(0, 2);
+    body.writeInt32BE(1, 4);
+    body.writeInt16BE(-1, 8);
+    await expectClosedBy(sizePrefixed(body.subarray(0, 10)));
+  });
+
+  it('closes the connection on a version outside every known version', async () => {
+    const body = Buffer.alloc(10);
+    body.writeInt16BE(ApiKey.Metadata, 0);
+    body.writeInt16BE(99, 2);
+    body.writeInt32BE(1, 4);
+    body.writeInt16BE(-1, 8);
+    await expectClosedBy(sizePrefixed(body));
+  });
+
+  it('closes the connection on a request whose body is truncated', async () => {
+    const full = TestClient.encodeRequest(ApiKey.Metadata, 9, { topics: [{ name: 'x' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false }, 1);
+    const body = full.subarray(4, full.length - 3);
+    await expectClosedBy(sizePrefixed(body));
+  });
+
+  it('closes the connection on a request with trailing bytes after the body', async () => {
+    const full = TestClient.encodeRequest(ApiKey.ApiVersions, 0, {}, 1);
+    await expectClosedBy(sizePrefixed(Buffer.concat([full.subarray(4), Buffer.from([1, 2, 3])])));
+  });
+
+  it('survives a client that sends half a frame and disconnects', async () => {
+    const c = await TestClient.connect(tb.port);
+    const full = TestClient.encodeRequest(ApiKey.ApiVersions, 0, {}, 1);
+    c.writeRaw(full.subarray(0, 7));
+    c.close();
+    await c.closed;
+    await expectBrokerStillServes();
+  });
+
+  it('answers a corrupt record batch with CORRUPT_MESSAGE and loses nothing already written', async () => {
+    const good = buildRecordBatch({ records: [{ value: 'keep me' }] });
+    const ok = await bystander.send(ApiKey.Produce, 7, { acks: -1, timeoutMs: 1000, topicData: [{ name: 't', partitionData: [{ index: 0, records: good }] }] });
+    expect(ok.responses[0].partitionResponses[0].errorCode).toBe(0);
+    const bad = buildRecordBatch({ records: [{ value: 'flip me' }] });
+    bad[bad.length - 2] ^= 0x55;
+    const rejected = await bystander.send(ApiKey.Produce, 7, { acks: -1, timeoutMs: 1000, topicData: [{ name: 't', partitionData: [{ index: 0, records: bad }] }] });
+    expect(rejected.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
+    const fetched = await bystander.send(ApiKey.Fetch, 11, { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' });
+    expect(fetched.responses[0].partitions[0].highWatermark).toBe(1n);
+    expect(Buffer.compare(fetched.responses[0].partitions[0].records, good)).toBe(0);
+  });
+
+  it('answers an in-flight long poll when the broker shuts down', async () => {
+    const c = await TestClient.connect(tb.port);
+    const pending = c.send(ApiKey.Fetch, 11, { maxWaitMs: 60_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' });
+    await new Promise((r) => setTimeout(r, 50));
+    bystander.close();
+    await tb.stop();
+    const res = await pending;
+    expect(res.responses[0].partitions[0].errorCode).toBe(0);
+    c.close();
+  });
+});
