@@ -1,6 +1,7 @@
 // Kafka's error-code table (org.apache.kafka.common.protocol.Errors, Kafka 3.9).
 // Codes are part of the wire protocol and never change; names follow Kafka's enum exactly.
-// `RETRIABLE_ERROR_CODES` mirrors which Errors map to a RetriableException in the Java client.
+// `RETRIABLE_ERROR_CODES` mirrors which Errors map to a RetriableException in the Java client (checked against
+// Kafka 3.9.0's Errors.java and exception hierarchy; TRANSACTION_ABORTABLE is an ApiException, not retriable).
 
 export const ErrorCode = {
   UNKNOWN_SERVER_ERROR: -1,
@@ -167,5 +168,4 @@ export const RETRIABLE_ERROR_CODES: ReadonlySet<number> = new Set([
   ErrorCode.UNKNOWN_TOPIC_ID,
   ErrorCode.INCONSISTENT_TOPIC_ID,
   ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR,
-  ErrorCode.TRANSACTION_ABORTABLE,
 ]);
