@@ -1,0 +1,731 @@
+// The log of one topic-partition: its segments, offsets, high watermark, the single append queue and the
+// waiters woken by appends (STYLE §5).
+//
+// Appends. `append()` assigns offsets synchronously from `nextOffset` (so concurrent appends get increasing
+// offsets in call order), rewrites the batch header in place and queues it. One drain loop per partition takes
+// everything queued, up to a roll point, and writes it with a single positional writev; then fsyncs if the group
+// needs it, then advances the high watermark and resolves the group. Appends that arrive while a write or fsync
+// runs form the next group, so concurrent durable appends share one fsync (group commit).
+//
+//   group contains                                   after the write
+//   a durable append (acks=-1 with fsync)            fsync, then high watermark, then resolve
+//   a flush() request                                fsync, then resolve
+//   flush.messages reached since the last fsync      fsync, then high watermark
+//   none of these                                    high watermark at once; flush.ms timer armed
+//
+// The recovery point (recorded in recovery-point-offset-checkpoint by LogManager) is the log end offset at the
+// last completed fsync.
+//
+// Rolls (Kafka's UnifiedLog.maybeRoll), checked before each batch; an empty segment never rolls:
+//
+//   condition                                                      Kafka config
+//   segment size + batch size > segmentBytes                       segment.bytes
+//   now - rollingBaseMs > segmentMs                                segment.ms
+//   offset index or time index full                                segment.index.bytes
+//   batch lastOffset - segment base offset > 2^31 - 1              (relative offsets are int32)
+//
+// rollingBaseMs is the clock at the segment's first append; for a segment loaded at startup it is the first
+// batch's maxTimestamp (Kafka's choice), capped at now. The rolled segment gets its final time-index entry and is
+// fsynced in the background; the next fsync of the log waits for it.
+//
+// Reads never go past the high watermark, come from one segment, and return whole batches in one Buffer
+// filled by one positional read (or taken from the header-scan chunk when it already holds them).
+//
+// I/O errors: a failed write or fsync takes the partition offline: that append and everything queued behind it
+// reject with the I/O error, and later appends with KafkaError(KAFKA_STORAGE_ERROR). Reads keep working.
+import type { Logger } from 'pino';
+import { KafkaError } from '../errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import {
+  LOG_OVERHEAD,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+  type RecordBatchHeader,
+} from '../protocol/records/batch.js';
+import type { LogFs } from './fs.js';
+import type { LogConfig } from './log-config.js';
+import { recoverSegment } from './recovery.js';
+import { LogSegment, parseSegmentFileName } from './segment.js';
+
+export interface AppendResult {
+  baseOffset: bigint;
+  lastOffset: bigint;
+  /** -1n unless the topic uses LogAppendTime. */
+  logAppendTimeMs: bigint;
+  logStartOffset: bigint;
+}
+
+export interface PartitionLogOptions {
+  dir: string;
+  topic: string;
+  partition: number;
+  config: LogConfig;
+  fs: LogFs;
+  logger: Logger;
+  /** Epoch milliseconds; injectable for tests. */
+  clock?: () => number;
+}
+
+export interface LoadOptions extends PartitionLogOptions {
+  /** True when the data dir had a clean-shutdown marker: trust indexes, walk nothing. */
+  clean: boolean;
+  /** From recovery-point-offset-checkpoint; undefined = recover from the first segment. */
+  recoveryPoint: bigint | undefined;
+}
+
+interface PendingAppend {
+  kind: 'append';
+  batch: Buffer;
+  baseOffset: bigint;
+  lastOffset: bigint;
+  records: number;
+  maxTimestamp: number;
+  durable: boolean;
+  logAppendTimeMs: bigint;
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingFlush {
+  kind: 'flush';
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+type QueueItem = PendingAppend | PendingFlush;
+
+/** Caps on one coalesced write (IOV_MAX is 1024 on Linux). */
+const MAX_WRITE_BUFFERS = 1024;
+const MAX_WRITE_BYTES = 16 * 1024 * 1024;
+/** setTimeout's limit; a longer flush.ms means "never by time". */
+const MAX_TIMER_MS = 0x7fffffff;
+const MAX_RELATIVE_OFFSET = 0x7fffffffn;
+
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  /** Written into every appended batch's partitionLeaderEpoch (single broker: stays 0). */
+  leaderEpoch = 0;
+  private config: LogConfig;
+  private readonly fs: LogFs;
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+
+  private segments: LogSegment[] = [];
+  /** Next offset to assign: includes queued appends. */
+  private nextOffset = 0n;
+  private endOffset = 0n;
+  private hw = 0n;
+  private flushedOffset = 0n;
+
+  private queue: QueueItem[] = [];
+  private draining = false;
+  private idleWaiters: Array<() => void> = [];
+  private messagesSinceFlush = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private dirNeedsSync = false;
+  private readonly listeners = new Set<() => void>();
+  private failure: Error | undefined;
+  private closed = false;
+  private readsInFlight = 0;
+  private readsDrained: (() => void) | undefined;
+
+  private constructor(options: PartitionLogOptions) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.dir = options.dir;
+    this.config = options.config;
+    this.fs = options.fs;
+    this.logger = options.logger;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  get logStartOffset(): bigint {
+    // Retention will move this forward (deleting whole segments); until then it is the first segment's base.
+    return this.segments[0]!.baseOffset;
+  }
+
+  /** Offset after the last batch written to the file. */
+  get logEndOffset(): bigint {
+    return this.endOffset;
+  }
+
+  get highWatermark(): bigint {
+    return this.hw;
+  }
+
+  /** Every offset below this has been fsynced. */
+  get recoveryPoint(): bigint {
+    return this.flushedOffset;
+  }
+
+  get isOffline(): boolean {
+    return this.failure !== undefined;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  get logConfig(): LogConfig {
+    return this.config;
+  }
+
+  /** Base offsets of the segments, oldest first (for tools and tests). */
+  segmentBaseOffsets(): bigint[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /**
+   * Opens the partition directory (creating it and a first segment when empty) and recovers it when `clean` is
+   * false: segments from the one containing the recovery point are walked batch by batch (recovery.ts), the
+   * log is truncated at the first torn or corrupt batch and later segments are deleted. A segment whose index
+   * is missing or corrupt is rebuilt from its .log even on a clean start.
+   */
+  static async load(options: LoadOptions): Promise<PartitionLog> {
+    const log = new PartitionLog(options);
+    await options.fs.mkdir(options.dir);
+    try {
+      await log.loadSegments(options.clean, options.recoveryPoint);
+    } catch (err) {
+      await Promise.allSettled(log.segments.map((s) => s.close()));
+      throw err;
+    }
+    return log;
+  }
+
+  private async loadSegments(clean: boolean, recoveryPoint: bigint | undefined): Promise<void> {
+    const { fs, dir, config } = this;
+    const entries = await fs.readdir(dir);
+    const bases = entries
+      .filter((e) => !e.isDirectory)
+      .map((e) => parseSegmentFileName(e.name))
+      .filter((b): b is bigint => b !== undefined)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const now = this.clock();
+
+    if (bases.length === 0) {
+      this.segments.push(await LogSegment.create(fs, dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes));
+      this.dirNeedsSync = true;
+      return;
+    }
+
+    // On an unclean start, walk from the segment containing the recovery point (all of them without one).
+    let walkFrom = bases.length;
+    if (!clean) {
+      walkFrom = 0;
+      if (recoveryPoint !== undefined) {
+        for (let i = 0; i < bases.length; i++) if (bases[i]! <= recoveryPoint) walkFrom = i;
+      }
+    }
+
+    const walked: LogSegment[] = [];
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const { segment, indexesValid } = await LogSegment.open(
+        fs,
+        dir,
+        base,
+        config.indexIntervalBytes,
+        config.segmentIndexBytes,
+      );
+      this.segments.push(segment);
+      const isLast = i === bases.length - 1;
+      let mustWalk = i >= walkFrom || !indexesValid;
+      if (!mustWalk && isLast) {
+        // Clean start: the log end offset comes from the last batch header of the active segment.
+        if (segment.size === 0) {
+          segment.nextOffset = base;
+        } else {
+          const last = await segment.lastBatch();
+          if (last) {
+            segment.nextOffset = last.lastOffset + 1n;
+          } else {
+            this.logger.warn(
+              { topic: this.topic, partition: this.partition, segment: base.toString() },
+              'active segment does not end on a batch boundary despite a clean shutdown; recovering it',
+            );
+            mustWalk = true;
+          }
+        }
+      }
+      if (!mustWalk) continue;
+      if (!indexesValid && i < walkFrom) {
+        this.logger.warn(
+          { topic: this.topic, partition: this.partition, segment: base.toString() },
+          'missing or corrupt index; rebuilding it from the log',
+        );
+      }
+      walked.push(segment);
+      const result = await recoverSegment(segment, fs, dir);
+      if (result.reason === undefined) continue;
+      const lost = bases.slice(i + 1);
+      this.logger.warn(
+        {
+          topic: this.topic,
+          partition: this.partition,
+          segment: base.toString(),
+          position: result.validBytes,
+          truncatedBytes: result.truncatedBytes,
+          reason: result.reason,
+          offsetsLostFrom: result.nextOffset.toString(),
+          deletedSegments: lost.map((b) => b.toString()),
+        },
+        'truncated the log at a torn or corrupt batch; offsets from offsetsLostFrom on are lost',
+      );
+      for (const b of lost) {
+        const p = LogSegment.paths(dir, b);
+        await fs.unlink(p.log);
+        await fs.unlink(p.index);
+        await fs.unlink(p.timeIndex);
+      }
+      if (lost.length > 0) this.dirNeedsSync = true;
+      break;
+    }
+
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      segment.nextOffset = this.segments[i + 1]!.baseOffset;
+      segment.rollingBaseMs = now;
+    }
+    const active = this.segments.at(-1)!;
+    await active.openIndexFiles(fs, dir);
+    if (active.size > 0) {
+      const first = await active.findBatch(0, active.size, () => true);
+      const ts = first?.maxTimestamp ?? -1;
+      active.rollingBaseMs = ts >= 0 && ts <= now ? ts : now;
+    }
+    this.endOffset = active.nextOffset;
+    this.nextOffset = active.nextOffset;
+    this.hw = active.nextOffset;
+    if (walked.length > 0) {
+      // Truncations and rebuilt indexes must be durable before the recovery point covers them.
+      for (const segment of walked) await segment.flush();
+    }
+    if (this.dirNeedsSync) {
+      await fs.syncDir(dir);
+      this.dirNeedsSync = false;
+    }
+    this.flushedOffset = this.endOffset;
+  }
+
+  updateConfig(config: LogConfig): void {
+    const flushMsChanged = config.flushMs !== this.config.flushMs;
+    this.config = config;
+    if (flushMsChanged && this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      this.armFlushTimer();
+    }
+  }
+
+  append(batch: Buffer, header: RecordBatchHeader, options: { durable: boolean }): Promise<AppendResult> {
+    if (this.closed) {
+      return Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`));
+    }
+    if (this.failure) {
+      return Promise.reject(
+        new KafkaError(
+          ErrorCode.KAFKA_STORAGE_ERROR,
+          `log ${this.topic}-${this.partition} is offline after an I/O error: ${this.failure.message}`,
+        ),
+      );
+    }
+    const size = LOG_OVERHEAD + header.batchLength;
+    const bytes = batch.length === size ? batch : batch.subarray(0, size);
+    const baseOffset = this.nextOffset;
+    const lastOffset = baseOffset + BigInt(header.lastOffsetDelta);
+    this.nextOffset = lastOffset + 1n;
+    setBaseOffset(bytes, 0, baseOffset);
+    setPartitionLeaderEpoch(bytes, 0, this.leaderEpoch);
+    let logAppendTimeMs = -1n;
+    let maxTimestamp = Number(header.maxTimestamp);
+    if (this.config.messageTimestampType === 'LogAppendTime') {
+      const now = this.clock();
+      logAppendTimeMs = BigInt(now);
+      setLogAppendTime(bytes, 0, logAppendTimeMs);
+      maxTimestamp = now;
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({
+        kind: 'append',
+        batch: bytes,
+        baseOffset,
+        lastOffset,
+        records: header.recordCount,
+        maxTimestamp,
+        durable: options.durable,
+        logAppendTimeMs,
+        resolve,
+        reject,
+      });
+      this.scheduleDrain();
+    });
+  }
+
+  /** fsyncs everything appended before the call; resolves when done. */
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.draining && this.queue.length === 0 && this.flushedOffset >= this.endOffset && !this.anyDirty()) {
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind: 'flush', resolve, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Whole batches starting at the batch that contains `fetchOffset`, from that offset's segment only, up to
+   * `maxBytes` and never past the high watermark. When the first batch alone exceeds maxBytes it is returned
+   * whole if `minOneBatch` (KIP-74), otherwise an empty Buffer. null when fetchOffset is at (or past) the high
+   * watermark.
+   */
+  async read(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
+    this.checkOpen();
+    if (fetchOffset < this.logStartOffset || fetchOffset > this.endOffset) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${fetchOffset} is outside ${this.topic}-${this.partition}'s range [${this.logStartOffset}, ${this.endOffset}]`,
+      );
+    }
+    if (fetchOffset >= this.hw) return null;
+    const segment = this.segmentFor(fetchOffset);
+    this.readsInFlight++;
+    try {
+      const limit = segment.visibleSize;
+      const start = segment.offsetIndex.lookup(Number(fetchOffset - segment.baseOffset));
+      const found = await segment.findBatch(start, limit, (b) => b.lastOffset >= fetchOffset);
+      if (!found) return null;
+      if (found.size > maxBytes && !minOneBatch) return Buffer.alloc(0);
+      const length = found.size > maxBytes ? found.size : Math.min(limit - found.position, maxBytes);
+      const inChunk = found.position - found.chunkPosition;
+      const buf =
+        inChunk + length <= found.chunk.length
+          ? found.chunk.subarray(inChunk, inChunk + length)
+          : await segment.read(found.position, length);
+      return buf.subarray(0, wholeBatchesLength(buf));
+    } finally {
+      this.readDone();
+    }
+  }
+
+  /**
+   * ListOffsets by timestamp: the first batch (below the high watermark) whose maxTimestamp >= timestampMs.
+   * Per-batch precision: Kafka returns the first *record* with timestamp >= target; we return that batch's
+   * base offset and maxTimestamp, so a consumer seeking by time may see a few earlier records of the batch.
+   */
+  async offsetForTimestamp(timestampMs: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {
+    this.checkOpen();
+    const target = Number(timestampMs);
+    this.readsInFlight++;
+    try {
+      for (const segment of this.segments) {
+        if (segment.size === 0 || segment.maxTimestamp < target) continue;
+        const relativeOffset = segment.timeIndex.lookup(target);
+        const start = relativeOffset < 0 ? 0 : segment.offsetIndex.lookup(relativeOffset);
+        const found = await segment.findBatch(start, segment.visibleSize, (b) => b.maxTimestamp >= target);
+        if (found) return { offset: found.baseOffset, timestamp: BigInt(found.maxTimestamp) };
+      }
+      return null;
+    } finally {
+      this.readDone();
+    }
+  }
+
+  /**
+   * ListOffsets MAX_TIMESTAMP (KIP-734): the largest batch maxTimestamp in the log and the lastOffset of the
+   * first batch that has it (batch-level approximation of Kafka's "offset of the record with the largest
+   * timestamp": exact when timestamps grow within a batch). null when the log is empty.
+   */
+  maxTimestampAndOffset(): { offset: bigint; timestamp: bigint } | null {
+    let best: LogSegment | undefined;
+    for (const segment of this.segments) {
+      if (segment.size === 0) continue;
+      if (best === undefined || segment.maxTimestamp > best.maxTimestamp) best = segment;
+    }
+    if (!best) return null;
+    return { offset: best.offsetOfMaxTimestamp, timestamp: BigInt(best.maxTimestamp) };
+  }
+
+  /**
+   * Stops accepting appends, finishes queued ones, then (unless `flush` is false, as when the log is being
+   * deleted) fsyncs and seals the active segment; waits for in-flight reads and closes every file.
+   */
+  async close(options: { flush?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearFlushTimer();
+    await this.waitIdle();
+    try {
+      for (const segment of this.segments) if (segment.sealing) await segment.sealing;
+      if (options.flush !== false && !this.failure) {
+        await this.segments.at(-1)!.seal();
+        if (this.dirNeedsSync) await this.fs.syncDir(this.dir);
+        this.flushedOffset = this.endOffset;
+      }
+      if (this.failure) throw this.failure;
+    } finally {
+      if (this.readsInFlight > 0) await new Promise<void>((resolve) => (this.readsDrained = resolve));
+      await Promise.allSettled(this.segments.map((s) => s.close()));
+    }
+  }
+
+  // ---- append queue ------------------------------------------------------------------------------------------
+
+  private scheduleDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    // A microtask, so every append made in the current synchronous run joins the first group.
+    queueMicrotask(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      if (this.failure) {
+        const queued = this.queue;
+        this.queue = [];
+        for (const item of queued) item.reject(this.failure);
+        break;
+      }
+      await this.drainOnce();
+    }
+    this.draining = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private waitIdle(): Promise<void> {
+    if (!this.draining) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Takes one group off the queue, writes it, fsyncs if needed, advances the high watermark. */
+  private async drainOnce(): Promise<void> {
+    const group: QueueItem[] = [];
+    try {
+      const now = this.clock();
+      let segment = this.segments.at(-1)!;
+      const buffers: Buffer[] = [];
+      let bytes = 0;
+      let messages = 0;
+      let needSync = false;
+      let last: PendingAppend | undefined;
+      while (this.queue.length > 0) {
+        const item = this.queue[0]!;
+        if (item.kind === 'flush') {
+          group.push(this.queue.shift()!);
+          needSync = true;
+          continue;
+        }
+        const size = item.batch.length;
+        if (this.shouldRoll(segment, segment.size + bytes, size, item.lastOffset, now)) {
+          if (bytes > 0) break;
+          segment = await this.roll(item.baseOffset);
+        } else if (bytes > 0 && (buffers.length >= MAX_WRITE_BUFFERS || bytes + size > MAX_WRITE_BYTES)) {
+          break;
+        }
+        this.queue.shift();
+        group.push(item);
+        segment.rollingBaseMs ??= now;
+        segment.indexBatch(segment.size + bytes, size, item.baseOffset, item.lastOffset, item.maxTimestamp);
+        buffers.push(item.batch);
+        bytes += size;
+        messages += item.records;
+        last = item;
+        if (item.durable) needSync = true;
+      }
+
+      if (last) {
+        await segment.write(buffers, bytes);
+        segment.nextOffset = last.lastOffset + 1n;
+        this.endOffset = segment.nextOffset;
+        this.messagesSinceFlush += messages;
+        if (this.messagesSinceFlush >= this.config.flushMessages) needSync = true;
+      }
+      if (needSync) await this.syncTo(this.endOffset);
+      else if (last) this.armFlushTimer();
+
+      const moved = this.endOffset > this.hw;
+      this.hw = this.endOffset;
+      segment.visibleSize = segment.size;
+      const logStartOffset = this.logStartOffset;
+      for (const item of group) {
+        if (item.kind === 'flush') item.resolve();
+        else {
+          item.resolve({
+            baseOffset: item.baseOffset,
+            lastOffset: item.lastOffset,
+            logAppendTimeMs: item.logAppendTimeMs,
+            logStartOffset,
+          });
+        }
+      }
+      if (moved) this.notifyAppend();
+    } catch (err) {
+      this.markFailed(err);
+      for (const item of group) item.reject(err);
+    }
+  }
+
+  private shouldRoll(segment: LogSegment, projectedSize: number, batchSize: number, lastOffset: bigint, now: number): boolean {
+    if (projectedSize === 0) return false;
+    return (
+      projectedSize + batchSize > this.config.segmentBytes ||
+      (segment.rollingBaseMs !== undefined && now - segment.rollingBaseMs > this.config.segmentMs) ||
+      segment.offsetIndex.isFull() ||
+      segment.timeIndex.isFull() ||
+      lastOffset - segment.baseOffset > MAX_RELATIVE_OFFSET
+    );
+  }
+
+  private async roll(baseOffset: bigint): Promise<LogSegment> {
+    const old = this.segments.at(-1)!;
+    const segment = await LogSegment.create(
+      this.fs,
+      this.dir,
+      baseOffset,
+      this.config.indexIntervalBytes,
+      this.config.segmentIndexBytes,
+    );
+    old.nextOffset = baseOffset;
+    this.segments.push(segment);
+    this.dirNeedsSync = true;
+    old.sealing = old.seal().catch((err: unknown) => this.markFailed(err));
+    this.logger.debug(
+      { topic: this.topic, partition: this.partition, oldSegment: old.baseOffset.toString(), newSegment: baseOffset.toString(), oldSize: old.size },
+      'rolled segment',
+    );
+    return segment;
+  }
+
+  /** fsyncs every segment with unflushed data (waiting for background seals) and records the recovery point. */
+  private async syncTo(offset: bigint): Promise<void> {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const segment = this.segments[i]!;
+      if (segment.sealing) await segment.sealing;
+      else if (segment.dirty) await segment.flush();
+      if (segment.baseOffset <= this.flushedOffset && !segment.dirty) break;
+    }
+    if (this.dirNeedsSync) {
+      this.dirNeedsSync = false;
+      await this.fs.syncDir(this.dir);
+    }
+    if (this.failure) throw this.failure;
+    if (offset > this.flushedOffset) this.flushedOffset = offset;
+    this.messagesSinceFlush = 0;
+    this.clearFlushTimer();
+  }
+
+  private armFlushTimer(): void {
+    if (this.flushTimer || this.closed || this.config.flushMs > MAX_TIMER_MS) return;
+    if (this.flushedOffset >= this.endOffset) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      // A failure is recorded (and logged) by markFailed; nothing waits on this flush.
+      this.flush().catch(() => undefined);
+    }, this.config.flushMs);
+    this.flushTimer.unref();
+  }
+
+  private clearFlushTimer(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  private markFailed(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.clearFlushTimer();
+    this.logger.error(
+      { topic: this.topic, partition: this.partition, err: this.failure },
+      'I/O error: partition log is offline',
+    );
+  }
+
+  private anyDirty(): boolean {
+    return this.segments.some((s) => s.dirty);
+  }
+
+  private notifyAppend(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error({ topic: this.topic, partition: this.partition, err }, 'append listener threw');
+      }
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.closed) {
+      throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`);
+    }
+  }
+
+  private readDone(): void {
+    this.readsInFlight--;
+    if (this.readsInFlight === 0 && this.readsDrained) {
+      const resolve = this.readsDrained;
+      this.readsDrained = undefined;
+      resolve();
+    }
+  }
+
+  /** The last segment whose base offset is <= offset. */
+  private segmentFor(offset: bigint): LogSegment {
+    const segments = this.segments;
+    let lo = 0;
+    let hi = segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return segments[lo]!;
+  }
+}
+
+/** Length of the whole batches at the start of `buf` (drops a partial trailing batch). */
+function wholeBatchesLength(buf: Buffer): number {
+  let pos = 0;
+  while (pos + LOG_OVERHEAD <= buf.length) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+    if (pos + size > buf.length) break;
+    pos += size;
+  }
+  return pos;
+}
+
+/**
+ * Long-poll helper for Fetch: resolves when any of `logs` advances its high watermark or after `timeoutMs`.
+ * One timer and one listener per log; `cancel()` removes both and resolves the promise.
+ */
+export function waitForAppend(logs: PartitionLog[], timeoutMs: number): { promise: Promise<void>; cancel(): void } {
+  let resolvePromise!: () => void;
+  const promise = new Promise<void>((resolve) => (resolvePromise = resolve));
+  const unsubscribes: Array<() => void> = [];
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    for (const unsubscribe of unsubscribes) unsubscribe();
+    resolvePromise();
+  };
+  for (const log of logs) unsubscribes.push(log.onAppend(finish));
+  const timer = setTimeout(finish, Math.max(0, timeoutMs));
+  return { promise, cancel: finish };
+}

@@ -1,0 +1,107 @@
+// Recovery of a segment after an unclean shutdown (or when its indexes are missing or corrupt), following
+// Kafka's LogSegment.recover: walk the .log from position 0 batch by batch, check each batch's framing, magic
+// and CRC, rebuild both indexes from what is valid, and truncate the file at the first torn or corrupt batch.
+// The caller (PartitionLog.load) then deletes every later segment, because offsets after a hole cannot be
+// trusted. The checks, in the order they are made (the first failure ends the valid log):
+//
+//   check                                            reason logged
+//   fewer than 61 bytes left in the file             torn batch header
+//   batchLength < 49                                 invalid batchLength
+//   batch runs past the end of the file              torn batch
+//   magic != 2                                       unsupported magic
+//   CRC-32C mismatch                                 CRC mismatch
+//   baseOffset below the previous batch's end        offsets go backwards
+//   lastOffsetDelta < 0 or relative offset >= 2^31   invalid offset range
+import {
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  MIN_BATCH_LENGTH,
+  RECORD_BATCH_HEADER_SIZE,
+  batchCrcIsValid,
+} from '../protocol/records/batch.js';
+import type { LogFs } from './fs.js';
+import type { LogSegment } from './segment.js';
+
+/** Bytes read per syscall while walking a segment. */
+const WALK_CHUNK_BYTES = 1024 * 1024;
+
+export interface SegmentRecovery {
+  /** Bytes of valid batches; the file was truncated to this. */
+  validBytes: number;
+  /** Bytes removed from the end of the file. */
+  truncatedBytes: number;
+  /** Offset after the last valid batch. */
+  nextOffset: bigint;
+  /** Why the walk stopped early, when it did. */
+  reason: string | undefined;
+}
+
+export async function recoverSegment(segment: LogSegment, fs: LogFs, dir: string): Promise<SegmentRecovery> {
+  segment.resetIndexes();
+  const fileSize = segment.size;
+  let chunk: Buffer = Buffer.alloc(0);
+  let chunkPosition = 0;
+  let pos = 0;
+  let next = segment.baseOffset;
+  let reason: string | undefined;
+
+  const ensure = async (length: number): Promise<void> => {
+    if (pos + length <= chunkPosition + chunk.length) return;
+    chunk = await segment.read(pos, Math.max(length, Math.min(WALK_CHUNK_BYTES, fileSize - pos)));
+    chunkPosition = pos;
+  };
+
+  while (pos < fileSize) {
+    if (fileSize - pos < RECORD_BATCH_HEADER_SIZE) {
+      reason = 'torn batch header';
+      break;
+    }
+    await ensure(RECORD_BATCH_HEADER_SIZE);
+    let off = pos - chunkPosition;
+    const batchLength = chunk.readInt32BE(off + 8);
+    if (batchLength < MIN_BATCH_LENGTH) {
+      reason = `invalid batchLength ${batchLength}`;
+      break;
+    }
+    const size = LOG_OVERHEAD + batchLength;
+    if (pos + size > fileSize) {
+      reason = 'torn batch';
+      break;
+    }
+    const magic = chunk.readInt8(off + MAGIC_OFFSET);
+    if (magic !== 2) {
+      reason = `unsupported magic ${magic}`;
+      break;
+    }
+    await ensure(size);
+    off = pos - chunkPosition;
+    if (!batchCrcIsValid(chunk, off)) {
+      reason = 'CRC mismatch';
+      break;
+    }
+    const baseOffset = chunk.readBigInt64BE(off);
+    if (baseOffset < next) {
+      reason = `offsets go backwards (${baseOffset} after ${next - 1n})`;
+      break;
+    }
+    const lastOffsetDelta = chunk.readInt32BE(off + LAST_OFFSET_DELTA_OFFSET);
+    const lastOffset = baseOffset + BigInt(lastOffsetDelta);
+    if (lastOffsetDelta < 0 || lastOffset - segment.baseOffset > 0x7fffffffn) {
+      reason = `invalid offset range ${baseOffset}..${lastOffset}`;
+      break;
+    }
+    const maxTimestamp = Number(chunk.readBigInt64BE(off + MAX_TIMESTAMP_OFFSET));
+    segment.indexBatch(pos, size, baseOffset, lastOffset, maxTimestamp);
+    next = lastOffset + 1n;
+    pos += size;
+  }
+
+  if (pos < fileSize) await segment.truncateTo(pos);
+  segment.size = pos;
+  segment.visibleSize = pos;
+  segment.nextOffset = next;
+  await segment.writeIndexFiles(fs, dir);
+  return { validBytes: pos, truncatedBytes: fileSize - pos, nextOffset: next, reason };
+}

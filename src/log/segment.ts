@@ -1,0 +1,374 @@
+// One log segment: `<20-digit base offset>.log` plus its `.index` and `.timeindex` (formats documented in
+// offset-index.ts and time-index.ts).
+//
+// The .log file is Kafka's: RecordBatch v2 batches back to back, with no file header and no padding.
+// Each batch, big-endian (full header layout in src/protocol/records/batch.ts):
+//
+//   off  size  field
+//   0    8     baseOffset           int64  absolute offset of the batch's first record (written by the broker)
+//   8    4     batchLength          int32  bytes that follow this field; the next batch starts at 12 + batchLength
+//   12   4     partitionLeaderEpoch int32  written by the broker (the partition's leader epoch, 0 here)
+//   16   1     magic                int8   2; the only version this broker writes or reads
+//   17   4     crc                  uint32 CRC-32C of bytes 21..end
+//   21   ...   attributes … records, exactly as the producer sent them, except that on LogAppendTime topics
+//              the timestamp-type bit, baseTimestamp and maxTimestamp are rewritten and the CRC recomputed.
+//
+// A batch with a magic other than 2, a batchLength below 49 or past the end of the file, a CRC mismatch, or a
+// baseOffset below the previous batch's end marks the end of the valid log: recovery truncates there
+// (recovery.ts). Offsets inside a segment are `number`s relative to the base offset (< 2^31).
+import {
+  LAST_OFFSET_DELTA_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  RECORD_BATCH_HEADER_SIZE,
+  LOG_OVERHEAD,
+} from '../protocol/records/batch.js';
+import type { LogFile, LogFs } from './fs.js';
+import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex, writeFully } from './offset-index.js';
+import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+
+/** Bytes read per syscall when scanning batch headers. */
+const SCAN_CHUNK_BYTES = 16 * 1024;
+
+export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | '.timeindex'): string {
+  return baseOffset.toString().padStart(20, '0') + suffix;
+}
+
+/** Base offset of `<20 digits>.log`, or undefined for any other name. */
+export function parseSegmentFileName(name: string): bigint | undefined {
+  const m = /^(\d{20})\.log$/.exec(name);
+  return m ? BigInt(m[1]!) : undefined;
+}
+
+/** The header fields the log needs while scanning, for a batch at `position`. */
+export interface BatchInfo {
+  position: number;
+  size: number;
+  baseOffset: bigint;
+  lastOffset: bigint;
+  maxTimestamp: number;
+}
+
+export interface FoundBatch extends BatchInfo {
+  /** The bytes read while scanning and where they start in the file, so a caller can reuse them. */
+  chunk: Buffer;
+  chunkPosition: number;
+}
+
+export class LogSegment {
+  /** Bytes written to the .log. */
+  size = 0;
+  /** Bytes below the high watermark: reads stop here. */
+  visibleSize = 0;
+  /** Offset after the last batch written (for a closed segment: the next segment's base offset). */
+  nextOffset: bigint;
+  /** Largest batch maxTimestamp in the segment (ms), -1 when none. */
+  maxTimestamp = -1;
+  /** lastOffset of the first batch that reached maxTimestamp. */
+  offsetOfMaxTimestamp: bigint;
+  /** segment.ms is measured from here (clock at the first append, or the first batch's timestamp on load). */
+  rollingBaseMs: number | undefined;
+  /** Written but not fsynced. */
+  dirty = false;
+  /** Set once the segment is no longer active: its final fsync and index trim (in the background). */
+  sealing: Promise<void> | undefined;
+  private bytesSinceLastIndexEntry = 0;
+  private indexFilesOpen = true;
+
+  private constructor(
+    readonly baseOffset: bigint,
+    readonly logPath: string,
+    readonly log: LogFile,
+    private indexFile: LogFile | undefined,
+    private timeIndexFile: LogFile | undefined,
+    readonly offsetIndex: OffsetIndex,
+    readonly timeIndex: TimeIndex,
+    private readonly indexIntervalBytes: number,
+  ) {
+    this.nextOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+  }
+
+  static paths(dir: string, baseOffset: bigint): { log: string; index: string; timeIndex: string } {
+    return {
+      log: `${dir}/${segmentFileName(baseOffset, '.log')}`,
+      index: `${dir}/${segmentFileName(baseOffset, '.index')}`,
+      timeIndex: `${dir}/${segmentFileName(baseOffset, '.timeindex')}`,
+    };
+  }
+
+  /** Creates an empty segment (truncating any leftover files of the same name). */
+  static async create(
+    fs: LogFs,
+    dir: string,
+    baseOffset: bigint,
+    indexIntervalBytes: number,
+    segmentIndexBytes: number,
+  ): Promise<LogSegment> {
+    const p = LogSegment.paths(dir, baseOffset);
+    const log = await fs.open(p.log, 'w+');
+    const index = await fs.open(p.index, 'w+');
+    const timeIndex = await fs.open(p.timeIndex, 'w+');
+    return new LogSegment(
+      baseOffset,
+      p.log,
+      log,
+      index,
+      timeIndex,
+      new OffsetIndex(maxEntries(segmentIndexBytes, OFFSET_INDEX_ENTRY_SIZE)),
+      new TimeIndex(maxEntries(segmentIndexBytes, TIME_INDEX_ENTRY_SIZE)),
+      indexIntervalBytes,
+    );
+  }
+
+  /**
+   * Opens an existing segment and loads its indexes. `indexesValid` is false when either index file is missing
+   * or fails its sanity check: the caller must then rebuild them (recovery.ts) before using the segment.
+   */
+  static async open(
+    fs: LogFs,
+    dir: string,
+    baseOffset: bigint,
+    indexIntervalBytes: number,
+    segmentIndexBytes: number,
+  ): Promise<{ segment: LogSegment; indexesValid: boolean }> {
+    const p = LogSegment.paths(dir, baseOffset);
+    const log = await fs.open(p.log, 'r+');
+    let segment: LogSegment | undefined;
+    try {
+      const size = await log.size();
+      const maxOffsetEntries = maxEntries(segmentIndexBytes, OFFSET_INDEX_ENTRY_SIZE);
+      const maxTimeEntries = maxEntries(segmentIndexBytes, TIME_INDEX_ENTRY_SIZE);
+      const indexData = (await fs.fileSize(p.index)) === undefined ? undefined : await fs.readFile(p.index);
+      const timeData = (await fs.fileSize(p.timeIndex)) === undefined ? undefined : await fs.readFile(p.timeIndex);
+      let offsetIndex = indexData && OffsetIndex.parse(indexData, maxOffsetEntries, size);
+      let timeIndex = timeData && TimeIndex.parse(timeData, maxTimeEntries);
+      // A non-empty segment always has a time index entry (one is written when it is rolled or closed), unless
+      // no batch carried a timestamp; an empty one can only come from a crash, so rebuild to be sure.
+      const indexesValid = offsetIndex !== undefined && timeIndex !== undefined && (size === 0 || timeIndex.entries > 0);
+      if (!indexesValid) {
+        offsetIndex = new OffsetIndex(maxOffsetEntries);
+        timeIndex = new TimeIndex(maxTimeEntries);
+      }
+      segment = new LogSegment(
+        baseOffset,
+        p.log,
+        log,
+        undefined,
+        undefined,
+        offsetIndex!,
+        timeIndex!,
+        indexIntervalBytes,
+      );
+      segment.indexFilesOpen = false;
+      segment.size = size;
+      segment.visibleSize = size;
+      if (indexesValid && timeIndex!.entries > 0) {
+        segment.maxTimestamp = timeIndex!.lastTimestamp();
+        segment.offsetOfMaxTimestamp = baseOffset + BigInt(timeIndex!.lastRelativeOffset());
+      }
+      segment.bytesSinceLastIndexEntry = size - offsetIndex!.lastPosition();
+      return { segment, indexesValid };
+    } catch (err) {
+      if (!segment) await log.close();
+      throw err;
+    }
+  }
+
+  /** Opens the index files for appending (the active segment after load). */
+  async openIndexFiles(fs: LogFs, dir: string): Promise<void> {
+    if (this.indexFilesOpen) return;
+    const p = LogSegment.paths(dir, this.baseOffset);
+    this.indexFile = await openOrCreate(fs, p.index);
+    this.timeIndexFile = await openOrCreate(fs, p.timeIndex);
+    this.indexFilesOpen = true;
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  /**
+   * Accounts for a batch about to be written at `position` (= the segment's size plus the bytes queued before
+   * it in the same write): updates max timestamp and adds sparse index entries in memory. Kafka's rule
+   * (LogSegment.append): an entry is added when more than index.interval.bytes were written since the last one.
+   */
+  indexBatch(position: number, size: number, baseOffset: bigint, lastOffset: bigint, maxTimestamp: number): void {
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+    if (this.bytesSinceLastIndexEntry > this.indexIntervalBytes) {
+      this.offsetIndex.append(Number(baseOffset - this.baseOffset), position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset));
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += size;
+  }
+
+  /** Forgets index state before a rebuild from the .log. */
+  resetIndexes(): void {
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.bytesSinceLastIndexEntry = 0;
+  }
+
+  /** Appends `buffers` (whole batches, already indexed with indexBatch) at the end of the .log. */
+  async write(buffers: Buffer[], bytes: number): Promise<void> {
+    const position = this.size;
+    let done = 0;
+    let list = buffers;
+    for (;;) {
+      const n = await this.log.writev(list, position + done);
+      done += n;
+      if (done >= bytes) break;
+      if (n <= 0) throw new Error(`write to ${this.logPath} made no progress at position ${position + done}`);
+      list = skipBytes(buffers, done);
+    }
+    this.size = position + bytes;
+    this.dirty = true;
+    await this.persistIndexes();
+  }
+
+  async persistIndexes(): Promise<void> {
+    if (this.indexFile) await this.offsetIndex.persist(this.indexFile);
+    if (this.timeIndexFile) await this.timeIndex.persist(this.timeIndexFile);
+  }
+
+  /** Rewrites both index files from memory (after a rebuild). */
+  async writeIndexFiles(fs: LogFs, dir: string): Promise<void> {
+    const p = LogSegment.paths(dir, this.baseOffset);
+    await fs.writeFileAtomic(p.index, this.offsetIndex.serialize());
+    await fs.writeFileAtomic(p.timeIndex, this.timeIndex.serialize());
+    this.offsetIndex.markPersisted();
+    this.timeIndex.markPersisted();
+    if (this.indexFilesOpen) {
+      // The open descriptors point at the replaced inodes; reopen.
+      await this.indexFile?.close();
+      await this.timeIndexFile?.close();
+      this.indexFilesOpen = false;
+      this.indexFile = undefined;
+      this.timeIndexFile = undefined;
+      await this.openIndexFiles(fs, dir);
+    }
+  }
+
+  /** fsync of the .log and the index files. */
+  async flush(): Promise<void> {
+    this.dirty = false;
+    await this.log.sync();
+    if (this.indexFile) await this.indexFile.sync();
+    if (this.timeIndexFile) await this.timeIndexFile.sync();
+  }
+
+  /**
+   * Called when the segment stops being active (roll or clean close): records its largest timestamp in the
+   * time index (even past the entry limit, as Kafka does), writes and fsyncs everything, closes the index
+   * files. The .log stays open for reads.
+   */
+  async seal(): Promise<void> {
+    if (this.maxTimestamp >= 0) {
+      this.timeIndex.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset));
+    }
+    await this.persistIndexes();
+    await this.flush();
+    await this.closeIndexFiles();
+  }
+
+  private async closeIndexFiles(): Promise<void> {
+    const index = this.indexFile;
+    const timeIndex = this.timeIndexFile;
+    this.indexFile = undefined;
+    this.timeIndexFile = undefined;
+    this.indexFilesOpen = false;
+    await index?.close();
+    await timeIndex?.close();
+  }
+
+  async truncateTo(size: number): Promise<void> {
+    await this.log.truncate(size);
+    this.size = size;
+    this.visibleSize = Math.min(this.visibleSize, size);
+    this.dirty = true;
+  }
+
+  async close(): Promise<void> {
+    await this.closeIndexFiles();
+    await this.log.close();
+  }
+
+  /** Reads exactly `length` bytes at `position` (throws on a short read: the file shrank under us). */
+  async read(position: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = await this.log.read(buf, done, length - done, position + done);
+      if (n <= 0) throw new Error(`short read of ${this.logPath} at position ${position + done}`);
+      done += n;
+    }
+    return buf;
+  }
+
+  /**
+   * Scans batch headers from `from` (a batch boundary) up to `to`, reading SCAN_CHUNK_BYTES at a time, and
+   * returns the first batch for which `match` is true, or undefined. A batch running past `to` ends the scan.
+   */
+  async findBatch(from: number, to: number, match: (b: BatchInfo) => boolean): Promise<FoundBatch | undefined> {
+    let chunk: Buffer = Buffer.alloc(0);
+    let chunkPosition = from;
+    let pos = from;
+    const info: BatchInfo = { position: 0, size: 0, baseOffset: 0n, lastOffset: 0n, maxTimestamp: -1 };
+    while (pos + RECORD_BATCH_HEADER_SIZE <= to) {
+      if (pos + RECORD_BATCH_HEADER_SIZE > chunkPosition + chunk.length) {
+        const length = Math.min(SCAN_CHUNK_BYTES, to - pos);
+        chunk = await this.read(pos, length);
+        chunkPosition = pos;
+      }
+      const off = pos - chunkPosition;
+      const size = LOG_OVERHEAD + chunk.readInt32BE(off + 8);
+      if (size < RECORD_BATCH_HEADER_SIZE || pos + size > to) return undefined;
+      info.position = pos;
+      info.size = size;
+      info.baseOffset = chunk.readBigInt64BE(off);
+      info.lastOffset = info.baseOffset + BigInt(chunk.readInt32BE(off + LAST_OFFSET_DELTA_OFFSET));
+      info.maxTimestamp = Number(chunk.readBigInt64BE(off + MAX_TIMESTAMP_OFFSET));
+      if (match(info)) return { ...info, chunk, chunkPosition };
+      pos += size;
+    }
+    return undefined;
+  }
+
+  /**
+   * The last batch of the segment, found by scanning headers from the last offset-index entry; undefined when
+   * the segment is empty or its batches do not end exactly at the end of the file (a torn or corrupt tail).
+   */
+  lastBatch(): Promise<FoundBatch | undefined> {
+    return this.findBatch(this.offsetIndex.lastPosition(), this.size, (b) => b.position + b.size === this.size);
+  }
+}
+
+function maxEntries(segmentIndexBytes: number, entrySize: number): number {
+  return Math.max(1, Math.floor(segmentIndexBytes / entrySize));
+}
+
+async function openOrCreate(fs: LogFs, path: string): Promise<LogFile> {
+  return (await fs.fileSize(path)) === undefined ? fs.open(path, 'w+') : fs.open(path, 'r+');
+}
+
+/** `buffers` without their first `skip` bytes (after a short write). */
+function skipBytes(buffers: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  let remaining = skip;
+  for (const b of buffers) {
+    if (remaining >= b.length) {
+      remaining -= b.length;
+      continue;
+    }
+    out.push(remaining > 0 ? b.subarray(remaining) : b);
+    remaining = 0;
+  }
+  return out;
+}
+
+export { writeFully };
