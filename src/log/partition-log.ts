@@ -38,6 +38,8 @@ import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   LOG_OVERHEAD,
+  compressionOf,
+  isLogAppendTime,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
@@ -46,7 +48,8 @@ import {
 import type { LogFs } from './fs.js';
 import type { LogConfig } from './log-config.js';
 import { recoverSegment } from './recovery.js';
-import { LogSegment, parseSegmentFileName } from './segment.js';
+import { findRecordAtTimestamp } from '../protocol/records/record.js';
+import { LogSegment, parseSegmentFileName, type FoundBatch } from './segment.js';
 
 export interface AppendResult {
   baseOffset: bigint;
@@ -420,9 +423,11 @@ export class PartitionLog {
   }
 
   /**
-   * ListOffsets by timestamp: the first batch (below the high watermark) whose maxTimestamp >= timestampMs.
-   * Per-batch precision: Kafka returns the first *record* with timestamp >= target; we return that batch's
-   * base offset and maxTimestamp, so a consumer seeking by time may see a few earlier records of the batch.
+   * ListOffsets by timestamp (Kafka semantics): the first batch below the high watermark whose maxTimestamp >=
+   * timestampMs, and in it the first record with timestamp >= timestampMs. Record-level for uncompressed
+   * CreateTime batches; for compressed batches (records are never decompressed) the answer is the batch's base
+   * offset and maxTimestamp, so a consumer seeking by time may see a few earlier records; for LogAppendTime
+   * batches every record has maxTimestamp, so the batch answer is exact.
    */
   async offsetForTimestamp(timestampMs: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {
     this.checkOpen();
@@ -434,12 +439,29 @@ export class PartitionLog {
         const relativeOffset = segment.timeIndex.lookup(target);
         const start = relativeOffset < 0 ? 0 : segment.offsetIndex.lookup(relativeOffset);
         const found = await segment.findBatch(start, segment.visibleSize, (b) => b.maxTimestamp >= target);
-        if (found) return { offset: found.baseOffset, timestamp: BigInt(found.maxTimestamp) };
+        if (!found) continue;
+        const exact = await this.recordAtTimestamp(segment, found, timestampMs);
+        return exact ?? { offset: found.baseOffset, timestamp: BigInt(found.maxTimestamp) };
       }
       return null;
     } finally {
       this.readDone();
     }
+  }
+
+  /** Record-level answer inside an uncompressed CreateTime batch (reads the batch); undefined otherwise. */
+  private async recordAtTimestamp(
+    segment: LogSegment,
+    found: FoundBatch,
+    timestampMs: bigint,
+  ): Promise<{ offset: bigint; timestamp: bigint } | undefined> {
+    if (compressionOf(found.attributes) !== 0 || isLogAppendTime(found.attributes)) return undefined;
+    const inChunk = found.position - found.chunkPosition;
+    const batch =
+      inChunk + found.size <= found.chunk.length
+        ? found.chunk.subarray(inChunk, inChunk + found.size)
+        : await segment.read(found.position, found.size);
+    return findRecordAtTimestamp(batch, 0, timestampMs);
   }
 
   /**

@@ -98,6 +98,7 @@ export async function recoverSegment(segment: LogSegment, fs: LogFs, dir: string
     pos += size;
   }
 
+  segment.indexMaxTimestamp();
   if (pos < fileSize) await segment.truncateTo(pos);
   segment.size = pos;
   segment.visibleSize = pos;

@@ -17,6 +17,7 @@
 // baseOffset below the previous batch's end marks the end of the valid log: recovery truncates there
 // (recovery.ts). Offsets inside a segment are `number`s relative to the base offset (< 2^31).
 import {
+  ATTRIBUTES_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   RECORD_BATCH_HEADER_SIZE,
@@ -46,6 +47,7 @@ export interface BatchInfo {
   baseOffset: bigint;
   lastOffset: bigint;
   maxTimestamp: number;
+  attributes: number;
 }
 
 export interface FoundBatch extends BatchInfo {
@@ -205,6 +207,16 @@ export class LogSegment {
     this.bytesSinceLastIndexEntry += size;
   }
 
+  /**
+   * Makes the time index's last entry hold the segment's largest timestamp (Kafka appends it on roll and close,
+   * ignoring the entry limit), so it can be loaded without reading the .log.
+   */
+  indexMaxTimestamp(): void {
+    if (this.maxTimestamp >= 0) {
+      this.timeIndex.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset));
+    }
+  }
+
   /** Forgets index state before a rebuild from the .log. */
   resetIndexes(): void {
     this.offsetIndex.reset();
@@ -268,9 +280,7 @@ export class LogSegment {
    * files. The .log stays open for reads.
    */
   async seal(): Promise<void> {
-    if (this.maxTimestamp >= 0) {
-      this.timeIndex.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset));
-    }
+    this.indexMaxTimestamp();
     await this.persistIndexes();
     await this.flush();
     await this.closeIndexFiles();
@@ -318,7 +328,7 @@ export class LogSegment {
     let chunk: Buffer = Buffer.alloc(0);
     let chunkPosition = from;
     let pos = from;
-    const info: BatchInfo = { position: 0, size: 0, baseOffset: 0n, lastOffset: 0n, maxTimestamp: -1 };
+    const info: BatchInfo = { position: 0, size: 0, baseOffset: 0n, lastOffset: 0n, maxTimestamp: -1, attributes: 0 };
     while (pos + RECORD_BATCH_HEADER_SIZE <= to) {
       if (pos + RECORD_BATCH_HEADER_SIZE > chunkPosition + chunk.length) {
         const length = Math.min(SCAN_CHUNK_BYTES, to - pos);
@@ -333,6 +343,7 @@ export class LogSegment {
       info.baseOffset = chunk.readBigInt64BE(off);
       info.lastOffset = info.baseOffset + BigInt(chunk.readInt32BE(off + LAST_OFFSET_DELTA_OFFSET));
       info.maxTimestamp = Number(chunk.readBigInt64BE(off + MAX_TIMESTAMP_OFFSET));
+      info.attributes = chunk.readInt16BE(off + ATTRIBUTES_OFFSET);
       if (match(info)) return { ...info, chunk, chunkPosition };
       pos += size;
     }

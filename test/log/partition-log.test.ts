@@ -5,6 +5,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/log/log-config.js';
 import { LogManager, PartitionLog, waitForAppend } from '../../src/log/log-manager.js';
 import { batchCrcIsValid, readBatchHeader } from '../../src/protocol/records/batch.js';
+import { buildRecordBatch } from '../protocol/records/batch-builder.js';
 import { batchHeaders, captureLogger, countingFs, makeTempDir, producedBatch, type CountingFs } from './helpers.js';
 
 let dir: string;
@@ -230,12 +231,28 @@ describe('timestamps', () => {
       const { batch, header } = producedBatch(2, { baseTimestamp: 10_000n + BigInt(i * 100), valueBytes: 50 });
       await log.append(batch, header, { durable: false });
     }
-    // Batch i holds offsets 2i, 2i+1 and timestamps 10000+100i .. +1.
-    expect(await log.offsetForTimestamp(0n)).toEqual({ offset: 0n, timestamp: 10_001n });
-    expect(await log.offsetForTimestamp(10_550n)).toEqual({ offset: 12n, timestamp: 10_601n });
-    expect(await log.offsetForTimestamp(12_901n)).toEqual({ offset: 58n, timestamp: 12_901n });
+    // Batch i holds offsets 2i, 2i+1 with timestamps 10000+100i and 10000+100i+1.
+    expect(await log.offsetForTimestamp(0n)).toEqual({ offset: 0n, timestamp: 10_000n });
+    expect(await log.offsetForTimestamp(10_550n)).toEqual({ offset: 12n, timestamp: 10_600n });
+    // Record-level inside an uncompressed batch: the second record is the first at or after the target.
+    expect(await log.offsetForTimestamp(10_601n)).toEqual({ offset: 13n, timestamp: 10_601n });
+    expect(await log.offsetForTimestamp(12_901n)).toEqual({ offset: 59n, timestamp: 12_901n });
     expect(await log.offsetForTimestamp(12_902n)).toBeNull();
     expect(log.maxTimestampAndOffset()).toEqual({ offset: 59n, timestamp: 12_901n });
+  });
+
+  it('answers offsetForTimestamp per batch for compressed batches (records are never decompressed)', async () => {
+    const { manager } = await openManager();
+    const log = await manager.createLog('t', 0, config());
+    for (let i = 0; i < 3; i++) {
+      const batch = buildRecordBatch({
+        records: [{ value: 'a' }, { value: 'b', timestampDelta: 5 }],
+        baseTimestamp: 1000n + BigInt(i * 100),
+        attributes: 1, // gzip: the payload is opaque to the broker
+      });
+      await log.append(batch, readBatchHeader(batch), { durable: false });
+    }
+    expect(await log.offsetForTimestamp(1103n)).toEqual({ offset: 2n, timestamp: 1105n });
   });
 
   it('rewrites timestamps on LogAppendTime topics and reports logAppendTimeMs', async () => {
