@@ -27,15 +27,17 @@ const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
 
+/** Builds a partition answer with only the fields that exist at `apiVersion` (the others must stay default). */
 function answer(partitionIndex: number, errorCode: number, offset: bigint, timestamp: bigint, apiVersion: number): PartitionResponse {
-  return {
-    partitionIndex,
-    errorCode,
-    oldStyleOffsets: apiVersion === 0 && offset >= 0n ? [offset] : [],
-    timestamp,
-    offset,
-    leaderEpoch: errorCode === ErrorCode.NONE ? LEADER_EPOCH : -1,
-  } as PartitionResponse;
+  const res = { partitionIndex, errorCode } as PartitionResponse;
+  if (apiVersion === 0) {
+    res.oldStyleOffsets = offset >= 0n ? [offset] : [];
+  } else {
+    res.timestamp = timestamp;
+    res.offset = offset;
+  }
+  if (apiVersion >= 4) res.leaderEpoch = errorCode === ErrorCode.NONE ? LEADER_EPOCH : -1;
+  return res;
 }
 
 async function lookupOffset(log: PartitionLog, timestamp: bigint, apiVersion: number): Promise<{ offset: bigint; timestamp: bigint }> {

@@ -63,7 +63,9 @@ describe('Produce and Fetch', () => {
     expect(part).toMatchObject({ errorCode: 0, highWatermark: 5n, lastStableOffset: 5n, logStartOffset: 0n });
     const expected = Buffer.concat([first, second]);
     expected.writeBigInt64BE(3n, first.length); // second batch's base offset
-    // partition leader epoch is rewritten to 0 (outside the CRC), as the builder already writes.
+    // The broker stamps its partition leader epoch (0) into each batch header; it is outside the CRC.
+    expected.writeInt32BE(0, 12);
+    expected.writeInt32BE(0, first.length + 12);
     expect(Buffer.compare(part.records, expected)).toBe(0);
   });
 

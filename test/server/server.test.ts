@@ -116,7 +116,7 @@ describe('server: framing and bad input', () => {
 
   it('answers a corrupt record batch with CORRUPT_MESSAGE and loses nothing already written', async () => {
     const good = buildRecordBatch({ records: [{ value: 'keep me' }] });
-    const ok = await bystander.send(ApiKey.Produce, 7, { acks: -1, timeoutMs: 1000, topicData: [{ name: 't', partitionData: [{ index: 0, records: good }] }] });
+    const ok = await bystander.send(ApiKey.Produce, 7, { acks: -1, timeoutMs: 1000, topicData: [{ name: 't', partitionData: [{ index: 0, records: Buffer.from(good) }] }] });
     expect(ok.responses[0].partitionResponses[0].errorCode).toBe(0);
     const bad = buildRecordBatch({ records: [{ value: 'flip me' }] });
     bad[bad.length - 2] ^= 0x55;
@@ -124,7 +124,9 @@ describe('server: framing and bad input', () => {
     expect(rejected.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
     const fetched = await bystander.send(ApiKey.Fetch, 11, { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' });
     expect(fetched.responses[0].partitions[0].highWatermark).toBe(1n);
-    expect(Buffer.compare(fetched.responses[0].partitions[0].records, good)).toBe(0);
+    const expected = Buffer.from(good);
+    expected.writeInt32BE(0, 12); // the partition leader epoch the broker stamps
+    expect(Buffer.compare(fetched.responses[0].partitions[0].records, expected)).toBe(0);
   });
 
   it('answers an in-flight long poll when the broker shuts down', async () => {
