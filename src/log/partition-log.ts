@@ -371,6 +371,8 @@ export class PartitionLog {
   /** fsyncs everything appended before the call; resolves when done. */
   flush(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    // close() already flushed (or, for a deleted log, deliberately did not).
+    if (this.closed && !this.draining) return Promise.resolve();
     if (!this.draining && this.queue.length === 0 && this.flushedOffset >= this.endOffset && !this.anyDirty()) {
       return Promise.resolve();
     }

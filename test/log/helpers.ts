@@ -35,6 +35,8 @@ export interface CountingFs extends LogFs {
   writes: number;
   /** Bytes read from .log files. */
   logBytesRead: number;
+  /** When true, every .log writev writes at most half of what it was given (a legal short write). */
+  shortWrites: boolean;
   /** When set, called (and awaited) before each writev/sync; throw to inject a fault, or delay it. */
   fault: ((op: 'writev' | 'sync', path: string) => void | Promise<void>) | undefined;
 }
@@ -45,6 +47,7 @@ export function countingFs(base: LogFs = nodeLogFs): CountingFs {
     syncs: 0,
     writes: 0,
     logBytesRead: 0,
+    shortWrites: false,
     fault: undefined,
     async open(path, flags) {
       const file = await base.open(path, flags);
@@ -57,6 +60,10 @@ export function countingFs(base: LogFs = nodeLogFs): CountingFs {
         writev: async (buffers, position) => {
           await fs.fault?.('writev', path);
           if (path.endsWith('.log')) fs.writes++;
+          if (fs.shortWrites && path.endsWith('.log')) {
+            const all = Buffer.concat(buffers);
+            return file.writev([all.subarray(0, Math.max(1, all.length >> 1))], position);
+          }
           return file.writev(buffers, position);
         },
         sync: async () => {

@@ -92,6 +92,55 @@ describe('append and read', () => {
     expect(await log.read(5n, 1 << 20, true)).toBeNull();
   });
 
+  it('coalesces queued appends into a few writes', async () => {
+    const fs = countingFs();
+    const { manager } = await openManager({ fs });
+    const log = await manager.createLog('t', 0, config());
+    const before = fs.writes;
+    await Promise.all(Array.from({ length: 100 }, () => {
+      const { batch, header } = producedBatch(1);
+      return log.append(batch, header, { durable: false });
+    }));
+    expect(fs.writes - before).toBeLessThanOrEqual(2);
+    expect(batchHeaders((await log.read(0n, 1 << 20, true))!)).toHaveLength(100);
+  });
+
+  it('retries short writes until every byte is in the file', async () => {
+    const fs = countingFs();
+    fs.shortWrites = true;
+    const { manager } = await openManager({ fs });
+    const log = await manager.createLog('t', 0, config());
+    const batches = Array.from({ length: 5 }, (_, i) => producedBatch(3, { tag: `s${i}` }));
+    const copies = batches.map((b) => Buffer.from(b.batch));
+    await Promise.all(batches.map((b) => log.append(b.batch, b.header, { durable: false })));
+    const read = await log.read(0n, 1 << 20, true);
+    const expected = copies.map((c, i) => {
+      c.writeBigInt64BE(BigInt(i * 3), 0);
+      c.writeInt32BE(0, 12);
+      return c;
+    });
+    expect(read!.equals(Buffer.concat(expected))).toBe(true);
+  });
+
+  it('a write failure rejects the append and everything queued behind it', async () => {
+    const fs = countingFs();
+    const { manager } = await openManager({ fs });
+    const log = await manager.createLog('t', 0, config());
+    await appendN(log, 1);
+    fs.fault = (op, path) => {
+      if (op === 'writev' && path.endsWith('.log')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 3 }, () => {
+        const { batch, header } = producedBatch(1);
+        return log.append(batch, header, { durable: false });
+      }),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(log.highWatermark).toBe(1n);
+    expect(log.isOffline).toBe(true);
+  });
+
   it('assigns increasing offsets in call order to concurrent appends', async () => {
     const { manager } = await openManager();
     const log = await manager.createLog('t', 0, config());
@@ -176,6 +225,21 @@ describe('segments and indexes', () => {
     // A read returns batches from one segment only.
     const r = await log.read(4n, 1 << 20, true);
     expect(batchHeaders(r!).map((h) => h.baseOffset)).toEqual([4n, 5n]);
+  });
+
+  it('seals a rolled segment: its time index ends with the segment max timestamp', async () => {
+    const { manager } = await openManager();
+    const log = await manager.createLog('t', 0, config({ segmentBytes: 1000 }));
+    for (let i = 0; i < 4; i++) {
+      const { batch, header } = producedBatch(1, { baseTimestamp: 5000n + BigInt(i), valueBytes: 200 });
+      await log.append(batch, header, { durable: false });
+    }
+    expect(log.segmentBaseOffsets()).toEqual([0n, 3n]);
+    await log.flush();
+    const timeIndex = await readFile(`${dir}/t-0/00000000000000000000.timeindex`);
+    expect(timeIndex.length).toBe(12);
+    expect(timeIndex.readBigInt64BE(0)).toBe(5002n);
+    expect(timeIndex.readInt32BE(8)).toBe(2);
   });
 
   it('rolls a segment when its first batch is older than segment.ms (injected clock)', async () => {
