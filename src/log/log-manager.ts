@@ -15,6 +15,7 @@
 // deletion made durable) so a later crash is recognised. Other files and directories are ignored.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { BrokerError } from '../errors.js';
 import {
   CLEAN_SHUTDOWN_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
@@ -121,7 +122,9 @@ export class LogManager {
       await Promise.all(Array.from({ length: Math.min(concurrency, found.length) }, worker));
     } catch (err) {
       await Promise.allSettled([...manager.logs.values()].map((l) => l.close({ flush: false })));
-      throw err;
+      throw new BrokerError('LOG_LOAD_FAILED', `failed to load the logs in ${options.dataDir}: ${String(err)}`, {
+        cause: err,
+      });
     }
 
     if (clean) {
