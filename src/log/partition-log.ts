@@ -211,7 +211,8 @@ export class PartitionLog {
 
     if (bases.length === 0) {
       this.segments.push(await LogSegment.create(fs, dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes));
-      this.dirNeedsSync = true;
+      await fs.syncDir(dir);
+      await this.segments[0]!.openIndexFiles(fs, dir);
       return;
     }
 
@@ -317,9 +318,8 @@ export class PartitionLog {
   updateConfig(config: LogConfig): void {
     const flushMsChanged = config.flushMs !== this.config.flushMs;
     this.config = config;
-    if (flushMsChanged && this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = undefined;
+    if (flushMsChanged) {
+      this.clearFlushTimer();
       this.armFlushTimer();
     }
   }
