@@ -98,6 +98,7 @@ class EddyBroker implements Broker {
       host: config.host,
       port: config.port,
       maxRequestBytes: config.socketRequestMaxBytes,
+      idleTimeoutMs: config.connectionsMaxIdleMs,
       broker: services,
       logger: this.logger,
     });

@@ -17,6 +17,7 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('message-max-bytes', { type: 'number', default: D.messageMaxBytes, describe: 'Largest record batch accepted (message.max.bytes)' })
     .option('socket-request-max-bytes', { type: 'number', default: D.socketRequestMaxBytes, describe: 'Largest request accepted (socket.request.max.bytes)' })
     .option('flush-on-ack-all', { type: 'boolean', default: D.flushOnAckAll, describe: 'acks=-1 is acknowledged only after fsync (group commit)' })
+    .option('connections-max-idle-ms', { type: 'number', default: D.connectionsMaxIdleMs, describe: 'Close connections idle this long (connections.max.idle.ms)' })
     .option('log-flush-interval-messages', { type: 'number', describe: 'fsync after this many messages (log.flush.interval.messages; default never)' })
     .option('log-flush-interval-ms', { type: 'number', describe: 'fsync at least this often (log.flush.interval.ms; default never)' })
     .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
@@ -40,6 +41,7 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     messageMaxBytes: args['message-max-bytes'],
     socketRequestMaxBytes: args['socket-request-max-bytes'],
     flushOnAckAll: args['flush-on-ack-all'],
+    connectionsMaxIdleMs: args['connections-max-idle-ms'],
     logFlushIntervalMessages: args['log-flush-interval-messages'],
     logFlushIntervalMs: args['log-flush-interval-ms'],
     logSegmentBytes: args['log-segment-bytes'],

@@ -5,7 +5,7 @@
 //   the legacy formats are built; a magic-2 batch in v0–v2 or a magic-0/1 set in v3+ is INVALID_RECORD, as in
 //   Kafka's ProduceRequest.validateRecords. zstd before v7 is UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
 // - The batch buffer is a slice of the request frame, which this connection owns, so the log rewrites its base
-//   offset and leader epoch in place and writes it as is.
+//   offset and partition leader epoch in place and writes it as is.
 // - acks=-1 with `flushOnAckAll` waits for the fsync (group commit in the log); acks=1 waits for the write.
 // - acks=0: no response; if any partition failed, the connection is closed so the client refreshes metadata
 //   (Kafka's behaviour).
@@ -19,11 +19,10 @@ import {
   CompressionType,
   MAGIC_OFFSET,
   compressionOf,
-  setPartitionLeaderEpoch,
   validateProducedRecords,
 } from '../protocol/records/batch.js';
 import type { ApiHandler, RequestContext } from './types.js';
-import { LEADER_EPOCH, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { lookupPartition, partitionErrorCode } from './partition-lookup.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -68,7 +67,6 @@ async function producePartition(
     if (ctx.apiVersion < 7 && compressionOf(header.attributes) === CompressionType.ZSTD) {
       throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd requires Produce v7+');
     }
-    setPartitionLeaderEpoch(records!, 0, LEADER_EPOCH);
     const result = await log.append(records!, header, { durable });
     return {
       index,

@@ -34,6 +34,8 @@ export interface BrokerOptions {
    * disposable (CI); `log.flush.interval.*` still apply.
    */
   flushOnAckAll?: boolean;
+  /** Close connections idle this long (Kafka: `connections.max.idle.ms`, 10 minutes). */
+  connectionsMaxIdleMs?: number;
   /** Default `flush.messages` for topics (Kafka: `log.flush.interval.messages`, default never). */
   logFlushIntervalMessages?: number;
   /** Default `flush.ms` for topics (Kafka: `log.flush.interval.ms`, default never). */
@@ -62,6 +64,7 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   socketRequestMaxBytes: number;
   flushOnAckAll: boolean;
+  connectionsMaxIdleMs: number;
   logFlushIntervalMessages: number;
   logFlushIntervalMs: number;
   logSegmentBytes: number;
@@ -82,6 +85,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   messageMaxBytes: 1048588,
   socketRequestMaxBytes: 104857600,
   flushOnAckAll: true,
+  connectionsMaxIdleMs: 600_000,
   logFlushIntervalMessages: Number.MAX_SAFE_INTEGER,
   logFlushIntervalMs: Number.MAX_SAFE_INTEGER,
   logSegmentBytes: 1073741824,
@@ -122,6 +126,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('messageMaxBytes', c.messageMaxBytes, 0, 2 ** 31 - 1);
   checkInt('socketRequestMaxBytes', c.socketRequestMaxBytes, 1, 2 ** 31 - 1);
   if (typeof c.flushOnAckAll !== 'boolean') invalid('flushOnAckAll', c.flushOnAckAll, 'true or false');
+  checkInt('connectionsMaxIdleMs', c.connectionsMaxIdleMs, 1, 2 ** 31 - 1);
   checkInt('logFlushIntervalMessages', c.logFlushIntervalMessages, 1, Number.MAX_SAFE_INTEGER);
   checkInt('logFlushIntervalMs', c.logFlushIntervalMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('logSegmentBytes', c.logSegmentBytes, 14, 2 ** 31 - 1);

@@ -27,6 +27,8 @@ export interface ConnectionOptions {
   connId: number;
   broker: BrokerServices;
   maxRequestBytes: number;
+  /** connections.max.idle.ms: a connection with no traffic this long is closed, as Kafka does. */
+  idleTimeoutMs: number;
   logger: Logger;
   onClosed: (connection: Connection) => void;
 }
@@ -58,6 +60,12 @@ export class Connection {
     this.frameReader = new FrameReader(options.maxRequestBytes);
     this.log = options.logger.child({ connId: options.connId, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` });
     this.socket.setNoDelay(true);
+    // Node's socket timeout fires after idleTimeoutMs without reads or writes. A long poll in flight is not idle.
+    this.socket.setTimeout(options.idleTimeoutMs, () => {
+      if (this.processing) return;
+      this.log.debug({ idleTimeoutMs: options.idleTimeoutMs }, 'closing idle connection');
+      this.close();
+    });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     this.socket.on('close', () => this.onSocketClosed());

@@ -11,6 +11,7 @@ export interface KafkaServerOptions {
   host: string;
   port: number;
   maxRequestBytes: number;
+  idleTimeoutMs: number;
   broker: BrokerServices;
   logger: Logger;
 }
@@ -63,6 +64,7 @@ export class KafkaServer {
       connId: this.nextConnId++,
       broker: this.options.broker,
       maxRequestBytes: this.options.maxRequestBytes,
+      idleTimeoutMs: this.options.idleTimeoutMs,
       logger: this.options.logger,
       onClosed: (c) => this.connections.delete(c),
     });

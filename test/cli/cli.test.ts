@@ -27,7 +27,7 @@ describe('eddy CLI', () => {
   it('start --help lists every option', () => {
     const r = run(['start', '--help']);
     expect(r.status).toBe(0);
-    for (const option of ['--host', '--port', '--data-dir', '--advertised-host', '--advertised-port', '--node-id', '--auto-create-topics', '--num-partitions', '--message-max-bytes', '--socket-request-max-bytes', '--flush-on-ack-all', '--log-flush-interval-messages', '--log-flush-interval-ms', '--log-segment-bytes', '--log-roll-ms', '--log-index-interval-bytes', '--log-level']) {
+    for (const option of ['--host', '--port', '--data-dir', '--advertised-host', '--advertised-port', '--node-id', '--auto-create-topics', '--num-partitions', '--message-max-bytes', '--socket-request-max-bytes', '--flush-on-ack-all', '--connections-max-idle-ms', '--log-flush-interval-messages', '--log-flush-interval-ms', '--log-segment-bytes', '--log-roll-ms', '--log-index-interval-bytes', '--log-level']) {
       expect(r.stdout).toContain(option);
     }
   });

@@ -140,3 +140,30 @@ describe('server: framing and bad input', () => {
     c.close();
   });
 });
+
+describe('server: idle connections', () => {
+  it('closes a connection idle for connections.max.idle.ms, as Kafka does', async () => {
+    const idle = await startTestBroker({ connectionsMaxIdleMs: 200 });
+    try {
+      const c = await TestClient.connect(idle.port);
+      expect((await c.send(ApiKey.ApiVersions, 0)).errorCode).toBe(0);
+      await c.closed;
+      expect(c.isOpen).toBe(false);
+    } finally {
+      await idle.stop();
+    }
+  });
+
+  it('does not close a connection whose long poll outlasts the idle timeout', async () => {
+    const idle = await startTestBroker({ connectionsMaxIdleMs: 150 });
+    const c = await TestClient.connect(idle.port);
+    try {
+      await c.send(ApiKey.CreateTopics, 4, { topics: [{ name: 'p', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }] });
+      const res = await c.send(ApiKey.Fetch, 11, { maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: 'p', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' });
+      expect(res.responses[0].partitions[0].errorCode).toBe(0);
+    } finally {
+      c.close();
+      await idle.stop();
+    }
+  });
+});
