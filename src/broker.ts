@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './metadata/broker-config.js';
 import { loadOrCreateClusterIdentity } from './metadata/cluster-identity.js';
+import { DataDirLock } from './metadata/data-dir-lock.js';
 import { TopicRegistry } from './metadata/topic-registry.js';
 import { LogManager } from './log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/log-config.js';
@@ -49,6 +50,7 @@ class EddyBroker implements Broker {
   clusterId = '';
   private server: KafkaServer | undefined;
   private logs: LogManager | undefined;
+  private lock: DataDirLock | undefined;
   private readonly shutdown = new AbortController();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
 
@@ -68,6 +70,19 @@ class EddyBroker implements Broker {
     } catch (err) {
       throw new BrokerError('DATA_DIR', `Cannot create data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
     }
+    this.lock = await DataDirLock.acquire(dataDir);
+    try {
+      await this.open(dataDir, startedAt);
+    } catch (err) {
+      await this.logs?.close().catch(() => undefined);
+      await this.lock.release();
+      this.state = 'closed';
+      throw err;
+    }
+  }
+
+  private async open(dataDir: string, startedAt: bigint): Promise<void> {
+    const config = this.config;
     const identity = await loadOrCreateClusterIdentity(dataDir, config.nodeId);
     this.clusterId = identity.clusterId;
     const logDefaults = defaultLogConfig(config);
@@ -107,7 +122,6 @@ class EddyBroker implements Broker {
       this.host = bound.host;
       this.port = bound.port;
     } catch (err) {
-      await logs.close();
       throw new BrokerError('LISTEN', `Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, { cause: err });
     }
     this.server = server;
@@ -125,6 +139,7 @@ class EddyBroker implements Broker {
     this.shutdown.abort();
     await this.server?.close();
     await this.logs?.close();
+    await this.lock?.release();
     this.state = 'closed';
     this.logger.info('broker stopped');
   }
