@@ -42,6 +42,11 @@ const FILE_NAME = 'topic-metadata.json';
 const FORMAT_VERSION = 1;
 const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
+/**
+ * Kafka sets no upper bound, but a request asking for 2^31 partitions would make this broker create that many
+ * directories; a bound keeps one bad request from exhausting the disk or hanging the broker.
+ */
+export const MAX_PARTITIONS_PER_TOPIC = 100_000;
 
 /** Kafka's topic-name rules (org.apache.kafka.common.internals.Topic.validate). Returns the reason, or null. */
 export function topicNameProblem(name: string): string | null {
@@ -136,6 +141,9 @@ export class TopicRegistry {
         throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collidesWith}`);
       }
       if (partitions < 1) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
+      if (partitions > MAX_PARTITIONS_PER_TOPIC) {
+        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS_PER_TOPIC}.`);
+      }
       if (replicationFactor < 1) {
         throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
       }
