@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawnBroker, type SpawnedBroker } from '../../test/helpers/spawn-broker.js';
+import { expectStoredWithCodec } from '../lib/codec.js';
 import { runPythonScript } from '../lib/python.js';
 
 const ROUNDTRIP = fileURLToPath(new URL('./roundtrip.py', import.meta.url));
@@ -41,6 +42,8 @@ describe('confluent-kafka-python 1.7.0 (librdkafka 2.0.2)', () => {
       expect(verdict.problems, `${JSON.stringify(verdict.stats)}\n${logTail}`).toEqual([]);
       expect(verdict.stats['acked']).toBe(COUNT);
       expect(verdict.stats['consumed']).toBe(COUNT);
+      // The stored batches must really carry the codec (librdkafka falls back to none silently).
+      expectStoredWithCodec(broker.dataDir, `ck-${codec}`, 3, codec);
     });
   }
 });

@@ -65,8 +65,9 @@ def main():
     })
     acked, failed = {}, []
 
-    def on_delivery(err, msg):
-        i = int(dict(msg.headers())['idx'].decode())
+    # Headers are not available in a delivery report (librdkafka hands them over on produce), so each
+    # callback is bound to its message index.
+    def on_delivery(i, err, msg):
         if err is not None:
             failed.append('#%d: %s' % (i, err))
         else:
@@ -76,7 +77,7 @@ def main():
         while True:
             try:
                 producer.produce(args.topic, key=make_key(i), value=make_value(i), headers=make_headers(i),
-                                 on_delivery=on_delivery)
+                                 on_delivery=lambda err, msg, i=i: on_delivery(i, err, msg))
                 break
             except BufferError:
                 producer.poll(0.1)

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawnBroker, type SpawnedBroker } from '../../test/helpers/spawn-broker.js';
+import { expectStoredWithCodec } from '../lib/codec.js';
 import { runPythonScript } from '../lib/python.js';
 
 const ROUNDTRIP = fileURLToPath(new URL('./roundtrip.py', import.meta.url));
@@ -50,6 +51,7 @@ describe('kafka-python 2.0.2', () => {
       expect(verdict.problems, `${JSON.stringify(verdict.stats)}\n${brokerLogTail()}`).toEqual([]);
       expect(verdict.stats['acked']).toBe(3000);
       expect(verdict.stats['consumed']).toBe(3000);
+      expectStoredWithCodec(broker.dataDir, `kpy-${compression}`, 3, compression);
     });
   }
 

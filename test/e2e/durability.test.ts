@@ -11,13 +11,13 @@
  *
  * Records are read back with kcat (librdkafka), independently of the broker's own code.
  */
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { spawnBroker, type SpawnedBroker } from '../helpers/spawn-broker.js';
 import { kafkaClient } from './support/in-process.js';
 import { byPartition, kcatAvailable, kcatConsume, offsetGaps } from './support/kcat.js';
+import { activeSegment, scanBatches } from './support/segments.js';
 
 const FLUSH_ARGS = ['--flush-on-ack-all', 'true'];
 const brokers: SpawnedBroker[] = [];
@@ -113,7 +113,7 @@ describe('durability: kill -9 under acks=-1 load', () => {
 
     // Let the load run until a good amount is acknowledged, then pull the plug while sends are in flight.
     const killDeadline = Date.now() + 5_000;
-    while (acked.size < 4_000 && Date.now() < killDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (acked.size < 10_000 && Date.now() < killDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const ackedBeforeKill = acked.size;
     await first.kill9();
     const settle = await Promise.race([
@@ -161,37 +161,6 @@ describe('durability: kill -9 under acks=-1 load', () => {
     }
   });
 });
-
-/** One record batch header found in a .log file. */
-interface BatchPosition {
-  position: number;
-  size: number;
-  baseOffset: number;
-  lastOffset: number;
-}
-
-/** Walks Kafka's segment framing: baseOffset int64, batchLength int32, then batchLength bytes. */
-function scanBatches(file: Buffer): BatchPosition[] {
-  const batches: BatchPosition[] = [];
-  let position = 0;
-  while (position + 61 <= file.length) {
-    const baseOffset = Number(file.readBigInt64BE(position));
-    const batchLength = file.readInt32BE(position + 8);
-    const size = 12 + batchLength;
-    if (batchLength < 49 || position + size > file.length) break;
-    batches.push({ position, size, baseOffset, lastOffset: baseOffset + file.readInt32BE(position + 23) });
-    position += size;
-  }
-  return batches;
-}
-
-function activeSegment(dataDir: string, topic: string, partition: number): string {
-  const dir = join(dataDir, `${topic}-${partition}`);
-  const logs = readdirSync(dir).filter((f) => /^\d{20}\.log$/.test(f)).sort();
-  const last = logs[logs.length - 1];
-  if (last === undefined) throw new Error(`no .log segment in ${dir}: ${readdirSync(dir).join(', ')}`);
-  return join(dir, last);
-}
 
 type Damage = 'cut-mid-batch' | 'corrupt-last-batch' | 'garbage-after-last-batch' | 'zeros-after-last-batch';
 
