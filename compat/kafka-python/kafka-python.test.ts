@@ -7,7 +7,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { compatTest } from '../lib/known-failures.js';
 import { spawnBroker, type SpawnedBroker } from '../../test/helpers/spawn-broker.js';
 import { expectStoredWithCodec } from '../lib/codec.js';
 import { runPythonScript } from '../lib/python.js';
@@ -42,7 +43,7 @@ function brokerLogTail(): string {
 
 describe('kafka-python 2.0.2', () => {
   for (const compression of ['none', 'gzip'] as const) {
-    test(`acks=all producer and assign()/seek_to_beginning consumer round-trip 3000 binary messages, compression ${compression}`, async () => {
+    compatTest(`acks=all producer and assign()/seek_to_beginning consumer round-trip 3000 binary messages, compression ${compression}`, async () => {
       const verdict = await runPythonScript(
         ROUNDTRIP,
         ['--bootstrap', broker.bootstrap, '--topic', `kpy-${compression}`, '--count', '3000', '--compression', compression],
@@ -55,7 +56,7 @@ describe('kafka-python 2.0.2', () => {
     });
   }
 
-  test('producing to a missing topic auto-creates it with --num-partitions (Metadata v1 has no allow flag)', async () => {
+  compatTest('producing to a missing topic auto-creates it with --num-partitions (Metadata v1 has no allow flag)', async () => {
     const verdict = await runPythonScript(
       ROUNDTRIP,
       ['--bootstrap', broker.bootstrap, '--topic', 'kpy-auto-created', '--count', '300', '--partitions', '3'],
@@ -65,7 +66,7 @@ describe('kafka-python 2.0.2', () => {
     expect(verdict.stats['consumed']).toBe(300);
   });
 
-  test('KafkaAdminClient creates, lists and deletes a topic; a duplicate create raises TopicAlreadyExistsError', async () => {
+  compatTest('KafkaAdminClient creates, lists and deletes a topic; a duplicate create raises TopicAlreadyExistsError', async () => {
     const verdict = await runPythonScript(ADMIN, ['--bootstrap', broker.bootstrap, '--topic', 'kpy-admin'], 90_000);
     expect(verdict.problems, `${JSON.stringify(verdict.stats)}\n${brokerLogTail()}`).toEqual([]);
     expect(verdict.stats['duplicate']).toBe('TopicAlreadyExistsError');

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { compatTest } from '../lib/known-failures.js';
 import { spawnBroker, type SpawnedBroker } from '../../test/helpers/spawn-broker.js';
 import { describeResult, kcatConsume, kcatMetadata, runProcess } from '../../test/e2e/support/kcat.js';
 import { expectStoredWithCodec } from '../lib/codec.js';
@@ -54,7 +55,7 @@ function brokerLogTail(): string {
 }
 
 describe('kcat (librdkafka 2.0.2)', () => {
-  test('kcat -L lists the broker at its listen address and the topics with their partitions', async () => {
+  compatTest('kcat -L lists the broker at its listen address and the topics with their partitions', async () => {
     const md = await kcatMetadata(broker.bootstrap);
     expect(md.brokers).toHaveLength(1);
     const [only] = md.brokers;
@@ -72,14 +73,14 @@ describe('kcat (librdkafka 2.0.2)', () => {
     for (const codec of CODECS) expect(md.topics.map((t) => t.topic)).toContain(`kcat-${codec}`);
   });
 
-  test('kcat -L -t <topic> describes just that topic', async () => {
+  compatTest('kcat -L -t <topic> describes just that topic', async () => {
     const md = await kcatMetadata(broker.bootstrap, 'kcat-listing');
     expect(md.topics.map((t) => t.topic)).toEqual(['kcat-listing']);
     expect(md.topics[0]?.partitions).toHaveLength(2);
   });
 
   for (const codec of CODECS) {
-    test(`${MESSAGE_COUNT} keyed messages with headers, compression ${codec}, round-trip byte-exact`, async () => {
+    compatTest(`${MESSAGE_COUNT} keyed messages with headers, compression ${codec}, round-trip byte-exact`, async () => {
       const topic = `kcat-${codec}`;
       const messages = makeTextMessages(MESSAGE_COUNT, 0xed0 + CODECS.indexOf(codec));
       const inputFile = join(workDir, `${codec}.txt`);
@@ -112,7 +113,7 @@ describe('kcat (librdkafka 2.0.2)', () => {
     });
   }
 
-  test('kcat -Q finds offsets by timestamp: 0 for the distant past, the end for the future', async () => {
+  compatTest('kcat -Q finds offsets by timestamp: 0 for the distant past, the end for the future', async () => {
     const topic = 'kcat-none';
     const records = await kcatConsume(broker.bootstrap, topic, { partition: 0, offset: '-1', timeoutMs: 60_000 });
     const end = (records[0]?.offset ?? -2) + 1;
