@@ -1,0 +1,638 @@
+// `npm run bench [-- options]`: Eddy's benchmark (issue 4). Builds dist/ if it is stale, then, against a fresh
+// broker started from compiled JS in its own process on 127.0.0.1 with a temporary data dir:
+//
+//   limits    this machine's ceilings: sequential write with fdatasync (dd conv=fdatasync), write with a sync
+//             per 1 MiB (dd oflag=dsync), and a raw loopback TCP sink in Node
+//   produce   kcat (librdkafka) producing 100 B and 1 KiB values, acks=1 and acks=-1, 1 and 8 partitions
+//   kafkajs   the same from kafkajs, as a JS-side figure
+//   consume   kcat reading those topics back from the beginning, page cache warm and (when root can drop caches)
+//             cold
+//   latency   end-to-end p50/p99/p99.9 at a fixed rate, acks=1 and acks=-1 (latency.c, built with gcc against
+//             librdkafka-dev)
+//   startup   to the first Metadata response: empty data dir, and N MB across 100 partitions after SIGKILL
+//             (recovery runs) and after a clean stop
+//   memory    broker RSS idle, after every produce run, and peak (VmHWM)
+//   profile   the broker under the produce benchmark with `node --cpu-prof`, top self-time functions
+//
+// Prints markdown tables and writes bench-results/<timestamp>.json and bench-results/latest.{json,md}. Every load
+// loop is bounded in count and time; every child process is killed on exit. Numbers are never asserted.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { REPO_ROOT, startBroker, timeStartup, type BrokerProcess } from './broker-process.js';
+import { run, sleep, spawnTracked } from './proc.js';
+import { formatProfile, summariseProfile } from './profile-summary.js';
+
+// ---- options ---------------------------------------------------------------------------------------------------
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'count-small': { type: 'string' },
+    'count-large': { type: 'string' },
+    repeat: { type: 'string' },
+    'latency-seconds': { type: 'string' },
+    'latency-rate': { type: 'string' },
+    'latency-size': { type: 'string' },
+    'startup-mb': { type: 'string' },
+    'startup-partitions': { type: 'string' },
+    'kafkajs-count': { type: 'string' },
+    'dd-mb': { type: 'string' },
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    profile: { type: 'boolean' },
+    'no-profile': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (opts.help) {
+  process.stdout.write(`usage: npm run bench -- [options]
+  --quick                 small counts, one repeat, no profile (a few minutes)
+  --count-small N         100 B messages per produce run (default 1000000)
+  --count-large N         1 KiB messages per produce run (default 500000; quick 200000)
+  --repeat N              runs per produce/consume case, median reported (default 3; quick 1)
+  --latency-seconds S     seconds per latency run (default 20; quick 5)
+  --latency-rate R        messages/s in the latency runs (default 5000)
+  --latency-size B        value bytes in the latency runs (default 1024)
+  --startup-mb M          data for the recovery startup case (default 1024)
+  --startup-partitions P  partitions for it (default 100)
+  --kafkajs-count N       messages per kafkajs run (default 200000; quick 50000)
+  --dd-mb M               MiB written by the dd fdatasync test (default 2048; quick 512)
+  --only a,b / --skip a,b sections: limits,produce,kafkajs,consume,latency,startup,profile
+  --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
+  --out DIR               results directory (default bench-results)
+  --keep                  keep the temporary data directories
+`);
+  process.exit(0);
+}
+
+const quick = opts.quick;
+const num = (v: string | undefined, full: number, q: number): number => (v !== undefined ? Number(v) : quick ? q : full);
+const cfg = {
+  quick,
+  countSmall: num(opts['count-small'], 1_000_000, 1_000_000),
+  countLarge: num(opts['count-large'], 500_000, 200_000),
+  repeat: num(opts.repeat, 3, 1),
+  latencySeconds: num(opts['latency-seconds'], 20, 5),
+  latencyRate: num(opts['latency-rate'], 5000, 5000),
+  latencySize: num(opts['latency-size'], 1024, 1024),
+  startupMb: num(opts['startup-mb'], 1024, 1024),
+  startupPartitions: num(opts['startup-partitions'], 100, 100),
+  kafkajsCount: num(opts['kafkajs-count'], 200_000, 50_000),
+  ddMb: num(opts['dd-mb'], 2048, 512),
+  profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
+};
+const SECTIONS = ['limits', 'produce', 'kafkajs', 'consume', 'latency', 'startup', 'profile'];
+const only = opts.only ? new Set(opts.only.split(',')) : new Set(SECTIONS);
+for (const s of opts.skip?.split(',') ?? []) only.delete(s);
+if (!cfg.profile) only.delete('profile');
+const want = (s: string): boolean => only.has(s);
+
+/** From the issue: kcat against an in-memory Go broker on this kind of machine (the load generator's ceiling). */
+const REFERENCE = { produceMsgPerSec: 2.0e6, consumeMsgPerSec: 2.9e6 };
+const KCAT_TIMEOUT_MS = 180_000;
+
+const outDir = path.resolve(REPO_ROOT, opts.out!);
+const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-'));
+const results: Record<string, unknown> = {};
+const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+// ---- helpers ---------------------------------------------------------------------------------------------------
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+const mb = (bytes: number): number => bytes / 1e6;
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+
+function buildIfStale(): void {
+  const newest = (dir: string, suffix: string): number => {
+    let t = 0;
+    if (!existsSync(dir)) return 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) t = Math.max(t, newest(p, suffix));
+      else if (p.endsWith(suffix)) t = Math.max(t, statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  const distMain = path.join(REPO_ROOT, 'dist/cli/main.js');
+  // tsc rewrites every output file, so the newest .js is as new as the last build.
+  if (existsSync(distMain) && newest(path.join(REPO_ROOT, 'src'), '.ts') <= newest(path.join(REPO_ROOT, 'dist'), '.js')) return;
+  log('building dist/ (npm run build)');
+  execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+}
+
+/** A file of `count` lines, each a `size`-byte value (printable, no newline), for `kcat -P -l`. */
+function valuesFile(size: number, count: number): string {
+  const file = path.join(tmpRoot, `values-${size}-${count}.txt`);
+  if (existsSync(file)) return file;
+  const distinct = 1000;
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const lines: string[] = [];
+  for (let i = 0; i < distinct; i++) {
+    let s = '';
+    for (let j = 0; j < size; j++) s += alphabet[(i * 31 + j * 7 + ((i * j) % 13)) % alphabet.length];
+    lines.push(s);
+  }
+  const block = Buffer.from(lines.join('\n') + '\n');
+  const fd = openSync(file, 'w');
+  try {
+    let left = count;
+    while (left >= distinct) {
+      writeSync(fd, block);
+      left -= distinct;
+    }
+    if (left > 0) writeSync(fd, Buffer.from(lines.slice(0, left).join('\n') + '\n'));
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+function admin(bootstrap: string) {
+  return new Kafka({ clientId: 'eddy-bench-admin', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+}
+
+async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
+  const a = admin(bootstrap);
+  await a.connect();
+  try {
+    await a.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await a.disconnect();
+  }
+}
+
+async function topicEndOffset(bootstrap: string, topic: string): Promise<number> {
+  const a = admin(bootstrap);
+  await a.connect();
+  try {
+    const offsets = await a.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await a.disconnect();
+  }
+}
+
+async function kcatProduce(bootstrap: string, topic: string, files: string[], acks: number): Promise<{ seconds: number; ok: boolean; detail: string }> {
+  const r = await run(
+    'kcat',
+    ['-P', '-b', bootstrap, '-t', topic, '-l', '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', `acks=${acks}`, '-X', 'enable.idempotence=false', ...files],
+    KCAT_TIMEOUT_MS,
+  );
+  const ok = r.code === 0 && !r.timedOut;
+  return { seconds: r.seconds, ok, detail: ok ? '' : `kcat exit ${r.code} ${r.signal ?? ''}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr.slice(-500)}` };
+}
+
+async function kcatConsume(bootstrap: string, topic: string, count: number): Promise<{ seconds: number; ok: boolean; detail: string }> {
+  // -c stops the clock at the last message (no end-of-partition wait); -e is the bound if fewer arrive.
+  const r = await run(
+    'kcat',
+    ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-c', String(count), '-f', '', '-X', 'fetch.wait.max.ms=100'],
+    KCAT_TIMEOUT_MS,
+  );
+  const early = /Reached end of topic/.test(r.stderr) && /exiting/.test(r.stderr);
+  const ok = r.code === 0 && !r.timedOut && !early;
+  return { seconds: r.seconds, ok, detail: ok ? '' : `kcat exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${early ? ' (ended before the count)' : ''}: ${r.stderr.slice(-300)}` };
+}
+
+function dropCaches(): { ok: boolean; reason: string } {
+  try {
+    execFileSync('sync', [], { timeout: 60_000 });
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return { ok: true, reason: '' };
+  } catch (err) {
+    return { ok: false, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
+}
+
+// ---- sections --------------------------------------------------------------------------------------------------
+
+async function measureLimits(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const ddFile = path.join(tmpRoot, 'dd.bin');
+  const dd = async (count: number, flag: string): Promise<{ bytes: number; seconds: number; mbPerSec: number } | { error: string }> => {
+    const r = await run('dd', ['if=/dev/zero', `of=${ddFile}`, 'bs=1M', `count=${count}`, flag], 300_000);
+    rmSync(ddFile, { force: true });
+    const m = /(\d+) bytes .* copied, ([\d.]+) s/.exec(r.stderr);
+    if (r.code !== 0 || !m) return { error: r.stderr.slice(-300) };
+    const bytes = Number(m[1]);
+    const seconds = Number(m[2]);
+    return { bytes, seconds, mbPerSec: mb(bytes) / seconds };
+  };
+  log(`limits: dd ${cfg.ddMb} MiB conv=fdatasync`);
+  out.ddFdatasync = await dd(cfg.ddMb, 'conv=fdatasync');
+  const dsyncMb = Math.max(64, Math.round(cfg.ddMb / 4));
+  log(`limits: dd ${dsyncMb} MiB oflag=dsync`);
+  out.ddDsync = await dd(dsyncMb, 'oflag=dsync');
+
+  log('limits: loopback TCP sink in Node');
+  const worker = path.join(import.meta.dirname, 'tcp-sink-worker.ts');
+  const sink = spawnTracked(process.execPath, ['--import', 'tsx', worker, 'sink'], { cwd: REPO_ROOT });
+  const lines: string[] = [];
+  let buf = '';
+  sink.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  const waitLine = async (n: number, timeoutMs: number): Promise<string | undefined> => {
+    const deadline = Date.now() + timeoutMs;
+    while (lines.length < n && Date.now() < deadline) await sleep(10);
+    return lines[n - 1];
+  };
+  const portLine = await waitLine(1, 20_000);
+  if (!portLine) {
+    sink.kill('SIGKILL');
+    out.tcpSink = { error: 'sink did not start' };
+    return out;
+  }
+  const { port } = JSON.parse(portLine) as { port: number };
+  const totalBytes = (quick ? 4 : 16) * 1024 ** 3;
+  const source = await run(process.execPath, ['--import', 'tsx', worker, 'source', String(port), String(totalBytes), quick ? '8' : '20'], 60_000, { cwd: REPO_ROOT });
+  const result = await waitLine(2, 10_000);
+  sink.kill('SIGKILL');
+  if (!result || source.code !== 0) {
+    out.tcpSink = { error: `sink/source failed: ${source.stderr.slice(-300)}` };
+  } else {
+    const { bytes, seconds } = JSON.parse(result) as { bytes: number; seconds: number };
+    out.tcpSink = { bytes, seconds, mbPerSec: mb(bytes) / seconds };
+  }
+  return out;
+}
+
+interface ProduceCase {
+  size: number;
+  acks: number;
+  partitions: number;
+  count: number;
+  runs: Array<{ seconds: number; ok: boolean; detail: string; topic: string; rssAfterBytes: number }>;
+  msgPerSec: number;
+  mbPerSec: number;
+  topic: string;
+}
+
+async function produceBench(broker: BrokerProcess, tag: string, cases: Array<{ size: number; acks: number; partitions: number }>, repeat: number): Promise<ProduceCase[]> {
+  const out: ProduceCase[] = [];
+  for (const c of cases) {
+    const count = c.size <= 100 ? cfg.countSmall : cfg.countLarge;
+    const file = valuesFile(c.size, count);
+    const runs: ProduceCase['runs'] = [];
+    for (let r = 0; r < repeat; r++) {
+      const topic = `${tag}-${c.size}b-acks${c.acks === -1 ? 'all' : c.acks}-${c.partitions}p-r${r}`;
+      await createTopic(broker.bootstrap, topic, c.partitions);
+      const res = await kcatProduce(broker.bootstrap, topic, [file], c.acks);
+      const end = await topicEndOffset(broker.bootstrap, topic);
+      if (res.ok && end !== count) {
+        res.ok = false;
+        res.detail = `topic holds ${end} messages, expected ${count}`;
+      }
+      const rssAfterBytes = broker.memory().rssBytes;
+      runs.push({ ...res, topic, rssAfterBytes });
+      log(`produce ${topic}: ${count} msgs in ${res.seconds.toFixed(3)} s = ${fmt(count / res.seconds)} msg/s${res.ok ? '' : ` FAILED ${res.detail}`}`);
+    }
+    const seconds = median(runs.filter((r) => r.ok).map((r) => r.seconds));
+    out.push({ ...c, count, runs, msgPerSec: count / seconds, mbPerSec: mb((count * c.size) / seconds), topic: runs.at(-1)!.topic });
+  }
+  return out;
+}
+
+async function consumeBench(broker: BrokerProcess, produced: ProduceCase[]): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  const picks = produced.filter((p) => p.acks === 1 && p.runs.at(-1)!.ok);
+  for (const p of picks) {
+    const warm: number[] = [];
+    for (let r = 0; r < cfg.repeat; r++) {
+      const res = await kcatConsume(broker.bootstrap, p.topic, p.count);
+      log(`consume warm ${p.topic}: ${res.seconds.toFixed(3)} s = ${fmt(p.count / res.seconds)} msg/s${res.ok ? '' : ` FAILED ${res.detail}`}`);
+      if (res.ok) warm.push(res.seconds);
+    }
+    const cold: number[] = [];
+    let coldNote = '';
+    for (let r = 0; r < cfg.repeat; r++) {
+      const dropped = dropCaches();
+      if (!dropped.ok) {
+        coldNote = `cannot drop the page cache (${dropped.reason})`;
+        break;
+      }
+      const res = await kcatConsume(broker.bootstrap, p.topic, p.count);
+      log(`consume cold ${p.topic}: ${res.seconds.toFixed(3)} s = ${fmt(p.count / res.seconds)} msg/s${res.ok ? '' : ` FAILED ${res.detail}`}`);
+      if (res.ok) cold.push(res.seconds);
+    }
+    const w = median(warm);
+    const c = median(cold);
+    out.push({
+      size: p.size,
+      partitions: p.partitions,
+      count: p.count,
+      topic: p.topic,
+      warmSeconds: warm,
+      coldSeconds: cold,
+      coldNote,
+      warmMsgPerSec: p.count / w,
+      warmMbPerSec: mb((p.count * p.size) / w),
+      coldMsgPerSec: p.count / c,
+      coldMbPerSec: mb((p.count * p.size) / c),
+    });
+  }
+  return out;
+}
+
+async function kafkajsBench(broker: BrokerProcess): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  const worker = path.join(import.meta.dirname, 'kafkajs-worker.ts');
+  for (const c of [
+    { size: 100, acks: 1 },
+    { size: 1024, acks: 1 },
+    { size: 100, acks: -1 },
+  ]) {
+    const topic = `kafkajs-${c.size}b-acks${c.acks === -1 ? 'all' : c.acks}`;
+    await createTopic(broker.bootstrap, topic, 1);
+    const r = await run(process.execPath, ['--import', 'tsx', worker, broker.bootstrap, topic, String(cfg.kafkajsCount), String(c.size), String(c.acks), '60'], 120_000, { cwd: REPO_ROOT });
+    let parsed: { count: number; seconds: number } | undefined;
+    try {
+      parsed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { count: number; seconds: number };
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || r.code !== 0) {
+      out.push({ ...c, error: `kafkajs worker failed (exit ${r.code}): ${r.stderr.slice(-300)}` });
+      log(`kafkajs ${topic}: FAILED`);
+      continue;
+    }
+    out.push({ ...c, count: parsed.count, seconds: parsed.seconds, msgPerSec: parsed.count / parsed.seconds, mbPerSec: mb((parsed.count * c.size) / parsed.seconds) });
+    log(`kafkajs ${topic}: ${fmt(parsed.count / parsed.seconds)} msg/s`);
+  }
+  return out;
+}
+
+function buildLatencyTool(): { bin?: string; error?: string } {
+  const bin = path.join(tmpRoot, 'eddy-latency');
+  try {
+    execFileSync('gcc', ['-O2', '-o', bin, path.join(import.meta.dirname, 'latency.c'), '-lrdkafka', '-lpthread'], { stdio: 'pipe', timeout: 120_000 });
+    return { bin };
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? (err as Error).message;
+    return { error: `cannot build latency.c (needs gcc and librdkafka-dev: apt-get install librdkafka-dev): ${stderr.slice(0, 300)}` };
+  }
+}
+
+async function latencyBench(broker: BrokerProcess): Promise<Record<string, unknown>[]> {
+  const tool = buildLatencyTool();
+  if (!tool.bin) return [{ error: tool.error }];
+  const out: Record<string, unknown>[] = [];
+  for (const acks of [1, -1]) {
+    const topic = `latency-acks${acks === -1 ? 'all' : acks}`;
+    const count = Math.round(cfg.latencyRate * cfg.latencySeconds);
+    const warmup = Math.round(cfg.latencyRate / 2);
+    const r = await run(
+      tool.bin,
+      [broker.bootstrap, topic, String(cfg.latencyRate), String(count), String(cfg.latencySize), String(acks), String(cfg.latencySeconds + 5), String(warmup)],
+      (cfg.latencySeconds + 60) * 1000,
+    );
+    try {
+      const parsed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+      out.push({ acks, rate: cfg.latencyRate, size: cfg.latencySize, ...parsed });
+      log(`latency acks=${acks}: p50 ${parsed.p50Ms} ms p99 ${parsed.p99Ms} ms p99.9 ${parsed.p999Ms} ms (${parsed.received}/${parsed.sent})`);
+    } catch {
+      out.push({ acks, error: `latency tool failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr.slice(-300)}` });
+    }
+  }
+  return out;
+}
+
+async function startupBench(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const empty: Array<{ toMetadataMs: number; startupMs: number }> = [];
+  for (let r = 0; r < 3; r++) {
+    const dir = path.join(tmpRoot, `startup-empty-${r}`);
+    const { broker, toMetadataMs } = await timeStartup({ dataDir: dir });
+    empty.push({ toMetadataMs, startupMs: broker.startupMs });
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  out.emptyRuns = empty;
+  out.emptyMs = median(empty.map((e) => e.toMetadataMs));
+  log(`startup empty: ${fmt(out.emptyMs as number, 1)} ms to first Metadata`);
+
+  const dir = path.join(tmpRoot, 'startup-data');
+  const loader = await startBroker({ dataDir: dir });
+  const topic = 'startup';
+  await createTopic(loader.bootstrap, topic, cfg.startupPartitions);
+  const perFile = cfg.countLarge;
+  const totalMessages = Math.round((cfg.startupMb * 1e6) / 1024);
+  const file = valuesFile(1024, perFile);
+  const files: string[] = [];
+  for (let left = totalMessages; left > 0; left -= perFile) {
+    files.push(left >= perFile ? file : valuesFile(1024, left));
+  }
+  log(`startup: loading ${fmt(totalMessages)} x 1 KiB into ${cfg.startupPartitions} partitions`);
+  const loaded = await kcatProduce(loader.bootstrap, topic, files, 1);
+  if (!loaded.ok) throw new Error(`loading the startup data failed: ${loaded.detail}`);
+  const messages = await topicEndOffset(loader.bootstrap, topic);
+  await loader.kill();
+  out.dataBytes = dirBytes(dir);
+  out.dataMessages = messages;
+
+  const unclean = await timeStartup({ dataDir: dir, timeoutMs: 300_000 });
+  out.uncleanMs = unclean.toMetadataMs;
+  out.uncleanBrokerStartupMs = unclean.broker.startupMs;
+  out.uncleanRssBytes = unclean.broker.memory().rssBytes;
+  log(`startup after SIGKILL with ${fmt(mb(out.dataBytes as number))} MB: ${fmt(unclean.toMetadataMs, 1)} ms`);
+  await unclean.broker.stop(120_000);
+
+  const clean = await timeStartup({ dataDir: dir, timeoutMs: 300_000 });
+  out.cleanMs = clean.toMetadataMs;
+  out.cleanBrokerStartupMs = clean.broker.startupMs;
+  log(`startup after a clean stop: ${fmt(clean.toMetadataMs, 1)} ms`);
+  await clean.broker.stop(120_000);
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return total;
+}
+
+async function profileBench(): Promise<Record<string, unknown>> {
+  const profDir = path.join(outDir, 'profiles');
+  mkdirSync(profDir, { recursive: true });
+  const before = new Set(readdirSync(profDir));
+  const dir = path.join(tmpRoot, 'profile-data');
+  const broker = await startBroker({ dataDir: dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const cases = [
+    { size: 100, acks: 1, partitions: 1 },
+    { size: 1024, acks: -1, partitions: 1 },
+  ];
+  const produced = await produceBench(broker, 'profile', cases, 1);
+  await broker.stop(60_000);
+  const created = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  if (created.length === 0) return { error: 'no .cpuprofile written' };
+  const file = path.join(profDir, created.sort().at(-1)!);
+  const summary = summariseProfile(file, 20);
+  rmSync(dir, { recursive: true, force: true });
+  return { file: path.relative(REPO_ROOT, file), cases: produced.map((p) => ({ size: p.size, acks: p.acks, msgPerSec: p.msgPerSec })), ...summary };
+}
+
+// ---- report ----------------------------------------------------------------------------------------------------
+
+function machineInfo(): Record<string, unknown> {
+  const kcatVersion = (() => {
+    try {
+      const text = execFileSync('kcat', ['-V'], { encoding: 'utf8', timeout: 10_000 });
+      const m = /Version (\S+) .*librdkafka (\S+)/.exec(text);
+      return m ? `${m[1]} (librdkafka ${m[2]})` : 'unknown';
+    } catch {
+      return 'not installed';
+    }
+  })();
+  return {
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    kcat: kcatVersion,
+    tmpDir: tmpRoot,
+  };
+}
+
+function renderTable(r: Record<string, any>): string {
+  const lines: string[] = [];
+  const m = r.machine;
+  lines.push(`Run ${r.startedAt} (${r.config.quick ? 'quick' : 'full'}; ${m.cores} cores ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, kcat ${m.kcat})`, '');
+  if (r.limits) {
+    const l = r.limits;
+    const v = (x: any): string => (x?.mbPerSec !== undefined ? `${fmt(x.mbPerSec)} MB/s` : `n/a (${x?.error ?? 'not run'})`);
+    lines.push('| machine limit | value |', '|---|---:|');
+    lines.push(`| sequential write + fdatasync (dd bs=1M conv=fdatasync) | ${v(l.ddFdatasync)} |`);
+    lines.push(`| write with a sync per 1 MiB (dd bs=1M oflag=dsync) | ${v(l.ddDsync)} |`);
+    lines.push(`| loopback TCP into one Node socket | ${v(l.tcpSink)} |`, '');
+  }
+  if (r.produce) {
+    lines.push('| produce (kcat) | partitions | acks | msg/s | MB/s (values) | vs 2.0 M ceiling | runs |', '|---|---:|---:|---:|---:|---:|---|');
+    for (const p of r.produce as ProduceCase[]) {
+      const ok = p.runs.every((x) => x.ok) ? '' : ' FAILED';
+      lines.push(`| ${p.size} B x ${fmt(p.count)} | ${p.partitions} | ${p.acks} | ${fmt(p.msgPerSec)} | ${fmt(p.mbPerSec, 1)} | ${fmt((100 * p.msgPerSec) / REFERENCE.produceMsgPerSec)}% | ${p.runs.map((x) => x.seconds.toFixed(2) + 's').join(' ')}${ok} |`);
+    }
+    lines.push('');
+  }
+  if (r.kafkajs) {
+    lines.push('| produce (kafkajs 2.2.4, 1 partition) | acks | msg/s | MB/s |', '|---|---:|---:|---:|');
+    for (const k of r.kafkajs) lines.push(k.error ? `| ${k.size} B | ${k.acks} | n/a | ${k.error.slice(0, 80)} |` : `| ${k.size} B x ${fmt(k.count)} | ${k.acks} | ${fmt(k.msgPerSec)} | ${fmt(k.mbPerSec, 1)} |`);
+    lines.push('');
+  }
+  if (r.consume) {
+    lines.push('| consume (kcat, from the beginning) | partitions | warm msg/s | warm MB/s | vs 2.9 M ceiling | cold msg/s | cold MB/s |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const c of r.consume) {
+      const cold = c.coldNote ? `n/a (${c.coldNote})` : fmt(c.coldMsgPerSec);
+      lines.push(`| ${c.size} B x ${fmt(c.count)} | ${c.partitions} | ${fmt(c.warmMsgPerSec)} | ${fmt(c.warmMbPerSec, 1)} | ${fmt((100 * c.warmMsgPerSec) / REFERENCE.consumeMsgPerSec)}% | ${cold} | ${c.coldNote ? 'n/a' : fmt(c.coldMbPerSec, 1)} |`);
+    }
+    lines.push('');
+  }
+  if (r.latency) {
+    lines.push('| end-to-end latency (librdkafka, 1 partition) | acks | p50 ms | p99 ms | p99.9 ms | max ms | produce ack p50 / p99 ms | received |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const l of r.latency) {
+      lines.push(l.error ? `| n/a | ${l.acks ?? ''} | ${l.error.slice(0, 100)} | | | | | |` : `| ${fmt(l.rate)} msg/s x ${l.size} B | ${l.acks} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${fmt(l.p999Ms, 2)} | ${fmt(l.maxMs, 2)} | ${fmt(l.ackP50Ms, 2)} / ${fmt(l.ackP99Ms, 2)} | ${fmt(l.received)}/${fmt(l.sent)} |`);
+    }
+    lines.push('');
+  }
+  if (r.startup) {
+    const s = r.startup;
+    lines.push('| startup (spawn to first Metadata response) | ms | broker-reported startupMs |', '|---|---:|---:|');
+    lines.push(`| empty data dir (median of 3) | ${fmt(s.emptyMs, 1)} | ${fmt(median(s.emptyRuns.map((e: any) => e.startupMs)), 1)} |`);
+    lines.push(`| ${fmt(mb(s.dataBytes))} MB in ${cfg.startupPartitions} partitions, after SIGKILL (recovery) | ${fmt(s.uncleanMs, 1)} | ${fmt(s.uncleanBrokerStartupMs, 1)} |`);
+    lines.push(`| same data, after a clean stop | ${fmt(s.cleanMs, 1)} | ${fmt(s.cleanBrokerStartupMs, 1)} |`, '');
+  }
+  if (r.memory) {
+    const mm = r.memory;
+    lines.push('| broker memory | MB |', '|---|---:|');
+    lines.push(`| RSS idle (after start) | ${fmt(mb(mm.idleRssBytes), 1)} |`);
+    if (mm.rssAfterRuns?.length) {
+      lines.push(`| RSS after the first / last produce run (${fmt(mb(mm.retainedBytesAtEnd))} MB retained at the end) | ${fmt(mb(mm.rssAfterRuns[0]), 1)} / ${fmt(mb(mm.rssAfterRuns.at(-1)), 1)} |`);
+    }
+    lines.push(`| peak RSS (VmHWM) over the produce benchmark | ${fmt(mb(mm.peakAfterProduceBytes), 1)} |`);
+    lines.push(`| peak RSS (VmHWM) at the end of the run | ${fmt(mb(mm.peakAtEndBytes), 1)} |`, '');
+  }
+  if (r.profile && !r.profile.error) {
+    lines.push(`CPU profile of the broker under produce (100 B acks=1 and 1 KiB acks=-1; ${r.profile.file}):`, '');
+    lines.push(formatProfile({ ...r.profile, entries: r.profile.entries.slice(0, 15) }), '');
+  }
+  return lines.join('\n');
+}
+
+// ---- main ------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  buildIfStale();
+  mkdirSync(outDir, { recursive: true });
+  results.startedAt = startedAt;
+  results.config = cfg;
+  results.machine = machineInfo();
+  results.reference = REFERENCE;
+  log(`config ${JSON.stringify(cfg)}; temp dir ${tmpRoot}`);
+
+  if (want('limits')) results.limits = await measureLimits();
+
+  if (want('produce') || want('consume') || want('latency') || want('kafkajs')) {
+    const dataDir = path.join(tmpRoot, 'main-data');
+    const broker = await startBroker({ dataDir });
+    try {
+      await sleep(1000);
+      const memory: Record<string, any> = { idleRssBytes: broker.memory().rssBytes };
+      results.memory = memory;
+      if (want('produce') || want('consume')) {
+        const cases = [];
+        for (const size of [100, 1024]) for (const acks of [1, -1]) for (const partitions of [1, 8]) cases.push({ size, acks, partitions });
+        const produced = await produceBench(broker, 'bench', want('produce') ? cases : cases.filter((c) => c.acks === 1 && c.partitions === 1), want('produce') ? cfg.repeat : 1);
+        if (want('produce')) results.produce = produced;
+        memory.rssAfterRuns = produced.flatMap((p) => p.runs.map((x) => x.rssAfterBytes));
+        memory.peakAfterProduceBytes = broker.memory().hwmBytes;
+        memory.retainedBytesAtEnd = dirBytes(dataDir);
+        if (want('consume')) results.consume = await consumeBench(broker, produced);
+      }
+      if (want('kafkajs')) results.kafkajs = await kafkajsBench(broker);
+      if (want('latency')) results.latency = await latencyBench(broker);
+      memory.peakAtEndBytes = broker.memory().hwmBytes;
+    } finally {
+      await broker.stop(60_000);
+    }
+  }
+  if (want('startup')) results.startup = await startupBench();
+  if (want('profile')) results.profile = await profileBench();
+
+  results.finishedAt = new Date().toISOString();
+  const table = renderTable(results as Record<string, any>);
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  writeFileSync(path.join(outDir, `${stamp}${quick ? '-quick' : ''}.json`), JSON.stringify(results, null, 2));
+  writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(results, null, 2));
+  writeFileSync(path.join(outDir, 'latest.md'), `${table}\n`);
+  process.stdout.write(`\n${table}\n\nresults: ${path.relative(REPO_ROOT, outDir)}/latest.json, latest.md\n`);
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  if (!opts.keep) rmSync(tmpRoot, { recursive: true, force: true });
+}
