@@ -12,6 +12,7 @@ import { expectStoredWithCodec } from '../lib/codec.js';
 import { runPythonScript } from '../lib/python.js';
 
 const ROUNDTRIP = fileURLToPath(new URL('./roundtrip.py', import.meta.url));
+const SEEK = fileURLToPath(new URL('./seek.py', import.meta.url));
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const COUNT = 5000;
 
@@ -47,4 +48,11 @@ describe('confluent-kafka-python 1.7.0 (librdkafka 2.0.2)', () => {
       expectStoredWithCodec(broker.dataDir, `ck-${codec}`, 3, codec);
     });
   }
+
+  compatTest('assign() at middle offsets, past the end (auto.offset.reset earliest / error) and at OFFSET_END reads exactly the right records', async () => {
+    // Uses the gzip topic written by the round-trip case above.
+    const verdict = await runPythonScript(SEEK, ['--bootstrap', broker.bootstrap, '--topic', 'ck-gzip'], 120_000);
+    const logTail = broker.logs().split('\n').slice(-40).join('\n');
+    expect(verdict.problems, `${JSON.stringify(verdict.stats)}\n${logTail}`).toEqual([]);
+  });
 });

@@ -28,6 +28,7 @@ beforeAll(async () => {
     topics: [
       { topic: 'kpy-none', numPartitions: 3 },
       { topic: 'kpy-gzip', numPartitions: 3 },
+      { topic: 'kpy-small-fetch', numPartitions: 3 },
     ],
   });
 });
@@ -55,6 +56,16 @@ describe('kafka-python 2.0.2', () => {
       expectStoredWithCodec(broker.dataDir, `kpy-${compression}`, 3, compression);
     });
   }
+
+  compatTest('a 1 KB max_partition_fetch_bytes still reads every batch whole (KIP-74, Fetch v4), gzip batches up to 20 KB+', async () => {
+    const verdict = await runPythonScript(
+      ROUNDTRIP,
+      ['--bootstrap', broker.bootstrap, '--topic', 'kpy-small-fetch', '--count', '1500', '--compression', 'gzip', '--max-partition-fetch-bytes', '1024'],
+      150_000,
+    );
+    expect(verdict.problems, `${JSON.stringify(verdict.stats)}\n${brokerLogTail()}`).toEqual([]);
+    expect(verdict.stats['consumed']).toBe(1500);
+  });
 
   compatTest('producing to a missing topic auto-creates it with --num-partitions (Metadata v1 has no allow flag)', async () => {
     const verdict = await runPythonScript(

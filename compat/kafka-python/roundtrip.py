@@ -6,6 +6,7 @@ back with a group-less KafkaConsumer (assign + seek_to_beginning) and compares b
 object on stdout: {"ok": bool, "problems": [...], "stats": {...}}. Every wait is bounded.
 
 Usage: roundtrip.py --bootstrap 127.0.0.1:PORT --topic T --count N [--compression none|gzip] [--partitions P]
+       [--max-partition-fetch-bytes B]
 """
 import argparse
 import json
@@ -50,6 +51,7 @@ def main():
     ap.add_argument('--compression', default='none')
     ap.add_argument('--partitions', type=int, default=3)
     ap.add_argument('--timeout', type=float, default=90.0)
+    ap.add_argument('--max-partition-fetch-bytes', type=int, default=1048576)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     deadline = time.monotonic() + args.timeout
@@ -91,6 +93,8 @@ def main():
         api_version_auto_timeout_ms=10000,
         request_timeout_ms=30000,
         fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=args.max_partition_fetch_bytes,
+        fetch_max_bytes=max(args.max_partition_fetch_bytes, 1024),
         check_crcs=True,
     )
     parts = None
