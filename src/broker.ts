@@ -15,6 +15,7 @@ import { TopicRegistry } from './metadata/topic-registry.js';
 import { LogManager } from './log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/log-config.js';
 import { KafkaServer } from './server/server.js';
+import { GroupCoordinator } from './group/coordinator.js';
 import type { BrokerServices } from './handlers/types.js';
 import { BrokerError } from './errors.js';
 
@@ -50,6 +51,7 @@ class EddyBroker implements Broker {
   clusterId = '';
   private server: KafkaServer | undefined;
   private logs: LogManager | undefined;
+  private groups: GroupCoordinator | undefined;
   private lock: DataDirLock | undefined;
   private readonly shutdown = new AbortController();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -95,6 +97,15 @@ class EddyBroker implements Broker {
       defaultLogConfig: logDefaults,
       messageMaxBytes: config.messageMaxBytes,
     });
+    // Committed offsets and group metadata are loaded before the server answers anything.
+    let groups: GroupCoordinator;
+    try {
+      groups = await GroupCoordinator.open({ dataDir, config, logger: this.logger });
+    } catch (err) {
+      await logs.close();
+      throw err;
+    }
+    this.groups = groups;
 
     const services: BrokerServices = {
       config,
@@ -102,6 +113,7 @@ class EddyBroker implements Broker {
       nodeId: config.nodeId,
       topics,
       logs,
+      groups,
       logger: this.logger,
       shutdownSignal: this.shutdown.signal,
       advertisedEndpoint: () => ({
@@ -137,7 +149,10 @@ class EddyBroker implements Broker {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
     this.shutdown.abort();
+    // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so in-flight requests can finish.
+    this.groups?.shutdown();
     await this.server?.close();
+    await this.groups?.close();
     await this.logs?.close();
     await this.lock?.release();
     this.state = 'closed';

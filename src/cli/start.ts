@@ -23,6 +23,14 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
     .option('log-roll-ms', { type: 'number', default: D.logRollMs, describe: 'Segment age before rolling (log.roll.ms)' })
     .option('log-index-interval-bytes', { type: 'number', default: D.logIndexIntervalBytes, describe: 'Bytes between offset index entries (log.index.interval.bytes)' })
+    .option('group-initial-rebalance-delay-ms', { type: 'number', default: D.groupInitialRebalanceDelayMs, describe: 'Delay of the first rebalance of an empty group (group.initial.rebalance.delay.ms)' })
+    .option('group-min-session-timeout-ms', { type: 'number', default: D.groupMinSessionTimeoutMs, describe: 'Smallest accepted member session timeout (group.min.session.timeout.ms)' })
+    .option('group-max-session-timeout-ms', { type: 'number', default: D.groupMaxSessionTimeoutMs, describe: 'Largest accepted member session timeout (group.max.session.timeout.ms)' })
+    .option('group-max-size', { type: 'number', default: D.groupMaxSize, describe: 'Most members in one consumer group (group.max.size)' })
+    .option('offsets-retention-minutes', { type: 'number', default: D.offsetsRetentionMinutes, describe: 'Committed offsets of an empty group expire after this (offsets.retention.minutes)' })
+    .option('offsets-retention-check-interval-ms', { type: 'number', default: D.offsetsRetentionCheckIntervalMs, describe: 'How often expired offsets are removed (offsets.retention.check.interval.ms)' })
+    .option('offset-metadata-max-bytes', { type: 'number', default: D.offsetMetadataMaxBytes, describe: 'Longest offset commit metadata (offset.metadata.max.bytes)' })
+    .option('offsets-topic-segment-bytes', { type: 'number', default: D.offsetsTopicSegmentBytes, describe: 'Size at which the group metadata file is compacted (offsets.topic.segment.bytes)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level (JSON lines on stdout)' });
 }
 
@@ -47,6 +55,14 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     logSegmentBytes: args['log-segment-bytes'],
     logRollMs: args['log-roll-ms'],
     logIndexIntervalBytes: args['log-index-interval-bytes'],
+    groupInitialRebalanceDelayMs: args['group-initial-rebalance-delay-ms'],
+    groupMinSessionTimeoutMs: args['group-min-session-timeout-ms'],
+    groupMaxSessionTimeoutMs: args['group-max-session-timeout-ms'],
+    groupMaxSize: args['group-max-size'],
+    offsetsRetentionMinutes: args['offsets-retention-minutes'],
+    offsetsRetentionCheckIntervalMs: args['offsets-retention-check-interval-ms'],
+    offsetMetadataMaxBytes: args['offset-metadata-max-bytes'],
+    offsetsTopicSegmentBytes: args['offsets-topic-segment-bytes'],
     logLevel: args['log-level'] as BrokerOptions['logLevel'],
   };
 }

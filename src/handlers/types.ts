@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from '../metadata/broker-config.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import type { LogManager } from '../log/log-manager.js';
+import type { GroupCoordinator } from '../group/coordinator.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -11,6 +12,8 @@ export interface BrokerServices {
   readonly nodeId: number;
   readonly topics: TopicRegistry;
   readonly logs: LogManager;
+  /** The group coordinator (this broker coordinates every group). */
+  readonly groups: GroupCoordinator;
   readonly logger: Logger;
   /** Host and port put into Metadata (advertised listener). */
   advertisedEndpoint(): { host: string; port: number };

@@ -46,6 +46,25 @@ export interface BrokerOptions {
   logRollMs?: number;
   /** Default `index.interval.bytes` (Kafka: `log.index.interval.bytes`, 4096). */
   logIndexIntervalBytes?: number;
+  /** Wait for more members before the first rebalance of an empty group (Kafka: `group.initial.rebalance.delay.ms`, 3000). */
+  groupInitialRebalanceDelayMs?: number;
+  /** Smallest session timeout a member may ask for (Kafka: `group.min.session.timeout.ms`, 6000). */
+  groupMinSessionTimeoutMs?: number;
+  /** Largest session timeout a member may ask for (Kafka: `group.max.session.timeout.ms`, 1800000). */
+  groupMaxSessionTimeoutMs?: number;
+  /** Most members in one group (Kafka: `group.max.size`, unlimited = 2147483647). */
+  groupMaxSize?: number;
+  /** Committed offsets of an empty group expire after this long (Kafka: `offsets.retention.minutes`, 10080 = 7 days). */
+  offsetsRetentionMinutes?: number;
+  /** How often expired offsets are looked for (Kafka: `offsets.retention.check.interval.ms`, 600000). */
+  offsetsRetentionCheckIntervalMs?: number;
+  /** Longest commit metadata string accepted (Kafka: `offset.metadata.max.bytes`, 4096). */
+  offsetMetadataMaxBytes?: number;
+  /**
+   * The group metadata file is rewritten (compacted) once it is larger than this and more than half of it is
+   * superseded records (Kafka: `offsets.topic.segment.bytes`, 104857600, the segment size of __consumer_offsets).
+   */
+  offsetsTopicSegmentBytes?: number;
   /** pino level; ignored when `logger` is given. */
   logLevel?: LevelWithSilent;
   /** A logger to use instead of creating one (embedding). */
@@ -70,6 +89,14 @@ export interface BrokerConfig {
   logSegmentBytes: number;
   logRollMs: number;
   logIndexIntervalBytes: number;
+  groupInitialRebalanceDelayMs: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupMaxSize: number;
+  offsetsRetentionMinutes: number;
+  offsetsRetentionCheckIntervalMs: number;
+  offsetMetadataMaxBytes: number;
+  offsetsTopicSegmentBytes: number;
   logLevel: LevelWithSilent;
 }
 
@@ -91,6 +118,14 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logSegmentBytes: 1073741824,
   logRollMs: 7 * 24 * 60 * 60 * 1000,
   logIndexIntervalBytes: 4096,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1800000,
+  groupMaxSize: 2147483647,
+  offsetsRetentionMinutes: 10080,
+  offsetsRetentionCheckIntervalMs: 600000,
+  offsetMetadataMaxBytes: 4096,
+  offsetsTopicSegmentBytes: 104857600,
   logLevel: 'info',
 };
 
@@ -132,6 +167,14 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('logSegmentBytes', c.logSegmentBytes, 14, 2 ** 31 - 1);
   checkInt('logRollMs', c.logRollMs, 1, Number.MAX_SAFE_INTEGER);
   checkInt('logIndexIntervalBytes', c.logIndexIntervalBytes, 0, 2 ** 31 - 1);
+  checkInt('groupInitialRebalanceDelayMs', c.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
+  checkInt('groupMinSessionTimeoutMs', c.groupMinSessionTimeoutMs, 0, 2 ** 31 - 1);
+  checkInt('groupMaxSessionTimeoutMs', c.groupMaxSessionTimeoutMs, c.groupMinSessionTimeoutMs, 2 ** 31 - 1);
+  checkInt('groupMaxSize', c.groupMaxSize, 1, 2 ** 31 - 1);
+  checkInt('offsetsRetentionMinutes', c.offsetsRetentionMinutes, 1, 2 ** 31 - 1);
+  checkInt('offsetsRetentionCheckIntervalMs', c.offsetsRetentionCheckIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('offsetMetadataMaxBytes', c.offsetMetadataMaxBytes, 0, 2 ** 31 - 1);
+  checkInt('offsetsTopicSegmentBytes', c.offsetsTopicSegmentBytes, 1, 2 ** 31 - 1);
   if (!LEVELS.has(c.logLevel)) invalid('logLevel', c.logLevel, [...LEVELS].join(', '));
   return c;
 }

@@ -11,7 +11,7 @@ let tb: TestBroker;
 let client: TestClient;
 
 beforeAll(async () => {
-  tb = await startTestBroker();
+  tb = await startTestBroker({ groupInitialRebalanceDelayMs: 0 });
   client = await TestClient.connect(tb.port);
   await client.send(ApiKey.CreateTopics, 4, { topics: [{ name: 'v', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }] });
   await client.send(ApiKey.Produce, 7, { acks: 1, timeoutMs: 1000, topicData: [{ name: 'v', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ value: 'x' }] }) }] }] });
@@ -40,6 +40,36 @@ function requestFor(apiKey: number, v: number, i: number): Record<string, unknow
       return { topics: [{ name: `created-${v}`, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'retention.ms', value: '1000' }] }, { name: 'v', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000 };
     case ApiKey.DeleteTopics:
       return v < 6 ? { topicNames: ['no-such-topic'], timeoutMs: 1000 } : { topics: [{ name: 'no-such-topic', topicId: Buffer.alloc(16) }], timeoutMs: 1000 };
+    case ApiKey.FindCoordinator:
+      return v < 4 ? { key: 'ev-group', keyType: 0 } : { keyType: 0, coordinatorKeys: ['ev-a', 'ev-b'] };
+    case ApiKey.JoinGroup: {
+      // v0–3 join and complete a rebalance (the leader's answer lists the member); v4 gets MEMBER_ID_REQUIRED; v5+
+      // join as static members (no member id round trip).
+      const join: Record<string, unknown> = { groupId: `ev-join-${v}`, sessionTimeoutMs: 10000, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.from([0, 1]) }] };
+      if (v >= 5) join.groupInstanceId = `ev-instance-${v}`;
+      if (v >= 8) join.reason = 'every-version';
+      return join;
+    }
+    case ApiKey.SyncGroup:
+      return { groupId: 'ev-join-0', generationId: 1, memberId: 'ev-unknown', assignments: [{ memberId: 'ev-unknown', assignment: Buffer.from([1]) }], ...(v >= 5 ? { protocolType: 'consumer', protocolName: 'range' } : {}) };
+    case ApiKey.Heartbeat:
+      return { groupId: 'ev-join-0', generationId: 1, memberId: 'ev-unknown' };
+    case ApiKey.LeaveGroup:
+      return v < 3 ? { groupId: 'ev-join-0', memberId: 'ev-unknown' } : { groupId: 'ev-join-0', members: [{ memberId: 'ev-unknown', groupInstanceId: null, reason: null }] };
+    case ApiKey.OffsetCommit:
+      return { groupId: 'ev-commit', topics: [{ name: 'v', partitions: [{ partitionIndex: 0, committedOffset: BigInt(v), committedMetadata: `m${v}`, ...(v >= 6 ? { committedLeaderEpoch: 0 } : {}) }, { partitionIndex: 7, committedOffset: 1n, committedMetadata: null }] }] };
+    case ApiKey.OffsetFetch:
+      return v < 8
+        ? { groupId: 'ev-commit', topics: v >= 2 && v % 2 === 0 ? null : [{ name: 'v', partitionIndexes: [0, 1] }], ...(v >= 7 ? { requireStable: true } : {}) }
+        : { groups: [{ groupId: 'ev-commit', topics: null }, { groupId: 'ev-none', topics: [{ name: 'v', partitionIndexes: [0] }] }], requireStable: true };
+    case ApiKey.DescribeGroups:
+      return { groups: ['ev-commit', 'ev-join-0', 'ev-none'], ...(v >= 3 ? { includeAuthorizedOperations: true } : {}) };
+    case ApiKey.ListGroups:
+      return { ...(v >= 4 ? { statesFilter: ['Empty', 'stable'] } : {}), ...(v >= 5 ? { typesFilter: ['classic'] } : {}) };
+    case ApiKey.DeleteGroups:
+      return { groupsNames: ['ev-none', 'ev-join-1'] };
+    case ApiKey.OffsetDelete:
+      return { groupId: 'ev-commit', topics: [{ name: 'v', partitions: [{ partitionIndex: 1 }] }] };
     default:
       return {};
   }

@@ -1,0 +1,439 @@
+// The group coordinator: group id → Group, the checks Kafka makes before touching a group, committed offsets and
+// their durability, offset expiry, and the admin views (describe, list, delete).
+//
+// This broker coordinates every group. Loading: `GroupCoordinator.open()` replays the group metadata file
+// (offset-store.ts) before it returns, and `createBroker` opens it before the server listens, so clients never see
+// a half-loaded coordinator; the COORDINATOR_LOAD_IN_PROGRESS answers below exist for the window Kafka has, and
+// are exercised by tests that call the coordinator before `load()` finishes.
+//
+// Group status checks (Kafka's validateGroupStatus), in order:
+// | condition                                                           | error                          |
+// |---------------------------------------------------------------------|--------------------------------|
+// | empty group id (allowed for OffsetCommit/OffsetFetch/Describe/Delete) | INVALID_GROUP_ID             |
+// | coordinator shut down                                               | COORDINATOR_NOT_AVAILABLE      |
+// | offsets still loading                                               | COORDINATOR_LOAD_IN_PROGRESS   |
+// SyncGroup turns LOAD_IN_PROGRESS into REBALANCE_IN_PROGRESS and Heartbeat into NONE, as Kafka does (old clients
+// do not expect the error there).
+//
+// Durability: a commit is acknowledged only after its record is fsynced; the in-memory offset changes only then,
+// so OffsetFetch never returns an offset that a crash could take back. Group metadata (generation, members,
+// assignments) is written when a generation's assignment is stored and when a group becomes empty, as Kafka
+// does; after a restart a Stable group is loaded with its members, whose sessions restart, so consumers that
+// still heartbeat continue without a rebalance and the others expire.
+//
+// Offset expiry (offsets.retention.minutes, Kafka 2.1+ / KIP-211), checked every
+// offsets.retention.check.interval.ms:
+// | group                                      | an offset expires when                                           |
+// |--------------------------------------------|------------------------------------------------------------------|
+// | Empty, with a protocol type                | retention has passed since the group became Empty                |
+// | no protocol type (simple consumer commits) | retention has passed since the offset was committed              |
+// | Stable "consumer" group, known subscription| topic not subscribed and retention passed since its commit       |
+// | anything else                              | never                                                            |
+// An offset committed with an explicit retention (OffsetCommit v2–v4 retention_time_ms, or v1 commit_timestamp)
+// expires at that time instead, within the same rows. Commits in flight never expire. An Empty group left with no
+// offsets becomes Dead and is removed (a tombstone is written).
+//
+// Not built: topic deletion does not yet remove the deleted topic's committed offsets (Kafka does this in
+// handleDeletedPartitions) because DeleteTopics has no hook into the coordinator; a recreated topic of the same
+// name would see the old offsets. Transactional offset commits (TxnOffsetCommit) arrive with transactions.
+import type { Logger } from 'pino';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { BrokerConfig } from '../metadata/broker-config.js';
+import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
+import { Group, GROUP_STATES, partitionKey, type GroupHooks, type GroupSettings, type GroupState, type GroupSummary, type JoinParams, type LeaveResult, type SyncParams } from './group.js';
+import { joinError, syncError, type JoinResult, type SyncResult } from './member.js';
+import { OffsetStore, type StoredOffset, type StoreRecord } from './offset-store.js';
+
+export interface GroupCoordinatorOptions {
+  dataDir: string;
+  config: BrokerConfig;
+  logger: Logger;
+  /** Clock for commit timestamps and expiry (tests). */
+  now?: () => number;
+}
+
+/** One offset to commit, already checked against the topic registry by the handler. */
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestampMs: number;
+  expireTimestampMs: number;
+}
+
+export interface FetchedOffset {
+  partitionIndex: number;
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+export interface FetchOffsetsResult {
+  errorCode: number;
+  topics: Array<{ name: string; partitions: FetchedOffset[] }>;
+}
+
+export interface ListedGroup {
+  groupId: string;
+  protocolType: string;
+  state: GroupState;
+}
+
+/** The group type ListGroups v5 reports (KIP-848): every group here uses the classic protocol. */
+export const CLASSIC_GROUP_TYPE = 'classic';
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, Group>();
+  private store: OffsetStore | undefined;
+  private loading = true;
+  private active = true;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly settings: GroupSettings;
+  private readonly hooks: GroupHooks;
+  private readonly log: Logger;
+  readonly now: () => number;
+
+  constructor(private readonly options: GroupCoordinatorOptions) {
+    this.now = options.now ?? Date.now;
+    this.log = options.logger.child({ component: 'group-coordinator' });
+    this.settings = { initialRebalanceDelayMs: options.config.groupInitialRebalanceDelayMs, maxSize: options.config.groupMaxSize };
+    this.hooks = {
+      logger: this.log,
+      now: this.now,
+      storeGroup: async (group, assignment) => {
+        try {
+          await this.store!.append([{ type: 'group', value: group.toStored(assignment) }]);
+          return ErrorCode.NONE;
+        } catch {
+          // Kafka maps a failed append to the offsets topic to NOT_COORDINATOR; the client rediscovers and retries.
+          return ErrorCode.NOT_COORDINATOR;
+        }
+      },
+    };
+  }
+
+  /** Creates the coordinator and loads every group and offset before returning. */
+  static async open(options: GroupCoordinatorOptions): Promise<GroupCoordinator> {
+    const coordinator = new GroupCoordinator(options);
+    await coordinator.load();
+    return coordinator;
+  }
+
+  async load(): Promise<void> {
+    const startedAt = this.now();
+    const { store, state } = await OffsetStore.open({ dataDir: this.options.dataDir, logger: this.log, segmentBytes: this.options.config.offsetsTopicSegmentBytes });
+    this.store = store;
+    for (const stored of state.groups.values()) this.groups.set(stored.groupId, Group.load(stored, this.settings, this.hooks));
+    let offsetCount = 0;
+    for (const [groupId, offsets] of state.offsets) {
+      const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+      for (const o of offsets) group.offsets.set(partitionKey(o.topic, o.partition), o);
+      offsetCount += offsets.length;
+    }
+    this.loading = false;
+    for (const group of this.groups.values()) group.onLoaded();
+    this.expiryTimer = setInterval(() => void this.cleanupExpiredOffsets(), this.options.config.offsetsRetentionCheckIntervalMs);
+    this.expiryTimer.unref();
+    this.log.info({ groups: this.groups.size, offsets: offsetCount, loadMs: this.now() - startedAt }, 'group metadata loaded');
+  }
+
+  get isLoading(): boolean {
+    return this.loading;
+  }
+
+  /** For tests and tools: the group, if this coordinator knows it. */
+  group(groupId: string): Group | undefined {
+    return this.groups.get(groupId);
+  }
+
+  storeStats(): { fileBytes: number; liveBytes: number } | undefined {
+    return this.store?.stats();
+  }
+
+  private createGroup(groupId: string): Group {
+    const group = new Group(groupId, this.settings, this.hooks);
+    this.groups.set(groupId, group);
+    return group;
+  }
+
+  private groupStatusError(groupId: string, allowEmptyGroupId: boolean): number {
+    if (!allowEmptyGroupId && groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.loading) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NONE;
+  }
+
+  // ---- membership ----------------------------------------------------------------------------------------------
+
+  async joinGroup(groupId: string, p: JoinParams): Promise<JoinResult> {
+    const status = this.groupStatusError(groupId, false);
+    if (status !== ErrorCode.NONE) return joinError(p.memberId, status);
+    const { groupMinSessionTimeoutMs: min, groupMaxSessionTimeoutMs: max } = this.options.config;
+    if (p.sessionTimeoutMs < min || p.sessionTimeoutMs > max) return joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT);
+    let group = this.groups.get(groupId);
+    if (group === undefined) {
+      // Only a member without an id may create a group; a known id for an unknown group is stale.
+      if (p.memberId !== '') return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+      group = this.createGroup(groupId);
+    }
+    return group.join(p);
+  }
+
+  async syncGroup(groupId: string, p: SyncParams): Promise<SyncResult> {
+    const status = this.groupStatusError(groupId, false);
+    if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
+    if (status !== ErrorCode.NONE) return syncError(status);
+    const group = this.groups.get(groupId);
+    if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    return group.sync(p);
+  }
+
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    const status = this.groupStatusError(groupId, false);
+    if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return ErrorCode.NONE;
+    if (status !== ErrorCode.NONE) return status;
+    const group = this.groups.get(groupId);
+    if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return group.heartbeat(memberId, groupInstanceId, generationId);
+  }
+
+  leaveGroup(groupId: string, members: Array<{ memberId: string; groupInstanceId: string | null; reason: string | null }>): { errorCode: number; members: LeaveResult[] } {
+    const status = this.groupStatusError(groupId, false);
+    if (status !== ErrorCode.NONE) return { errorCode: status, members: [] };
+    const group = this.groups.get(groupId);
+    if (group === undefined) {
+      return { errorCode: ErrorCode.NONE, members: members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
+    }
+    const results = group.leave(members);
+    if (results === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    return { errorCode: ErrorCode.NONE, members: results };
+  }
+
+  // ---- offsets -------------------------------------------------------------------------------------------------
+
+  /** Commits offsets; returns one error code per entry, in order. Resolves after the commit is fsynced. */
+  async commitOffsets(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number, entries: OffsetToCommit[]): Promise<number[]> {
+    const all = (code: number) => entries.map(() => code);
+    const status = this.groupStatusError(groupId, true);
+    if (status !== ErrorCode.NONE) return all(status);
+    let group = this.groups.get(groupId);
+    if (group === undefined) {
+      // A negative generation means the group does not use the coordinator for membership (simple consumer,
+      // admin resetOffsets): create it. Otherwise the commit comes from a generation that no longer exists.
+      if (generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      group = this.createGroup(groupId);
+    }
+    const validation = group.validateOffsetCommit(memberId, groupInstanceId, generationId);
+    if (validation !== ErrorCode.NONE) return all(validation);
+
+    const maxMetadata = this.options.config.offsetMetadataMaxBytes;
+    const codes = entries.map((e): number => (e.metadata !== null && Buffer.byteLength(e.metadata, 'utf8') > maxMetadata ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE));
+    const accepted: StoredOffset[] = [];
+    entries.forEach((e, i) => {
+      if (codes[i] !== ErrorCode.NONE) return;
+      accepted.push({ groupId, ...e, metadata: e.metadata ?? '' });
+    });
+    if (accepted.length === 0) return codes;
+
+    const keys = accepted.map((o) => partitionKey(o.topic, o.partition));
+    for (const k of keys) group.pendingOffsetCommits.set(k, (group.pendingOffsetCommits.get(k) ?? 0) + 1);
+    let failed = false;
+    try {
+      await this.store!.append(accepted.map((value): StoreRecord => ({ type: 'offset', value })));
+    } catch {
+      failed = true;
+    }
+    for (const k of keys) {
+      const n = group.pendingOffsetCommits.get(k)! - 1;
+      if (n === 0) group.pendingOffsetCommits.delete(k);
+      else group.pendingOffsetCommits.set(k, n);
+    }
+    if (!failed && !group.is('Dead')) accepted.forEach((o, i) => group!.offsets.set(keys[i]!, o));
+    entries.forEach((_, i) => {
+      if (codes[i] === ErrorCode.NONE && failed) codes[i] = ErrorCode.NOT_COORDINATOR;
+    });
+    return codes;
+  }
+
+  /**
+   * Committed offsets of a group, for the requested partitions or (null) all of them. A partition without a
+   * committed offset answers offset -1 with no error, as Kafka does. Without transactions no committed offset is
+   * ever pending, so require_stable (KIP-447) never yields UNSTABLE_OFFSET_COMMIT.
+   */
+  fetchOffsets(groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null): FetchOffsetsResult {
+    const status = this.groupStatusError(groupId, true);
+    if (status !== ErrorCode.NONE) return { errorCode: status, topics: [] };
+    const group = this.groups.get(groupId);
+    const answer = (partitionIndex: number, o: StoredOffset | undefined): FetchedOffset =>
+      o === undefined
+        ? { partitionIndex, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE }
+        : { partitionIndex, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', errorCode: ErrorCode.NONE };
+    if (topics === null) {
+      const byTopic = new Map<string, FetchedOffset[]>();
+      for (const o of group?.offsets.values() ?? []) {
+        let list = byTopic.get(o.topic);
+        if (list === undefined) byTopic.set(o.topic, (list = []));
+        list.push(answer(o.partition, o));
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) })),
+      };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => answer(p, group?.offsets.get(partitionKey(t.name, p)))) })),
+    };
+  }
+
+  /** OffsetDelete (KIP-496): per-partition codes, or a group-level error. */
+  async deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<{ errorCode: number; codes: number[] }> {
+    const status = this.groupStatusError(groupId, false);
+    if (status !== ErrorCode.NONE) return { errorCode: status, codes: [] };
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, codes: [] };
+    let codes: number[];
+    if (group.is('Empty')) {
+      codes = partitions.map(() => ErrorCode.NONE);
+    } else if (group.protocolType === CONSUMER_PROTOCOL_TYPE) {
+      codes = partitions.map((p) => (group.isSubscribedToTopic(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE));
+    } else {
+      return { errorCode: ErrorCode.NON_EMPTY_GROUP, codes: [] };
+    }
+    const removed = partitions.filter((_, i) => codes[i] === ErrorCode.NONE).map((p) => partitionKey(p.topic, p.partition));
+    const ok = await this.cleanupGroupMetadata(group, removed);
+    if (!ok) codes = codes.map((c) => (c === ErrorCode.NONE ? ErrorCode.NOT_COORDINATOR : c));
+    return { errorCode: ErrorCode.NONE, codes };
+  }
+
+  /**
+   * Removes the given offsets, and the group itself when it is Empty with no offsets left; writes the tombstones.
+   * Returns false when the tombstones could not be written.
+   */
+  private async cleanupGroupMetadata(group: Group, offsetKeys: string[], deleteGroup = false): Promise<boolean> {
+    const records: StoreRecord[] = [];
+    for (const key of offsetKeys) {
+      const o = group.offsets.get(key);
+      if (o === undefined) continue;
+      group.offsets.delete(key);
+      records.push({ type: 'offset-delete', groupId: group.groupId, topic: o.topic, partition: o.partition });
+    }
+    if (deleteGroup || (group.is('Empty') && !group.hasOffsets)) {
+      this.log.info({ groupId: group.groupId, generationId: group.generationId }, 'removing the group');
+      group.markDead();
+      if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+      records.push({ type: 'group-delete', groupId: group.groupId });
+    }
+    try {
+      await this.store!.append(records);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes the offsets that offsets.retention.minutes has expired (see the table above); returns how many. */
+  async cleanupExpiredOffsets(): Promise<number> {
+    if (this.loading || !this.active) return 0;
+    const now = this.now();
+    const retentionMs = this.options.config.offsetsRetentionMinutes * 60_000;
+    let removed = 0;
+    const work: Array<Promise<boolean>> = [];
+    for (const group of [...this.groups.values()]) {
+      let base: ((o: StoredOffset) => number) | undefined;
+      let subscribed: Set<string> | undefined;
+      if (group.protocolType !== null && group.is('Empty')) {
+        base = () => group.currentStateTimestampMs;
+      } else if (group.protocolType === CONSUMER_PROTOCOL_TYPE && group.subscribedTopics !== undefined && group.is('Stable')) {
+        base = (o) => o.commitTimestampMs;
+        subscribed = group.subscribedTopics;
+      } else if (group.protocolType === null) {
+        base = (o) => o.commitTimestampMs;
+      }
+      const expired: string[] = [];
+      if (base !== undefined) {
+        for (const [key, o] of group.offsets) {
+          if (subscribed?.has(o.topic) || group.pendingOffsetCommits.has(key)) continue;
+          const due = o.expireTimestampMs >= 0 ? now >= o.expireTimestampMs : now - base(o) >= retentionMs;
+          if (due) expired.push(key);
+        }
+      }
+      removed += expired.length;
+      if (expired.length > 0 || (group.is('Empty') && !group.hasOffsets)) work.push(this.cleanupGroupMetadata(group, expired));
+    }
+    await Promise.all(work);
+    if (removed > 0) this.log.info({ removed }, 'removed expired offsets');
+    return removed;
+  }
+
+  // ---- admin ---------------------------------------------------------------------------------------------------
+
+  describeGroup(groupId: string): { errorCode: number; summary: GroupSummary | undefined } {
+    const status = this.groupStatusError(groupId, true);
+    if (status !== ErrorCode.NONE) return { errorCode: status, summary: undefined };
+    const group = this.groups.get(groupId);
+    if (group === undefined) return { errorCode: ErrorCode.NONE, summary: { state: 'Dead', protocolType: '', protocolData: '', members: [] } };
+    return { errorCode: ErrorCode.NONE, summary: group.summary() };
+  }
+
+  /** Groups whose state (and type) pass the filters; filters are case-insensitive, empty means all. */
+  listGroups(statesFilter: string[], typesFilter: string[]): { errorCode: number; groups: ListedGroup[] } {
+    if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(typesFilter.map((s) => s.toLowerCase()));
+    const groups: ListedGroup[] = [];
+    if (types.size === 0 || types.has(CLASSIC_GROUP_TYPE)) {
+      for (const g of this.groups.values()) {
+        if (g.is('Dead')) continue;
+        if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
+        groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
+      }
+    }
+    return { errorCode: this.loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
+  }
+
+  /** DeleteGroups: only Empty groups (or groups with only committed offsets) can be deleted. */
+  async deleteGroups(groupIds: string[]): Promise<number[]> {
+    const codes: number[] = [];
+    const work: Array<Promise<void>> = [];
+    groupIds.forEach((groupId, i) => {
+      const status = this.groupStatusError(groupId, true);
+      const group = this.groups.get(groupId);
+      if (status !== ErrorCode.NONE) codes[i] = status;
+      else if (group === undefined || group.is('Dead')) codes[i] = ErrorCode.GROUP_ID_NOT_FOUND;
+      else if (!group.is('Empty')) codes[i] = ErrorCode.NON_EMPTY_GROUP;
+      else {
+        codes[i] = ErrorCode.NONE;
+        const removed = group.offsets.size;
+        work.push(
+          this.cleanupGroupMetadata(group, [...group.offsets.keys()], true).then((ok) => {
+            if (!ok) codes[i] = ErrorCode.NOT_COORDINATOR;
+            else this.log.info({ groupId, offsetsRemoved: removed }, 'group deleted');
+          }),
+        );
+      }
+    });
+    await Promise.all(work);
+    return codes;
+  }
+
+  /** Stops answering: waiting JoinGroup/SyncGroup requests get NOT_COORDINATOR and every timer stops. */
+  shutdown(): void {
+    if (!this.active) return;
+    this.active = false;
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+    for (const group of this.groups.values()) group.markDead(ErrorCode.NOT_COORDINATOR);
+  }
+
+  /** After shutdown() and once no request is in flight: waits for pending writes and closes the file. */
+  async close(): Promise<void> {
+    this.shutdown();
+    await this.store?.close();
+  }
+}
+
+export { GROUP_STATES };

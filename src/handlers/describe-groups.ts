@@ -1,0 +1,54 @@
+// DescribeGroups (key 15), versions 0–5.
+// - Per group, in request order: state (Kafka's names), protocol type, and the selected protocol plus each member's
+//   metadata and assignment only when Stable (Kafka's GroupMetadata.summary); other states list members without
+//   them. A group this broker does not know is answered as Kafka does: no error, state "Dead", nothing else.
+// - An empty group id is allowed (Kafka allows it here so such groups can be inspected).
+// - v3+ (KIP-430): authorized operations when asked; without an authorizer every group operation is allowed
+//   (READ, DELETE, DESCRIBE), else -2147483648. v4+ (KIP-345): member group instance ids. v5 is flexible.
+import { ApiKey } from '../protocol/generated/index.js';
+import { makeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../protocol/generated/describe-groups.js';
+import type { GroupSummary } from '../group/group.js';
+import type { ApiHandler } from './types.js';
+import { ALL_GROUP_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './group-common.js';
+
+type DescribedGroup = DescribeGroupsResponse['groups'][number];
+
+function describedGroup(groupId: string, errorCode: number, summary: GroupSummary | undefined, includeOperations: boolean, apiVersion: number): DescribedGroup {
+  return {
+    errorCode,
+    groupId,
+    groupState: summary?.state ?? '',
+    protocolType: summary?.protocolType ?? '',
+    protocolData: summary?.protocolData ?? '',
+    members: (summary?.members ?? []).map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: apiVersion >= 4 ? m.groupInstanceId : undefined,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      memberMetadata: m.metadata,
+      memberAssignment: m.assignment,
+    })),
+    authorizedOperations: apiVersion >= 3 ? (includeOperations ? ALL_GROUP_OPERATIONS : NO_AUTHORIZED_OPERATIONS) : undefined,
+  };
+}
+
+export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGroupsResponse> = {
+  apiKey: ApiKey.DescribeGroups,
+  name: 'DescribeGroups',
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, request) {
+    const include = ctx.apiVersion >= 3 && (request.includeAuthorizedOperations ?? false);
+    const res = makeDescribeGroupsResponse();
+    res.groups = request.groups.map((groupId) => {
+      const { errorCode, summary } = ctx.broker.groups.describeGroup(groupId);
+      return describedGroup(groupId, errorCode, summary, include, ctx.apiVersion);
+    });
+    return res;
+  },
+  errorResponse(request, errorCode, apiVersion) {
+    const res = makeDescribeGroupsResponse();
+    res.groups = request.groups.map((groupId) => describedGroup(groupId, errorCode, undefined, false, apiVersion));
+    return res;
+  },
+};

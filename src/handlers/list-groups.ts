@@ -1,0 +1,35 @@
+// ListGroups (key 16), versions 0–5.
+// - Every group this broker coordinates that is not Dead, with its protocol type ("" for groups that only hold
+//   committed offsets, as Kafka lists them).
+// - v4+ (KIP-518): states filter (case-insensitive, empty = all) and each group's state.
+// - v5 (KIP-848): types filter and each group's type; every group here is "classic", so a filter without
+//   "classic" lists nothing. v3 is the first flexible version.
+import { ApiKey } from '../protocol/generated/index.js';
+import { makeListGroupsResponse, type ListGroupsRequest, type ListGroupsResponse } from '../protocol/generated/list-groups.js';
+import { CLASSIC_GROUP_TYPE } from '../group/coordinator.js';
+import type { ApiHandler } from './types.js';
+
+export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse> = {
+  apiKey: ApiKey.ListGroups,
+  name: 'ListGroups',
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, request) {
+    const v = ctx.apiVersion;
+    const result = ctx.broker.groups.listGroups(v >= 4 ? (request.statesFilter ?? []) : [], v >= 5 ? (request.typesFilter ?? []) : []);
+    const res = makeListGroupsResponse();
+    res.errorCode = result.errorCode;
+    res.groups = result.groups.map((g) => ({
+      groupId: g.groupId,
+      protocolType: g.protocolType,
+      groupState: v >= 4 ? g.state : undefined,
+      groupType: v >= 5 ? CLASSIC_GROUP_TYPE : undefined,
+    }));
+    return res;
+  },
+  errorResponse(_request, errorCode) {
+    const res = makeListGroupsResponse();
+    res.errorCode = errorCode;
+    return res;
+  },
+};

@@ -1,0 +1,90 @@
+// OffsetCommit (key 8), versions 0–9.
+// - Commits are durable: the answer is sent after the commit record is fsynced (src/group/offset-store.ts).
+// - Per partition: a topic or partition this broker does not have gets UNKNOWN_TOPIC_OR_PARTITION (checked first,
+//   as Kafka's KafkaApis does); metadata longer than offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE; null
+//   metadata is stored as "".
+// - Group checks (src/group/group.ts validateOffsetCommit): generation -1 with an empty member id is a simple
+//   consumer or admin commit, accepted while the group has no members (and creating the group if needed); a
+//   commit from an unknown member UNKNOWN_MEMBER_ID, from another generation ILLEGAL_GENERATION (also for a group
+//   that does not exist, below v9), during CompletingRebalance REBALANCE_IN_PROGRESS, with a group instance id
+//   owned by another member FENCED_INSTANCE_ID.
+// - v0: no generation or member id (a simple commit). v1: per-partition commit timestamp (its expiry is that
+//   timestamp plus offsets.retention.minutes). v2–v4: retention_time_ms, the per-request retention (-1: the
+//   broker's rule, KIP-211). v5 drops it. v6 (KIP-320): leader epoch, returned by OffsetFetch v5+.
+//   v7 (KIP-345): group instance id. v8 is the first flexible version.
+// - v9 (KIP-848) changes nothing for classic groups, except that a commit with a generation to a group that does
+//   not exist gets GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION, as Kafka 3.9's coordinator answers.
+import { ApiKey } from '../protocol/generated/index.js';
+import { makeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { OffsetToCommit } from '../group/coordinator.js';
+import type { ApiHandler } from './types.js';
+
+function uniformResponse(request: OffsetCommitRequest, errorCode: number): OffsetCommitResponse {
+  const res = makeOffsetCommitResponse();
+  res.topics = request.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) }));
+  return res;
+}
+
+export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitResponse> = {
+  apiKey: ApiKey.OffsetCommit,
+  name: 'OffsetCommit',
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(ctx, request) {
+    const v = ctx.apiVersion;
+    const groups = ctx.broker.groups;
+    const now = groups.now();
+    const retentionMs = ctx.broker.config.offsetsRetentionMinutes * 60_000;
+    const generationId = v >= 1 ? (request.generationIdOrMemberEpoch ?? -1) : -1;
+    const memberId = v >= 1 ? (request.memberId ?? '') : '';
+    const groupInstanceId = v >= 7 ? (request.groupInstanceId ?? null) : null;
+    const retentionTimeMs = v >= 2 && v <= 4 ? (request.retentionTimeMs ?? -1n) : -1n;
+
+    const codes = request.topics.map((t) => t.partitions.map((): number => ErrorCode.NONE));
+    const entries: OffsetToCommit[] = [];
+    const positions: Array<[number, number]> = [];
+    request.topics.forEach((t, ti) => {
+      const topic = ctx.broker.topics.get(t.name);
+      t.partitions.forEach((p, pi) => {
+        if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
+          codes[ti]![pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          return;
+        }
+        const customTimestamp = v === 1 && p.commitTimestamp !== undefined && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : undefined;
+        let expireTimestampMs = -1;
+        if (customTimestamp !== undefined) expireTimestampMs = customTimestamp + retentionMs;
+        else if (retentionTimeMs !== -1n) expireTimestampMs = now + Number(retentionTimeMs);
+        entries.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: v >= 6 ? (p.committedLeaderEpoch ?? -1) : -1,
+          metadata: p.committedMetadata,
+          commitTimestampMs: customTimestamp ?? now,
+          expireTimestampMs,
+        });
+        positions.push([ti, pi]);
+      });
+    });
+
+    if (entries.length > 0) {
+      let results: number[];
+      if (v >= 9 && generationId >= 0 && groups.group(request.groupId) === undefined && !groups.isLoading) {
+        results = entries.map(() => ErrorCode.GROUP_ID_NOT_FOUND);
+      } else {
+        results = await groups.commitOffsets(request.groupId, memberId, groupInstanceId, generationId, entries);
+      }
+      results.forEach((code, i) => {
+        const [ti, pi] = positions[i]!;
+        codes[ti]![pi] = code;
+      });
+    }
+    const res = makeOffsetCommitResponse();
+    res.topics = request.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codes[ti]![pi]! })) }));
+    return res;
+  },
+  errorResponse(request, errorCode) {
+    return uniformResponse(request, errorCode);
+  },
+};

@@ -1,0 +1,76 @@
+// OffsetFetch (key 9), versions 0–9.
+// - Answers the committed offset, leader epoch (v5+) and metadata per partition; a partition without a committed
+//   offset (or an unknown group or topic) answers offset -1, metadata "" and no error, as Kafka does.
+// - v0–1: named partitions only; a group-level error (INVALID_GROUP_ID never: an empty group id is allowed,
+//   COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE) is put on every requested partition.
+// - v2+: topics null means every committed offset of the group; a group-level error is the top-level error code
+//   with no topics. v7 (KIP-447) require_stable: with no transactions nothing is ever pending, so it never
+//   produces UNSTABLE_OFFSET_COMMIT. v6 is the first flexible version.
+// - v8+ (KIP-709): several groups per request, each with its own error code.
+// - v9 (KIP-848): member id and epoch are for consumer-protocol groups; classic groups ignore them (as Kafka's
+//   ClassicGroup.validateOffsetFetch does), so v9 behaves as v8 here.
+import { ApiKey } from '../protocol/generated/index.js';
+import { makeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { FetchOffsetsResult } from '../group/coordinator.js';
+import type { ApiHandler } from './types.js';
+
+type Topics = Array<{ name: string; partitionIndexes: number[] }> | null;
+
+/** v0–7: the single group's answer. */
+function singleGroupResponse(result: FetchOffsetsResult, requested: Topics, apiVersion: number): OffsetFetchResponse {
+  const res = makeOffsetFetchResponse();
+  res.groups = undefined;
+  let topics = result.topics;
+  if (result.errorCode !== ErrorCode.NONE) {
+    // Below v2 there is no top-level error: every requested partition carries it.
+    topics = apiVersion < 2 ? (requested ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: result.errorCode })) })) : [];
+  }
+  res.errorCode = apiVersion >= 2 ? result.errorCode : undefined;
+  res.topics = topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p) => ({
+      partitionIndex: p.partitionIndex,
+      committedOffset: p.offset,
+      committedLeaderEpoch: apiVersion >= 5 ? p.leaderEpoch : undefined,
+      metadata: p.metadata,
+      errorCode: p.errorCode,
+    })),
+  }));
+  return res;
+}
+
+function groupsResponse(groups: Array<{ groupId: string; result: FetchOffsetsResult }>): OffsetFetchResponse {
+  const res = makeOffsetFetchResponse();
+  res.topics = undefined;
+  res.errorCode = undefined;
+  res.groups = groups.map(({ groupId, result }) => ({
+    groupId,
+    errorCode: result.errorCode,
+    topics: result.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, committedOffset: p.offset, committedLeaderEpoch: p.leaderEpoch, metadata: p.metadata, errorCode: p.errorCode })),
+    })),
+  }));
+  return res;
+}
+
+export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchResponse> = {
+  apiKey: ApiKey.OffsetFetch,
+  name: 'OffsetFetch',
+  minVersion: 0,
+  maxVersion: 9,
+  handle(ctx, request) {
+    const groups = ctx.broker.groups;
+    if (ctx.apiVersion >= 8) {
+      return groupsResponse((request.groups ?? []).map((g) => ({ groupId: g.groupId, result: groups.fetchOffsets(g.groupId, g.topics) })));
+    }
+    const topics = request.topics ?? null;
+    return singleGroupResponse(groups.fetchOffsets(request.groupId ?? '', topics), topics, ctx.apiVersion);
+  },
+  errorResponse(request, errorCode, apiVersion) {
+    const failed: FetchOffsetsResult = { errorCode, topics: [] };
+    if (apiVersion >= 8) return groupsResponse((request.groups ?? []).map((g) => ({ groupId: g.groupId, result: failed })));
+    return singleGroupResponse(failed, request.topics ?? null, apiVersion);
+  },
+};
