@@ -20,7 +20,8 @@ let broker: SpawnedBroker;
 let admin: Admin;
 
 beforeAll(async () => {
-  broker = await spawnBroker({ extraArgs: ['--auto-create-topics', 'true', '--num-partitions', '3'] });
+  // trace: the broker logs one line per request (api, apiVersion, clientId), used to check the negotiated versions.
+  broker = await spawnBroker({ logLevel: 'trace', extraArgs: ['--auto-create-topics', 'true', '--num-partitions', '3'] });
   const kafka = new Kafka({ clientId: 'compat-kafka-python-admin', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   await admin.connect();
@@ -56,6 +57,16 @@ describe('kafka-python 2.0.2', () => {
       expectStoredWithCodec(broker.dataDir, `kpy-${compression}`, 3, compression);
     });
   }
+
+  compatTest('kafka-python probes with ApiVersions v0 + Metadata v0, then uses Metadata v1, Produce v7, Fetch v4, ListOffsets v1', () => {
+    const used = new Set<string>();
+    for (const line of broker.logs().split('\n')) {
+      if (!line.includes('"msg":"request"')) continue;
+      const entry = JSON.parse(line) as { clientId?: string; api?: string; apiVersion?: number };
+      if (entry.clientId?.startsWith('kafka-python') === true) used.add(`${entry.api} v${entry.apiVersion}`);
+    }
+    expect([...used].sort()).toEqual(['ApiVersions v0', 'Fetch v4', 'ListOffsets v1', 'Metadata v0', 'Metadata v1', 'Produce v7']);
+  });
 
   compatTest('a 1 KB max_partition_fetch_bytes still reads every batch whole (KIP-74, Fetch v4), gzip batches up to 20 KB+', async () => {
     const verdict = await runPythonScript(

@@ -23,11 +23,11 @@ export function isKnownFailure(title: string): boolean {
 }
 
 /** `test(title, options, fn)`, or `test.fails(…)` when the title is on the allowlist. */
-export function compatTest(title: string, options: TestOptions, fn: () => Promise<void>): void;
-export function compatTest(title: string, fn: () => Promise<void>): void;
-export function compatTest(title: string, a: TestOptions | (() => Promise<void>), b?: () => Promise<void>): void {
+export function compatTest(title: string, options: TestOptions, fn: () => Promise<void> | void): void;
+export function compatTest(title: string, fn: () => Promise<void> | void): void;
+export function compatTest(title: string, a: TestOptions | (() => Promise<void> | void), b?: () => Promise<void> | void): void {
   const run = known.has(title) ? test.fails : test;
   const shownTitle = known.has(title) ? `${title} [known failure ${known.get(title)?.finding}]` : title;
   if (typeof a === 'function') run(shownTitle, a);
-  else run(shownTitle, a, b as () => Promise<void>);
+  else run(shownTitle, a, b as () => Promise<void> | void);
 }
