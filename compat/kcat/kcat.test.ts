@@ -34,7 +34,8 @@ let workDir: string;
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'eddy-compat-kcat-'));
-  broker = await spawnBroker();
+  // trace: the broker logs one line per request (api, apiVersion, clientId), used to check the negotiated versions.
+  broker = await spawnBroker({ logLevel: 'trace' });
   const kafka = new Kafka({ clientId: 'compat-kcat-admin', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   await admin.connect();
@@ -162,5 +163,16 @@ describe('kcat (librdkafka 2.0.2)', () => {
     expect(have.length).toBe(want.length);
     const mismatched = have.filter((r, i) => r.partition !== want[i]?.partition || r.offset !== want[i]?.offset || r.payload !== want[i]?.payload);
     expect(mismatched.slice(0, 3)).toEqual([]);
+  });
+
+  compatTest('librdkafka keeps ApiVersions v3 (no fallback to v0) and uses Metadata v4, Produce v7, Fetch v11, ListOffsets v2', () => {
+    const used = new Set<string>();
+    for (const line of broker.logs().split('\n')) {
+      if (!line.includes('"msg":"request"')) continue;
+      const entry = JSON.parse(line) as { clientId?: string; api?: string; apiVersion?: number };
+      if (entry.clientId === 'rdkafka') used.add(`${entry.api} v${entry.apiVersion}`);
+    }
+    for (const expected of ['ApiVersions v3', 'Metadata v4', 'Produce v7', 'Fetch v11', 'ListOffsets v2']) expect([...used]).toContain(expected);
+    expect([...used].filter((u) => u.startsWith('ApiVersions'))).toEqual(['ApiVersions v3']);
   });
 });
