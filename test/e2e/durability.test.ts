@@ -241,3 +241,42 @@ describe('durability: torn tail of the active segment', () => {
     );
   });
 });
+
+describe('durability: topic metadata across kill -9', () => {
+  test('created topics keep their partition count, a deleted topic stays deleted and its name can be reused', { timeout: 60_000 }, async () => {
+    const first = await start();
+    const kafka = connectKafka(first, 'e2e-topics-crash');
+    await createTopic(kafka, 'keep-me', 4);
+    await createTopic(kafka, 'delete-me', 2);
+    const producer = await connectedProducer(kafka);
+    await producer.send({ topic: 'delete-me', acks: -1, messages: [{ value: 'old', partition: 1 }] });
+    await producer.send({ topic: 'keep-me', acks: -1, messages: [{ value: 'kept', partition: 3 }] });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: ['delete-me'] });
+    } finally {
+      await admin.disconnect();
+    }
+    await first.kill9();
+
+    const second = await start(first.dataDir);
+    const kafka2 = connectKafka(second, 'e2e-topics-crash-after');
+    const admin2 = kafka2.admin();
+    await admin2.connect();
+    try {
+      const topics = await admin2.listTopics();
+      expect(topics, `broker log after restart:\n${logTail(second)}`).toContain('keep-me');
+      expect(topics).not.toContain('delete-me');
+      const { topics: described } = await admin2.fetchTopicMetadata({ topics: ['keep-me'] });
+      expect(described[0]?.partitions).toHaveLength(4);
+      expect(await admin2.createTopics({ topics: [{ topic: 'delete-me', numPartitions: 2 }] })).toBe(true);
+      const offsets = await admin2.fetchTopicOffsets('delete-me');
+      expect(offsets.map((o) => Number(o.high))).toEqual([0, 0]);
+    } finally {
+      await admin2.disconnect();
+    }
+    const kept = await kcatConsume(second.bootstrap, 'keep-me');
+    expect(kept.map((r) => [r.partition, r.offset, r.payload])).toEqual([[3, 0, 'kept']]);
+  });
+});
