@@ -13,6 +13,7 @@ import { runPythonScript } from '../lib/python.js';
 
 const ROUNDTRIP = fileURLToPath(new URL('./roundtrip.py', import.meta.url));
 const SEEK = fileURLToPath(new URL('./seek.py', import.meta.url));
+const LIMITS = fileURLToPath(new URL('./limits.py', import.meta.url));
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const COUNT = 5000;
 
@@ -24,7 +25,9 @@ beforeAll(async () => {
   const kafka = new Kafka({ clientId: 'compat-confluent-admin', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: CODECS.map((codec) => ({ topic: `ck-${codec}`, numPartitions: 3 })) });
+  await admin.createTopics({
+    topics: [...CODECS.map((codec) => ({ topic: `ck-${codec}`, numPartitions: 3 })), { topic: 'ck-limits', numPartitions: 1 }],
+  });
 });
 
 afterAll(async () => {
@@ -52,6 +55,12 @@ describe('confluent-kafka-python 1.7.0 (librdkafka 2.0.2)', () => {
   compatTest('assign() at middle offsets, past the end (auto.offset.reset earliest / error) and at OFFSET_END reads exactly the right records', async () => {
     // Uses the gzip topic written by the round-trip case above.
     const verdict = await runPythonScript(SEEK, ['--bootstrap', broker.bootstrap, '--topic', 'ck-gzip'], 120_000);
+    const logTail = broker.logs().split('\n').slice(-40).join('\n');
+    expect(verdict.problems, `${JSON.stringify(verdict.stats)}\n${logTail}`).toEqual([]);
+  });
+
+  compatTest('a 990 KB message round-trips; a 1.5 MB one is refused with MSG_SIZE_TOO_LARGE and not stored', async () => {
+    const verdict = await runPythonScript(LIMITS, ['--bootstrap', broker.bootstrap, '--topic', 'ck-limits'], 90_000);
     const logTail = broker.logs().split('\n').slice(-40).join('\n');
     expect(verdict.problems, `${JSON.stringify(verdict.stats)}\n${logTail}`).toEqual([]);
   });

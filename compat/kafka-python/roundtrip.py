@@ -33,6 +33,8 @@ def make_value(i):
 def make_key(i):
     if i % 61 == 9:
         return None
+    if i % 67 == 4:
+        return b''  # empty, not null
     return ('key-%d-ü' % (i % 37)).encode('utf-8')
 
 
