@@ -229,12 +229,14 @@ export async function spawnBroker(options: SpawnBrokerOptions = {}): Promise<Spa
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (state.exit !== null) {
+      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
       throw new Error(`broker exited before it was ready (${JSON.stringify(state.exit)}); args=${args.join(' ')}\n${output}`);
     }
     if (sawListening || (await canConnect(host, port))) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       await waitExit(child, 5_000);
+      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
       throw new Error(`broker not ready within ${readyTimeoutMs} ms; args=${args.join(' ')}\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
