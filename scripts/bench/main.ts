@@ -431,15 +431,12 @@ async function startupBench(): Promise<Record<string, unknown>> {
   const loader = await startBroker({ dataDir: dir });
   const topic = 'startup';
   await createTopic(loader.bootstrap, topic, cfg.startupPartitions);
-  const perFile = cfg.countLarge;
   const totalMessages = Math.round((cfg.startupMb * 1e6) / 1024);
-  const file = valuesFile(1024, perFile);
-  const files: string[] = [];
-  for (let left = totalMessages; left > 0; left -= perFile) {
-    files.push(left >= perFile ? file : valuesFile(1024, left));
-  }
+  // kcat -l takes one file, so the whole load is one file (removed right after).
+  const file = valuesFile(1024, totalMessages);
   log(`startup: loading ${fmt(totalMessages)} x 1 KiB into ${cfg.startupPartitions} partitions`);
-  const loaded = await kcatProduce(loader.bootstrap, topic, files, 1);
+  const loaded = await kcatProduce(loader.bootstrap, topic, [file], 1);
+  if (totalMessages !== cfg.countLarge) rmSync(file, { force: true });
   if (!loaded.ok) throw new Error(`loading the startup data failed: ${loaded.detail}`);
   const messages = await topicEndOffset(loader.bootstrap, topic);
   await loader.kill();
@@ -517,7 +514,9 @@ function machineInfo(): Record<string, unknown> {
 function renderTable(r: Record<string, any>): string {
   const lines: string[] = [];
   const m = r.machine;
-  lines.push(`Run ${r.startedAt} (${r.config.quick ? 'quick' : 'full'}; ${m.cores} cores ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, kcat ${m.kcat})`, '');
+  lines.push(`Run ${r.startedAt} (${r.config.quick ? 'quick' : 'full'}; ${m.cores} cores ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, kcat ${m.kcat})`);
+  const load = (xs: number[] | undefined): string => (xs ? xs.map((x) => x.toFixed(2)).join(' ') : 'n/a');
+  lines.push(`Load average (1/5/15 min) at start ${load(r.loadAverageAtStart)}, at end ${load(r.loadAverageAtEnd)}: anything else running on this machine skews the figures.`, '');
   if (r.limits) {
     const l = r.limits;
     const v = (x: any): string => (x?.mbPerSec !== undefined ? `${fmt(x.mbPerSec)} MB/s` : `n/a (${x?.error ?? 'not run'})`);
@@ -587,6 +586,8 @@ async function main(): Promise<void> {
   results.startedAt = startedAt;
   results.config = cfg;
   results.machine = machineInfo();
+  // Other work on this machine skews every figure (2 cores): record the load around the run.
+  results.loadAverageAtStart = os.loadavg();
   results.reference = REFERENCE;
   log(`config ${JSON.stringify(cfg)}; temp dir ${tmpRoot}`);
 
@@ -620,6 +621,7 @@ async function main(): Promise<void> {
   if (want('profile')) results.profile = await profileBench();
 
   results.finishedAt = new Date().toISOString();
+  results.loadAverageAtEnd = os.loadavg();
   const table = renderTable(results as Record<string, any>);
   const stamp = startedAt.replace(/[:.]/g, '-');
   writeFileSync(path.join(outDir, `${stamp}${quick ? '-quick' : ''}.json`), JSON.stringify(results, null, 2));
