@@ -7,8 +7,9 @@
 //   4    4     position       int32   byte position of that batch in the segment's .log
 //
 // One entry is added when more than `index.interval.bytes` of log were written since the previous entry (the
-// first batch of a segment has none: position 0 is implied). Entries strictly increase in both fields. The file
-// is appended to as entries are added and holds exactly the used entries (no preallocation, unlike Kafka's
+// first batch of a segment has none: position 0 is implied). Entries strictly increase in both fields. New
+// entries are appended to the file when the segment is fsynced or sealed (not per append; a lagging index is
+// only sparser), and the file holds exactly the used entries (no preallocation, unlike Kafka's
 // mmap'd files, so there is nothing to trim on roll). There is no version field: the format is fixed by the
 // file extension. A reader that finds a size not a multiple of 8, entries that do not increase, or a position
 // past the end of the .log treats the file as corrupt and rebuilds it from the .log.

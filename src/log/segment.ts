@@ -226,7 +226,10 @@ export class LogSegment {
     this.bytesSinceLastIndexEntry = 0;
   }
 
-  /** Appends `buffers` (whole batches, already indexed with indexBatch) at the end of the .log. */
+  /**
+   * Appends `buffers` (whole batches, already indexed in memory with indexBatch) at the end of the .log. The
+   * index files catch up at the next flush() or seal().
+   */
   async write(buffers: Buffer[], bytes: number): Promise<void> {
     const position = this.size;
     let done = 0;
@@ -240,7 +243,6 @@ export class LogSegment {
     }
     this.size = position + bytes;
     this.dirty = true;
-    await this.persistIndexes();
   }
 
   async persistIndexes(): Promise<void> {
@@ -266,9 +268,15 @@ export class LogSegment {
     }
   }
 
-  /** fsync of the .log and the index files. */
+  /**
+   * Writes index entries added since the last flush, then fsyncs the .log and the index files. Index files are
+   * written here (and when sealing) rather than after every append: two small writes per append cost two thread
+   * pool round trips each time, and an index that lags its .log is harmless: on a clean start it was completed
+   * by seal(), and after a crash every segment past the recovery point is walked and its index rebuilt.
+   */
   async flush(): Promise<void> {
     this.dirty = false;
+    await this.persistIndexes();
     await this.log.sync();
     if (this.indexFile) await this.indexFile.sync();
     if (this.timeIndexFile) await this.timeIndexFile.sync();

@@ -1,14 +1,21 @@
 // One client socket: frames in, responses out, strictly in request order.
 //
-// Requests are handled one at a time in arrival order, as Kafka does (it mutes a channel while a request is in
-// flight); clients still pipeline, so received frames queue up here. Each frame gets a sequence number and
-// responses are written in sequence order, so "dispatch in order, complete concurrently" can come later
-// without touching handlers.
+// Requests are dispatched in arrival order and responses are written in that order (each frame gets a sequence
+// number). Kafka mutes a channel while a request is in flight; Eddy does the same for every API except Produce:
+//
+//   request at the head of the queue      may start while earlier requests are still in flight when
+//   Produce                               every in-flight request is a Produce, and fewer than MAX_PIPELINED
+//   anything else                         never: it waits until every earlier response has been written
+//
+// Pipelining Produce is safe because a produce handler assigns offsets synchronously when it starts (offsets
+// follow arrival order), and it is what makes group commit work for one connection: a producer that keeps
+// several acks=-1 requests in flight (librdkafka does) gets them into one fsync instead of one fsync each, and
+// the CRC check of the next request overlaps the write of the previous one.
 //
 // Backpressure both ways:
-// - inbound: when MAX_QUEUED_FRAMES frames (or socket.request.max.bytes of them) wait, the socket is paused,
-//   and it resumes once the queue has drained to half;
-// - outbound: when socket.write() returns false the next request waits for 'drain'.
+// - inbound: when MAX_QUEUED_FRAMES frames (or socket.request.max.bytes of them), queued or in flight, wait, the
+//   socket is paused, and it resumes once they have drained to half;
+// - outbound: when socket.write() returns false, nothing new starts until 'drain'.
 //
 // A protocol violation (bad size prefix, undecodable request, unknown API key) closes this connection only, with a
 // warn log; other connections are unaffected.
@@ -18,9 +25,18 @@ import { FrameReader } from './frame-reader.js';
 import { dispatch } from './dispatch.js';
 import type { ParsedRequestHeader } from '../protocol/header.js';
 import type { BrokerServices, RequestContext } from '../handlers/types.js';
-import { API_CODECS } from '../protocol/generated/index.js';
+import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
+import type { DispatchOutcome } from './dispatch.js';
 
 const MAX_QUEUED_FRAMES = 64;
+/** Produce requests of one connection that may be in flight at once. */
+const MAX_PIPELINED = 16;
+
+interface InFlight {
+  frameBytes: number;
+  pipelined: boolean;
+  outcome: Promise<DispatchOutcome | null>;
+}
 
 export interface ConnectionOptions {
   socket: Socket;
@@ -40,7 +56,11 @@ export class Connection {
   private log: Logger;
   private readonly frameReader: FrameReader;
   private readonly queue: Buffer[] = [];
+  /** Dispatched requests whose responses are not written yet, oldest first. */
+  private readonly inFlight: InFlight[] = [];
+  /** Bytes of the frames queued or in flight. */
   private queuedBytes = 0;
+  private writeBlocked = false;
   private readonly maxQueuedBytes: number;
   private processing = false;
   private paused = false;
@@ -75,6 +95,7 @@ export class Connection {
   /** Stop reading new requests, finish the one in flight and its write, then close. */
   async shutdown(): Promise<void> {
     this.stopping = true;
+    for (const frame of this.queue) this.queuedBytes -= frame.length;
     this.queue.length = 0;
     this.socket.pause();
     if (this.processing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -102,25 +123,45 @@ export class Connection {
     if (this.closed || this.stopping) return;
     this.queue.push(frame);
     this.queuedBytes += frame.length;
-    if (!this.paused && (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes >= this.maxQueuedBytes)) {
+    if (!this.paused && (this.queue.length + this.inFlight.length >= MAX_QUEUED_FRAMES || this.queuedBytes >= this.maxQueuedBytes)) {
       this.paused = true;
       this.socket.pause();
     }
-    if (!this.processing) void this.processQueue();
+    if (this.processing) this.startRequests();
+    else void this.processQueue();
+  }
+
+  /** Dispatches queued frames as far as the pipelining rule (top of file) allows. */
+  private startRequests(): void {
+    while (this.queue.length > 0 && !this.closed && !this.stopping && !this.writeBlocked) {
+      const frame = this.queue[0]!;
+      const pipelined = frame.length >= 2 && frame.readInt16BE(0) === ApiKey.Produce;
+      if (this.inFlight.length > 0 && (!pipelined || !this.inFlight[0]!.pipelined || this.inFlight.length >= MAX_PIPELINED)) return;
+      this.queue.shift();
+      this.inFlight.push({ frameBytes: frame.length, pipelined, outcome: this.dispatchFrame(frame, this.nextSequence++) });
+    }
   }
 
   private async processQueue(): Promise<void> {
     this.processing = true;
     try {
-      while (this.queue.length > 0 && !this.closed && !this.stopping) {
-        const frame = this.queue.shift()!;
-        this.queuedBytes -= frame.length;
-        this.maybeResume();
-        const keepGoing = await this.processFrame(frame, this.nextSequence++);
+      this.startRequests();
+      while (this.inFlight.length > 0) {
+        const head = this.inFlight[0]!;
+        const outcome = await head.outcome;
+        this.inFlight.shift();
+        this.queuedBytes -= head.frameBytes;
+        const keepGoing = outcome !== null && !this.closed && (await this.respond(outcome));
         if (!keepGoing) {
           this.close();
+          // Later requests already dispatched still finish (their appends are queued in the log); their
+          // responses are dropped with the connection.
+          await Promise.allSettled(this.inFlight.map((f) => f.outcome));
+          this.inFlight.length = 0;
           break;
         }
+        this.maybeResume();
+        this.startRequests();
       }
     } finally {
       this.processing = false;
@@ -131,26 +172,37 @@ export class Connection {
   }
 
   private maybeResume(): void {
-    if (this.paused && this.queue.length <= MAX_QUEUED_FRAMES / 2 && this.queuedBytes < this.maxQueuedBytes / 2) {
+    if (this.paused && this.queue.length + this.inFlight.length <= MAX_QUEUED_FRAMES / 2 && this.queuedBytes < this.maxQueuedBytes / 2) {
       this.paused = false;
       if (!this.stopping) this.socket.resume();
     }
   }
 
-  /** Returns false when the connection must close. `_sequence` orders responses once requests run concurrently. */
-  private async processFrame(frame: Buffer, _sequence: number): Promise<boolean> {
+  /** Runs one request; null when it failed so badly that the connection must close (logged here). */
+  private async dispatchFrame(frame: Buffer, _sequence: number): Promise<DispatchOutcome | null> {
     try {
-      const outcome = await dispatch(frame, (header, closeAfter) => this.makeContext(header, closeAfter));
-      if (outcome.kind === 'close') {
-        this.log.warn({ reason: outcome.reason, apiKey: outcome.header?.requestApiKey, apiVersion: outcome.header?.requestApiVersion, correlationId: outcome.header?.correlationId }, 'bad request; closing connection');
-        return false;
-      }
-      if (outcome.kind === 'respond') await this.write(outcome.buffers);
-      return !outcome.closeAfter;
+      return await dispatch(frame, (header, closeAfter) => this.makeContext(header, closeAfter));
     } catch (err) {
       this.log.error({ err }, 'failed to process request; closing connection');
+      return null;
+    }
+  }
+
+  /** Writes the response of one request. Returns false when the connection must close. */
+  private async respond(outcome: DispatchOutcome): Promise<boolean> {
+    if (outcome.kind === 'close') {
+      this.log.warn({ reason: outcome.reason, apiKey: outcome.header?.requestApiKey, apiVersion: outcome.header?.requestApiVersion, correlationId: outcome.header?.correlationId }, 'bad request; closing connection');
       return false;
     }
+    if (outcome.kind === 'respond') {
+      const drained = this.write(outcome.buffers);
+      if (drained) {
+        this.writeBlocked = true;
+        await drained;
+        this.writeBlocked = false;
+      }
+    }
+    return !outcome.closeAfter;
   }
 
   private makeContext(header: ParsedRequestHeader, closeAfter: () => void): RequestContext {
@@ -201,6 +253,7 @@ export class Connection {
 
   private onSocketClosed(): void {
     this.closed = true;
+    for (const frame of this.queue) this.queuedBytes -= frame.length;
     this.queue.length = 0;
     this.log.debug('connection closed');
     this.onClosed(this);

@@ -285,6 +285,25 @@ describe('segments and indexes', () => {
       expect(batchHeaders(r!)[0]!.baseOffset).toBe(offset);
     }
   });
+
+  it('writes index files at flush, not per append, while lookups use the in-memory index at once', async () => {
+    const { manager } = await openManager();
+    const log = await manager.createLog('t', 0, config({ indexIntervalBytes: 1000 }));
+    await appendN(log, 40, 1, 200);
+    const indexPath = `${dir}/t-0/00000000000000000000.index`;
+    const timeIndexPath = `${dir}/t-0/00000000000000000000.timeindex`;
+    expect((await stat(indexPath)).size).toBe(0);
+    expect((await stat(timeIndexPath)).size).toBe(0);
+    expect(batchHeaders((await log.read(26n, 1, true))!)[0]!.baseOffset).toBe(26n);
+    await log.flush();
+    const entries = (await stat(indexPath)).size / 8;
+    expect(entries).toBeGreaterThan(5);
+    expect((await stat(timeIndexPath)).size).toBeGreaterThan(0);
+    // Entries added later are appended at the next flush.
+    await appendN(log, 40, 1, 200);
+    await log.flush();
+    expect((await stat(indexPath)).size / 8).toBeGreaterThan(entries + 5);
+  });
 });
 
 describe('concurrency', () => {

@@ -62,6 +62,34 @@ describe('server: framing and bad input', () => {
     }
   });
 
+  it('pipelines Produce requests of one connection: answered in request order with increasing base offsets', async () => {
+    const c = await TestClient.connect(tb.port);
+    try {
+      const produce = (i: number, acks: number) =>
+        c.send(ApiKey.Produce, 9, { acks, timeoutMs: 5000, topicData: [{ name: 't', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ value: `v${i}` }, { value: `w${i}` }] }) }] }] });
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => produce(i, i % 2 === 0 ? 1 : -1)));
+      const offsets = replies.map((r) => r.responses[0].partitionResponses[0].baseOffset as bigint);
+      expect(offsets).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(2 * i)));
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a request after pipelined Produce requests starts only when they are done (a Fetch sees every record)', async () => {
+    const c = await TestClient.connect(tb.port);
+    try {
+      const produces = Array.from({ length: 8 }, (_, i) =>
+        c.send(ApiKey.Produce, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 't', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ value: `v${i}` }] }) }] }] }),
+      );
+      const fetch = c.send(ApiKey.Fetch, 11, { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' });
+      await Promise.all(produces);
+      const res = await fetch;
+      expect(res.responses[0].partitions[0].highWatermark).toBe(8n);
+    } finally {
+      c.close();
+    }
+  });
+
   it('closes the connection on garbage bytes and keeps serving others', async () => {
     await expectClosedBy(sizePrefixed(Buffer.from('this is not a kafka request at all, just text')));
   });
