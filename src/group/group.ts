@@ -394,12 +394,13 @@ export class Group {
 
   /** Kafka's InitialDelayedJoin: keep waiting (up to the rebalance timeout) while new members keep arriving. */
   private onInitialDelayExpired(delayMs: number, remainingMs: number): void {
-    if (this.newMemberAdded && remainingMs !== 0) {
+    const delay = Math.min(this.settings.initialRebalanceDelayMs, remainingMs);
+    // With a zero delay there is nothing to wait for (Kafka would re-arm a zero-delay timer that fires at once).
+    if (this.newMemberAdded && remainingMs !== 0 && delay > 0) {
       this.newMemberAdded = false;
-      const delay = Math.min(this.settings.initialRebalanceDelayMs, remainingMs);
-      const remaining = Math.max(remainingMs - delayMs, 0);
-      this.startJoinTimer('initial', delay, remaining);
+      this.startJoinTimer('initial', delay, Math.max(remainingMs - delayMs, 0));
     } else {
+      this.newMemberAdded = false;
       this.onCompleteJoin();
     }
   }
