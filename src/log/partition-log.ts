@@ -263,7 +263,9 @@ export class PartitionLog {
         );
       }
       walked.push(segment);
-      const result = await recoverSegment(segment, fs, dir);
+      // Only the last segment can be the active one (a corrupt earlier segment ends the log and becomes it,
+      // but then its index files are rewritten durably, which is merely slower).
+      const result = await recoverSegment(segment, fs, dir, { active: isLast });
       if (result.reason === undefined) continue;
       const lost = bases.slice(i + 1);
       this.logger.warn(
@@ -304,15 +306,28 @@ export class PartitionLog {
     this.endOffset = active.nextOffset;
     this.nextOffset = active.nextOffset;
     this.hw = active.nextOffset;
-    if (walked.length > 0) {
-      // Truncations and rebuilt indexes must be durable before the recovery point covers them.
-      for (const segment of walked) await segment.flush();
+    // Walked segments other than the active one are fsynced now (they are never written again). The walked
+    // active segment is not: fsyncing it would write back everything the crash left unflushed (1 GB of page
+    // cache takes about a second), so start-up cost would grow with the unflushed data. Instead it stays dirty
+    // and the recovery point stays where the checkpoint had it (never past what is known to be on disk), so
+    // the next flush (flush.ms, flush.messages, an acks=-1 append, close) fsyncs it, and a second crash before
+    // that walks it again. This is also Kafka's order: recovery validates, flushing is the flush policy's job.
+    let activeWalked = false;
+    for (const segment of walked) {
+      if (segment === active) activeWalked = true;
+      else await segment.flush();
     }
     if (this.dirNeedsSync) {
       await fs.syncDir(dir);
       this.dirNeedsSync = false;
     }
-    this.flushedOffset = this.endOffset;
+    if (activeWalked) {
+      active.dirty = true;
+      const durableTo = recoveryPoint !== undefined && recoveryPoint > active.baseOffset ? recoveryPoint : active.baseOffset;
+      this.flushedOffset = durableTo < this.endOffset ? durableTo : this.endOffset;
+    } else {
+      this.flushedOffset = this.endOffset;
+    }
   }
 
   updateConfig(config: LogConfig): void {

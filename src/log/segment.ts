@@ -250,11 +250,29 @@ export class LogSegment {
     if (this.timeIndexFile) await this.timeIndex.persist(this.timeIndexFile);
   }
 
-  /** Rewrites both index files from memory (after a rebuild). */
-  async writeIndexFiles(fs: LogFs, dir: string): Promise<void> {
+  /**
+   * Rewrites both index files from memory (after a rebuild). `durable`: atomically (temp file, fsync, rename),
+   * for a segment that will not be written again; otherwise in place without fsync, for the active segment,
+   * whose next flush() fsyncs them (until then a crash means another walk, which rebuilds them again).
+   */
+  async writeIndexFiles(fs: LogFs, dir: string, options: { durable: boolean } = { durable: true }): Promise<void> {
     const p = LogSegment.paths(dir, this.baseOffset);
-    await fs.writeFileAtomic(p.index, this.offsetIndex.serialize());
-    await fs.writeFileAtomic(p.timeIndex, this.timeIndex.serialize());
+    if (options.durable) {
+      await fs.writeFileAtomic(p.index, this.offsetIndex.serialize());
+      await fs.writeFileAtomic(p.timeIndex, this.timeIndex.serialize());
+    } else {
+      for (const [path, data] of [
+        [p.index, this.offsetIndex.serialize()],
+        [p.timeIndex, this.timeIndex.serialize()],
+      ] as const) {
+        const file = await fs.open(path, 'w+');
+        try {
+          await writeFully(file, data, 0);
+        } finally {
+          await file.close();
+        }
+      }
+    }
     this.offsetIndex.markPersisted();
     this.timeIndex.markPersisted();
     if (this.indexFilesOpen) {
@@ -318,14 +336,18 @@ export class LogSegment {
 
   /** Reads exactly `length` bytes at `position` (throws on a short read: the file shrank under us). */
   async read(position: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
+    return this.readInto(Buffer.allocUnsafe(length), position, length);
+  }
+
+  /** Like read(), into the start of a caller-owned `buf` (reused by recovery); returns `buf`'s first `length` bytes. */
+  async readInto(buf: Buffer, position: number, length: number): Promise<Buffer> {
     let done = 0;
     while (done < length) {
       const n = await this.log.read(buf, done, length - done, position + done);
       if (n <= 0) throw new Error(`short read of ${this.logPath} at position ${position + done}`);
       done += n;
     }
-    return buf;
+    return buf.subarray(0, length);
   }
 
   /**

@@ -76,6 +76,31 @@ describe('recovery after an unclean shutdown', () => {
     expect(batchHeaders((await log.read(14n, 1 << 20, true))!)[0]!.baseOffset).toBe(14n);
   });
 
+  it('does not fsync the recovered active segment at startup; the recovery point moves at the next flush', async () => {
+    await writeAndCrash(10);
+    const fs = countingFs();
+    const { manager } = await openManager({ fs });
+    const log = manager.getLog('t', 0)!;
+    expect(log.logEndOffset).toBe(20n);
+    expect(fs.syncs).toBe(0);
+    expect(log.recoveryPoint).toBe(0n);
+    expect(batchHeaders((await log.read(0n, 1 << 20, true))!)).toHaveLength(10);
+    await log.flush();
+    expect(fs.syncs).toBe(1);
+    expect(log.recoveryPoint).toBe(20n);
+  });
+
+  it('a second crash before any flush walks the recovered segment again and loses nothing', async () => {
+    await writeAndCrash(10);
+    const first = await openManager();
+    const log = first.manager.getLog('t', 0)!;
+    open = open.filter((m) => m !== first.manager);
+    await log.close({ flush: false });
+    const second = await openManager();
+    expect(second.manager.getLog('t', 0)!.logEndOffset).toBe(20n);
+    expect(second.warnings()).toHaveLength(0);
+  });
+
   it('drops everything from a batch with a bad CRC in the middle of a segment', async () => {
     const { batchSize } = await writeAndCrash(10);
     const fh = await openFile(`${dir}/t-0/${SEG}.log`, 'r+');
