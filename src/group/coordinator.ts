@@ -335,6 +335,19 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * A deleted topic takes its committed offsets with it in every group, and an Empty group left without offsets
+   * goes away (Kafka's GroupMetadataManager.cleanupGroupMetadata on topic deletion), so a topic recreated under
+   * the same name does not inherit stale positions.
+   */
+  async removeOffsetsOfTopic(topic: string): Promise<void> {
+    if (this.loading || !this.active) return;
+    for (const group of [...this.groups.values()]) {
+      const keys = [...group.offsets.values()].filter((o) => o.topic === topic).map((o) => partitionKey(o.topic, o.partition));
+      if (keys.length > 0) await this.cleanupGroupMetadata(group, keys);
+    }
+  }
+
   /** Removes the offsets that offsets.retention.minutes has expired (see the table above); returns how many. */
   async cleanupExpiredOffsets(): Promise<number> {
     if (this.loading || !this.active) return 0;

@@ -3,6 +3,8 @@
 //   unknown ids UNKNOWN_TOPIC_ID; a request naming both or neither is INVALID_REQUEST.
 // - Deletion removes the topic from the registry first (it disappears from Metadata at once), then its partition
 //   directories. Fetch waiters on a deleted partition time out normally.
+// - Committed offsets of the topic are removed from every group, as Kafka does, so a topic recreated under the
+//   same name starts without stale positions.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeDeleteTopicsResponse, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../protocol/generated/delete-topics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -20,6 +22,7 @@ function result(name: string | null, topicId: Buffer, errorCode: number, errorMe
 async function deleteByName(ctx: RequestContext, name: string): Promise<TopicResult> {
   try {
     const topic = await ctx.broker.topics.deleteTopic(name);
+    await ctx.broker.groups.removeOffsetsOfTopic(name);
     return result(name, topic.topicId, ErrorCode.NONE);
   } catch (err) {
     if (err instanceof KafkaError) return result(name, ZERO_UUID, err.errorCode, err.message);

@@ -1,15 +1,9 @@
 // Small helpers shared by the group API handlers.
 import type { RequestContext } from './types.js';
 
-/**
- * The client host Kafka reports for a member (DescribeGroups `client_host`): "/" + the peer address. The
- * connection's logger carries the peer as `remote` ("host:port"); the port is dropped, as Kafka does.
- */
+/** The client host Kafka reports for a member (DescribeGroups `client_host`): "/" + the peer address. */
 export function clientHost(ctx: RequestContext): string {
-  const remote = (ctx.log.bindings() as { remote?: unknown }).remote;
-  if (typeof remote !== 'string') return '/unknown';
-  const i = remote.lastIndexOf(':');
-  const host = i > 0 ? remote.slice(0, i) : remote;
+  const host = ctx.clientAddress;
   return `/${host.startsWith('::ffff:') ? host.slice(7) : host}`;
 }
 

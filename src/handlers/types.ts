@@ -26,6 +26,8 @@ export interface RequestContext {
   readonly apiVersion: number;
   readonly correlationId: number;
   readonly clientId: string | null;
+  /** The peer's IP address (Kafka reports it as a member's client_host). */
+  readonly clientAddress: string;
   /** The connection's child logger. */
   readonly log: Logger;
   readonly broker: BrokerServices;

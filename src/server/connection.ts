@@ -218,6 +218,7 @@ export class Connection {
       apiVersion: header.requestApiVersion,
       correlationId: header.correlationId,
       clientId: header.clientId,
+      clientAddress: this.socket.remoteAddress ?? 'unknown',
       log: this.log,
       broker: this.broker,
       closeConnectionAfterResponse: closeAfter,

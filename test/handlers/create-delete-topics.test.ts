@@ -124,4 +124,14 @@ describe('DeleteTopics', () => {
     const offsets = await client.send(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'again', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
     expect(offsets.topics[0].partitions[0].offset).toBe(0n);
   });
+
+  it('removes the topic\'s committed offsets from every group, so a recreated topic starts clean', async () => {
+    await create([{ name: 'offsets-go' }]);
+    const commit = await client.send(ApiKey.OffsetCommit, 8, { groupId: 'g', generationIdOrMemberEpoch: -1, topics: [{ name: 'offsets-go', partitions: [{ partitionIndex: 0, committedOffset: 42n, committedMetadata: '' }] }] });
+    expect(commit.topics[0].partitions[0].errorCode).toBe(0);
+    await client.send(ApiKey.DeleteTopics, 4, { topicNames: ['offsets-go'], timeoutMs: 5000 });
+    await create([{ name: 'offsets-go' }]);
+    const fetched = await client.send(ApiKey.OffsetFetch, 5, { groupId: 'g', topics: [{ name: 'offsets-go', partitionIndexes: [0] }] });
+    expect(fetched.topics[0].partitions[0].committedOffset).toBe(-1n);
+  });
 });
