@@ -53,15 +53,7 @@ export interface GroupCoordinatorOptions {
 }
 
 /** One offset to commit, already checked against the topic registry by the handler. */
-export interface OffsetToCommit {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  leaderEpoch: number;
-  metadata: string | null;
-  commitTimestampMs: number;
-  expireTimestampMs: number;
-}
+export type OffsetToCommit = Omit<StoredOffset, 'groupId'>;
 
 export interface FetchedOffset {
   partitionIndex: number;
