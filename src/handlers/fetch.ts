@@ -19,6 +19,7 @@ import { makeFetchResponse, type FetchRequest, type FetchResponse } from '../pro
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { waitForAppend } from '../log/log-manager.js';
+import { wholeBatchesWithin } from '../protocol/records/batch.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, RequestContext } from './types.js';
@@ -52,44 +53,93 @@ interface ResolvedTopic {
   unknownId: boolean;
 }
 
-/** One pass over every requested partition. Returns the response topics, bytes gathered and whether any failed. */
+/** A requested partition during one pass: its log once resolved, and its answer once known. */
+interface Slot {
+  request: FetchRequest['topics'][number]['partitions'][number];
+  topicName: string | undefined;
+  log: PartitionLog | null;
+  result: PartitionData | undefined;
+}
+
+/**
+ * One pass over every requested partition. Returns the response topics, bytes gathered and whether any failed.
+ *
+ * Reads run concurrently in waves: a wave takes partitions in request order while their partition max bytes
+ * still fit in what is left of the response's max bytes, so no read in a wave can push the response over it.
+ * Results are then taken in request order, which keeps Kafka's rules: the first partition with data may return
+ * one oversized batch (KIP-74); any later oversized batch is left out, and nothing goes past max bytes.
+ */
 async function readAll(ctx: RequestContext, request: FetchRequest, topics: ResolvedTopic[], logsOut: PartitionLog[] | null) {
   const readCommitted = (request.isolationLevel ?? 0) === READ_COMMITTED;
   let bytesLeft = ctx.apiVersion >= 3 ? request.maxBytes ?? 0x7fffffff : 0x7fffffff;
   let totalBytes = 0;
   let anyError = false;
-  const responses: ResponseTopic[] = [];
+  const fail = (slot: Slot, err: unknown) => {
+    anyError = true;
+    const code = partitionErrorCode(err, ctx.log, { api: 'Fetch', topic: slot.topicName, partition: slot.request.partition });
+    slot.result = partitionResult(slot.request.partition, code, code === ErrorCode.OFFSET_OUT_OF_RANGE ? slot.log : null, EMPTY, readCommitted);
+  };
+
+  const perTopic: Slot[][] = [];
+  const toRead: Slot[] = [];
   for (const { request: t, topic, unknownId } of topics) {
-    const partitions: PartitionData[] = [];
+    const slots: Slot[] = [];
     for (const p of t.partitions) {
+      const slot: Slot = { request: p, topicName: topic?.name, log: null, result: undefined };
+      slots.push(slot);
       if (unknownId) {
-        partitions.push(partitionResult(p.partition, ErrorCode.UNKNOWN_TOPIC_ID, null, EMPTY, readCommitted));
         anyError = true;
+        slot.result = partitionResult(p.partition, ErrorCode.UNKNOWN_TOPIC_ID, null, EMPTY, readCommitted);
         continue;
       }
-      let log: PartitionLog | null = null;
       try {
-        log = lookupPartition(ctx.broker, topic, p.partition);
-        logsOut?.push(log);
+        slot.log = lookupPartition(ctx.broker, topic, p.partition);
+        logsOut?.push(slot.log);
         checkLeaderEpoch(p.currentLeaderEpoch);
-        const maxBytes = Math.min(p.partitionMaxBytes, bytesLeft);
-        const minOneBatch = totalBytes === 0;
-        const records = maxBytes > 0 || minOneBatch ? await log.read(p.fetchOffset, Math.max(maxBytes, 0), minOneBatch) : null;
-        if (records !== null && records.length > 0 && ctx.apiVersion < FIRST_MAGIC_2_VERSION) {
-          throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, 'Fetch v0-v3 needs message down-conversion, which is disabled');
-        }
-        const bytes = records?.length ?? 0;
-        totalBytes += bytes;
-        bytesLeft -= bytes;
-        partitions.push(partitionResult(p.partition, ErrorCode.NONE, log, records ?? EMPTY, readCommitted));
+        toRead.push(slot);
       } catch (err) {
-        anyError = true;
-        const code = partitionErrorCode(err, ctx.log, { api: 'Fetch', topic: topic?.name, partition: p.partition });
-        partitions.push(partitionResult(p.partition, code, code === ErrorCode.OFFSET_OUT_OF_RANGE ? log : null, EMPTY, readCommitted));
+        fail(slot, err);
       }
     }
-    responses.push({ topic: t.topic ?? topic?.name ?? '', topicId: t.topicId ?? ZERO_UUID, partitions } as ResponseTopic);
+    perTopic.push(slots);
   }
+
+  let next = 0;
+  while (next < toRead.length) {
+    const wave: Array<{ slot: Slot; maxBytes: number; read: Promise<Buffer | null> }> = [];
+    let planned = 0;
+    while (next < toRead.length) {
+      const slot = toRead[next]!;
+      const wanted = Math.max(0, Math.min(slot.request.partitionMaxBytes, bytesLeft));
+      if (wave.length > 0 && planned + wanted > bytesLeft) break;
+      planned += wanted;
+      next++;
+      // A zero budget still reads when nothing has been gathered yet: KIP-74's "at least one batch".
+      const read = wanted > 0 || totalBytes === 0 ? slot.log!.read(slot.request.fetchOffset, wanted, true) : Promise.resolve(null);
+      wave.push({ slot, maxBytes: wanted, read });
+    }
+    const outcomes = await Promise.allSettled(wave.map((w) => w.read));
+    outcomes.forEach((outcome, i) => {
+      const { slot, maxBytes } = wave[i]!;
+      if (outcome.status === 'rejected') return fail(slot, outcome.reason);
+      let records = outcome.value ?? EMPTY;
+      if (records.length > 0 && ctx.apiVersion < FIRST_MAGIC_2_VERSION) {
+        return fail(slot, new KafkaError(ErrorCode.UNSUPPORTED_VERSION, 'Fetch v0-v3 needs message down-conversion, which is disabled'));
+      }
+      if (totalBytes > 0 && records.length > Math.min(maxBytes, bytesLeft)) {
+        records = records.subarray(0, wholeBatchesWithin(records, Math.min(maxBytes, bytesLeft)));
+      }
+      totalBytes += records.length;
+      bytesLeft -= records.length;
+      slot.result = partitionResult(slot.request.partition, ErrorCode.NONE, slot.log, records, readCommitted);
+    });
+  }
+
+  const responses: ResponseTopic[] = topics.map(({ request: t, topic }, i) => ({
+    topic: t.topic ?? topic?.name ?? '',
+    topicId: t.topicId ?? ZERO_UUID,
+    partitions: perTopic[i]!.map((slot) => slot.result!),
+  }) as ResponseTopic);
   return { responses, totalBytes, anyError };
 }
 

@@ -37,7 +37,10 @@ import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
+  LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
+  RECORD_BATCH_HEADER_SIZE,
+  readBatchHeader,
   compressionOf,
   isLogAppendTime,
   setBaseOffset,
@@ -133,6 +136,8 @@ export class PartitionLog {
   private failure: Error | undefined;
   private closed = false;
   private readsInFlight = 0;
+  /** Where the last read ended (offset, segment, file position): a tailing consumer's next fetch starts there. */
+  private nextReadHint: { offset: bigint; segment: LogSegment; position: number } | undefined;
   private readsDrained: (() => void) | undefined;
 
   private constructor(options: PartitionLogOptions) {
@@ -422,6 +427,11 @@ export class PartitionLog {
     const segment = this.segmentFor(fetchOffset);
     this.readsInFlight++;
     try {
+      const hint = this.nextReadHint;
+      if (hint !== undefined && hint.offset === fetchOffset && hint.segment === segment) {
+        const fast = await this.readAtBatchBoundary(segment, hint.position, fetchOffset, maxBytes, minOneBatch);
+        if (fast !== undefined) return fast;
+      }
       const limit = segment.visibleSize;
       const start = segment.offsetIndex.lookup(Number(fetchOffset - segment.baseOffset));
       const found = await segment.findBatch(start, limit, (b) => b.lastOffset >= fetchOffset);
@@ -433,10 +443,51 @@ export class PartitionLog {
         inChunk + length <= found.chunk.length
           ? found.chunk.subarray(inChunk, inChunk + length)
           : await segment.read(found.position, length);
-      return buf.subarray(0, wholeBatchesLength(buf));
+      return this.wholeBatches(buf, segment, found.position);
     } finally {
       this.readDone();
     }
+  }
+
+  /**
+   * The common consumer case: `fetchOffset` is where the previous read ended, so its batch starts at a known file
+   * position and one read serves the fetch, with no index lookup or header scan. Returns undefined when the bytes
+   * there don't hold that offset (the caller then takes the indexed path).
+   */
+  private async readAtBatchBoundary(
+    segment: LogSegment,
+    position: number,
+    fetchOffset: bigint,
+    maxBytes: number,
+    minOneBatch: boolean,
+  ): Promise<Buffer | null | undefined> {
+    const available = segment.visibleSize - position;
+    if (available < RECORD_BATCH_HEADER_SIZE) return undefined;
+    let buf = await segment.read(position, Math.min(available, Math.max(maxBytes, RECORD_BATCH_HEADER_SIZE)));
+    const header = readBatchHeader(buf, 0);
+    const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+    if (header.baseOffset > fetchOffset || lastOffset < fetchOffset) return undefined;
+    const firstSize = LOG_OVERHEAD + header.batchLength;
+    if (firstSize > maxBytes && !minOneBatch) return Buffer.alloc(0);
+    if (firstSize > buf.length) {
+      if (firstSize > available) return undefined;
+      buf = await segment.read(position, firstSize);
+    }
+    return this.wholeBatches(buf, segment, position);
+  }
+
+  /** Trims `buf` (read at `position`) to whole batches and remembers where the next sequential read starts. */
+  private wholeBatches(buf: Buffer, segment: LogSegment, position: number): Buffer {
+    let pos = 0;
+    let nextOffset = -1n;
+    while (pos + RECORD_BATCH_HEADER_SIZE <= buf.length) {
+      const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+      if (pos + size > buf.length) break;
+      nextOffset = buf.readBigInt64BE(pos) + BigInt(buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)) + 1n;
+      pos += size;
+    }
+    if (pos > 0) this.nextReadHint = { offset: nextOffset, segment, position: position + pos };
+    return buf.subarray(0, pos);
   }
 
   /**
@@ -735,17 +786,6 @@ export class PartitionLog {
     }
     return segments[lo]!;
   }
-}
-
-/** Length of the whole batches at the start of `buf` (drops a partial trailing batch). */
-function wholeBatchesLength(buf: Buffer): number {
-  let pos = 0;
-  while (pos + LOG_OVERHEAD <= buf.length) {
-    const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
-    if (pos + size > buf.length) break;
-    pos += size;
-  }
-  return pos;
 }
 
 /**

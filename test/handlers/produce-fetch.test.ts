@@ -237,4 +237,30 @@ describe('Produce and Fetch', () => {
     const res = await client.send(ApiKey.Fetch, 3, { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }] });
     expect(res.responses[0].partitions[0].errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
   });
+
+  it('fills a multi-partition fetch in request order without going past the response max bytes', async () => {
+    await createTopic('multi', 3);
+    const sizes: number[] = [];
+    for (let p = 0; p < 3; p++) {
+      for (let i = 0; i < 4; i++) {
+        const batch = batchOf(5, `p${p}-b${i}-${'x'.repeat(40)}`);
+        sizes.push(batch.length);
+        await produce('multi', p, batch);
+      }
+    }
+    const batchSize = sizes[0]!;
+    const partition = (index: number) => ({ partition: index, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 });
+    const ask = (maxBytes: number) => fetch('multi', 0, 0n, { maxBytes, topics: [{ topic: 'multi', partitions: [partition(0), partition(1), partition(2)] }] });
+
+    const all = (await ask(1 << 20)).responses[0].partitions.map((p: { records: Buffer }) => p.records.length);
+    expect(all).toEqual([4 * batchSize, 4 * batchSize, 4 * batchSize]);
+
+    // 6 batches' worth: partition 0 gets its 4, partition 1 the 2 that still fit, partition 2 nothing.
+    const limited = (await ask(6 * batchSize + 10)).responses[0].partitions.map((p: { records: Buffer }) => p.records.length);
+    expect(limited).toEqual([4 * batchSize, 2 * batchSize, 0]);
+
+    // Smaller than one batch: the first partition still gets one whole batch (KIP-74), the others nothing.
+    const tiny = (await ask(10)).responses[0].partitions.map((p: { records: Buffer }) => p.records.length);
+    expect(tiny).toEqual([batchSize, 0, 0]);
+  });
 });

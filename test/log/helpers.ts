@@ -35,6 +35,8 @@ export interface CountingFs extends LogFs {
   writes: number;
   /** Bytes read from .log files. */
   logBytesRead: number;
+  /** Read calls on .log files. */
+  logReads: number;
   /** When true, every .log writev writes at most half of what it was given (a legal short write). */
   shortWrites: boolean;
   /** When set, called (and awaited) before each writev/sync; throw to inject a fault, or delay it. */
@@ -47,6 +49,7 @@ export function countingFs(base: LogFs = nodeLogFs): CountingFs {
     syncs: 0,
     writes: 0,
     logBytesRead: 0,
+    logReads: 0,
     shortWrites: false,
     fault: undefined,
     async open(path, flags) {
@@ -54,7 +57,10 @@ export function countingFs(base: LogFs = nodeLogFs): CountingFs {
       const wrapped: LogFile = {
         read: async (b, o, l, p) => {
           const n = await file.read(b, o, l, p);
-          if (path.endsWith('.log')) fs.logBytesRead += n;
+          if (path.endsWith('.log')) {
+            fs.logBytesRead += n;
+            fs.logReads++;
+          }
           return n;
         },
         writev: async (buffers, position) => {

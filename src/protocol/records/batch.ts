@@ -217,3 +217,14 @@ export function validateProducedRecords(records: Buffer, maxMessageBytes: number
   }
   return header;
 }
+
+/** Length of the longest prefix of `buf` made of whole batches and at most `limit` bytes long (per-batch walk). */
+export function wholeBatchesWithin(buf: Buffer, limit: number): number {
+  let pos = 0;
+  while (pos + LOG_OVERHEAD <= buf.length) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+    if (pos + size > buf.length || pos + size > limit) break;
+    pos += size;
+  }
+  return pos;
+}
