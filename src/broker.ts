@@ -5,6 +5,7 @@
 //   broker.port                    // the bound port
 //   await broker.close();          // stop accepting, finish in-flight requests, flush and close the log
 import { promises as fs } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
@@ -57,6 +58,8 @@ class EddyBroker implements Broker {
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
 
   constructor(options: BrokerOptions) {
+    // Every waiting long poll listens for shutdown on this one signal; there is no fixed bound on them.
+    setMaxListeners(0, this.shutdown.signal);
     this.config = resolveBrokerConfig(options);
     this.logger = options.logger ?? createLogger(this.config.logLevel);
   }

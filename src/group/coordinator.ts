@@ -33,9 +33,9 @@
 // expires at that time instead, within the same rows. Commits in flight never expire. An Empty group left with no
 // offsets becomes Dead and is removed (a tombstone is written).
 //
-// Not built: topic deletion does not yet remove the deleted topic's committed offsets (Kafka does this in
-// handleDeletedPartitions) because DeleteTopics has no hook into the coordinator; a recreated topic of the same
-// name would see the old offsets. Transactional offset commits (TxnOffsetCommit) arrive with transactions.
+// A deleted topic's committed offsets are removed from every group (removeOffsetsOfTopic, called by DeleteTopics,
+// as Kafka's handleDeletedPartitions). Not built: transactional offset commits (TxnOffsetCommit) arrive with
+// transactions.
 import type { Logger } from 'pino';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { BrokerConfig } from '../metadata/broker-config.js';

@@ -432,18 +432,29 @@ export class PartitionLog {
         const fast = await this.readAtBatchBoundary(segment, hint.position, fetchOffset, maxBytes, minOneBatch);
         if (fast !== undefined) return fast;
       }
-      const limit = segment.visibleSize;
-      const start = segment.offsetIndex.lookup(Number(fetchOffset - segment.baseOffset));
-      const found = await segment.findBatch(start, limit, (b) => b.lastOffset >= fetchOffset);
+      // Kafka's LocalLog.read: when the segment holding fetchOffset has nothing at or above it (a gap left by a
+      // crash that lost a segment's unflushed tail while the next segment survived), go on to the next segment.
+      let index = this.segments.indexOf(segment);
+      let current = segment;
+      let found = await current.findBatch(
+        current.offsetIndex.lookup(Number(fetchOffset - current.baseOffset)),
+        current.visibleSize,
+        (b) => b.lastOffset >= fetchOffset,
+      );
+      while (!found && index + 1 < this.segments.length) {
+        current = this.segments[++index]!;
+        found = await current.findBatch(0, current.visibleSize, (b) => b.lastOffset >= fetchOffset);
+      }
       if (!found) return null;
+      const limit = current.visibleSize;
       if (found.size > maxBytes && !minOneBatch) return Buffer.alloc(0);
       const length = found.size > maxBytes ? found.size : Math.min(limit - found.position, maxBytes);
       const inChunk = found.position - found.chunkPosition;
       const buf =
         inChunk + length <= found.chunk.length
           ? found.chunk.subarray(inChunk, inChunk + length)
-          : await segment.read(found.position, length);
-      return this.wholeBatches(buf, segment, found.position);
+          : await current.read(found.position, length);
+      return this.wholeBatches(buf, current, found.position);
     } finally {
       this.readDone();
     }

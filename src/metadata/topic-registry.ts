@@ -97,13 +97,18 @@ export class TopicRegistry {
       }
     }
     for (const topic of registry.byName.values()) {
+      options.logs.updateConfig(topic.name, topic.logConfig);
       for (let p = 0; p < topic.partitions; p++) {
-        if (options.logs.getLog(topic.name, p) === undefined) {
-          await options.logs.createLog(topic.name, p, topic.logConfig);
-        } else {
-          options.logs.updateConfig(topic.name, topic.logConfig);
-        }
+        if (options.logs.getLog(topic.name, p) === undefined) await options.logs.createLog(topic.name, p, topic.logConfig);
       }
+    }
+    // Partition directories of topics this file does not list are leftovers of a deletion that a crash
+    // interrupted (the file is rewritten before the directories go). Kafka never serves such logs; a topic created
+    // later under the same name must start empty, so they are removed now.
+    const orphans = new Set(options.logs.listLogs().map((log) => log.topic).filter((t) => !registry.byName.has(t)));
+    for (const topic of orphans) {
+      options.logger.warn({ topic }, 'removing the logs of a topic that is no longer registered (interrupted deletion)');
+      await options.logs.deleteLogs(topic);
     }
     return registry;
   }
@@ -157,9 +162,17 @@ export class TopicRegistry {
       const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
       if (validateOnly) return this.describe(name, topicId, partitions, validConfigs);
 
-      const topic = this.remember(name, topicId, partitions, validConfigs);
-      await this.persist();
-      for (let p = 0; p < partitions; p++) await this.options.logs.createLog(name, p, topic.logConfig);
+      // Logs and the file first, the in-memory maps last: a topic becomes visible only once it can be served,
+      // and a failure part-way leaves no phantom topic (leftover directories are removed at the next start).
+      const topic = this.describe(name, topicId, partitions, validConfigs);
+      try {
+        for (let p = 0; p < partitions; p++) await this.options.logs.createLog(name, p, topic.logConfig);
+        await this.persist([...this.list(), topic]);
+      } catch (err) {
+        await this.options.logs.deleteLogs(name).catch(() => undefined);
+        throw err;
+      }
+      this.publish(topic);
       this.options.logger.info({ topic: name, partitions, topicId: topicId.toString('hex') }, 'topic created');
       return topic;
     });
@@ -170,10 +183,10 @@ export class TopicRegistry {
     return this.mutate(async () => {
       const topic = this.byName.get(name);
       if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      await this.persist(this.list().filter((t) => t.name !== name));
       this.byName.delete(name);
       this.byIdHex.delete(topic.topicId.toString('hex'));
       this.byCollisionKey.delete(collisionKey(name));
-      await this.persist();
       await this.options.logs.deleteLogs(name);
       this.options.logger.info({ topic: name }, 'topic deleted');
       return topic;
@@ -193,14 +206,20 @@ export class TopicRegistry {
 
   private remember(name: string, topicId: Buffer, partitions: number, configs: Record<string, string>): TopicInfo {
     const topic = this.describe(name, topicId, partitions, configs);
-    this.byName.set(name, topic);
-    this.byIdHex.set(topicId.toString('hex'), topic);
-    this.byCollisionKey.set(collisionKey(name), name);
+    this.publish(topic);
     return topic;
   }
 
-  private async persist(): Promise<void> {
-    const topics: PersistedTopic[] = this.list().map((t) => ({
+  private publish(topic: TopicInfo): void {
+    const name = topic.name;
+    const topicId = topic.topicId;
+    this.byName.set(name, topic);
+    this.byIdHex.set(topicId.toString('hex'), topic);
+    this.byCollisionKey.set(collisionKey(name), name);
+  }
+
+  private async persist(list: TopicInfo[] = this.list()): Promise<void> {
+    const topics: PersistedTopic[] = list.map((t) => ({
       name: t.name,
       topicId: t.topicId.toString('hex'),
       partitions: t.partitions,

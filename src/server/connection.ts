@@ -68,6 +68,9 @@ export class Connection {
   private stopping = false;
   private nextSequence = 0;
   private clientIdSeen: string | null = null;
+  /** The logger without the client id, which a request header may change. */
+  private readonly baseLog: Logger;
+  private readonly socketClosed: Promise<void>;
   private idleWaiters: Array<() => void> = [];
   private readonly onClosed: (connection: Connection) => void;
 
@@ -78,7 +81,9 @@ export class Connection {
     this.onClosed = options.onClosed;
     this.maxQueuedBytes = options.maxRequestBytes;
     this.frameReader = new FrameReader(options.maxRequestBytes);
-    this.log = options.logger.child({ connId: options.connId, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` });
+    this.baseLog = options.logger.child({ connId: options.connId, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` });
+    this.log = this.baseLog;
+    this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
     // Node's socket timeout fires after idleTimeoutMs without reads or writes. A long poll in flight is not idle.
     this.socket.setTimeout(options.idleTimeoutMs, () => {
@@ -92,7 +97,7 @@ export class Connection {
     this.log.debug('connection opened');
   }
 
-  /** Stop reading new requests, finish the one in flight and its write, then close. */
+  /** Stop reading new requests, finish the one in flight and its write, then close once the bytes are flushed. */
   async shutdown(): Promise<void> {
     this.stopping = true;
     for (const frame of this.queue) this.queuedBytes -= frame.length;
@@ -100,6 +105,7 @@ export class Connection {
     this.socket.pause();
     if (this.processing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.close();
+    await this.socketClosed;
   }
 
   /** Immediately destroys the socket (used when graceful shutdown takes too long). */
@@ -208,7 +214,7 @@ export class Connection {
   private makeContext(header: ParsedRequestHeader, closeAfter: () => void): RequestContext {
     if (header.clientId !== this.clientIdSeen) {
       this.clientIdSeen = header.clientId;
-      this.log = this.log.child({ clientId: header.clientId });
+      this.log = this.baseLog.child({ clientId: header.clientId });
     }
     if (this.log.isLevelEnabled('trace')) {
       this.log.trace({ api: API_CODECS.get(header.requestApiKey)?.name, apiVersion: header.requestApiVersion, correlationId: header.correlationId }, 'request');

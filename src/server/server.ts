@@ -43,6 +43,7 @@ export class KafkaServer {
   }
 
   async close(graceMs = 5000): Promise<void> {
+    // Resolves once every connection has closed: graceful ones after their last response is flushed.
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const graceful = Promise.all([...this.connections].map((c) => c.shutdown()));
     let timer: NodeJS.Timeout | undefined;
@@ -54,7 +55,6 @@ export class KafkaServer {
       for (const c of this.connections) c.destroy();
     }
     clearTimeout(timer);
-    for (const c of this.connections) c.destroy();
     await closed;
   }
 

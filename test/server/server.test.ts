@@ -195,3 +195,32 @@ describe('server: idle connections', () => {
     }
   });
 });
+
+describe('server: many long polls', () => {
+  it('holds dozens of concurrent long polls without a listener-leak warning, and answers them all at shutdown', async () => {
+    const polls = await startTestBroker();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const clients: TestClient[] = [];
+    try {
+      const setup = await TestClient.connect(polls.port);
+      clients.push(setup);
+      await setup.send(ApiKey.CreateTopics, 4, { topics: [{ name: 'lp', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }] });
+      const pending: Promise<any>[] = [];
+      for (let i = 0; i < 30; i++) {
+        const c = await TestClient.connect(polls.port);
+        clients.push(c);
+        pending.push(c.send(ApiKey.Fetch, 11, { maxWaitMs: 60_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, topics: [{ topic: 'lp', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' }));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      await polls.stop();
+      const answers = await Promise.all(pending);
+      expect(answers.every((a) => a.responses[0].partitions[0].errorCode === 0)).toBe(true);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      for (const c of clients) c.close();
+    }
+  });
+});
