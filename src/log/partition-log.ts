@@ -107,6 +107,8 @@ const MAX_WRITE_BYTES = 16 * 1024 * 1024;
 /** setTimeout's limit; a longer flush.ms means "never by time". */
 const MAX_TIMER_MS = 0x7fffffff;
 const MAX_RELATIVE_OFFSET = 0x7fffffffn;
+/** Read positions remembered per partition (one per tailing consumer group, roughly). */
+const MAX_READ_HINTS = 8;
 
 export class PartitionLog {
   readonly topic: string;
@@ -136,8 +138,11 @@ export class PartitionLog {
   private failure: Error | undefined;
   private closed = false;
   private readsInFlight = 0;
-  /** Where the last read ended (offset, segment, file position): a tailing consumer's next fetch starts there. */
-  private nextReadHint: { offset: bigint; segment: LogSegment; position: number } | undefined;
+  /**
+   * Where recent reads ended (offset, segment, file position), newest first: a tailing consumer's next fetch
+   * starts there. A few entries, so consumers of several groups tailing one partition don't evict each other.
+   */
+  private readonly readHints: Array<{ offset: bigint; segment: LogSegment; position: number }> = [];
   private readsDrained: (() => void) | undefined;
 
   private constructor(options: PartitionLogOptions) {
@@ -427,8 +432,8 @@ export class PartitionLog {
     const segment = this.segmentFor(fetchOffset);
     this.readsInFlight++;
     try {
-      const hint = this.nextReadHint;
-      if (hint !== undefined && hint.offset === fetchOffset && hint.segment === segment) {
+      const hint = this.readHints.find((h) => h.offset === fetchOffset);
+      if (hint !== undefined && hint.segment === segment) {
         const fast = await this.readAtBatchBoundary(segment, hint.position, fetchOffset, maxBytes, minOneBatch);
         if (fast !== undefined) return fast;
       }
@@ -497,7 +502,12 @@ export class PartitionLog {
       nextOffset = buf.readBigInt64BE(pos) + BigInt(buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)) + 1n;
       pos += size;
     }
-    if (pos > 0) this.nextReadHint = { offset: nextOffset, segment, position: position + pos };
+    if (pos > 0) {
+      const existing = this.readHints.findIndex((h) => h.offset === nextOffset);
+      if (existing >= 0) this.readHints.splice(existing, 1);
+      this.readHints.unshift({ offset: nextOffset, segment, position: position + pos });
+      if (this.readHints.length > MAX_READ_HINTS) this.readHints.pop();
+    }
     return buf.subarray(0, pos);
   }
 

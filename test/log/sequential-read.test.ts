@@ -86,3 +86,18 @@ describe('sequential reads', () => {
     expect(fs.logReads - before).toBe(1);
   });
 });
+
+describe('sequential reads by several consumers', () => {
+  it('two consumers tailing at different offsets both take one read per fetch', async () => {
+    const a1 = await log.read(0n, 2048, true);
+    const b1 = await log.read(50n, 2048, true);
+    const next = (buf: Buffer) => {
+      const last = batchHeaders(buf).at(-1)!;
+      return last.baseOffset + BigInt(last.lastOffsetDelta) + 1n;
+    };
+    const before = fs.logReads;
+    await log.read(next(a1!), 2048, true);
+    await log.read(next(b1!), 2048, true);
+    expect(fs.logReads - before).toBe(2);
+  });
+});
