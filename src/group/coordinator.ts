@@ -88,6 +88,9 @@ export class GroupCoordinator {
   private readonly log: Logger;
   readonly now: () => number;
 
+  /** Orders offset writes (commits and deletions) as they are queued to the store; see Group.offsetWriteSeq. */
+  private nextWriteSeq = 0;
+
   constructor(private readonly options: GroupCoordinatorOptions) {
     this.now = options.now ?? Date.now;
     this.log = options.logger.child({ component: 'group-coordinator' });
@@ -231,6 +234,7 @@ export class GroupCoordinator {
     if (accepted.length === 0) return codes;
 
     const keys = accepted.map((o) => partitionKey(o.topic, o.partition));
+    const seq = this.nextWriteSeq++;
     for (const k of keys) group.pendingOffsetCommits.set(k, (group.pendingOffsetCommits.get(k) ?? 0) + 1);
     let failed = false;
     try {
@@ -243,7 +247,14 @@ export class GroupCoordinator {
       if (n === 0) group.pendingOffsetCommits.delete(k);
       else group.pendingOffsetCommits.set(k, n);
     }
-    if (!failed && !group.is('Dead')) accepted.forEach((o, i) => group!.offsets.set(keys[i]!, o));
+    if (!failed && !group.is('Dead')) {
+      accepted.forEach((o, i) => {
+        const key = keys[i]!;
+        if ((group!.offsetWriteSeq.get(key) ?? -1) > seq) return; // deleted (or recommitted) after this write
+        group!.offsets.set(key, o);
+        group!.offsetWriteSeq.set(key, seq);
+      });
+    }
     entries.forEach((_, i) => {
       if (codes[i] === ErrorCode.NONE && failed) codes[i] = ErrorCode.NOT_COORDINATOR;
     });
@@ -307,10 +318,12 @@ export class GroupCoordinator {
    */
   private async cleanupGroupMetadata(group: Group, offsetKeys: string[], deleteGroup = false): Promise<boolean> {
     const records: StoreRecord[] = [];
+    const seq = this.nextWriteSeq++;
     for (const key of offsetKeys) {
       const o = group.offsets.get(key);
       if (o === undefined) continue;
       group.offsets.delete(key);
+      group.offsetWriteSeq.set(key, seq);
       records.push({ type: 'offset-delete', groupId: group.groupId, topic: o.topic, partition: o.partition });
     }
     if (deleteGroup || (group.is('Empty') && !group.hasOffsets)) {

@@ -114,6 +114,12 @@ export class Group {
   readonly offsets = new Map<string, StoredOffset>();
   /** Offset commits written but not yet acknowledged, by partitionKey: expiry leaves these alone. */
   readonly pendingOffsetCommits = new Map<string, number>();
+  /**
+   * Per offset key, the store sequence of the last write applied in memory. Writes reach the file in sequence
+   * order; a commit whose fsync completes after a later OffsetDelete/expiry of the same key must not bring the
+   * offset back in memory.
+   */
+  readonly offsetWriteSeq = new Map<string, number>();
   private readonly staticMembers = new Map<string, string>();
   private readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   private readonly pendingSyncMembers = new Set<string>();

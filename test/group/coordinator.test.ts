@@ -357,3 +357,24 @@ describe('offsets', () => {
     expect(c.fetchOffsets('g', null).topics).toEqual([]);
   });
 });
+
+describe('offset writes racing each other', () => {
+  test('an OffsetDelete queued while a commit is in flight wins, in memory as in the file (after a restart)', async () => {
+    const c = await coordinator();
+    const entry = (offset: bigint) => [{ topic: 't', partition: 0, offset, leaderEpoch: -1, metadata: null, commitTimestampMs: 0, expireTimestampMs: -1 }];
+    expect(await c.commitOffsets('race', '', null, -1, entry(1n))).toEqual([ErrorCode.NONE]);
+    // The second commit and the delete are queued back to back; the commit's fsync completes first in time, but
+    // the delete was queued after it, so the offset must end up deleted.
+    const commit = c.commitOffsets('race', '', null, -1, entry(2n));
+    const deletion = c.deleteOffsets('race', [{ topic: 't', partition: 0 }]);
+    await Promise.all([commit, deletion]);
+    const inMemory = c.fetchOffsets('race', [{ name: 't', partitionIndexes: [0] }]).topics[0]!.partitions[0]!;
+    expect(inMemory.offset).toBe(-1n);
+
+    const raw = open.pop()!;
+    await raw.close();
+    const reopened = await coordinator();
+    const fromFile = reopened.fetchOffsets('race', [{ name: 't', partitionIndexes: [0] }]).topics[0]!.partitions[0]!;
+    expect(fromFile.offset).toBe(-1n);
+  });
+});
