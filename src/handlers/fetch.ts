@@ -6,8 +6,9 @@
 //   the partition's max bytes and what is left of the response's max bytes, never past the high watermark. The
 //   first partition with data gets at least one whole batch even if it is larger (KIP-74).
 // - Records are passed through as the bytes read from disk (the response writer references them, no copy).
-// - Long polling: below min_bytes with max_wait_ms > 0 and no errors, wait for an append on any of the requested
-//   partitions (or the timeout, or broker shutdown), then read again. The log wakes us; nothing polls.
+// - Long polling: below min_bytes with max_wait_ms > 0 and no errors, wait for appends on the requested partitions
+//   (or the timeout, or broker shutdown); read again once the bytes appended since the last read could meet
+//   min_bytes, or when the wait ends. The log wakes us; nothing polls, and small appends cause no re-reads.
 // - No transactions yet: last stable offset = high watermark; aborted transactions are [] for read_committed and
 //   null for read_uncommitted (v4+).
 // - Sessions (KIP-227): sessionless answers (session id 0); a request naming a session we never created gets
@@ -178,11 +179,22 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
 
     const deadline = Date.now() + Math.max(0, request.maxWaitMs);
     const logs: PartitionLog[] = [];
-    let pass = await readAll(ctx, request, topics, logs);
+    const visibleBytes = () => logs.reduce((sum, log) => sum + log.visibleBytesAppended, 0);
+    // readAll resolves the partitions (filling `logs`) before its first await, so the count taken here is from
+    // before the read: bytes appended while it runs count as arrived (at worst one extra read, never a missed one).
+    const firstPass = readAll(ctx, request, topics, logs);
+    let visibleAtPass = visibleBytes();
+    let pass = await firstPass;
     while (pass.totalBytes < request.minBytes && !pass.anyError && logs.length > 0 && !ctx.broker.shutdownSignal.aborted) {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
       await waitForAppendOrShutdown(logs, remainingMs, ctx.broker.shutdownSignal);
+      // Read again only once enough has arrived for min_bytes, or when the wait is over and something arrived.
+      const arrived = visibleBytes() - visibleAtPass;
+      const waitOver = Date.now() >= deadline || ctx.broker.shutdownSignal.aborted;
+      if (arrived === 0 && waitOver) break;
+      if (pass.totalBytes + arrived < request.minBytes && !waitOver) continue;
+      visibleAtPass = visibleBytes();
       pass = await readAll(ctx, request, topics, null);
     }
     res.responses = pass.responses;

@@ -135,6 +135,8 @@ export class PartitionLog {
   private flushTimer: NodeJS.Timeout | undefined;
   private dirNeedsSync = false;
   private readonly listeners = new Set<() => void>();
+  /** Bytes made visible (below the high watermark) since this log was opened; Fetch long polls compare it. */
+  private visibleBytesTotal = 0;
   private failure: Error | undefined;
   private closed = false;
   private readsInFlight = 0;
@@ -407,6 +409,15 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * Total bytes appended and made visible since the log was opened. A long-polling Fetch compares it before and
+   * after a wake-up to know whether enough has arrived for min_bytes without reading anything (Kafka's
+   * DelayedFetch compares log positions the same way).
+   */
+  get visibleBytesAppended(): number {
+    return this.visibleBytesTotal;
+  }
+
   onAppend(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => {
@@ -669,6 +680,7 @@ export class PartitionLog {
 
       const moved = this.endOffset > this.hw;
       this.hw = this.endOffset;
+      this.visibleBytesTotal += bytes;
       segment.visibleSize = segment.size;
       const logStartOffset = this.logStartOffset;
       for (const item of group) {

@@ -263,4 +263,30 @@ describe('Produce and Fetch', () => {
     const tiny = (await ask(10)).responses[0].partitions.map((p: { records: Buffer }) => p.records.length);
     expect(tiny).toEqual([batchSize, 0, 0]);
   });
+
+  it('long-polls until min_bytes have arrived, across several small appends', async () => {
+    await createTopic('t');
+    const one = batchOf(2, 'small');
+    const waiter = await TestClient.connect(tb.port);
+    try {
+      let answered = false;
+      const pending = waiter.send(ApiKey.Fetch, 11, {
+        maxWaitMs: 20_000, minBytes: Math.floor(one.length * 2.5), maxBytes: 1 << 20, isolationLevel: 0,
+        topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }],
+        forgottenTopicsData: [], rackId: '',
+      }).then((r) => {
+        answered = true;
+        return r;
+      });
+      await produce('t', 0, batchOf(2, 'small'));
+      await produce('t', 0, batchOf(2, 'small'));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(answered).toBe(false);
+      await produce('t', 0, batchOf(2, 'small'));
+      const res = await pending;
+      expect(res.responses[0].partitions[0].records.length).toBe(3 * one.length);
+    } finally {
+      waiter.close();
+    }
+  });
 });
