@@ -29,6 +29,8 @@ export interface Broker {
   readonly host: string;
   readonly port: number;
   readonly clusterId: string;
+  /** Client connections currently open. */
+  readonly connectionCount: number;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -146,6 +148,10 @@ class EddyBroker implements Broker {
       { host: this.host, port: this.port, dataDir, clusterId: this.clusterId, nodeId: config.nodeId, topics: topics.list().length, startupMs },
       'listening',
     );
+  }
+
+  get connectionCount(): number {
+    return this.server?.connectionCount ?? 0;
   }
 
   async close(): Promise<void> {

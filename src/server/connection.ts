@@ -85,8 +85,15 @@ export class Connection {
     this.log = this.baseLog;
     this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
-    // Node's socket timeout fires after idleTimeoutMs without reads or writes. A long poll in flight is not idle.
+    // Node's socket timeout fires after idleTimeoutMs without reads or writes. A long poll in flight is not idle,
+    // but a response the peer has stopped reading (no byte written for that long) is: the connection and its
+    // buffered response are dropped, as Kafka expires channels by last activity.
     this.socket.setTimeout(options.idleTimeoutMs, () => {
+      if (this.writeBlocked) {
+        this.log.warn({ idleTimeoutMs: options.idleTimeoutMs }, 'peer stopped reading its response; closing connection');
+        this.socket.destroy();
+        return;
+      }
       if (this.processing) return;
       this.log.debug({ idleTimeoutMs: options.idleTimeoutMs }, 'closing idle connection');
       this.close();

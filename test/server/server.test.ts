@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
@@ -221,6 +222,37 @@ describe('server: many long polls', () => {
     } finally {
       process.off('warning', onWarning);
       for (const c of clients) c.close();
+    }
+  });
+});
+
+describe('server: a peer that stops reading', () => {
+  it('drops a connection whose response has not moved for connections.max.idle.ms', async () => {
+    const slow = await startTestBroker({ connectionsMaxIdleMs: 300 });
+    const setup = await TestClient.connect(slow.port);
+    let socket: net.Socket | undefined;
+    try {
+      await setup.send(ApiKey.CreateTopics, 4, { topics: [{ name: 'big', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }] });
+      const value = Buffer.alloc(900 * 1024, 7);
+      for (let i = 0; i < 40; i++) {
+        const res = await setup.send(ApiKey.Produce, 7, { acks: 1, timeoutMs: 1000, topicData: [{ name: 'big', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ value }] }) }] }] });
+        expect(res.responses[0].partitionResponses[0].errorCode).toBe(0);
+      }
+      socket = net.connect({ host: '127.0.0.1', port: slow.port });
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket!.once('connect', () => resolve()));
+      socket.pause(); // never read the ~36 MB answer
+      socket.write(TestClient.encodeRequest(ApiKey.Fetch, 11, { maxWaitMs: 0, minBytes: 0, maxBytes: 0x7fffffff, isolationLevel: 0, topics: [{ topic: 'big', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 0x7fffffff, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }], forgottenTopicsData: [], rackId: '' }, 1));
+      // Bounded wait for the broker to give up on the stalled connection (the setup connection stays busy).
+      for (let i = 0; i < 100 && slow.broker.connectionCount > 1; i++) {
+        await setup.send(ApiKey.ApiVersions, 0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(slow.broker.connectionCount).toBe(1);
+    } finally {
+      socket?.destroy();
+      setup.close();
+      await slow.stop();
     }
   });
 });
