@@ -93,7 +93,8 @@ class EddyBroker implements Broker {
     const identity = await loadOrCreateClusterIdentity(dataDir, config.nodeId);
     this.clusterId = identity.clusterId;
     const logDefaults = defaultLogConfig(config);
-    const logs = await LogManager.open({ dataDir, logger: this.logger, defaultConfig: logDefaults });
+    const topicConfigs = await TopicRegistry.readLogConfigs(dataDir, logDefaults);
+    const logs = await LogManager.open({ dataDir, logger: this.logger, defaultConfig: logDefaults, topicConfigs });
     this.logs = logs;
     const topics = await TopicRegistry.open({
       dataDir,

@@ -34,6 +34,8 @@ export interface LogManagerOptions {
   dataDir: string;
   logger: Logger;
   defaultConfig?: Partial<LogConfig>;
+  /** Settings of the topics already known (from the topic registry), so their logs load with them. */
+  topicConfigs?: ReadonlyMap<string, LogConfig>;
   /** File system (tests inject faults and count fsyncs). */
   fs?: LogFs;
   /** Epoch milliseconds (tests inject a clock for segment.ms). */
@@ -108,7 +110,7 @@ export class LogManager {
           dir: `${options.dataDir}/${name}`,
           topic,
           partition,
-          config: defaultConfig,
+          config: options.topicConfigs?.get(topic) ?? defaultConfig,
           fs,
           logger: options.logger,
           clock: options.clock,

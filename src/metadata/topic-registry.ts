@@ -83,18 +83,28 @@ export class TopicRegistry {
 
   private constructor(private readonly options: TopicRegistryOptions) {}
 
+  /** The persisted topics (empty for a new data dir). */
+  private static async readPersisted(dataDir: string): Promise<PersistedTopic[]> {
+    const file = path.join(dataDir, FILE_NAME);
+    const persisted = await readJsonFile(file);
+    if (persisted === undefined) return [];
+    const doc = persisted as { version?: unknown; topics?: PersistedTopic[] };
+    if (doc.version !== FORMAT_VERSION || !Array.isArray(doc.topics)) {
+      throw new BrokerError('METADATA_VERSION', `${file}: unsupported format version ${String(doc.version)}`);
+    }
+    return doc.topics;
+  }
+
+  /** Each persisted topic's log settings, read before the logs load so that they load with them. */
+  static async readLogConfigs(dataDir: string, defaultLogConfig: LogConfig): Promise<Map<string, LogConfig>> {
+    const topics = await TopicRegistry.readPersisted(dataDir);
+    return new Map(topics.map((t) => [t.name, logConfigFor(t.configs, defaultLogConfig)]));
+  }
+
   static async open(options: TopicRegistryOptions): Promise<TopicRegistry> {
     const registry = new TopicRegistry(options);
-    const file = path.join(options.dataDir, FILE_NAME);
-    const persisted = await readJsonFile(file);
-    if (persisted !== undefined) {
-      const doc = persisted as { version?: unknown; topics?: PersistedTopic[] };
-      if (doc.version !== FORMAT_VERSION || !Array.isArray(doc.topics)) {
-        throw new BrokerError('METADATA_VERSION', `${file}: unsupported format version ${String(doc.version)}`);
-      }
-      for (const t of doc.topics) {
-        registry.remember(t.name, Buffer.from(t.topicId, 'hex'), t.partitions, t.configs);
-      }
+    for (const t of await TopicRegistry.readPersisted(options.dataDir)) {
+      registry.remember(t.name, Buffer.from(t.topicId, 'hex'), t.partitions, t.configs);
     }
     for (const topic of registry.byName.values()) {
       options.logs.updateConfig(topic.name, topic.logConfig);

@@ -1,5 +1,5 @@
 // Topic registry durability edges: what a crash between its steps leaves behind must never be served.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -36,5 +36,26 @@ describe('topic registry', () => {
     await client.send(ApiKey.CreateTopics, 4, { topics: [{ name: 'ghost', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }] });
     const offsets = await client.send(ApiKey.ListOffsets, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'ghost', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
     expect(offsets.topics[0].partitions[0].offset).toBe(0n);
+  });
+
+  it('loads existing logs with their topic\'s settings, not the broker defaults', async () => {
+    tb = await startTestBroker();
+    client = await TestClient.connect(tb.port);
+    await client.send(ApiKey.CreateTopics, 4, { topics: [{ name: 'dense', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'index.interval.bytes', value: '1' }] }] });
+    const produceOne = (i: number) => client!.send(ApiKey.Produce, 7, { acks: 1, timeoutMs: 1000, topicData: [{ name: 'dense', partitionData: [{ index: 0, records: buildRecordBatch({ baseTimestamp: BigInt(Date.now()), records: [{ value: `v${i}` }] }) }] }] });
+    for (let i = 0; i < 5; i++) await produceOne(i);
+    client.close();
+    const dataDir = tb.dataDir;
+    await tb.stop({ keepData: true });
+    tb = await startTestBroker({ dataDir });
+    client = await TestClient.connect(tb.port);
+    for (let i = 5; i < 10; i++) await produceOne(i);
+    client.close();
+    client = undefined;
+    await tb.stop({ keepData: true });
+    // index.interval.bytes=1: one index entry (8 bytes) per batch, also for the batches appended after the restart.
+    const index = statSync(path.join(dataDir, 'dense-0', '00000000000000000000.index')).size;
+    expect(index / 8).toBeGreaterThanOrEqual(9);
+    tb = await startTestBroker({ dataDir });
   });
 });
