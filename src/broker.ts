@@ -94,7 +94,13 @@ class EddyBroker implements Broker {
     this.clusterId = identity.clusterId;
     const logDefaults = defaultLogConfig(config);
     const topicConfigs = await TopicRegistry.readLogConfigs(dataDir, logDefaults);
-    const logs = await LogManager.open({ dataDir, logger: this.logger, defaultConfig: logDefaults, topicConfigs });
+    const logs = await LogManager.open({
+      dataDir,
+      logger: this.logger,
+      defaultConfig: logDefaults,
+      topicConfigs,
+      trustPageCacheAfterProcessCrash: true,
+    });
     this.logs = logs;
     const topics = await TopicRegistry.open({
       dataDir,

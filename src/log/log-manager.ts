@@ -2,6 +2,8 @@
 // two files that make restarts fast and safe (formats in checkpoint.ts):
 //
 //   <dataDir>/.kafka_cleanshutdown                present only after a clean close()
+//   <dataDir>/.boot-id                            the kernel boot id of the last broker that opened the dir:
+//                                                 tells a process crash (same boot) from an OS crash
 //   <dataDir>/recovery-point-offset-checkpoint    per-partition recovery points, rewritten every
 //                                                 checkpointIntervalMs (Kafka: log.flush.offset.checkpoint
 //                                                 .interval.ms, 60 s), after flushAll() and on close()
@@ -44,7 +46,18 @@ export interface LogManagerOptions {
   checkpointIntervalMs?: number;
   /** Logs loaded in parallel at startup; default 8. */
   loadConcurrency?: number;
+  /**
+   * After a crash of the broker process alone (the kernel boot that wrote the data is still running), verify
+   * only each walked segment's last batch CRC (recovery.ts explains why that is enough). Default false: every
+   * batch is checked, as Kafka does.
+   */
+  trustPageCacheAfterProcessCrash?: boolean;
 }
+
+/** Where Linux names the current boot; elsewhere there is no boot id and every unclean start checks everything. */
+const KERNEL_BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
+/** The boot id of the last broker that opened this data dir (a line of text; unreadable = unknown). */
+export const BOOT_ID_FILE = '.boot-id';
 
 /** `<topic>-<partition>` → its parts, or undefined when the name is not a partition directory. */
 export function parseLogDirName(name: string): { topic: string; partition: number } | undefined {
@@ -90,6 +103,16 @@ export class LogManager {
       );
     }
 
+    // Which kernel boot wrote this data: the same one still running means only the broker process died, so the
+    // page cache kept every completed write. Any doubt (no file, no /proc, another boot) means a full check.
+    const bootId = await fs.readFile(KERNEL_BOOT_ID_PATH).then((b) => b.toString('utf8').trim(), () => undefined);
+    const writerBootId = await fs.readFile(`${options.dataDir}/${BOOT_ID_FILE}`).then((b) => b.toString('utf8').trim(), () => undefined);
+    const sameBoot = bootId !== undefined && bootId !== '' && bootId === writerBootId;
+    const crcCheck = !clean && sameBoot && options.trustPageCacheAfterProcessCrash === true ? 'last-batch' : 'every-batch';
+    if (bootId !== undefined && bootId !== writerBootId) {
+      await fs.writeFileAtomic(`${options.dataDir}/${BOOT_ID_FILE}`, Buffer.from(`${bootId}\n`));
+    }
+
     const found: Array<{ topic: string; partition: number; name: string }> = [];
     for (const entry of await fs.readdir(options.dataDir)) {
       if (!entry.isDirectory) continue;
@@ -116,6 +139,7 @@ export class LogManager {
           clock: options.clock,
           clean,
           recoveryPoint: checkpoint.offsets.get(tpKey(topic, partition)),
+          crcCheck,
         });
         manager.logs.set(tpKey(topic, partition), log);
       }
@@ -142,7 +166,7 @@ export class LogManager {
     }, intervalMs);
     manager.checkpointTimer.unref();
     options.logger.info(
-      { dataDir: options.dataDir, logs: manager.logs.size, cleanShutdown: clean, durationMs: Date.now() - startedMs },
+      { dataDir: options.dataDir, logs: manager.logs.size, cleanShutdown: clean, recoveryCrcCheck: clean ? undefined : crcCheck, durationMs: Date.now() - startedMs },
       'logs loaded',
     );
     return manager;

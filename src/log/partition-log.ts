@@ -50,7 +50,7 @@ import {
 } from '../protocol/records/batch.js';
 import type { LogFs } from './fs.js';
 import type { LogConfig } from './log-config.js';
-import { recoverSegment } from './recovery.js';
+import { recoverSegment, type CrcCheck } from './recovery.js';
 import { findRecordAtTimestamp } from '../protocol/records/record.js';
 import { LogSegment, parseSegmentFileName, type FoundBatch } from './segment.js';
 
@@ -78,6 +78,8 @@ export interface LoadOptions extends PartitionLogOptions {
   clean: boolean;
   /** From recovery-point-offset-checkpoint; undefined = recover from the first segment. */
   recoveryPoint: bigint | undefined;
+  /** What an unclean start verifies in walked segments (recovery.ts); default 'every-batch'. */
+  crcCheck?: CrcCheck;
 }
 
 interface PendingAppend {
@@ -203,7 +205,7 @@ export class PartitionLog {
     const log = new PartitionLog(options);
     await options.fs.mkdir(options.dir);
     try {
-      await log.loadSegments(options.clean, options.recoveryPoint);
+      await log.loadSegments(options.clean, options.recoveryPoint, options.crcCheck ?? 'every-batch');
     } catch (err) {
       await Promise.allSettled(log.segments.map((s) => s.close()));
       throw err;
@@ -211,7 +213,7 @@ export class PartitionLog {
     return log;
   }
 
-  private async loadSegments(clean: boolean, recoveryPoint: bigint | undefined): Promise<void> {
+  private async loadSegments(clean: boolean, recoveryPoint: bigint | undefined, crcCheck: CrcCheck): Promise<void> {
     const { fs, dir, config } = this;
     const entries = await fs.readdir(dir);
     const bases = entries
@@ -277,7 +279,8 @@ export class PartitionLog {
       walked.push(segment);
       // Only the last segment can be the active one (a corrupt earlier segment ends the log and becomes it,
       // but then its index files are rewritten durably, which is merely slower).
-      const result = await recoverSegment(segment, fs, dir, { active: isLast });
+      // A segment walked only because its index is bad (below the recovery point) was flushed: check it all.
+      const result = await recoverSegment(segment, fs, dir, { active: isLast, crcCheck: i >= walkFrom ? crcCheck : 'every-batch' });
       if (result.reason === undefined) continue;
       const lost = bases.slice(i + 1);
       this.logger.warn(

@@ -66,7 +66,7 @@ describe('LogManager', () => {
     await appendN(log, 50);
     const before = await log.read(20n, 1 << 20, true);
     await closeManager(first.manager);
-    expect((await readdir(dir)).sort()).toEqual(['.kafka_cleanshutdown', 'my-topic-3', 'recovery-point-offset-checkpoint']);
+    expect((await readdir(dir)).sort()).toEqual(['.boot-id', '.kafka_cleanshutdown', 'my-topic-3', 'recovery-point-offset-checkpoint']);
     expect(await readFile(`${dir}/recovery-point-offset-checkpoint`, 'utf8')).toBe('0\n1\nmy-topic 3 100\n');
 
     const fs = countingFs();
@@ -106,7 +106,7 @@ describe('LogManager', () => {
     await mkdir(`${dir}/not_a_partition`);
     const { manager } = await openManager();
     expect(manager.listLogs()).toEqual([]);
-    expect((await readdir(dir)).sort()).toEqual(['README', 'not_a_partition', 'recovery-point-offset-checkpoint']);
+    expect((await readdir(dir)).sort()).toEqual(['.boot-id', 'README', 'not_a_partition', 'recovery-point-offset-checkpoint']);
   });
 });
 
