@@ -104,6 +104,11 @@ export class OffsetIndex {
     return this.encode(0, this.count);
   }
 
+  /** Entries added since the last persist. */
+  get unpersistedEntries(): number {
+    return this.count - this.persistedCount;
+  }
+
   /** Writes entries added since the last persist to the end of `file`. */
   async persist(file: LogFile): Promise<void> {
     if (this.persistedCount === this.count) return;

@@ -109,6 +109,8 @@ const MAX_WRITE_BYTES = 16 * 1024 * 1024;
 /** setTimeout's limit; a longer flush.ms means "never by time". */
 const MAX_TIMER_MS = 0x7fffffff;
 const MAX_RELATIVE_OFFSET = 0x7fffffffn;
+/** Offset-index entries (about 4 KiB of log each by default) written to the index file at a time. */
+const INDEX_PERSIST_ENTRIES = 256;
 /** Read positions remembered per partition (one per tailing consumer group, roughly). */
 const MAX_READ_HINTS = 8;
 
@@ -280,7 +282,12 @@ export class PartitionLog {
       // Only the last segment can be the active one (a corrupt earlier segment ends the log and becomes it,
       // but then its index files are rewritten durably, which is merely slower).
       // A segment walked only because its index is bad (below the recovery point) was flushed: check it all.
-      const result = await recoverSegment(segment, fs, dir, { active: isLast, crcCheck: i >= walkFrom ? crcCheck : 'every-batch' });
+      const result = await recoverSegment(segment, fs, dir, {
+        active: isLast,
+        crcCheck: i >= walkFrom ? crcCheck : 'every-batch',
+        // After a process-only crash the loaded index entries point at written batches: walk from the last one.
+        fromLastIndexEntry: i >= walkFrom && crcCheck === 'last-batch' && indexesValid,
+      });
       if (result.reason === undefined) continue;
       const lost = bases.slice(i + 1);
       this.logger.warn(
@@ -673,6 +680,13 @@ export class PartitionLog {
 
       if (last) {
         await segment.write(buffers, bytes);
+        // Keep the index files close behind the .log (in the background: appends don't wait), so that recovery
+        // after a process-only crash can start from the last index entry instead of the segment start.
+        if (segment.unpersistedIndexEntries >= INDEX_PERSIST_ENTRIES) {
+          segment.persistIndexes().catch((err: unknown) => {
+            this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'index write failed; recovery will rebuild the index');
+          });
+        }
         segment.nextOffset = last.lastOffset + 1n;
         this.endOffset = segment.nextOffset;
         this.messagesSinceFlush += messages;

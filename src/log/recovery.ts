@@ -63,16 +63,21 @@ export async function recoverSegment(
   segment: LogSegment,
   fs: LogFs,
   dir: string,
-  options: { active: boolean; crcCheck?: CrcCheck } = { active: false },
+  options: { active: boolean; crcCheck?: CrcCheck; fromLastIndexEntry?: boolean } = { active: false },
 ): Promise<SegmentRecovery> {
   const everyCrc = (options.crcCheck ?? 'every-batch') === 'every-batch';
   const chunkBytes = everyCrc ? WALK_CHUNK_BYTES : HEADER_WALK_CHUNK_BYTES;
-  segment.resetIndexes();
+  // Only with 'last-batch' checking (a process-only crash) may the walk trust the loaded index and start at its
+  // last entry; otherwise the index is rebuilt from the segment start.
+  const start = options.fromLastIndexEntry === true && !everyCrc ? segment.continueIndexesFromLastEntry() : undefined;
+  const startPosition = start?.position ?? 0;
+  if (startPosition === 0) segment.resetIndexes();
   const fileSize = segment.size;
   let chunk: Buffer = Buffer.alloc(0);
-  let chunkPosition = 0;
-  let pos = 0;
-  let next = segment.baseOffset;
+  let chunkPosition = startPosition;
+  let pos = startPosition;
+  // Offset after the last valid batch: when the walk starts mid-segment, the batch there begins at the entry's offset.
+  let next = startPosition === 0 ? segment.baseOffset : start!.baseOffset;
   let reason: string | undefined;
 
   // One read buffer for the whole walk (grown only for a batch larger than it): allocating a fresh 1 MiB

@@ -74,6 +74,8 @@ export class LogSegment {
   /** Set once the segment is no longer active: its final fsync and index trim (in the background). */
   sealing: Promise<void> | undefined;
   private bytesSinceLastIndexEntry = 0;
+  /** The chain of index-file writes (see persistIndexes). */
+  private indexWrites: Promise<void> = Promise.resolve();
   private indexFilesOpen = true;
 
   private constructor(
@@ -218,6 +220,18 @@ export class LogSegment {
   }
 
   /** Forgets index state before a rebuild from the .log. */
+  /**
+   * Prepares a walk that continues from the last offset-index entry instead of the segment start, keeping the
+   * loaded entries (recovery after a process-only crash, where those entries are known to point at written
+   * batches). Returns the position to walk from and the base offset of the batch there.
+   */
+  continueIndexesFromLastEntry(): { position: number; baseOffset: bigint } {
+    this.bytesSinceLastIndexEntry = 0;
+    // Entries key on a batch's base offset: the entry names the first offset the walk will meet there.
+    const relative = this.offsetIndex.lastRelativeOffset();
+    return { position: this.offsetIndex.lastPosition(), baseOffset: this.baseOffset + BigInt(Math.max(relative, 0)) };
+  }
+
   resetIndexes(): void {
     this.offsetIndex.reset();
     this.timeIndex.reset();
@@ -245,9 +259,22 @@ export class LogSegment {
     this.dirty = true;
   }
 
-  async persistIndexes(): Promise<void> {
-    if (this.indexFile) await this.offsetIndex.persist(this.indexFile);
-    if (this.timeIndexFile) await this.timeIndex.persist(this.timeIndexFile);
+  /** Index entries held in memory but not yet written to the index files. */
+  get unpersistedIndexEntries(): number {
+    return this.offsetIndex.unpersistedEntries;
+  }
+
+  /**
+   * Writes index entries added since the last call. Calls are chained, so a background write (started by the
+   * log every INDEX_PERSIST_ENTRIES entries, not awaited by appends) never overlaps a flush's or a seal's.
+   */
+  persistIndexes(): Promise<void> {
+    const run = this.indexWrites.then(async () => {
+      if (this.indexFile) await this.offsetIndex.persist(this.indexFile);
+      if (this.timeIndexFile) await this.timeIndex.persist(this.timeIndexFile);
+    });
+    this.indexWrites = run.catch(() => undefined);
+    return run;
   }
 
   /**
