@@ -29,3 +29,9 @@ export class BrokerError extends Error {
 export function kafkaErrorCode(err: unknown): number | undefined {
   return err instanceof KafkaError ? err.errorCode : undefined;
 }
+
+/** True for an operating-system I/O failure (EIO, ENOSPC, EBADF…): Kafka answers those with KAFKA_STORAGE_ERROR. */
+export function isStorageError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}

@@ -1,6 +1,6 @@
 // Resolving a (topic, partition) named in a request to its log, with Kafka's error codes — shared by the handlers
 // that address partitions (Produce, Fetch, ListOffsets).
-import { KafkaError } from '../errors.js';
+import { KafkaError, isStorageError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
@@ -35,8 +35,7 @@ export function checkLeaderEpoch(currentLeaderEpoch: number | undefined): void {
 /** The Kafka error code for a failure while serving one partition; logs what is not an expected condition. */
 export function partitionErrorCode(err: unknown, log: BrokerServices['logger'], context: Record<string, unknown>): number {
   if (err instanceof KafkaError) return err.errorCode;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const isIo = typeof code === 'string' && /^E[A-Z]+$/.test(code);
+  const isIo = isStorageError(err);
   log.error({ err, ...context }, isIo ? 'storage error' : 'unexpected error');
   return isIo ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
 }

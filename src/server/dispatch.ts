@@ -19,7 +19,7 @@ import { readRequestHeader, responseHeaderVersion, writeResponseHeader, type Par
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { KafkaError } from '../errors.js';
+import { KafkaError, isStorageError } from '../errors.js';
 import { HANDLERS } from '../handlers/index.js';
 import { unsupportedApiVersionsResponse } from '../handlers/api-versions.js';
 import type { ApiHandler, RequestContext } from '../handlers/types.js';
@@ -41,11 +41,6 @@ export function encodeResponseFrame(apiKey: number, apiVersion: number, correlat
   const buffers = w.toBuffers();
   buffers[0]!.writeInt32BE(w.length - 4, 0);
   return buffers;
-}
-
-function isIoError(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 export async function dispatch(frame: Buffer, makeContext: ContextFactory): Promise<DispatchOutcome> {
@@ -100,7 +95,7 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
     if (err instanceof KafkaError) {
       code = err.errorCode;
     } else {
-      code = isIoError(err) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
+      code = isStorageError(err) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
       ctx.log.error({ err, api: handler.name, apiVersion, clientId: header.clientId }, 'request failed');
     }
     response = handler.errorResponse(request, code, apiVersion);

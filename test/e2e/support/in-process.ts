@@ -2,11 +2,9 @@
  * An in-process broker for the e2e suites (`createBroker` from src/index.ts) on 127.0.0.1:0 with a fresh
  * temporary data directory, plus small kafkajs helpers shared by those suites.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
-import { createBroker, type Broker, type BrokerOptions } from '../../../src/index.js';
+import type { Broker, BrokerOptions } from '../../../src/index.js';
+import { makeTempDir, startTestBroker } from '../../helpers/in-process-broker.js';
 
 export interface InProcessBroker {
   broker: Broker;
@@ -16,17 +14,12 @@ export interface InProcessBroker {
 }
 
 export async function startInProcessBroker(options: Partial<BrokerOptions> = {}): Promise<InProcessBroker> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'eddy-e2e-'));
-  const broker = await createBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', ...options });
-  await broker.start();
+  const started = await startTestBroker({ ...options, dataDir: options.dataDir ?? makeTempDir('eddy-e2e-') });
   return {
-    broker,
-    dataDir,
-    bootstrap: `127.0.0.1:${broker.port}`,
-    async close() {
-      await broker.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    broker: started.broker,
+    dataDir: started.dataDir,
+    bootstrap: `127.0.0.1:${started.port}`,
+    close: () => started.stop(),
   };
 }
 
