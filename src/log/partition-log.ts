@@ -109,6 +109,11 @@ const MAX_WRITE_BYTES = 16 * 1024 * 1024;
 /** setTimeout's limit; a longer flush.ms means "never by time". */
 const MAX_TIMER_MS = 0x7fffffff;
 const MAX_RELATIVE_OFFSET = 0x7fffffffn;
+/**
+ * Sealed segments per partition whose indexes stay in memory (most recently used); the others are released and
+ * reloaded from their files on demand, so memory does not grow with the data retained.
+ */
+const MAX_LOADED_SEALED_INDEXES = 2;
 /** Offset-index entries (about 4 KiB of log each by default) written to the index file at a time. */
 const INDEX_PERSIST_ENTRIES = 256;
 /** Read positions remembered per partition (one per tailing consumer group, roughly). */
@@ -149,6 +154,8 @@ export class PartitionLog {
    * starts there. A few entries, so consumers of several groups tailing one partition don't evict each other.
    */
   private readonly readHints: Array<{ offset: bigint; segment: LogSegment; position: number }> = [];
+  /** Sealed segments with indexes in memory, least recently used first (see MAX_LOADED_SEALED_INDEXES). */
+  private readonly loadedSealedIndexes: LogSegment[] = [];
   private readsDrained: (() => void) | undefined;
 
   private constructor(options: PartitionLogOptions) {
@@ -190,6 +197,11 @@ export class PartitionLog {
 
   get logConfig(): LogConfig {
     return this.config;
+  }
+
+  /** Segments whose indexes are in memory: the active one plus at most MAX_LOADED_SEALED_INDEXES (tests, metrics). */
+  segmentsWithIndexesInMemory(): number {
+    return this.segments.filter((segment) => segment.indexesLoaded).length;
   }
 
   /** Base offsets of the segments, oldest first (for tools and tests). */
@@ -350,6 +362,8 @@ export class PartitionLog {
     } else {
       this.flushedOffset = this.endOffset;
     }
+    // Keep the indexes of the newest sealed segments; release the rest until a lookup needs them.
+    for (const segment of this.segments.slice(0, -1)) this.touchSealedIndexes(segment);
   }
 
   updateConfig(config: LogConfig): void {
@@ -462,6 +476,7 @@ export class PartitionLog {
       // crash that lost a segment's unflushed tail while the next segment survived), go on to the next segment.
       let index = this.segments.indexOf(segment);
       let current = segment;
+      await this.indexesFor(current);
       let found = await current.findBatch(
         current.offsetIndex.lookup(Number(fetchOffset - current.baseOffset)),
         current.visibleSize,
@@ -546,6 +561,7 @@ export class PartitionLog {
     try {
       for (const segment of this.segments) {
         if (segment.size === 0 || segment.maxTimestamp < target) continue;
+        await this.indexesFor(segment);
         const relativeOffset = segment.timeIndex.lookup(target);
         const start = relativeOffset < 0 ? 0 : segment.offsetIndex.lookup(relativeOffset);
         const found = await segment.findBatch(start, segment.visibleSize, (b) => b.maxTimestamp >= target);
@@ -741,7 +757,10 @@ export class PartitionLog {
     old.nextOffset = baseOffset;
     this.segments.push(segment);
     this.dirNeedsSync = true;
-    old.sealing = old.seal().catch((err: unknown) => this.markFailed(err));
+    old.sealing = old.seal().then(
+      () => this.touchSealedIndexes(old),
+      (err: unknown) => this.markFailed(err),
+    );
     this.logger.debug(
       { topic: this.topic, partition: this.partition, oldSegment: old.baseOffset.toString(), newSegment: baseOffset.toString(), oldSize: old.size },
       'rolled segment',
@@ -825,6 +844,21 @@ export class PartitionLog {
   }
 
   /** The last segment whose base offset is <= offset. */
+  /** Makes `segment`'s indexes usable for a lookup: reloads them if released, and marks them recently used. */
+  private async indexesFor(segment: LogSegment): Promise<void> {
+    if (segment === this.segments.at(-1)) return;
+    await segment.loadIndexes(this.fs, this.dir);
+    this.touchSealedIndexes(segment);
+  }
+
+  /** Records a use of a sealed segment's indexes and releases the least recently used beyond the limit. */
+  private touchSealedIndexes(segment: LogSegment): void {
+    const at = this.loadedSealedIndexes.indexOf(segment);
+    if (at >= 0) this.loadedSealedIndexes.splice(at, 1);
+    this.loadedSealedIndexes.push(segment);
+    while (this.loadedSealedIndexes.length > MAX_LOADED_SEALED_INDEXES) this.loadedSealedIndexes.shift()!.releaseIndexes();
+  }
+
   private segmentFor(offset: bigint): LogSegment {
     const segments = this.segments;
     let lo = 0;

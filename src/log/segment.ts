@@ -77,6 +77,11 @@ export class LogSegment {
   /** The chain of index-file writes (see persistIndexes). */
   private indexWrites: Promise<void> = Promise.resolve();
   private indexFilesOpen = true;
+  /** The sparse indexes, in memory. A sealed segment may release them (see releaseIndexes) and reload them. */
+  offsetIndex: OffsetIndex;
+  timeIndex: TimeIndex;
+  private indexesReleased = false;
+  private indexLoad: Promise<void> | undefined;
 
   private constructor(
     readonly baseOffset: bigint,
@@ -84,10 +89,12 @@ export class LogSegment {
     readonly log: LogFile,
     private indexFile: LogFile | undefined,
     private timeIndexFile: LogFile | undefined,
-    readonly offsetIndex: OffsetIndex,
-    readonly timeIndex: TimeIndex,
+    offsetIndex: OffsetIndex,
+    timeIndex: TimeIndex,
     private readonly indexIntervalBytes: number,
   ) {
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
   }
@@ -257,6 +264,45 @@ export class LogSegment {
     }
     this.size = position + bytes;
     this.dirty = true;
+  }
+
+  /**
+   * Drops the in-memory indexes of a sealed segment whose index files hold every entry, so that memory does not
+   * grow with the data retained (PartitionLog keeps a few sealed segments' indexes loaded). A lookup first calls
+   * loadIndexes(). The active segment, or one with entries not yet on disk, keeps its indexes.
+   */
+  releaseIndexes(): void {
+    if (this.indexFilesOpen || this.dirty || this.indexesReleased) return;
+    if (this.offsetIndex.unpersistedEntries > 0 || this.timeIndex.unpersistedEntries > 0) return;
+    this.offsetIndex = new OffsetIndex(this.offsetIndex.maxEntries, 1);
+    this.timeIndex = new TimeIndex(this.timeIndex.maxEntries, 1);
+    this.indexesReleased = true;
+  }
+
+  get indexesLoaded(): boolean {
+    return !this.indexesReleased;
+  }
+
+  /**
+   * Reloads released indexes from their files. A file that no longer parses leaves the index empty: lookups then
+   * scan from the segment start, slower but still correct.
+   */
+  loadIndexes(fs: LogFs, dir: string): Promise<void> {
+    if (!this.indexesReleased) return Promise.resolve();
+    this.indexLoad ??= (async () => {
+      const p = LogSegment.paths(dir, this.baseOffset);
+      const [indexData, timeData] = await Promise.all([
+        fs.readFile(p.index).catch(() => undefined),
+        fs.readFile(p.timeIndex).catch(() => undefined),
+      ]);
+      const offsetIndex = indexData && OffsetIndex.parse(indexData, this.offsetIndex.maxEntries, this.size);
+      const timeIndex = timeData && TimeIndex.parse(timeData, this.timeIndex.maxEntries);
+      if (offsetIndex) this.offsetIndex = offsetIndex;
+      if (timeIndex) this.timeIndex = timeIndex;
+      this.indexesReleased = false;
+      this.indexLoad = undefined;
+    })();
+    return this.indexLoad;
   }
 
   /** Index entries held in memory but not yet written to the index files. */

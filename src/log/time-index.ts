@@ -110,6 +110,11 @@ export class TimeIndex {
     this.persistedCount = to;
   }
 
+  /** Entries added since the last persist. */
+  get unpersistedEntries(): number {
+    return this.count - this.persistedCount;
+  }
+
   markPersisted(): void {
     this.persistedCount = this.count;
   }
