@@ -38,6 +38,7 @@ import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   LAST_OFFSET_DELTA_OFFSET,
+  batchSizeAt,
   LOG_OVERHEAD,
   RECORD_BATCH_HEADER_SIZE,
   readBatchHeader,
@@ -533,7 +534,7 @@ export class PartitionLog {
     let pos = 0;
     let nextOffset = -1n;
     while (pos + RECORD_BATCH_HEADER_SIZE <= buf.length) {
-      const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+      const size = batchSizeAt(buf, pos);
       if (pos + size > buf.length) break;
       nextOffset = buf.readBigInt64BE(pos) + BigInt(buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)) + 1n;
       pos += size;

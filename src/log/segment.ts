@@ -21,7 +21,7 @@ import {
   LAST_OFFSET_DELTA_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   RECORD_BATCH_HEADER_SIZE,
-  LOG_OVERHEAD,
+  batchSizeAt,
 } from '../protocol/records/batch.js';
 import type { LogFile, LogFs } from './fs.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex, writeFully } from './offset-index.js';
@@ -439,7 +439,7 @@ export class LogSegment {
         chunkPosition = pos;
       }
       const off = pos - chunkPosition;
-      const size = LOG_OVERHEAD + chunk.readInt32BE(off + 8);
+      const size = batchSizeAt(chunk, off);
       if (size < RECORD_BATCH_HEADER_SIZE || pos + size > to) return undefined;
       info.position = pos;
       info.size = size;

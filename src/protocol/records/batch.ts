@@ -222,7 +222,7 @@ export function validateProducedRecords(records: Buffer, maxMessageBytes: number
 export function wholeBatchesWithin(buf: Buffer, limit: number): number {
   let pos = 0;
   while (pos + LOG_OVERHEAD <= buf.length) {
-    const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+    const size = batchSizeAt(buf, pos);
     if (pos + size > buf.length || pos + size > limit) break;
     pos += size;
   }
