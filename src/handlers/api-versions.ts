@@ -2,10 +2,17 @@
 // - Lists every API in the handler registry with the versions this broker honours; nothing else is advertised
 //   (Java and kafkajs pick the highest advertised version blindly, so an advertised API must be implemented).
 // - Minimum versions stay at 0 wherever the schema allows (librdkafka 2.0 turns features off otherwise).
-// - A version we don't support gets a v0 body with UNSUPPORTED_VERSION and our ranges (KIP-511); dispatch calls
-//   unsupportedApiVersionsResponse() for that, and the response header is always v0.
-// - v3+: ClientSoftwareName/Version must match Kafka's pattern, else INVALID_REQUEST (KIP-511).
-// - No feature flags are advertised (SupportedFeatures empty, FinalizedFeaturesEpoch -1).
+// - Error answers list what Kafka lists (ApiVersionsRequest.getErrorResponse):
+//   | error                                              | apiKeys                                  |
+//   |----------------------------------------------------|------------------------------------------|
+//   | UNSUPPORTED_VERSION (a version above 4; v0 body,   | only ApiVersions and its range, so the   |
+//   |   header v0, from dispatch: KIP-511)               |   client retries at a version it finds   |
+//   | INVALID_REQUEST (v3+ ClientSoftwareName/Version    | none                                     |
+//   |   not matching Kafka's pattern, KIP-511)           |                                          |
+// - v3+ carries the feature tags a Kafka 3.9 KRaft broker sends: SupportedFeatures metadata.version 1–21 and
+//   kraft.version 0–1 (features whose minimum is 0 are left out below v4, KAFKA-17492), FinalizedFeatures
+//   metadata.version 21 (3.9-IV0) with epoch 0. transaction.version and group.version stay unadvertised (0 in
+//   3.9), so clients use the classic transaction and group protocols.
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeApiVersionsResponse,
@@ -24,16 +31,40 @@ function advertisedApiKeys(): ApiVersionsResponse['apiKeys'] {
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
 }
 
-function response(errorCode: number): ApiVersionsResponse {
+/** MetadataVersion.IBP_3_9_IV0: the metadata.version a fresh Kafka 3.9 cluster finalizes. */
+const METADATA_VERSION_3_9 = 21;
+/** MetadataVersion.MINIMUM_KRAFT_VERSION (3.0-IV1). */
+const METADATA_VERSION_MIN = 1;
+const SUPPORTED_FEATURES = [
+  { name: 'metadata.version', minVersion: METADATA_VERSION_MIN, maxVersion: METADATA_VERSION_3_9 },
+  { name: 'kraft.version', minVersion: 0, maxVersion: 1 },
+];
+const FINALIZED_FEATURES = [{ name: 'metadata.version', minVersionLevel: METADATA_VERSION_3_9, maxVersionLevel: METADATA_VERSION_3_9 }];
+
+function successResponse(apiVersion: number): ApiVersionsResponse {
+  const res = makeApiVersionsResponse();
+  res.apiKeys = advertisedApiKeys();
+  if (apiVersion >= 3) {
+    res.supportedFeatures = SUPPORTED_FEATURES.filter((f) => apiVersion >= 4 || f.minVersion > 0);
+    res.finalizedFeatures = FINALIZED_FEATURES;
+    res.finalizedFeaturesEpoch = 0n;
+  }
+  return res;
+}
+
+function errorAnswer(errorCode: number): ApiVersionsResponse {
   const res = makeApiVersionsResponse();
   res.errorCode = errorCode;
-  res.apiKeys = advertisedApiKeys();
+  if (errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+    const self = HANDLERS.get(ApiKey.ApiVersions)!;
+    res.apiKeys = [{ apiKey: ApiKey.ApiVersions, minVersion: self.minVersion, maxVersion: self.maxVersion }];
+  }
   return res;
 }
 
 /** The v0 answer to an ApiVersions request at a version we don't support (KIP-511). */
 export function unsupportedApiVersionsResponse(): ApiVersionsResponse {
-  return response(ErrorCode.UNSUPPORTED_VERSION);
+  return errorAnswer(ErrorCode.UNSUPPORTED_VERSION);
 }
 
 export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {
@@ -47,12 +78,12 @@ export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsRespo
       const version = request.clientSoftwareVersion ?? '';
       if (!SOFTWARE_NAME_PATTERN.test(name) || !SOFTWARE_NAME_PATTERN.test(version)) {
         ctx.log.warn({ clientSoftwareName: name, clientSoftwareVersion: version }, 'invalid client software name or version');
-        return response(ErrorCode.INVALID_REQUEST);
+        return errorAnswer(ErrorCode.INVALID_REQUEST);
       }
     }
-    return response(ErrorCode.NONE);
+    return successResponse(ctx.apiVersion);
   },
   errorResponse(_request, errorCode) {
-    return response(errorCode);
+    return errorAnswer(errorCode);
   },
 };

@@ -8,7 +8,9 @@
 // - Any other key type: INVALID_REQUEST (Kafka's CoordinatorType.forId rejects it). v6 (KIP-932) only adds key
 //   type 2 (share groups), which this broker does not implement, so v6 is not advertised.
 // - v5 (KIP-890) only allows TRANSACTION_ABORTABLE in answers, which never arises here.
-// - errorMessage (v1–3, v4+ per key) is Kafka's message for the code ("NONE" on success, as Kafka sends).
+// - errorMessage, as KafkaApis sets it: v1–3 carry Kafka's message for the code ("NONE" on success); v4+ answers
+//   leave it null per key, except a whole-request error answer (FindCoordinatorResponse.prepareErrorResponse),
+//   which carries the message.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeFindCoordinatorResponse, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -41,7 +43,7 @@ function coordinatorFor(ctx: RequestContext, keyType: number): Answer {
   return { errorCode, nodeId: -1, host: '', port: -1 };
 }
 
-function respond(request: FindCoordinatorRequest, apiVersion: number, answer: (key: string) => Answer): FindCoordinatorResponse {
+function respond(request: FindCoordinatorRequest, apiVersion: number, answer: (key: string) => Answer, batchedMessages: boolean): FindCoordinatorResponse {
   const res = makeFindCoordinatorResponse();
   if (apiVersion >= 4) {
     res.errorCode = undefined;
@@ -51,7 +53,7 @@ function respond(request: FindCoordinatorRequest, apiVersion: number, answer: (k
     res.port = undefined;
     res.coordinators = (request.coordinatorKeys ?? []).map((key) => {
       const a = answer(key);
-      return { key, ...a, errorMessage: MESSAGES[a.errorCode] ?? null };
+      return { key, ...a, errorMessage: batchedMessages ? (MESSAGES[a.errorCode] ?? null) : null };
     });
   } else {
     const a = answer(request.key ?? '');
@@ -73,9 +75,9 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
   handle(ctx, request) {
     const keyType = ctx.apiVersion >= 1 ? (request.keyType ?? GROUP_KEY_TYPE) : GROUP_KEY_TYPE;
     const answer = coordinatorFor(ctx, keyType);
-    return respond(request, ctx.apiVersion, () => answer);
+    return respond(request, ctx.apiVersion, () => answer, false);
   },
   errorResponse(request, errorCode, apiVersion) {
-    return respond(request, apiVersion, () => ({ errorCode, nodeId: -1, host: '', port: -1 }));
+    return respond(request, apiVersion, () => ({ errorCode, nodeId: -1, host: '', port: -1 }), true);
   },
 };

@@ -213,11 +213,16 @@ export class Reader {
     return this.offset + size;
   }
 
-  /** Checks that a known tagged field's value used exactly its declared size. */
+  /**
+   * Ends a known tagged field at its declared size. A value that ran past the size is corrupt; one that used less
+   * is skipped to its end, so a newer client's longer tagged struct still decodes (the bytes after the fields we
+   * know are ignored, as Kafka ignores bytes after a request's last field).
+   */
   finishTaggedField(end: number): void {
-    if (this.offset !== end) {
+    if (this.offset > end) {
       throw new ProtocolDecodeError(`tagged field ended at offset ${this.offset}, its size said ${end}`);
     }
+    this.offset = end;
   }
 
   /** Skips a whole tagged-field section (for structs that define no tagged fields). */

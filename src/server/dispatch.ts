@@ -9,7 +9,10 @@
 // | other API, version outside our range but    | decode, answer errorResponse(UNSUPPORTED_VERSION)         |
 // |   inside the schema's range                 |                                                           |
 // | version outside the schema's range          | warn, close (nothing can decode it)                       |
-// | body does not decode / trailing bytes       | warn, close                                               |
+// | body does not decode                        | warn, close                                               |
+// | bytes left after the version's last field   | ignored (debug log), as Kafka's generated parsers do:     |
+// |                                             |   librdkafka 2.15.1's all-topics Metadata v12/v13 carries |
+// |                                             |   3 such bytes                                            |
 // | handler throws KafkaError                   | errorResponse(its code)                                   |
 // | handler throws anything else                | error log, errorResponse(UNKNOWN_SERVER_ERROR or          |
 // |                                             |   KAFKA_STORAGE_ERROR for I/O failures)                   |
@@ -73,7 +76,6 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
   let request: unknown;
   try {
     request = codec.readRequest(reader, apiVersion);
-    if (reader.remaining() !== 0) throw new Error(`${reader.remaining()} unexpected trailing bytes`);
   } catch (err) {
     return { kind: 'close', reason: `undecodable ${handler.name} v${apiVersion} request: ${(err as Error).message}`, header };
   }
@@ -82,6 +84,10 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
   const ctx = makeContext(header, () => {
     closeAfter = true;
   });
+  const trailingBytes = reader.remaining();
+  if (trailingBytes !== 0 && ctx.log.isLevelEnabled('debug')) {
+    ctx.log.debug({ api: handler.name, apiVersion, trailingBytes }, 'ignored bytes after the request body');
+  }
   if (!supported) {
     const body = handler.errorResponse(request, ErrorCode.UNSUPPORTED_VERSION, apiVersion);
     return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, body), closeAfter };

@@ -42,7 +42,8 @@ describe('ApiVersions', () => {
   it('answers an unsupported ApiVersions version with a v0 body carrying UNSUPPORTED_VERSION and the ranges (KIP-511)', async () => {
     const res = await client.sendExpecting(ApiKey.ApiVersions, 127, {}, 0);
     expect(res.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
-    expect(res.apiKeys.find((k: { apiKey: number }) => k.apiKey === ApiKey.ApiVersions).maxVersion).toBe(4);
+    // Kafka lists only ApiVersions itself (ApiVersionsRequest.getErrorResponse).
+    expect(res.apiKeys).toEqual([{ apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 }]);
     // The connection stays usable: the client retries at a version it finds in the list.
     const retry = await client.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' });
     expect(retry.errorCode).toBe(ErrorCode.NONE);
@@ -51,5 +52,22 @@ describe('ApiVersions', () => {
   it('rejects an illegal client software name with INVALID_REQUEST', async () => {
     const res = await client.send(ApiKey.ApiVersions, 3, { clientSoftwareName: '-bad name!', clientSoftwareVersion: '1.0' });
     expect(res.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(res.apiKeys).toEqual([]);
+    expect(res.supportedFeatures).toEqual([]);
+  });
+
+  it('v3 carries Kafka 3.9 feature tags without the features whose minimum is 0 (KAFKA-17492)', async () => {
+    const res = await client.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.15.1' });
+    expect(res.supportedFeatures).toEqual([{ name: 'metadata.version', minVersion: 1, maxVersion: 21 }]);
+    expect(res.finalizedFeatures).toEqual([{ name: 'metadata.version', minVersionLevel: 21, maxVersionLevel: 21 }]);
+    expect(res.finalizedFeaturesEpoch).toBe(0n);
+  });
+
+  it('v4 also lists kraft.version 0-1 among the supported features', async () => {
+    const res = await client.send(ApiKey.ApiVersions, 4, { clientSoftwareName: 'apache-kafka-java', clientSoftwareVersion: '3.9.0' });
+    expect(res.supportedFeatures).toEqual([
+      { name: 'metadata.version', minVersion: 1, maxVersion: 21 },
+      { name: 'kraft.version', minVersion: 0, maxVersion: 1 },
+    ]);
   });
 });

@@ -88,6 +88,20 @@ export class TestClient {
     return promise;
   }
 
+  /**
+   * Sends a captured request body (header included, no size prefix) as is; resolves with its response decoded at
+   * `responseVersion` (the request's own version unless the broker answers with another, as ApiVersions may).
+   */
+  sendFrame<T = any>(body: Buffer, apiKey: number, apiVersion: number, correlationId: number, responseVersion = apiVersion): Promise<T> {
+    const promise = new Promise<T>((resolve, reject) => {
+      this.pending.push({ apiKey, apiVersion: responseVersion, correlationId, resolve, reject });
+    });
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length, 0);
+    this.socket.write(Buffer.concat([size, body]));
+    return promise;
+  }
+
   writeRaw(bytes: Buffer): void {
     this.socket.write(bytes);
   }

@@ -106,9 +106,19 @@ describe('tagged fields', () => {
     expect(r.remaining()).toBe(0);
   });
 
-  it('a known tag whose size disagrees with its value is rejected', () => {
-    const buf = Buffer.from('0000' + '01' + '00000000' + '01' + '0302' + '0100', 'hex');
+  it('a known tag whose value runs past its declared size is rejected', () => {
+    // tag 1 (FinalizedFeaturesEpoch, int64) declared with size 2: the value would read into the next field.
+    const buf = Buffer.from('0000' + '01' + '00000000' + '01' + '0102' + '0000000000000007', 'hex');
     expect(() => apiVersions.readApiVersionsResponse(new Reader(buf), 3)).toThrow(ProtocolDecodeError);
+  });
+
+  it('a known tag whose declared size is larger than its value is read, and its extra bytes skipped', () => {
+    // tag 3 (ZkMigrationReady, bool) with size 2: a newer writer may append to a tagged value; the reader takes
+    // the fields it knows and skips to the declared end, then reads what follows normally.
+    const buf = Buffer.from('0000' + '01' + '00000000' + '01' + '0302' + '01ff', 'hex');
+    const r = new Reader(buf);
+    expect(apiVersions.readApiVersionsResponse(r, 3).zkMigrationReady).toBe(true);
+    expect(r.remaining()).toBe(0);
   });
 });
 

@@ -124,6 +124,8 @@ describe('server fuzzing from the wire corpus', () => {
       const r = new Reader(frame);
       const header = readRequestHeader(r);
       const codec = API_CODECS.get(header.requestApiKey)!;
+      // Versions newer than the Kafka 3.9 schemas (franz-go, librdkafka 2.15.1) cannot be re-encoded here.
+      if (header.requestApiVersion > codec.maxVersion) continue;
       const request = codec.readRequest(r, header.requestApiVersion);
       for (let i = 0; i < 3; i++) {
         let bytes: Buffer;

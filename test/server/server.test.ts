@@ -129,9 +129,28 @@ describe('server: framing and bad input', () => {
     await expectClosedBy(sizePrefixed(body));
   });
 
-  it('closes the connection on a request with trailing bytes after the body', async () => {
-    const full = TestClient.encodeRequest(ApiKey.ApiVersions, 0, {}, 1);
-    await expectClosedBy(sizePrefixed(Buffer.concat([full.subarray(4), Buffer.from([1, 2, 3])])));
+  it('ignores bytes after the last field of a non-flexible request (Metadata v1), as Kafka does', async () => {
+    const c = await TestClient.connect(tb.port);
+    try {
+      const full = TestClient.encodeRequest(ApiKey.Metadata, 1, { topics: [{ name: 't' }] }, 7);
+      const res = await c.sendFrame(Buffer.concat([full.subarray(4), Buffer.from([1, 2, 3])]), ApiKey.Metadata, 1, 7);
+      expect(res.topics.map((t: { name: string; errorCode: number }) => [t.name, t.errorCode])).toEqual([['t', 0]]);
+      expect((await c.send(ApiKey.ApiVersions, 0)).errorCode).toBe(0);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('ignores bytes after the tagged fields of a flexible request (Metadata v12), as Kafka does', async () => {
+    const c = await TestClient.connect(tb.port);
+    try {
+      const full = TestClient.encodeRequest(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false }, 8);
+      const res = await c.sendFrame(Buffer.concat([full.subarray(4), Buffer.from([1, 0, 0])]), ApiKey.Metadata, 12, 8);
+      expect(res.topics.map((t: { name: string }) => t.name)).toEqual(['t']);
+      expect((await c.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' })).errorCode).toBe(0);
+    } finally {
+      c.close();
+    }
   });
 
   it('survives a client that sends half a frame and disconnects', async () => {
