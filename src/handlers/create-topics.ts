@@ -1,14 +1,24 @@
 // CreateTopics (key 19), versions 0–7.
-// - NumPartitions / ReplicationFactor of -1 take the broker defaults (`num.partitions`, replication 1; KIP-464).
-// - Manual assignments are accepted when every partition lists exactly this broker; they fix the partition count
-//   and may not be combined with NumPartitions/ReplicationFactor other than -1 (INVALID_REQUEST), as in Kafka.
-//   Assignments naming other brokers get INVALID_REPLICA_ASSIGNMENT.
-// - Replication factor above 1 is INVALID_REPLICATION_FACTOR (one broker), partitions < 1 INVALID_PARTITIONS,
-//   unknown or invalid configs INVALID_CONFIG, bad names INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS.
-// - A topic named twice in one request gets INVALID_REQUEST for every occurrence.
+// Kafka 3.9's controller path (ControllerApis.createTopics → ReplicationControlManager.createTopics), in its order:
+// - A name given more than once gets one entry, INVALID_REQUEST "Duplicate topic name.", and nothing is created
+//   for it. `__cluster_metadata` is INVALID_REQUEST "Creation of internal topic __cluster_metadata is prohibited.".
+// - Then per topic: name (INVALID_TOPIC_EXCEPTION "Topic name is invalid: …"), '.'/'_' collision with an existing
+//   topic (INVALID_TOPIC_EXCEPTION "Topic 'a.b' collides with existing topic: a_b"), TOPIC_ALREADY_EXISTS, configs
+//   (INVALID_CONFIG with Kafka's ConfigDef messages, see metadata/topic-config.ts), then the assignment or counts.
+// - `__consumer_offsets` and `__transaction_state` are the broker's own topics: TOPIC_ALREADY_EXISTS, and a name
+//   colliding with them is INVALID_TOPIC_EXCEPTION, as on a Kafka cluster whose coordinators run. Other `__` names are
+//   ordinary, as in Kafka.
+// - NumPartitions / ReplicationFactor of -1 take the broker defaults (`num.partitions`, replication 1; KIP-464);
+//   0 or below -1 is INVALID_PARTITIONS / INVALID_REPLICATION_FACTOR; a replication factor above the one
+//   registered broker is INVALID_REPLICATION_FACTOR (Kafka's placer message).
+// - Manual assignments fix the partition count and need NumPartitions and ReplicationFactor -1 (INVALID_REQUEST
+//   otherwise). Each partition's replicas must be registered brokers (only this one, `node.id`), without repeats,
+//   the same number for every partition, indexes 0..n-1 each once: INVALID_REPLICA_ASSIGNMENT with Kafka's message.
 // - validateOnly (v1+) runs every check and creates nothing.
-// - v5+ answers carry the partition count, replication factor and the topic's explicitly set configs
-//   (Kafka also lists every default; those arrive with DescribeConfigs). v7 carries the topic id.
+// - v5+ answers carry the partition count, replication factor and the topic's explicitly set configs as sent,
+//   sorted by name (Kafka also lists every default; those arrive with DescribeConfigs). v7 carries the topic id.
+// - Deliberate difference: results are in request order (Kafka appends the duplicate and `__cluster_metadata`
+//   entries after the others); clients match results by name.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeCreateTopicsResponse, type CreateTopicsRequest, type CreateTopicsResponse } from '../protocol/generated/create-topics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -34,34 +44,20 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
   } as TopicResult;
 }
 
-function partitionsAndReplication(ctx: RequestContext, t: CreatableTopic): { partitions: number; replicationFactor: number } {
-  if (t.assignments.length > 0) {
-    if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
-      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
-    }
-    const indexes = t.assignments.map((a) => a.partitionIndex).sort((a, b) => a - b);
-    indexes.forEach((index, i) => {
-      if (index !== i) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence');
-    });
-    for (const a of t.assignments) {
-      if (a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.broker.nodeId) {
-        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment for partition ${a.partitionIndex} names unknown brokers ${JSON.stringify(a.brokerIds)}`);
-      }
-    }
-    return { partitions: t.assignments.length, replicationFactor: 1 };
-  }
-  return {
-    partitions: t.numPartitions === -1 ? ctx.broker.config.numPartitions : t.numPartitions,
-    replicationFactor: t.replicationFactor === -1 ? 1 : t.replicationFactor,
-  };
-}
-
 async function createOne(ctx: RequestContext, t: CreatableTopic, validateOnly: boolean): Promise<TopicResult> {
   try {
-    const { partitions, replicationFactor } = partitionsAndReplication(ctx, t);
+    // A config named twice: the last value wins (Kafka collects them into a map), but a null one is still refused.
     const configs: Record<string, string | null> = {};
-    for (const c of t.configs) configs[c.name] = c.value;
-    const topic = await ctx.broker.topics.createTopic(t.name, partitions, replicationFactor, configs, validateOnly);
+    for (const c of t.configs) if (configs[c.name] !== null) configs[c.name] = c.value;
+    const cluster = { brokerIds: [ctx.broker.nodeId], defaultNumPartitions: ctx.broker.config.numPartitions };
+    const creation = {
+      name: t.name,
+      numPartitions: t.numPartitions,
+      replicationFactor: t.replicationFactor,
+      assignments: t.assignments,
+      configs,
+    };
+    const topic = await ctx.broker.topics.createTopic(creation, cluster, validateOnly);
     return {
       name: t.name,
       topicId: topic.topicId,
@@ -70,7 +66,8 @@ async function createOne(ctx: RequestContext, t: CreatableTopic, validateOnly: b
       topicConfigErrorCode: 0,
       numPartitions: topic.partitions,
       replicationFactor: 1,
-      configs: Object.entries(topic.configs).map(([name, value]) => ({
+      // Sorted by name, as Kafka lists them.
+      configs: Object.entries(topic.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => ({
         name,
         value,
         readOnly: false,
@@ -94,11 +91,13 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const validateOnly = request.validateOnly === true;
     const results: TopicResult[] = [];
+    const answeredDuplicates = new Set<string>();
     for (const t of request.topics) {
-      if (counts.get(t.name)! > 1) {
-        results.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Create topics request contains multiple entries for this topic.'));
-      } else {
+      if (counts.get(t.name)! === 1) {
         results.push(await createOne(ctx, t, validateOnly));
+      } else if (!answeredDuplicates.has(t.name)) {
+        answeredDuplicates.add(t.name);
+        results.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
       }
     }
     const res = makeCreateTopicsResponse();

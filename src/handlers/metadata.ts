@@ -1,19 +1,36 @@
 // Metadata (key 3), versions 0–12.
 // - One broker (this one), which is also the controller (kafkajs and kafka-python send admin requests to it).
-// - Topics: v0 empty list = all topics; v1+ null = all topics, empty = none. v10+ may name topics by id
-//   (UNKNOWN_TOPIC_ID when unknown); topic ids are returned from v10, matching Fetch v13+ which accepts them.
+// - Topics: v0 empty list = all topics; v1+ null = all topics, empty = none. A topic named twice is answered once
+//   (Kafka collects the names into a set); topics that exist come first, then the missing ones, each group in
+//   request order (Kafka's order for up to four names). v10+ returns topic ids; v12 may name topics by id, and
+//   then only the ids count, as in Kafka: unknown ids first (UNKNOWN_TOPIC_ID), then the topics found.
+// - v10/v11 cannot carry topic ids: an entry with a null name or a non-zero id makes the whole answer INVALID_REQUEST
+//   (KafkaApis.handleTopicMetadataRequest throws, and MetadataRequest.getErrorResponse gives every requested topic
+//   the code, a null name as "", and no brokers).
 // - Auto-creation (`auto.create.topics.enable`): allowed when the broker allows it and, from v4, the request's
 //   AllowAutoTopicCreation is true (below v4 the schema default, true, applies). Unlike Kafka, which answers
-//   LEADER_NOT_AVAILABLE while an auto-created topic is still being set up, creation here completes before the
-//   answer, so the topic is returned ready.
+//   UNKNOWN_TOPIC_OR_PARTITION while an auto-created topic is still being set up, creation here completes before the
+//   answer, so the topic is returned ready. A creation the controller refuses (e.g. a '.'/'_' collision) is
+//   UNKNOWN_TOPIC_OR_PARTITION, the answer Kafka gives whatever the controller decides.
+// - Reserved names: `__consumer_offsets` and `__transaction_state` belong to the broker's coordinators; Kafka creates
+//   them with their own configs, never as a client's ordinary topic. Until they hold partitions here (the
+//   exactly-once issue), a Metadata request for one answers UNKNOWN_TOPIC_OR_PARTITION with isInternal = true, which
+//   is Kafka's answer while it creates one, and creates nothing. `__cluster_metadata` is never a topic
+//   (UNKNOWN_TOPIC_OR_PARTITION). Other names starting with `__` are ordinary topics, as in Kafka.
+// - isInternal is Kafka's Topic.isInternal, by name: `__consumer_offsets`, `__transaction_state`,
+//   `__share_group_state`, for existing and missing topics alike (false for unknown ids).
 // - A name Kafka would reject gets INVALID_TOPIC_EXCEPTION; an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
 // - Each partition: leader = this broker, leader epoch 0, replicas = isr = [this broker].
-// - Authorized operations (v8+): without an authorizer every operation is allowed, as Kafka reports it.
+// - Authorized operations: without an authorizer every supported operation is allowed (AuthHelper.authorizedOperations
+//   → AclEntry.supportedOperations). Cluster (v8–v10, when asked): CREATE, ALTER, DESCRIBE, CLUSTER_ACTION,
+//   DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE = 8096. Topic (v8+, when asked): READ, WRITE, CREATE, DELETE,
+//   ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS = 3576, on every name-based entry including errors, as Kafka
+//   sets it; unknown ids keep the "not requested" value.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../protocol/generated/metadata.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
-import { topicNameProblem, type TopicInfo } from '../metadata/topic-registry.js';
+import { CLUSTER_METADATA_TOPIC_NAME, isBrokerOwnedTopic, isInternalTopic, topicNameProblem, type TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, BrokerServices, RequestContext } from './types.js';
 import { LEADER_EPOCH } from './partition-lookup.js';
 
@@ -21,10 +38,10 @@ type ResponseTopic = MetadataResponse['topics'][number];
 
 const NO_AUTHORIZED_OPERATIONS = -2147483648;
 // AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9,
-// DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12, CREATE_TOKENS 13, DESCRIBE_TOKENS 14.
+// DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12 (AclEntry.supportedOperations per resource type).
 const bits = (...ops: number[]) => ops.reduce((acc, op) => acc | (1 << op), 0);
 const ALL_TOPIC_OPERATIONS = bits(3, 4, 5, 6, 7, 8, 10, 11);
-const ALL_CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12, 13, 14);
+const ALL_CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12);
 const ZERO_UUID = Buffer.alloc(16);
 
 function describeTopic(topic: TopicInfo, nodeId: number, includeOperations: boolean): ResponseTopic {
@@ -44,44 +61,59 @@ function describeTopic(topic: TopicInfo, nodeId: number, includeOperations: bool
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
-    isInternal: false,
+    isInternal: isInternalTopic(topic.name),
     partitions,
     topicAuthorizedOperations: includeOperations ? ALL_TOPIC_OPERATIONS : NO_AUTHORIZED_OPERATIONS,
   };
 }
 
-function topicError(name: string | null, topicId: Buffer, errorCode: number): ResponseTopic {
+function topicError(name: string | null, topicId: Buffer, errorCode: number, includeOperations = false): ResponseTopic {
   return {
     errorCode,
     name,
     topicId,
-    isInternal: false,
+    isInternal: name !== null && isInternalTopic(name),
     partitions: [],
-    topicAuthorizedOperations: NO_AUTHORIZED_OPERATIONS,
+    topicAuthorizedOperations: includeOperations ? ALL_TOPIC_OPERATIONS : NO_AUTHORIZED_OPERATIONS,
   } as ResponseTopic;
 }
 
-async function resolveByName(ctx: RequestContext, name: string, allowAutoCreate: boolean, includeOps: boolean): Promise<ResponseTopic> {
+/** A topic that does not exist: auto-created when allowed, otherwise the error Kafka answers. */
+async function resolveMissing(ctx: RequestContext, name: string, allowAutoCreate: boolean, includeOps: boolean): Promise<ResponseTopic> {
   const broker: BrokerServices = ctx.broker;
-  const existing = broker.topics.get(name);
-  if (existing !== undefined) return describeTopic(existing, broker.nodeId, includeOps);
-  if (topicNameProblem(name) !== null) return topicError(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION);
-  if (!allowAutoCreate || !broker.config.autoCreateTopics) {
-    return topicError(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (topicNameProblem(name) !== null) return topicError(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION, includeOps);
+  const reserved = isBrokerOwnedTopic(name) || name === CLUSTER_METADATA_TOPIC_NAME;
+  if (reserved || !allowAutoCreate || !broker.config.autoCreateTopics) {
+    return topicError(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, includeOps);
   }
   try {
-    const created = await broker.topics.createTopic(name, broker.config.numPartitions, 1, {});
+    const creation = { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {} };
+    const created = await broker.topics.createTopic(creation, { brokerIds: [broker.nodeId], defaultNumPartitions: broker.config.numPartitions });
     ctx.log.info({ topic: name, partitions: created.partitions }, 'auto-created topic');
     return describeTopic(created, broker.nodeId, includeOps);
   } catch (err) {
-    if (err instanceof KafkaError && err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) {
-      // Created concurrently by another request.
-      const topic = broker.topics.get(name);
-      if (topic !== undefined) return describeTopic(topic, broker.nodeId, includeOps);
-    }
-    if (err instanceof KafkaError) return topicError(name, ZERO_UUID, err.errorCode);
-    throw err;
+    if (!(err instanceof KafkaError)) throw err;
+    // Created concurrently by another request.
+    const topic = err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? broker.topics.get(name) : undefined;
+    if (topic !== undefined) return describeTopic(topic, broker.nodeId, includeOps);
+    ctx.log.debug({ topic: name, errorCode: err.errorCode, reason: err.message }, 'auto-creation refused');
+    return topicError(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, includeOps);
   }
+}
+
+/** v10/v11 carry a nullable name and a topic id that Kafka refuses to use before v12. */
+function usesTopicIdsBeforeV12(request: MetadataRequest, version: number): boolean {
+  if (version < 10 || version >= 12 || request.topics === null) return false;
+  return request.topics.some((t) => t.name === null || (t.topicId !== undefined && !t.topicId.equals(ZERO_UUID)));
+}
+
+function wholeRequestError(request: MetadataRequest, errorCode: number): MetadataResponse {
+  const res = makeMetadataResponse();
+  res.topics = (request.topics ?? []).map((t) => ({
+    ...topicError(t.name ?? '', t.topicId ?? ZERO_UUID, errorCode),
+    isInternal: false,
+  }));
+  return res;
 }
 
 export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
@@ -92,37 +124,59 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   async handle(ctx, request) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
-    const includeOps = request.includeTopicAuthorizedOperations === true;
+    const allTopics = request.topics === null || (version === 0 && request.topics.length === 0);
+    if (!allTopics && usesTopicIdsBeforeV12(request, version)) return wholeRequestError(request, ErrorCode.INVALID_REQUEST);
+
+    const includeOps = version >= 8 && request.includeTopicAuthorizedOperations === true;
     const allowAutoCreate = version < 4 || request.allowAutoTopicCreation !== false;
     const res = makeMetadataResponse();
     const endpoint = broker.advertisedEndpoint();
     res.brokers = [{ nodeId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: null }];
     res.clusterId = broker.clusterId;
     res.controllerId = broker.nodeId;
-    if (request.includeClusterAuthorizedOperations === true) res.clusterAuthorizedOperations = ALL_CLUSTER_OPERATIONS;
+    if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations === true) {
+      res.clusterAuthorizedOperations = ALL_CLUSTER_OPERATIONS;
+    }
 
-    const allTopics = request.topics === null || (version === 0 && request.topics.length === 0);
     if (allTopics) {
       res.topics = broker.topics.list().map((t) => describeTopic(t, broker.nodeId, includeOps));
       return res;
     }
-    const topics: ResponseTopic[] = [];
-    for (const requested of request.topics!) {
-      const name = requested.name ?? null;
-      if (name === null) {
-        const topicId = requested.topicId ?? ZERO_UUID;
-        const topic = broker.topics.getById(topicId);
-        topics.push(topic === undefined ? topicError(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID) : describeTopic(topic, broker.nodeId, includeOps));
-      } else {
-        topics.push(await resolveByName(ctx, name, allowAutoCreate, includeOps));
-      }
+    const requested = request.topics!;
+    const found: ResponseTopic[] = [];
+    const missing: ResponseTopic[] = [];
+    const ids = new Map<string, Buffer>();
+    for (const t of requested) {
+      if (t.topicId !== undefined && !t.topicId.equals(ZERO_UUID)) ids.set(t.topicId.toString('hex'), t.topicId);
     }
-    res.topics = topics;
+    if (ids.size > 0) {
+      // Names are ignored once any id is given (KafkaApis: useTopicId).
+      const seen = new Set<string>();
+      for (const topicId of ids.values()) {
+        const topic = broker.topics.getById(topicId);
+        if (topic === undefined) missing.push(topicError(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+        else if (!seen.has(topic.name)) {
+          seen.add(topic.name);
+          found.push(describeTopic(topic, broker.nodeId, includeOps));
+        }
+      }
+      res.topics = [...missing, ...found];
+      return res;
+    }
+    const names = new Set<string>();
+    for (const t of requested) {
+      if (t.name === null) missing.push(topicError(null, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));
+      else names.add(t.name);
+    }
+    for (const name of names) {
+      const topic = broker.topics.get(name);
+      if (topic !== undefined) found.push(describeTopic(topic, broker.nodeId, includeOps));
+      else missing.push(await resolveMissing(ctx, name, allowAutoCreate, includeOps));
+    }
+    res.topics = [...found, ...missing];
     return res;
   },
   errorResponse(request, errorCode) {
-    const res = makeMetadataResponse();
-    res.topics = (request.topics ?? []).map((t) => topicError(t.name ?? null, t.topicId ?? ZERO_UUID, errorCode));
-    return res;
+    return wholeRequestError(request, errorCode);
   },
 };

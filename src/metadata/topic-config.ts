@@ -1,100 +1,342 @@
-// Topic-level configuration: Kafka's property names, validation, and the mapping onto the log's settings.
+// Topic-level configuration: Kafka's property names, validated exactly as Kafka 3.9 validates them, and the
+// mapping onto the log's settings.
 //
-// CreateTopics (and later AlterConfigs) pass configs as string pairs. A name Kafka does not know is rejected with
-// INVALID_CONFIG, as Kafka does; a value of the wrong type or out of range is INVALID_CONFIG naming the key.
-// Some configs are accepted and stored but not enforced yet because the feature lands in a later issue
-// (retention and compaction: `retention.*`, `cleanup.policy`, `delete.retention.ms`, `min.compaction.lag.ms`…);
-// `describeConfigs` will report them as set.
+// CreateTopics (and later AlterConfigs) pass configs as string pairs. Kafka's controller checks them in this order
+// (ReplicationControlManager.computeConfigChanges, ControllerConfigurationValidator, LogConfig.validate), and the
+// first failure is the topic's INVALID_CONFIG with Kafka's message:
+//   1. any null value          "Null value not supported for topic configs: a,b"
+//   2. an unknown name         "Unknown topic config name: x"
+//   3. each config in LogConfig's definition order (set or default), parsed as ConfigDef.parseType parses it and
+//      checked by its validator: "Invalid value <v> for configuration <name>: <reason>"
+//   4. min.compaction.lag.ms > max.compaction.lag.ms   "conflict topic config setting …"
+//   5. remote.storage.enable=true: tiered storage is disabled in this broker (Kafka's default), refused.
+// Parsing follows ConfigDef: values are trimmed as Java's String.trim() trims (every char <= U+0020), booleans are
+// case-insensitive, INT/LONG are Integer/Long.parseInt (sign, decimal digits), DOUBLE is Double.parseDouble,
+// LIST splits on commas with surrounding whitespace; enumerations (compression.type, cleanup.policy,
+// message.timestamp.type) are case-sensitive. In a message, <v> is the raw value when it does not parse and the
+// parsed value (Java's toString) when a validator refuses it.
+//
+// Stored values are the strings exactly as sent (Kafka's ConfigRecord carries the request's value, untrimmed);
+// logConfigFor parses them again with the same rules.
+//
+// Accepted and stored but not enforced yet: retention and compaction (`retention.*`, `cleanup.policy`,
+// `delete.retention.ms`, `min.compaction.lag.ms`…), and `compression.type`/`compression.*.level`: Kafka recompresses
+// batches whose codec differs from a topic's `compression.type` other than `producer`; Eddy stores every batch as the
+// producer compressed it for now.
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import type { LogConfig } from '../log/log-config.js';
 
-type Validator = (value: string) => boolean;
+type ConfigType = 'INT' | 'LONG' | 'DOUBLE' | 'BOOLEAN' | 'STRING' | 'LIST';
+type Parsed = bigint | number | boolean | string | string[];
+/** Why a validator refused a parsed value: the value as Java prints it, and ConfigException's text. */
+type Problem = { value: string; reason: string };
+/** A ConfigDef validator: the problem with a parsed value, or null. Each knows its config's parsed type. */
+type Validator = (parsed: Parsed, name: string) => Problem | null;
 
-const LONG_MAX = 9223372036854775807n;
+interface ConfigKey {
+  readonly type: ConfigType;
+  readonly validator?: Validator;
+}
 
-function longIn(min: bigint, max: bigint = LONG_MAX): Validator {
-  return (v) => /^-?\d+$/.test(v.trim()) && BigInt(v.trim()) >= min && BigInt(v.trim()) <= max;
-}
-function intIn(min: number, max: number = 2 ** 31 - 1): Validator {
-  return longIn(BigInt(min), BigInt(max));
-}
-const bool: Validator = (v) => v === 'true' || v === 'false';
-const ratio: Validator = (v) => v.trim() !== '' && Number.isFinite(Number(v)) && Number(v) >= 0 && Number(v) <= 1;
-function oneOf(...values: string[]): Validator {
-  return (v) => values.includes(v);
-}
-const cleanupPolicy: Validator = (v) => v.split(',').every((p) => p.trim() === 'delete' || p.trim() === 'compact');
+const INT_MIN = -(2n ** 31n);
+const INT_MAX = 2n ** 31n - 1n;
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
 
-/** Every topic config Kafka 3.9 knows, with a validator. Only `compression.type=producer` is accepted because
- *  broker-side recompression would mean re-encoding batches. */
-const TOPIC_CONFIGS: ReadonlyMap<string, Validator> = new Map<string, Validator>([
-  ['cleanup.policy', cleanupPolicy],
-  ['compression.type', oneOf('producer')],
-  ['delete.retention.ms', longIn(0n)],
-  ['file.delete.delay.ms', longIn(0n)],
-  ['flush.messages', longIn(1n)],
-  ['flush.ms', longIn(0n)],
-  ['follower.replication.throttled.replicas', () => true],
-  ['index.interval.bytes', intIn(0)],
-  ['leader.replication.throttled.replicas', () => true],
-  ['local.retention.bytes', longIn(-2n)],
-  ['local.retention.ms', longIn(-2n)],
-  ['max.compaction.lag.ms', longIn(1n)],
-  ['max.message.bytes', intIn(0)],
-  ['message.downconversion.enable', bool],
-  ['message.format.version', () => true],
-  ['message.timestamp.after.max.ms', longIn(0n)],
-  ['message.timestamp.before.max.ms', longIn(0n)],
-  ['message.timestamp.difference.max.ms', longIn(0n)],
-  ['message.timestamp.type', oneOf('CreateTime', 'LogAppendTime')],
-  ['min.cleanable.dirty.ratio', ratio],
-  ['min.compaction.lag.ms', longIn(0n)],
-  ['min.insync.replicas', intIn(1)],
-  ['preallocate', bool],
-  ['remote.storage.enable', oneOf('false')],
-  ['retention.bytes', longIn(-1n)],
-  ['retention.ms', longIn(-1n)],
-  ['segment.bytes', intIn(14)],
-  ['segment.index.bytes', intIn(4)],
-  ['segment.jitter.ms', longIn(0n)],
-  ['segment.ms', longIn(1n)],
-  ['unclean.leader.election.enable', bool],
+/** Java's Number.toString for a parsed value. */
+function javaNumber(n: bigint | number): string {
+  return typeof n === 'bigint' ? n.toString() : javaDoubleToString(n);
+}
+
+/** Double.toString: plain decimal with at least one fraction digit in [1e-3, 1e7), else `d.dddE±n`. */
+export function javaDoubleToString(d: number): string {
+  if (Number.isNaN(d)) return 'NaN';
+  if (d === Infinity) return 'Infinity';
+  if (d === -Infinity) return '-Infinity';
+  if (d === 0) return Object.is(d, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(d);
+  if (abs >= 1e-3 && abs < 1e7) {
+    const s = String(d);
+    return s.includes('.') ? s : `${s}.0`;
+  }
+  const [mantissa, exponent] = d.toExponential().split('e') as [string, string];
+  return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${exponent.replace('+', '')}`;
+}
+
+/** Range.atLeast / Range.between: compares as doubles, as Kafka does. */
+function range(min: number | null, max: number | null = null): Validator {
+  return (parsed) => {
+    const n = parsed as bigint | number;
+    const v = Number(n);
+    if (min !== null && v < min) return { value: javaNumber(n), reason: `Value must be at least ${min}` };
+    if (max !== null && v > max) return { value: javaNumber(n), reason: `Value must be no more than ${max}` };
+    return null;
+  };
+}
+
+/** ValidString.in: case-sensitive. */
+function validString(...values: string[]): Validator {
+  return (parsed) => {
+    const s = parsed as string;
+    return values.includes(s) ? null : { value: s, reason: `String must be one of: ${values.join(', ')}` };
+  };
+}
+
+/** ValidList.in: every element must be one of the values (an empty list is valid). */
+function validList(...values: string[]): Validator {
+  const element = validString(...values);
+  return (parsed, name) => {
+    for (const s of parsed as string[]) {
+      const problem = element(s, name);
+      if (problem !== null) return problem;
+    }
+    return null;
+  };
+}
+
+/** CompressionType.GZIP.levelValidator: Deflater levels 1..9, or -1 (Deflater.DEFAULT_COMPRESSION). */
+const gzipLevel: Validator = (parsed) => {
+  const level = parsed as bigint;
+  return level > 9n || (level < 1n && level !== -1n) ? { value: level.toString(), reason: 'Value must be between 1 and 9 or equal to -1' } : null;
+};
+
+/** ThrottledReplicaListValidator: `*`, or `partition:broker` entries (empty entries allowed). */
+const throttledReplicas: Validator = (parsed, name) => {
+  const list = parsed as string[];
+  const proposed = list.map(javaTrim);
+  if (proposed.every((s) => /^([0-9]+:[0-9]+)?$/.test(s)) || proposed.join('') === '*') return null;
+  return {
+    value: `[${list.join(', ')}]`,
+    reason: `${name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`,
+  };
+};
+
+/** Keys of MetadataVersion.IBP_VERSIONS in 3.9: every `<release>-IVn` and each production release (up to 3.9). */
+const METADATA_VERSIONS: ReadonlySet<string> = new Set([
+  '0.8.0', '0.8.1', '0.8.2', '0.9.0',
+  '0.10.0-IV0', '0.10.0-IV1', '0.10.1-IV0', '0.10.1-IV1', '0.10.1-IV2', '0.10.2-IV0',
+  '0.11.0-IV0', '0.11.0-IV1', '0.11.0-IV2', '1.0-IV0', '1.1-IV0', '2.0-IV0', '2.0-IV1',
+  '2.1-IV0', '2.1-IV1', '2.1-IV2', '2.2-IV0', '2.2-IV1', '2.3-IV0', '2.3-IV1', '2.4-IV0', '2.4-IV1',
+  '2.5-IV0', '2.6-IV0', '2.7-IV0', '2.7-IV1', '2.7-IV2', '2.8-IV0', '2.8-IV1', '3.0-IV0', '3.0-IV1',
+  '3.1-IV0', '3.2-IV0', '3.3-IV0', '3.3-IV1', '3.3-IV2', '3.3-IV3', '3.4-IV0', '3.5-IV0', '3.5-IV1', '3.5-IV2',
+  '3.6-IV0', '3.6-IV1', '3.6-IV2', '3.7-IV0', '3.7-IV1', '3.7-IV2', '3.7-IV3', '3.7-IV4', '3.8-IV0', '3.9-IV0',
+  '4.0-IV0', '4.0-IV1',
+  '0.10.0', '0.10.1', '0.10.2', '0.11.0', '1.0', '1.1', '2.0', '2.1', '2.2', '2.3', '2.4', '2.5', '2.6', '2.7',
+  '2.8', '3.0', '3.1', '3.2', '3.3', '3.4', '3.5', '3.6', '3.7', '3.8', '3.9',
 ]);
+
+/** MetadataVersionValidator → MetadataVersion.fromVersionString: "2.8.1" means "2.8", "0.10.2.1" means "0.10.2". */
+const metadataVersion: Validator = (parsed) => {
+  const s = parsed as string;
+  const segments = s.split('.');
+  while (segments.length > 0 && segments[segments.length - 1] === '') segments.pop(); // Java's split drops them
+  const numSegments = s.startsWith('0.') ? 3 : 2;
+  const key = numSegments >= segments.length ? s : segments.slice(0, numSegments).join('.');
+  return METADATA_VERSIONS.has(key) ? null : { value: s, reason: `Version ${s} is not a valid version` };
+};
+
+/** Every topic config of Kafka 3.9, in LogConfig's definition order (the order in which errors are found). */
+const TOPIC_CONFIGS: ReadonlyMap<string, ConfigKey> = new Map<string, ConfigKey>([
+  ['segment.bytes', { type: 'INT', validator: range(14) }], // LegacyRecord.RECORD_OVERHEAD_V0
+  ['segment.ms', { type: 'LONG', validator: range(1) }],
+  ['segment.jitter.ms', { type: 'LONG', validator: range(0) }],
+  ['segment.index.bytes', { type: 'INT', validator: range(4) }],
+  ['flush.messages', { type: 'LONG', validator: range(1) }],
+  ['flush.ms', { type: 'LONG', validator: range(0) }],
+  ['retention.bytes', { type: 'LONG' }],
+  ['retention.ms', { type: 'LONG', validator: range(-1) }],
+  ['max.message.bytes', { type: 'INT', validator: range(0) }],
+  ['index.interval.bytes', { type: 'INT', validator: range(0) }],
+  ['delete.retention.ms', { type: 'LONG', validator: range(0) }],
+  ['min.compaction.lag.ms', { type: 'LONG', validator: range(0) }],
+  ['max.compaction.lag.ms', { type: 'LONG', validator: range(1) }],
+  ['file.delete.delay.ms', { type: 'LONG', validator: range(0) }],
+  ['min.cleanable.dirty.ratio', { type: 'DOUBLE', validator: range(0, 1) }],
+  ['cleanup.policy', { type: 'LIST', validator: validList('compact', 'delete') }],
+  ['unclean.leader.election.enable', { type: 'BOOLEAN' }],
+  ['min.insync.replicas', { type: 'INT', validator: range(1) }],
+  ['compression.type', { type: 'STRING', validator: validString('uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer') }],
+  ['compression.gzip.level', { type: 'INT', validator: gzipLevel }], // KIP-390
+  ['compression.lz4.level', { type: 'INT', validator: range(1, 17) }],
+  ['compression.zstd.level', { type: 'INT', validator: range(-131072, 22) }],
+  ['preallocate', { type: 'BOOLEAN' }],
+  ['message.format.version', { type: 'STRING', validator: metadataVersion }],
+  ['message.timestamp.type', { type: 'STRING', validator: validString('CreateTime', 'LogAppendTime') }],
+  ['message.timestamp.difference.max.ms', { type: 'LONG', validator: range(0) }],
+  ['message.timestamp.before.max.ms', { type: 'LONG', validator: range(0) }],
+  ['message.timestamp.after.max.ms', { type: 'LONG', validator: range(0) }],
+  ['leader.replication.throttled.replicas', { type: 'LIST', validator: throttledReplicas }],
+  ['follower.replication.throttled.replicas', { type: 'LIST', validator: throttledReplicas }],
+  ['message.downconversion.enable', { type: 'BOOLEAN' }],
+  ['remote.storage.enable', { type: 'BOOLEAN' }],
+  ['local.retention.ms', { type: 'LONG', validator: range(-2) }],
+  ['local.retention.bytes', { type: 'LONG', validator: range(-2) }],
+  ['remote.log.copy.disable', { type: 'BOOLEAN' }],
+  ['remote.log.delete.on.disable', { type: 'BOOLEAN' }],
+]);
+
+/** Broker-level defaults the cross-config checks fall back to (log.cleaner.{min,max}.compaction.lag.ms). */
+const DEFAULT_MIN_COMPACTION_LAG_MS = 0n;
+const DEFAULT_MAX_COMPACTION_LAG_MS = LONG_MAX;
 
 export function isKnownTopicConfig(name: string): boolean {
   return TOPIC_CONFIGS.has(name);
 }
 
-/** Throws KafkaError(INVALID_CONFIG) for an unknown name, a null value, or a value out of range. */
-export function validateTopicConfigs(configs: Record<string, string | null>): Record<string, string> {
-  const valid: Record<string, string> = {};
-  for (const [name, value] of Object.entries(configs)) {
-    const validator = TOPIC_CONFIGS.get(name);
-    if (validator === undefined) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${name}`);
-    if (value === null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Null value not supported for topic config: ${name}`);
-    if (!validator(value)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${name}`);
-    valid[name] = value;
-  }
-  return valid;
+/** The names of every topic config Kafka 3.9 knows, in LogConfig's definition order. */
+export function topicConfigNames(): string[] {
+  return [...TOPIC_CONFIGS.keys()];
 }
 
-function clampToSafe(value: string): number {
-  const n = BigInt(value.trim());
-  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+/** Java's String.trim(): strips every char <= U+0020 at both ends (not Unicode spaces, as JS trim does). */
+function javaTrim(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) <= 0x20) start++;
+  while (end > start && s.charCodeAt(end - 1) <= 0x20) end--;
+  return s.slice(start, end);
+}
+
+/** Integer/Long.parseInt: an optional sign and decimal digits (Character.digit also takes non-ASCII digits). */
+function parseJavaInteger(s: string, min: bigint, max: bigint): bigint | null {
+  const m = /^([+-]?)(\p{Nd}+)$/u.exec(s);
+  if (m === null) return null;
+  const digits = /^[0-9]+$/.test(m[2]!) ? m[2]! : asciiDigits(m[2]!);
+  const n = BigInt(m[1] === '-' ? `-${digits}` : digits);
+  return n < min || n > max ? null : n;
+}
+
+/** Unicode decimal digits come in runs of ten, 0 to 9; a digit's value is its distance from its run's start. */
+function asciiDigits(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    let start = cp;
+    for (let i = 0; i < 60 && /\p{Nd}/u.test(String.fromCodePoint(start - 1)); i++) start--;
+    out += String((cp - start) % 10);
+  }
+  return out;
+}
+
+/** Double.parseDouble: Java's grammar (sign, NaN, Infinity, decimal or hex significand, f/F/d/D suffix). */
+function parseJavaDouble(s: string): number | null {
+  const special = /^([+-]?)(NaN|Infinity)$/.exec(s);
+  if (special !== null) return special[2] === 'NaN' ? NaN : special[1] === '-' ? -Infinity : Infinity;
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?$/.test(s)) return Number(s.replace(/[fFdD]$/, ''));
+  const hex = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)[fFdD]?$/.exec(s);
+  const fraction = hex?.[3] ?? '';
+  if (hex === null || hex[2]! + fraction === '') return null;
+  const v = Number(BigInt(`0x${hex[2]}${fraction}`)) * 2 ** (Number(hex[4]) - 4 * fraction.length);
+  return hex[1] === '-' ? -v : v;
+}
+
+/** Java's equalsIgnoreCase against an ASCII word: char by char, equal after toUpperCase or toLowerCase. */
+function equalsIgnoreCase(s: string, word: string): boolean {
+  if (s.length !== word.length) return false;
+  for (let i = 0; i < s.length; i++) {
+    const a = s[i]!;
+    const b = word[i]!;
+    if (a !== b && a.toUpperCase() !== b.toUpperCase() && a.toLowerCase() !== b.toLowerCase()) return false;
+  }
+  return true;
+}
+
+function invalid(name: string, value: string, reason: string): KafkaError {
+  return new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${value} for configuration ${name}: ${reason}`);
+}
+
+/** ConfigDef.parseType: throws INVALID_CONFIG (with the raw value) when `raw` is not of the config's type. */
+function parseValue(name: string, type: ConfigType, raw: string): Parsed {
+  const trimmed = javaTrim(raw);
+  switch (type) {
+    case 'BOOLEAN':
+      if (equalsIgnoreCase(trimmed, 'true')) return true;
+      if (equalsIgnoreCase(trimmed, 'false')) return false;
+      throw invalid(name, raw, 'Expected value to be either true or false');
+    case 'STRING':
+      return trimmed;
+    case 'INT': {
+      const n = parseJavaInteger(trimmed, INT_MIN, INT_MAX);
+      if (n === null) throw invalid(name, raw, 'Not a number of type INT');
+      return n;
+    }
+    case 'LONG': {
+      const n = parseJavaInteger(trimmed, LONG_MIN, LONG_MAX);
+      if (n === null) throw invalid(name, raw, 'Not a number of type LONG');
+      return n;
+    }
+    case 'DOUBLE': {
+      const d = parseJavaDouble(trimmed);
+      if (d === null) throw invalid(name, raw, 'Not a number of type DOUBLE');
+      return d;
+    }
+    case 'LIST':
+      return trimmed === '' ? [] : trimmed.split(/[ \t\n\x0B\f\r]*,[ \t\n\x0B\f\r]*/);
+  }
+}
+
+function parseAndValidate(name: string, raw: string): Parsed {
+  const key = TOPIC_CONFIGS.get(name)!;
+  const parsed = parseValue(name, key.type, raw);
+  const problem = key.validator?.(parsed, name) ?? null;
+  if (problem !== null) throw invalid(name, problem.value, problem.reason);
+  return parsed;
+}
+
+/**
+ * Validates topic configs as Kafka's controller does for CreateTopics (order in the header) and returns them as
+ * Kafka stores them: the values as sent. Throws KafkaError(INVALID_CONFIG) with Kafka's message.
+ */
+export function validateTopicConfigs(configs: Record<string, string | null>): Record<string, string> {
+  const nulls = Object.entries(configs).filter(([, v]) => v === null).map(([k]) => k);
+  if (nulls.length > 0) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${nulls.join(',')}`);
+  const valid = configs as Record<string, string>;
+  for (const name of Object.keys(valid)) {
+    if (!TOPIC_CONFIGS.has(name)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${name}`);
+  }
+  const parsed = new Map<string, Parsed>();
+  for (const name of TOPIC_CONFIGS.keys()) {
+    if (Object.hasOwn(valid, name)) parsed.set(name, parseAndValidate(name, valid[name]!));
+  }
+  const minLag = (parsed.get('min.compaction.lag.ms') as bigint | undefined) ?? DEFAULT_MIN_COMPACTION_LAG_MS;
+  const maxLag = (parsed.get('max.compaction.lag.ms') as bigint | undefined) ?? DEFAULT_MAX_COMPACTION_LAG_MS;
+  if (minLag > maxLag) {
+    throw new KafkaError(
+      ErrorCode.INVALID_CONFIG,
+      `conflict topic config setting min.compaction.lag.ms (${minLag}) > max.compaction.lag.ms (${maxLag})`,
+    );
+  }
+  if (parsed.get('remote.storage.enable') === true) {
+    // Kafka's remote.log.storage.system.enable defaults to false; Eddy has no tiered storage at all.
+    throw new KafkaError(
+      ErrorCode.INVALID_CONFIG,
+      'Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.',
+    );
+  }
+  return { ...valid };
+}
+
+/** A stored (already validated) numeric config, clamped to what a JS number holds exactly. */
+function storedNumber(name: string, raw: string): number {
+  const n = parseAndValidate(name, raw) as bigint;
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+  if (n < BigInt(Number.MIN_SAFE_INTEGER)) return Number.MIN_SAFE_INTEGER;
+  return Number(n);
 }
 
 /** The log settings for a topic: its own configs over the broker defaults. */
 export function logConfigFor(configs: Record<string, string>, brokerDefaults: LogConfig): LogConfig {
   const c: LogConfig = { ...brokerDefaults };
-  if (configs['segment.bytes'] !== undefined) c.segmentBytes = clampToSafe(configs['segment.bytes']);
-  if (configs['segment.ms'] !== undefined) c.segmentMs = clampToSafe(configs['segment.ms']);
-  if (configs['segment.index.bytes'] !== undefined) c.segmentIndexBytes = clampToSafe(configs['segment.index.bytes']);
-  if (configs['index.interval.bytes'] !== undefined) c.indexIntervalBytes = clampToSafe(configs['index.interval.bytes']);
-  if (configs['flush.messages'] !== undefined) c.flushMessages = clampToSafe(configs['flush.messages']);
-  if (configs['flush.ms'] !== undefined) c.flushMs = clampToSafe(configs['flush.ms']);
+  const number = (name: string): number | undefined => (configs[name] === undefined ? undefined : storedNumber(name, configs[name]));
+  c.segmentBytes = number('segment.bytes') ?? c.segmentBytes;
+  c.segmentMs = number('segment.ms') ?? c.segmentMs;
+  c.segmentIndexBytes = number('segment.index.bytes') ?? c.segmentIndexBytes;
+  c.indexIntervalBytes = number('index.interval.bytes') ?? c.indexIntervalBytes;
+  c.flushMessages = number('flush.messages') ?? c.flushMessages;
+  c.flushMs = number('flush.ms') ?? c.flushMs;
   if (configs['message.timestamp.type'] !== undefined) {
-    c.messageTimestampType = configs['message.timestamp.type'] as LogConfig['messageTimestampType'];
+    c.messageTimestampType = parseAndValidate('message.timestamp.type', configs['message.timestamp.type']) as LogConfig['messageTimestampType'];
   }
   return c;
 }
@@ -102,5 +344,5 @@ export function logConfigFor(configs: Record<string, string>, brokerDefaults: Lo
 /** `max.message.bytes` for a topic, falling back to the broker's `message.max.bytes`. */
 export function maxMessageBytesFor(configs: Record<string, string>, brokerMessageMaxBytes: number): number {
   const v = configs['max.message.bytes'];
-  return v === undefined ? brokerMessageMaxBytes : clampToSafe(v);
+  return v === undefined ? brokerMessageMaxBytes : storedNumber('max.message.bytes', v);
 }

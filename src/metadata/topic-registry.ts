@@ -9,6 +9,11 @@
 //
 // Every partition of a registered topic has a log in LogManager; `open()` creates any that are missing (a crash
 // between writing this file and creating a partition directory) so the two always agree after start.
+//
+// Reserved names (Kafka's rules, see CLUSTER_METADATA_TOPIC_NAME, INTERNAL_TOPIC_NAMES, BROKER_OWNED_TOPIC_NAMES):
+// `__cluster_metadata` is never a topic; `__consumer_offsets` and `__transaction_state` belong to the broker's
+// coordinators and are never created on a client's behalf. Any other name starting with `__` is an ordinary topic,
+// as in Kafka (e.g. Debezium's `__debezium-heartbeat.*`, created by auto-creation).
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -48,22 +53,137 @@ const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
  */
 export const MAX_PARTITIONS_PER_TOPIC = 100_000;
 
-/** Kafka's topic-name rules (org.apache.kafka.common.internals.Topic.validate). Returns the reason, or null. */
+/** Kafka's topic-name rules (org.apache.kafka.common.internals.Topic.validate, 3.9 messages). Returns the reason, or null. */
 export function topicNameProblem(name: string): string | null {
-  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
-  if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
-  if (name.length > MAX_TOPIC_NAME_LENGTH) {
-    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
-  }
-  if (!LEGAL_TOPIC_CHARS.test(name)) {
-    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
-  }
-  return null;
+  const reason =
+    name.length === 0 ? 'the empty string is not allowed'
+    : name === '.' ? "'.' is not allowed"
+    : name === '..' ? "'..' is not allowed"
+    : name.length > MAX_TOPIC_NAME_LENGTH ? `the length of '${name}' is longer than the max allowed length ${MAX_TOPIC_NAME_LENGTH}`
+    : !LEGAL_TOPIC_CHARS.test(name) ? `'${name}' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'`
+    : null;
+  return reason === null ? null : `Topic name is invalid: ${reason}`;
 }
 
-/** Kafka treats '.' and '_' as colliding because both map to '_' in metric names. */
+/** KRaft's metadata log; never a topic (ControllerApis refuses to create it). */
+export const CLUSTER_METADATA_TOPIC_NAME = '__cluster_metadata';
+
+/** Kafka's Topic.INTERNAL_TOPICS: Metadata reports these names with isInternal = true, by name, as Kafka does. */
+const INTERNAL_TOPIC_NAMES: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
+
+export function isInternalTopic(name: string): boolean {
+  return INTERNAL_TOPIC_NAMES.has(name);
+}
+
+/**
+ * The internal topics whose coordinators this broker runs (or will run: the exactly-once issue makes them real
+ * topics). Kafka creates them itself, with their own configs, and never as a user's topic. A Kafka cluster whose
+ * coordinators answer has them, so CreateTopics treats them as existing (TOPIC_ALREADY_EXISTS, and a '.'/'_' variant
+ * collides with them); Metadata does not auto-create them and answers UNKNOWN_TOPIC_OR_PARTITION (Kafka's answer
+ * while it is still creating one) because they hold no partitions here yet. `__share_group_state` is not among
+ * them: Kafka 3.9 has no share groups enabled, so it is an ordinary name there too.
+ */
+const BROKER_OWNED_TOPIC_NAMES: readonly string[] = ['__consumer_offsets', '__transaction_state'];
+
+export function isBrokerOwnedTopic(name: string): boolean {
+  return BROKER_OWNED_TOPIC_NAMES.includes(name);
+}
+
+/** Kafka treats '.' and '_' as colliding because both map to '_' in metric names (Topic.unifyCollisionChars). */
 function collisionKey(name: string): string {
   return name.replaceAll('.', '_');
+}
+
+/** One CreateTopics entry (or an auto-creation), as the request gives it. */
+export interface TopicCreation {
+  name: string;
+  /** -1: the broker's `num.partitions` (KIP-464). */
+  numPartitions: number;
+  /** -1: the default replication factor, 1. */
+  replicationFactor: number;
+  /** Manual assignment, in request order; empty = none. */
+  assignments: ReadonlyArray<{ partitionIndex: number; brokerIds: readonly number[] }>;
+  configs: Record<string, string | null>;
+}
+
+/** What placement needs to know about the cluster: the registered brokers and `num.partitions`. */
+export interface ClusterView {
+  brokerIds: readonly number[];
+  defaultNumPartitions: number;
+}
+
+const DEFAULT_REPLICATION_FACTOR = 1;
+
+/**
+ * The partition count of a new topic, validated as ReplicationControlManager.createTopic and
+ * validateManualPartitionAssignment (Kafka 3.9) validate, with their messages. Replication is always 1 here: every
+ * replica set is exactly the one registered broker.
+ */
+export function placePartitions(t: TopicCreation, cluster: ClusterView): number {
+  if (t.assignments.length > 0) {
+    if (t.replicationFactor !== -1) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A manual partition assignment was specified, but replication factor was not set to -1.');
+    }
+    if (t.numPartitions !== -1) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A manual partition assignment was specified, but numPartitions was not set to -1.');
+    }
+    const assigned = new Set<number>();
+    let replicationFactor: number | undefined;
+    for (const a of t.assignments) {
+      if (assigned.has(a.partitionIndex)) {
+        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Found multiple manual partition assignments for partition ${a.partitionIndex}`);
+      }
+      validateReplicas(a.brokerIds, replicationFactor, cluster);
+      replicationFactor = a.brokerIds.length;
+      assigned.add(a.partitionIndex);
+    }
+    for (let i = 0; i < assigned.size; i++) {
+      if (!assigned.has(i)) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'partitions should be a consecutive 0-based integer sequence');
+    }
+    return assigned.size;
+  }
+  if (t.replicationFactor < -1 || t.replicationFactor === 0) {
+    throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
+  }
+  if (t.numPartitions < -1 || t.numPartitions === 0) {
+    throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+  }
+  const partitions = t.numPartitions === -1 ? cluster.defaultNumPartitions : t.numPartitions;
+  const replicationFactor = t.replicationFactor === -1 ? DEFAULT_REPLICATION_FACTOR : t.replicationFactor;
+  if (replicationFactor > cluster.brokerIds.length) {
+    throw new KafkaError(
+      ErrorCode.INVALID_REPLICATION_FACTOR,
+      `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${cluster.brokerIds.length} broker(s) are registered.`,
+    );
+  }
+  if (partitions > MAX_PARTITIONS_PER_TOPIC) {
+    throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS_PER_TOPIC}.`);
+  }
+  return partitions;
+}
+
+/** validateManualPartitionAssignment: non-empty, registered brokers (checked in id order), no repeats, same size. */
+function validateReplicas(brokerIds: readonly number[], replicationFactor: number | undefined, cluster: ClusterView): void {
+  if (brokerIds.length === 0) {
+    throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'The manual partition assignment includes an empty replica list.');
+  }
+  const sorted = [...brokerIds].sort((a, b) => a - b);
+  let previous: number | undefined;
+  for (const id of sorted) {
+    if (!cluster.brokerIds.includes(id)) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker ${id}, but no such broker is registered.`);
+    }
+    if (id === previous) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes the broker ${id} more than once.`);
+    }
+    previous = id;
+  }
+  if (replicationFactor !== undefined && sorted.length !== replicationFactor) {
+    throw new KafkaError(
+      ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`,
+    );
+  }
 }
 
 export interface TopicRegistryOptions {
@@ -136,39 +256,29 @@ export class TopicRegistry {
   }
 
   /**
-   * Validates and (unless validateOnly) creates a topic with its partition logs. Throws KafkaError with Kafka's
-   * codes: INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
-   * INVALID_CONFIG.
+   * Validates and (unless validateOnly) creates a topic with its partition logs, checking in Kafka's order (the
+   * controller's createTopics): the name, collisions, existence, the configs, then the assignment, replication factor
+   * and partition count. Throws KafkaError with Kafka's codes and messages: INVALID_REQUEST (`__cluster_metadata`,
+   * assignment combined with counts), INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_CONFIG,
+   * INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICATION_FACTOR, INVALID_PARTITIONS.
    */
-  createTopic(
-    name: string,
-    partitions: number,
-    replicationFactor: number,
-    configs: Record<string, string | null>,
-    validateOnly = false,
-  ): Promise<TopicInfo> {
+  createTopic(creation: TopicCreation, cluster: ClusterView, validateOnly = false): Promise<TopicInfo> {
     return this.mutate(async () => {
+      const name = creation.name;
+      if (name === CLUSTER_METADATA_TOPIC_NAME) {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC_NAME} is prohibited.`);
+      }
       const problem = topicNameProblem(name);
       if (problem !== null) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
-      if (this.byName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
-      const collidesWith = this.byCollisionKey.get(collisionKey(name));
+      if (this.byName.has(name) || isBrokerOwnedTopic(name)) {
+        throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+      }
+      const collidesWith = this.byCollisionKey.get(collisionKey(name)) ?? BROKER_OWNED_TOPIC_NAMES.find((t) => collisionKey(t) === collisionKey(name));
       if (collidesWith !== undefined) {
         throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collidesWith}`);
       }
-      if (partitions < 1) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
-      if (partitions > MAX_PARTITIONS_PER_TOPIC) {
-        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS_PER_TOPIC}.`);
-      }
-      if (replicationFactor < 1) {
-        throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
-      }
-      if (replicationFactor > 1) {
-        throw new KafkaError(
-          ErrorCode.INVALID_REPLICATION_FACTOR,
-          `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
-        );
-      }
-      const validConfigs = validateTopicConfigs(configs);
+      const validConfigs = validateTopicConfigs(creation.configs);
+      const partitions = placePartitions(creation, cluster);
       const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
       if (validateOnly) return this.describe(name, topicId, partitions, validConfigs);
 
@@ -192,7 +302,7 @@ export class TopicRegistry {
   deleteTopic(name: string): Promise<TopicInfo> {
     return this.mutate(async () => {
       const topic = this.byName.get(name);
-      if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
       await this.persist(this.list().filter((t) => t.name !== name));
       this.byName.delete(name);
       this.byIdHex.delete(topic.topicId.toString('hex'));

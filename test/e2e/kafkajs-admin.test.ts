@@ -117,6 +117,36 @@ describe('kafkajs admin: createTopics', () => {
   });
 });
 
+describe('kafkajs admin: manual replica assignment and reserved names (issue 7)', () => {
+  test('createTopics with replicaAssignment [{ partition: 0, replicas: [1] }] (this broker) is accepted', async () => {
+    expect(await admin.createTopics({ topics: [{ topic: 'adm-manual', replicaAssignment: [{ partition: 0, replicas: [1] }] }] })).toBe(true);
+    const { topics } = await admin.fetchTopicMetadata({ topics: ['adm-manual'] });
+    expect(topics[0]?.partitions.map((p) => [p.partitionId, p.replicas])).toEqual([[0, [1]]]);
+  });
+
+  test('replicas [0, 1] (kafkajs suite\'s case) names an unregistered broker: INVALID_REPLICA_ASSIGNMENT, nothing created', async () => {
+    const error = await rejection(() =>
+      admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'adm-manual-bad', replicaAssignment: [{ partition: 0, replicas: [0, 1] }] }] }),
+    );
+    expect(errorTypes(error)).toContain('INVALID_REPLICA_ASSIGNMENT');
+    const inner = (error as { errors?: Array<{ message?: string }> }).errors?.[0];
+    expect(inner?.message).toBe('Replica assignment is invalid');
+    expect(await admin.listTopics()).not.toContain('adm-manual-bad');
+  });
+
+  test('fetchTopicMetadata for __consumer_offsets fails with UNKNOWN_TOPIC_OR_PARTITION and creates nothing', async () => {
+    const error = await rejection(() => admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] }));
+    expect(errorTypes(error)).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(await admin.listTopics()).not.toContain('__consumer_offsets');
+  });
+
+  test('createTopics for __cluster_metadata is refused with INVALID_REQUEST', async () => {
+    const error = await rejection(() => admin.createTopics({ waitForLeaders: false, topics: [{ topic: '__cluster_metadata' }] }));
+    expect(errorTypes(error)).toContain('INVALID_REQUEST');
+    expect(await admin.listTopics()).not.toContain('__cluster_metadata');
+  });
+});
+
 describe('kafkajs admin: deleteTopics', () => {
   test('a deleted topic disappears from metadata, and recreating it starts again at offset 0', async () => {
     expect(await admin.createTopics({ topics: [{ topic: 'adm-delete-me', numPartitions: 2 }] })).toBe(true);

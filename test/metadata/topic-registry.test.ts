@@ -3,6 +3,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { placePartitions } from '../../src/metadata/topic-registry.js';
 import { buildRecordBatch } from '../protocol/records/batch-builder.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.js';
@@ -57,5 +59,34 @@ describe('topic registry', () => {
     const index = statSync(path.join(dataDir, 'dense-0', '00000000000000000000.index')).size;
     expect(index / 8).toBeGreaterThanOrEqual(9);
     tb = await startTestBroker({ dataDir });
+  });
+});
+
+describe('placePartitions (ReplicationControlManager.createTopic rules)', () => {
+  const twoBrokers = { brokerIds: [1, 2], defaultNumPartitions: 3 };
+  const manual = (...replicas: number[][]) => ({
+    name: 't',
+    numPartitions: -1,
+    replicationFactor: -1,
+    configs: {},
+    assignments: replicas.map((brokerIds, partitionIndex) => ({ partitionIndex, brokerIds })),
+  });
+
+  it('refuses partitions whose replica counts differ, with Kafka\'s message', () => {
+    expect(() => placePartitions(manual([1, 2], [1]), twoBrokers)).toThrow(
+      expect.objectContaining({
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: 'The manual partition assignment includes a partition with 1 replica(s), but this is not consistent with previous partitions, which have 2 replica(s).',
+      }),
+    );
+  });
+
+  it('checks replica ids in ascending order, so the lowest unregistered one is named', () => {
+    expect(() => placePartitions(manual([9, 7, 1]), twoBrokers)).toThrow('includes broker 7, but no such broker is registered.');
+  });
+
+  it('takes the partition count from the assignment and the default for -1', () => {
+    expect(placePartitions(manual([1, 2], [2, 1]), twoBrokers)).toBe(2);
+    expect(placePartitions({ ...manual(), numPartitions: -1 }, twoBrokers)).toBe(3);
   });
 });
