@@ -13,6 +13,8 @@
 //             (recovery runs) and after a clean stop
 //   memory    broker RSS idle, after every produce run, and peak (VmHWM)
 //   profile   the broker under the produce benchmark with `node --cpu-prof`, top self-time functions
+//   listoffsets  ListOffsets by timestamp (one lookup per request, one connection) against uncompressed and
+//             gzip-compressed batches of 100 records from kafkajs; a compressed lookup decompresses one batch
 //
 // Prints markdown tables and writes bench-results/<timestamp>.json and bench-results/latest.{json,md}. Every load
 // loop is bounded in count and time; every child process is killed on exit. Numbers are never asserted.
@@ -21,7 +23,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { TestClient } from '../../test/helpers/kafka-test-client.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
 import { REPO_ROOT, startBroker, timeStartup, type BrokerProcess } from './broker-process.js';
 import { run, sleep, spawnTracked } from './proc.js';
 import { formatProfile, summariseProfile } from './profile-summary.js';
@@ -41,6 +45,7 @@ const { values: opts } = parseArgs({
     'startup-partitions': { type: 'string' },
     'kafkajs-count': { type: 'string' },
     'dd-mb': { type: 'string' },
+    'list-offsets-lookups': { type: 'string' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'boolean' },
@@ -64,7 +69,8 @@ if (opts.help) {
   --startup-partitions P  partitions for it (default 100)
   --kafkajs-count N       messages per kafkajs run (default 200000; quick 50000)
   --dd-mb M               MiB written by the dd fdatasync test (default 2048; quick 512)
-  --only a,b / --skip a,b sections: limits,produce,kafkajs,consume,latency,startup,profile
+  --list-offsets-lookups N  ListOffsets requests per case (default 5000; quick 500)
+  --only a,b / --skip a,b sections: limits,produce,kafkajs,consume,latency,startup,profile,listoffsets
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
   --out DIR               results directory (default bench-results)
   --keep                  keep the temporary data directories
@@ -86,9 +92,11 @@ const cfg = {
   startupPartitions: num(opts['startup-partitions'], 100, 100),
   kafkajsCount: num(opts['kafkajs-count'], 200_000, 50_000),
   ddMb: num(opts['dd-mb'], 2048, 512),
+  listOffsetsLookups: num(opts['list-offsets-lookups'], 5000, 500),
+  listOffsetsBatches: quick ? 200 : 2000,
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
 };
-const SECTIONS = ['limits', 'produce', 'kafkajs', 'consume', 'latency', 'startup', 'profile'];
+const SECTIONS = ['limits', 'produce', 'kafkajs', 'consume', 'latency', 'startup', 'profile', 'listoffsets'];
 const only = opts.only ? new Set(opts.only.split(',')) : new Set(SECTIONS);
 for (const s of opts.skip?.split(',') ?? []) only.delete(s);
 if (!cfg.profile) only.delete('profile');
@@ -459,6 +467,58 @@ async function startupBench(): Promise<Record<string, unknown>> {
   return out;
 }
 
+/**
+ * ListOffsets by timestamp: batches of 100 records (about 300 B JSON-like values, timestamps 1 ms apart) from
+ * kafkajs, uncompressed and gzip; then sequential lookups of random timestamps on one connection. Each compressed
+ * lookup decompresses the one batch that can hold the target.
+ */
+async function listOffsetsBench(broker: BrokerProcess): Promise<Record<string, unknown>[]> {
+  const kafka = new Kafka({ clientId: 'bench-list-offsets', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const base = 1_700_000_000_000;
+  const records = cfg.listOffsetsBatches * 100;
+  const out: Record<string, unknown>[] = [];
+  try {
+    for (const [codec, compression] of [['none', CompressionTypes.None], ['gzip', CompressionTypes.GZIP]] as const) {
+      const topic = `list-offsets-${codec}`;
+      await createTopic(broker.bootstrap, topic, 1);
+      for (let b = 0; b < cfg.listOffsetsBatches; b++) {
+        const messages = Array.from({ length: 100 }, (_, i) => ({
+          value: `{"order":${b * 100 + i},"customer":"c-${(b * 31 + i) % 977}","amount":${(i * 7.31).toFixed(2)},"status":"shipped"}`.repeat(3),
+          timestamp: String(base + b * 100 + i),
+        }));
+        await producer.send({ topic, compression, acks: 1, messages });
+      }
+      const client = await TestClient.connect(Number(broker.bootstrap.split(':').at(-1)));
+      try {
+        const times: number[] = [];
+        let wrong = 0;
+        for (let n = 0; n < cfg.listOffsetsLookups; n++) {
+          const target = Math.floor(((n * 2654435761) % 2 ** 32) / 2 ** 32 * records);
+          const t0 = process.hrtime.bigint();
+          const res = await client.send(ApiKey.ListOffsets, 7, {
+            replicaId: -1, isolationLevel: 0,
+            topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: BigInt(base + target), maxNumOffsets: 1 }] }],
+          });
+          times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          if (res.topics[0].partitions[0].offset !== BigInt(target)) wrong++;
+        }
+        const total = times.reduce((a, b) => a + b, 0);
+        times.sort((a, b) => a - b);
+        const row = { codec, batches: cfg.listOffsetsBatches, records, lookups: times.length, lookupsPerSec: (1000 * times.length) / total, meanMs: total / times.length, p99Ms: times[Math.floor(times.length * 0.99)]!, wrong };
+        out.push(row);
+        log(`listoffsets ${codec}: ${fmt(row.lookupsPerSec)} lookups/s, mean ${fmt(row.meanMs, 3)} ms, p99 ${fmt(row.p99Ms, 3)} ms, ${wrong} wrong`);
+      } finally {
+        client.close();
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return out;
+}
+
 function dirBytes(dir: string): number {
   let total = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -570,6 +630,11 @@ function renderTable(r: Record<string, any>): string {
     lines.push(`| peak RSS (VmHWM) over the produce benchmark | ${fmt(mb(mm.peakAfterProduceBytes), 1)} |`);
     lines.push(`| peak RSS (VmHWM) at the end of the run | ${fmt(mb(mm.peakAtEndBytes), 1)} |`, '');
   }
+  if (r.listoffsets) {
+    lines.push('| ListOffsets by timestamp (one connection, sequential) | records | lookups/s | mean ms | p99 ms | wrong answers |', '|---|---:|---:|---:|---:|---:|');
+    for (const l of r.listoffsets) lines.push(`| ${l.codec} batches of 100 records | ${fmt(l.records)} | ${fmt(l.lookupsPerSec)} | ${fmt(l.meanMs, 3)} | ${fmt(l.p99Ms, 3)} | ${l.wrong} |`);
+    lines.push('');
+  }
   if (r.profile && !r.profile.error) {
     lines.push(`CPU profile of the broker under produce (100 B acks=1 and 1 KiB acks=-1; ${r.profile.file}):`, '');
     lines.push(formatProfile({ ...r.profile, entries: r.profile.entries.slice(0, 15) }), '');
@@ -593,7 +658,7 @@ async function main(): Promise<void> {
 
   if (want('limits')) results.limits = await measureLimits();
 
-  if (want('produce') || want('consume') || want('latency') || want('kafkajs')) {
+  if (want('produce') || want('consume') || want('latency') || want('kafkajs') || want('listoffsets')) {
     const dataDir = path.join(tmpRoot, 'main-data');
     const broker = await startBroker({ dataDir });
     try {
@@ -612,6 +677,7 @@ async function main(): Promise<void> {
       }
       if (want('kafkajs')) results.kafkajs = await kafkajsBench(broker);
       if (want('latency')) results.latency = await latencyBench(broker);
+      if (want('listoffsets')) results.listoffsets = await listOffsetsBench(broker);
       memory.peakAtEndBytes = broker.memory().hwmBytes;
     } finally {
       await broker.stop(60_000);

@@ -1,108 +1,177 @@
 // Fetch (key 1), versions 0–17.
 // - Topics by name up to v12 and by topic id from v13 (UNKNOWN_TOPIC_ID when the id is unknown), consistent with
 //   Metadata returning topic ids from v10.
-// - Per partition, in request order: UNKNOWN_TOPIC_OR_PARTITION, leader-epoch check (KIP-320),
-//   OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset]; otherwise whole batches from one segment, up to
-//   the partition's max bytes and what is left of the response's max bytes, never past the high watermark. The
-//   first partition with data gets at least one whole batch even if it is larger (KIP-74).
+// - Sessions (KIP-227): Eddy never creates one, so it answers as Kafka's FetchManager.newContext does when no
+//   session exists (FetchSession.scala) — every answer carries session id 0 and clients keep sending full fetches:
+//
+//     session epoch (v7+)   session id   answer
+//     0 (INITIAL)           any          full fetch (Kafka closes the named session and may open one; we open none)
+//     -1 (FINAL)            any          full fetch, sessionless
+//     anything else         any          FETCH_SESSION_ID_NOT_FOUND, no partitions (incremental, no such session)
+//
+// - Partitions are answered in two steps, as in Kafka (KafkaApis.handleFetchRequest, then
+//   ReplicaManager.fetchMessages/readFromLog):
+//
+//     step          outcome for the partition                               effect on the long poll
+//     resolve       UNKNOWN_TOPIC_ID (v13+ id not known),                   answered with the error; not read, never
+//                   UNKNOWN_TOPIC_OR_PARTITION (not in the metadata)        ends the wait: the others still wait
+//     read          leader epoch check (KIP-320; any negative = none),      respond at once
+//                   OFFSET_OUT_OF_RANGE outside [logStartOffset,
+//                   logEndOffset], a closed or deleted log, I/O errors
+//     read          whole batches from one segment, up to the partition's   counts toward min_bytes
+//                   max bytes and what is left of the response's max
+//                   bytes, never past the high watermark; the first
+//                   partition with data gets at least one whole batch
+//                   even if it is larger (KIP-74)
+//
+//   Every error answer carries high watermark, last stable offset and log start offset -1 and no records
+//   (FetchResponse.partitionResponse, ReplicaManager.createLogReadResult); aborted transactions are [] for an
+//   error found while resolving and null for one found while reading, as Kafka's two paths build them.
 // - Records are passed through as the bytes read from disk (the response writer references them, no copy).
-// - Long polling: below min_bytes with max_wait_ms > 0 and no errors, wait for appends on the requested partitions
-//   (or the timeout, or broker shutdown); read again once the bytes appended since the last read could meet
-//   min_bytes, or when the wait ends. The log wakes us; nothing polls, and small appends cause no re-reads.
+// - Long polling: when nothing failed while reading, max_wait_ms > 0, some partition was read and fewer than
+//   min_bytes (capped at max_bytes, as Kafka caps it) were read, wait on the partitions that were read for
+//   appends, the timeout or broker shutdown; read again once the bytes appended since the last read could meet
+//   min_bytes, or when the wait ends. When a waited-on log closes (its topic deleted) the wait ends at once and the
+//   read answers UNKNOWN_TOPIC_OR_PARTITION for it (DelayedFetch.tryComplete case C). The log wakes us; nothing
+//   polls, and small appends cause no re-reads.
 // - No transactions yet: last stable offset = high watermark; aborted transactions are [] for read_committed and
 //   null for read_uncommitted (v4+).
-// - Sessions (KIP-227): sessionless answers (session id 0); a request naming a session we never created gets
-//   FETCH_SESSION_ID_NOT_FOUND, so the client falls back to full fetches.
 // - v0–v3 readers expect magic 0/1 message sets; without down-conversion (as Kafka with
-//   message.downconversion.enable=false) a partition with data answers UNSUPPORTED_VERSION there.
+//   message.downconversion.enable=false) a partition with data answers UNSUPPORTED_VERSION there. As in Kafka the
+//   conversion comes after the read: its bytes count toward min_bytes and it does not end the wait.
+// - Deliberate difference: partitions are answered in request order. Kafka lists the ones answered while resolving
+//   after all the others (repeating a topic entry when needed); clients match answers by topic and partition.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeFetchResponse, type FetchRequest, type FetchResponse } from '../protocol/generated/fetch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { KafkaError } from '../errors.js';
 import { waitForAppend } from '../log/log-manager.js';
 import { wholeBatchesWithin } from '../protocol/records/batch.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, RequestContext } from './types.js';
-import { checkLeaderEpoch, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { checkLeaderEpoch, isKnownPartition, lookupPartition, partitionErrorCode } from './partition-lookup.js';
 
 type ResponseTopic = FetchResponse['responses'][number];
 type PartitionData = ResponseTopic['partitions'][number];
+type RequestPartition = FetchRequest['topics'][number]['partitions'][number];
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_UUID = Buffer.alloc(16);
 const READ_COMMITTED = 1;
 const FIRST_MAGIC_2_VERSION = 4;
+const FIRST_SESSION_VERSION = 7;
+const INITIAL_EPOCH = 0;
+const FINAL_EPOCH = -1;
+const MAX_BYTES_UNLIMITED = 0x7fffffff;
 
-function partitionResult(partitionIndex: number, errorCode: number, log: PartitionLog | null, records: Buffer, readCommitted: boolean): PartitionData {
-  const hw = log === null ? -1n : log.highWatermark;
+function dataResult(partitionIndex: number, log: PartitionLog, records: Buffer, readCommitted: boolean): PartitionData {
+  const hw = log.highWatermark;
   return {
     partitionIndex,
-    errorCode,
+    errorCode: ErrorCode.NONE,
     highWatermark: hw,
     lastStableOffset: hw,
-    logStartOffset: log === null ? -1n : log.logStartOffset,
+    logStartOffset: log.logStartOffset,
     abortedTransactions: readCommitted ? [] : null,
     preferredReadReplica: -1,
     records,
   } as PartitionData;
 }
 
-interface ResolvedTopic {
-  request: FetchRequest['topics'][number];
-  topic: TopicInfo | undefined;
-  unknownId: boolean;
+/**
+ * An error answer: no offsets, no records. `whileResolving` (KafkaApis' FetchResponse.partitionResponse) has an
+ * empty aborted-transactions list; a failed read (ReplicaManager.createLogReadResult) has none (null).
+ */
+function errorResult(partitionIndex: number, errorCode: number, whileResolving: boolean): PartitionData {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    abortedTransactions: whileResolving ? [] : null,
+    preferredReadReplica: -1,
+    records: EMPTY,
+  } as PartitionData;
 }
 
-/** A requested partition during one pass: its log once resolved, and its answer once known. */
+/** The top-level error for the request's session fields (table in the header), or NONE for a full fetch. */
+function sessionError(apiVersion: number, request: FetchRequest): number {
+  if (apiVersion < FIRST_SESSION_VERSION) return ErrorCode.NONE;
+  const epoch = request.sessionEpoch ?? FINAL_EPOCH;
+  return epoch === INITIAL_EPOCH || epoch === FINAL_EPOCH ? ErrorCode.NONE : ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+}
+
+/** A requested partition: its topic as resolved when the request arrived, and its latest answer. */
 interface Slot {
-  request: FetchRequest['topics'][number]['partitions'][number];
-  topicName: string | undefined;
+  request: RequestPartition;
+  topic: TopicInfo | undefined;
+  /** Answered while resolving (unknown to the metadata): keeps that answer and is never read. */
+  resolved: boolean;
   log: PartitionLog | null;
   result: PartitionData | undefined;
 }
 
+interface TopicSlots {
+  request: FetchRequest['topics'][number];
+  topic: TopicInfo | undefined;
+  slots: Slot[];
+}
+
+/** KafkaApis' first step: partitions unknown to the metadata get their error; the others are to be read. */
+function resolve(ctx: RequestContext, request: FetchRequest): { topics: TopicSlots[]; toRead: Slot[] } {
+  const useIds = ctx.apiVersion >= 13;
+  const toRead: Slot[] = [];
+  const topics = request.topics.map((t): TopicSlots => {
+    const topic = useIds ? ctx.broker.topics.getById(t.topicId ?? ZERO_UUID) : ctx.broker.topics.get(t.topic ?? '');
+    const slots = t.partitions.map((p): Slot => {
+      const slot: Slot = { request: p, topic, resolved: false, log: null, result: undefined };
+      if (useIds && topic === undefined) {
+        slot.resolved = true;
+        slot.result = errorResult(p.partition, ErrorCode.UNKNOWN_TOPIC_ID, true);
+      } else if (!isKnownPartition(topic, p.partition)) {
+        slot.resolved = true;
+        slot.result = errorResult(p.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, true);
+      } else {
+        toRead.push(slot);
+      }
+      return slot;
+    });
+    return { request: t, topic, slots };
+  });
+  return { topics, toRead };
+}
+
 /**
- * One pass over every requested partition. Returns the response topics, bytes gathered and whether any failed.
+ * One read of the partitions to read (ReplicaManager.readFromLog). Returns the bytes gathered and whether a read
+ * failed. Each slot's log is looked up again, so a partition deleted since the last read answers
+ * UNKNOWN_TOPIC_OR_PARTITION.
  *
  * Reads run concurrently in waves: a wave takes partitions in request order while their partition max bytes
  * still fit in what is left of the response's max bytes, so no read in a wave can push the response over it.
  * Results are then taken in request order, which keeps Kafka's rules: the first partition with data may return
  * one oversized batch (KIP-74); any later oversized batch is left out, and nothing goes past max bytes.
  */
-async function readAll(ctx: RequestContext, request: FetchRequest, topics: ResolvedTopic[], logsOut: PartitionLog[] | null) {
+async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]): Promise<{ totalBytes: number; readError: boolean }> {
   const readCommitted = (request.isolationLevel ?? 0) === READ_COMMITTED;
-  let bytesLeft = ctx.apiVersion >= 3 ? request.maxBytes ?? 0x7fffffff : 0x7fffffff;
+  let bytesLeft = ctx.apiVersion >= 3 ? request.maxBytes ?? MAX_BYTES_UNLIMITED : MAX_BYTES_UNLIMITED;
   let totalBytes = 0;
-  let anyError = false;
+  let readError = false;
   const fail = (slot: Slot, err: unknown) => {
-    anyError = true;
-    const code = partitionErrorCode(err, ctx.log, { api: 'Fetch', topic: slot.topicName, partition: slot.request.partition });
-    slot.result = partitionResult(slot.request.partition, code, code === ErrorCode.OFFSET_OUT_OF_RANGE ? slot.log : null, EMPTY, readCommitted);
+    readError = true;
+    const code = partitionErrorCode(err, ctx.log, { api: 'Fetch', topic: slot.topic?.name, partition: slot.request.partition });
+    slot.result = errorResult(slot.request.partition, code, false);
   };
 
-  const perTopic: Slot[][] = [];
   const toRead: Slot[] = [];
-  for (const { request: t, topic, unknownId } of topics) {
-    const slots: Slot[] = [];
-    for (const p of t.partitions) {
-      const slot: Slot = { request: p, topicName: topic?.name, log: null, result: undefined };
-      slots.push(slot);
-      if (unknownId) {
-        anyError = true;
-        slot.result = partitionResult(p.partition, ErrorCode.UNKNOWN_TOPIC_ID, null, EMPTY, readCommitted);
-        continue;
-      }
-      try {
-        slot.log = lookupPartition(ctx.broker, topic, p.partition);
-        logsOut?.push(slot.log);
-        checkLeaderEpoch(p.currentLeaderEpoch);
-        toRead.push(slot);
-      } catch (err) {
-        fail(slot, err);
-      }
+  for (const slot of slots) {
+    try {
+      slot.log = lookupPartition(ctx.broker, slot.topic, slot.request.partition);
+      checkLeaderEpoch(slot.request.currentLeaderEpoch, 'any-negative');
+      toRead.push(slot);
+    } catch (err) {
+      fail(slot, err);
     }
-    perTopic.push(slots);
   }
 
   let next = 0;
@@ -124,40 +193,18 @@ async function readAll(ctx: RequestContext, request: FetchRequest, topics: Resol
       const { slot, maxBytes } = wave[i]!;
       if (outcome.status === 'rejected') return fail(slot, outcome.reason);
       let records = outcome.value ?? EMPTY;
-      if (records.length > 0 && ctx.apiVersion < FIRST_MAGIC_2_VERSION) {
-        return fail(slot, new KafkaError(ErrorCode.UNSUPPORTED_VERSION, 'Fetch v0-v3 needs message down-conversion, which is disabled'));
-      }
       if (totalBytes > 0 && records.length > Math.min(maxBytes, bytesLeft)) {
         records = records.subarray(0, wholeBatchesWithin(records, Math.min(maxBytes, bytesLeft)));
       }
       totalBytes += records.length;
       bytesLeft -= records.length;
-      slot.result = partitionResult(slot.request.partition, ErrorCode.NONE, slot.log, records, readCommitted);
+      slot.result =
+        records.length > 0 && ctx.apiVersion < FIRST_MAGIC_2_VERSION
+          ? errorResult(slot.request.partition, ErrorCode.UNSUPPORTED_VERSION, true)
+          : dataResult(slot.request.partition, slot.log!, records, readCommitted);
     });
   }
-
-  const responses: ResponseTopic[] = topics.map(({ request: t, topic }, i) => ({
-    topic: t.topic ?? topic?.name ?? '',
-    topicId: t.topicId ?? ZERO_UUID,
-    partitions: perTopic[i]!.map((slot) => slot.result!),
-  }) as ResponseTopic);
-  return { responses, totalBytes, anyError };
-}
-
-/** Resolves on the first append to any of `logs`, after `timeoutMs`, or when the broker shuts down. */
-function waitForAppendOrShutdown(logs: PartitionLog[], timeoutMs: number, shutdown: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const wait = waitForAppend(logs, timeoutMs);
-    const onShutdown = () => {
-      wait.cancel();
-      resolve();
-    };
-    shutdown.addEventListener('abort', onShutdown, { once: true });
-    void wait.promise.then(() => {
-      shutdown.removeEventListener('abort', onShutdown);
-      resolve();
-    });
-  });
+  return { totalBytes, readError };
 }
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
@@ -167,46 +214,57 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   maxVersion: 17,
   async handle(ctx, request) {
     const res = makeFetchResponse();
-    if (ctx.apiVersion >= 7 && (request.sessionId ?? 0) !== 0) {
-      res.errorCode = ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+    const sessionCode = sessionError(ctx.apiVersion, request);
+    if (sessionCode !== ErrorCode.NONE) {
+      res.errorCode = sessionCode;
       return res;
     }
-    const useIds = ctx.apiVersion >= 13;
-    const topics: ResolvedTopic[] = request.topics.map((t) => {
-      const topic = useIds ? ctx.broker.topics.getById(t.topicId ?? ZERO_UUID) : ctx.broker.topics.get(t.topic ?? '');
-      return { request: t, topic, unknownId: useIds && topic === undefined };
-    });
-
+    const { topics, toRead } = resolve(ctx, request);
+    const maxBytes = ctx.apiVersion >= 3 ? request.maxBytes ?? MAX_BYTES_UNLIMITED : MAX_BYTES_UNLIMITED;
+    const minBytes = Math.min(request.minBytes, maxBytes);
     const deadline = Date.now() + Math.max(0, request.maxWaitMs);
-    const logs: PartitionLog[] = [];
+
+    // The logs are looked up before readAll's first await, so the byte count taken here is from before the read:
+    // bytes appended while it runs count as arrived (at worst one extra read, never a missed one).
+    const firstPass = readAll(ctx, request, toRead);
+    const logs = toRead.flatMap((slot) => (slot.log === null ? [] : [slot.log]));
     const visibleBytes = () => logs.reduce((sum, log) => sum + log.visibleBytesAppended, 0);
-    // readAll resolves the partitions (filling `logs`) before its first await, so the count taken here is from
-    // before the read: bytes appended while it runs count as arrived (at worst one extra read, never a missed one).
-    const firstPass = readAll(ctx, request, topics, logs);
     let visibleAtPass = visibleBytes();
     let pass = await firstPass;
-    while (pass.totalBytes < request.minBytes && !pass.anyError && logs.length > 0 && !ctx.broker.shutdownSignal.aborted) {
+    while (!pass.readError && pass.totalBytes < minBytes && logs.length > 0) {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
-      await waitForAppendOrShutdown(logs, remainingMs, ctx.broker.shutdownSignal);
-      // Read again only once enough has arrived for min_bytes, or when the wait is over and something arrived.
-      const arrived = visibleBytes() - visibleAtPass;
-      const waitOver = Date.now() >= deadline || ctx.broker.shutdownSignal.aborted;
-      if (arrived === 0 && waitOver) break;
-      if (pass.totalBytes + arrived < request.minBytes && !waitOver) continue;
+      const wake = await waitForAppend(logs, remainingMs, ctx.broker.shutdownSignal).promise;
+      if (wake !== 'closed') {
+        // Read again only once enough has arrived for min_bytes, or when the wait is over and something arrived.
+        const arrived = visibleBytes() - visibleAtPass;
+        const waitOver = wake !== 'append' || Date.now() >= deadline;
+        if (arrived === 0 && waitOver) break;
+        if (pass.totalBytes + arrived < minBytes && !waitOver) continue;
+      }
       visibleAtPass = visibleBytes();
-      pass = await readAll(ctx, request, topics, null);
+      pass = await readAll(ctx, request, toRead);
+      // A closed log ends the wait whatever the read found (Kafka force-completes the delayed fetch).
+      if (wake === 'closed') break;
     }
-    res.responses = pass.responses;
+    res.responses = topics.map(({ request: t, topic, slots }) => ({
+      topic: t.topic ?? topic?.name ?? '',
+      topicId: t.topicId ?? ZERO_UUID,
+      partitions: slots.map((slot) => slot.result!),
+    })) as FetchResponse['responses'];
     return res;
   },
-  errorResponse(request, errorCode) {
+  // FetchRequest.getErrorResponse: the top-level code and the request's session id; from v13 no partitions, before
+  // that every requested partition with the code.
+  errorResponse(request, errorCode, apiVersion) {
     const res = makeFetchResponse();
     res.errorCode = errorCode;
+    res.sessionId = request.sessionId ?? 0;
+    if (apiVersion >= 13) return res;
     res.responses = request.topics.map((t) => ({
       topic: t.topic ?? '',
       topicId: t.topicId ?? ZERO_UUID,
-      partitions: t.partitions.map((p) => partitionResult(p.partition, errorCode, null, EMPTY, false)),
+      partitions: t.partitions.map((p) => errorResult(p.partition, errorCode, true)),
     })) as FetchResponse['responses'];
     return res;
   },

@@ -1,65 +1,117 @@
 // ListOffsets (key 2), versions 0–9.
-// | timestamp                        | answer                                                        |
-// |----------------------------------|---------------------------------------------------------------|
-// | -1 LATEST                        | high watermark (= last stable offset without transactions)    |
-// | -2 EARLIEST                      | log start offset                                              |
-// | -3 MAX_TIMESTAMP (v7+, KIP-734)  | offset and timestamp of the largest timestamp, or -1/-1       |
-// | -4 EARLIEST_LOCAL (v8+, KIP-405) | log start offset (no tiered storage: everything is local)     |
-// | -5 LATEST_TIERED (v9+, KIP-1005) | -1/-1 (nothing is tiered)                                     |
-// | t >= 0                           | first offset whose timestamp >= t, or -1/-1 when none         |
-// Other negative timestamps find nothing (-1/-1), as in Kafka.
-// - v0 answers with OldStyleOffsets (a list of at most MaxNumOffsets offsets) instead of Offset/Timestamp.
-// - v1+ timestamp is -1 for LATEST/EARLIEST, as Kafka answers.
-// - A partition named twice in one request gets INVALID_REQUEST for each occurrence (v1+, as Kafka).
-// - currentLeaderEpoch (v4+) is checked as in Fetch (KIP-320); leaderEpoch in answers is 0.
+// | timestamp                        | answer (v1+: offset, timestamp, leaderEpoch v4+)                          |
+// |----------------------------------|----------------------------------------------------------------------------|
+// | -1 LATEST                        | high watermark, -1, the partition's leader epoch                           |
+// | -2 EARLIEST                      | log start offset, -1, the partition's leader epoch                         |
+// | -3 MAX_TIMESTAMP (v7+, KIP-734)  | earliest record carrying the largest timestamp, its timestamp, its batch's |
+// |                                  | epoch; -1/-1/-1 for an empty log                                           |
+// | -4 EARLIEST_LOCAL (v8+, KIP-405) | as EARLIEST (no tiered storage: everything is local)                       |
+// | -5 LATEST_TIERED (v9+, KIP-1005) | -1, -1, -1 (nothing is tiered)                                             |
+// | other negative, or one above the | UNSUPPORTED_VERSION, -1/-1/-1 (KafkaApis timestampMinSupportedVersion)     |
+// |   request's version              |                                                                            |
+// | t >= 0                           | first record with timestamp >= t (compressed batches are decompressed, one |
+// |                                  | batch per lookup), its timestamp, its batch's epoch; -1/-1/-1 when none    |
+// - Order of checks (v1+, KafkaApis.handleListOffsetRequestV1AndAbove): duplicate partition (INVALID_REQUEST for
+//   each occurrence), unsupported negative timestamp, then the partition (unknown, leader epoch), then the lookup.
+// - v0 (handleListOffsetRequestV0) answers OldStyleOffsets: a timestamp below -2 is UNSUPPORTED_VERSION; otherwise
+//   the log end offset (the high watermark for a consumer) and segment base offsets, newest first, at most
+//   MaxNumOffsets (PartitionLog.legacyFetchOffsetsBefore). No duplicate check in v0, as in Kafka.
+// - currentLeaderEpoch (v4+) is checked as in Kafka (KIP-320; only -1 means "none"). Error answers carry
+//   leaderEpoch -1, as Kafka's buildErrorResponse leaves the schema default.
+// - A batch that cannot be decompressed answers UNKNOWN_SERVER_ERROR (Kafka: KafkaException "Failed to
+//   decompress record stream"), logged at error; a malformed record inside it INVALID_RECORD.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeListOffsetsResponse, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/generated/list-offsets.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { ApiHandler, RequestContext } from './types.js';
-import { LEADER_EPOCH, checkLeaderEpoch, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { KafkaError } from '../errors.js';
+import { checkLeaderEpoch, lookupPartition, partitionErrorCode } from './partition-lookup.js';
 import type { PartitionLog } from '../log/partition-log.js';
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number];
+type PartitionRequest = ListOffsetsRequest['topics'][number]['partitions'][number];
 
 const LATEST = -1n;
 const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
+/** Kafka's ListOffsetsRequest timestamps and the first request version that may send each (KafkaApis). */
+const TIMESTAMP_MIN_VERSION = new Map<bigint, number>([
+  [EARLIEST, 1],
+  [LATEST, 1],
+  [MAX_TIMESTAMP, 7],
+  [EARLIEST_LOCAL, 8],
+  [LATEST_TIERED, 9],
+]);
 
-/** Builds a partition answer with only the fields that exist at `apiVersion` (the others must stay default). */
-function answer(partitionIndex: number, errorCode: number, offset: bigint, timestamp: bigint, apiVersion: number): PartitionResponse {
+interface Found {
+  offset: bigint;
+  timestamp: bigint;
+  leaderEpoch: number;
+}
+
+const NOT_FOUND: Found = { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+
+/** A v1+ partition answer with only the fields that exist at `apiVersion` (the others must stay default). */
+function answer(partitionIndex: number, errorCode: number, found: Found, apiVersion: number): PartitionResponse {
   const res = { partitionIndex, errorCode } as PartitionResponse;
   if (apiVersion === 0) {
-    res.oldStyleOffsets = offset >= 0n ? [offset] : [];
-  } else {
-    res.timestamp = timestamp;
-    res.offset = offset;
+    res.oldStyleOffsets = [];
+    return res;
   }
-  if (apiVersion >= 4) res.leaderEpoch = errorCode === ErrorCode.NONE ? LEADER_EPOCH : -1;
+  res.timestamp = found.timestamp;
+  res.offset = found.offset;
+  if (apiVersion >= 4) res.leaderEpoch = found.leaderEpoch >= 0 ? found.leaderEpoch : -1;
   return res;
 }
 
-async function lookupOffset(log: PartitionLog, timestamp: bigint, apiVersion: number): Promise<{ offset: bigint; timestamp: bigint }> {
-  if (timestamp === LATEST) return { offset: log.highWatermark, timestamp: -1n };
-  if (timestamp === EARLIEST || (timestamp === EARLIEST_LOCAL && apiVersion >= 8)) return { offset: log.logStartOffset, timestamp: -1n };
-  if (timestamp === MAX_TIMESTAMP && apiVersion >= 7) return log.maxTimestampAndOffset() ?? { offset: -1n, timestamp: -1n };
-  if (timestamp === LATEST_TIERED && apiVersion >= 9) return { offset: -1n, timestamp: -1n };
-  if (timestamp < 0n) return { offset: -1n, timestamp: -1n };
-  return (await log.offsetForTimestamp(timestamp)) ?? { offset: -1n, timestamp: -1n };
+async function lookupOffset(log: PartitionLog, timestamp: bigint): Promise<Found> {
+  if (timestamp === LATEST) return { offset: log.highWatermark, timestamp: -1n, leaderEpoch: log.leaderEpoch };
+  if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) {
+    return { offset: log.logStartOffset, timestamp: -1n, leaderEpoch: log.leaderEpoch };
+  }
+  if (timestamp === MAX_TIMESTAMP) return (await log.maxTimestampAndOffset()) ?? NOT_FOUND;
+  if (timestamp === LATEST_TIERED) return NOT_FOUND;
+  return (await log.offsetForTimestamp(timestamp)) ?? NOT_FOUND;
 }
 
-async function listPartition(ctx: RequestContext, topicName: string, p: ListOffsetsRequest['topics'][number]['partitions'][number], duplicate: boolean): Promise<PartitionResponse> {
+function errorCodeOf(ctx: RequestContext, err: unknown, topic: string, partition: number): number {
+  const code = partitionErrorCode(err, ctx.log, { api: 'ListOffsets', topic, partition });
+  if (err instanceof KafkaError && code === ErrorCode.UNKNOWN_SERVER_ERROR) {
+    ctx.log.error({ err, api: 'ListOffsets', topic, partition }, 'error while searching the log');
+  }
+  return code;
+}
+
+async function listPartition(ctx: RequestContext, topicName: string, p: PartitionRequest, duplicate: boolean): Promise<PartitionResponse> {
   const v = ctx.apiVersion;
-  if (duplicate) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1n, -1n, v);
+  if (duplicate) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, NOT_FOUND, v);
+  if (p.timestamp < 0n && !(v >= (TIMESTAMP_MIN_VERSION.get(p.timestamp) ?? Infinity))) {
+    return answer(p.partitionIndex, ErrorCode.UNSUPPORTED_VERSION, NOT_FOUND, v);
+  }
   try {
     const log = lookupPartition(ctx.broker, ctx.broker.topics.get(topicName), p.partitionIndex);
     checkLeaderEpoch(p.currentLeaderEpoch);
-    const found = await lookupOffset(log, p.timestamp, v);
-    return answer(p.partitionIndex, ErrorCode.NONE, found.offset, found.timestamp, v);
+    return answer(p.partitionIndex, ErrorCode.NONE, await lookupOffset(log, p.timestamp), v);
   } catch (err) {
-    const code = partitionErrorCode(err, ctx.log, { api: 'ListOffsets', topic: topicName, partition: p.partitionIndex });
-    return answer(p.partitionIndex, code, -1n, -1n, v);
+    return answer(p.partitionIndex, errorCodeOf(ctx, err, topicName, p.partitionIndex), NOT_FOUND, v);
+  }
+}
+
+/** v0: OldStyleOffsets (Kafka's handleListOffsetRequestV0). */
+function listPartitionV0(ctx: RequestContext, request: ListOffsetsRequest, topicName: string, p: PartitionRequest): PartitionResponse {
+  // Negative timestamps other than LATEST and EARLIEST are reserved and were never valid in v0.
+  if (p.timestamp < EARLIEST) return answer(p.partitionIndex, ErrorCode.UNSUPPORTED_VERSION, NOT_FOUND, 0);
+  try {
+    const log = lookupPartition(ctx.broker, ctx.broker.topics.get(topicName), p.partitionIndex);
+    // Kafka sizes an array with maxNumOffsets: a negative count fails there (NegativeArraySizeException).
+    if (p.maxNumOffsets! < 0) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `maxNumOffsets ${p.maxNumOffsets} is negative`);
+    const res = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE } as PartitionResponse;
+    res.oldStyleOffsets = log.legacyFetchOffsetsBefore(p.timestamp, p.maxNumOffsets!, request.replicaId === -1);
+    return res;
+  } catch (err) {
+    return answer(p.partitionIndex, errorCodeOf(ctx, err, topicName, p.partitionIndex), NOT_FOUND, 0);
   }
 }
 
@@ -79,7 +131,11 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
       request.topics.map(async (t) => ({
         name: t.name,
         partitions: await Promise.all(
-          t.partitions.map((p) => listPartition(ctx, t.name, p, ctx.apiVersion >= 1 && seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1)),
+          t.partitions.map((p) =>
+            ctx.apiVersion === 0
+              ? listPartitionV0(ctx, request, t.name, p)
+              : listPartition(ctx, t.name, p, seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1),
+          ),
         ),
       })),
     ) as ListOffsetsResponse['topics'];
@@ -89,7 +145,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
     const res = makeListOffsetsResponse();
     res.topics = request.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => answer(p.partitionIndex, errorCode, -1n, -1n, apiVersion)),
+      partitions: t.partitions.map((p) => answer(p.partitionIndex, errorCode, NOT_FOUND, apiVersion)),
     })) as ListOffsetsResponse['topics'];
     return res;
   },

@@ -9,26 +9,38 @@ import type { BrokerServices } from './types.js';
 /** Every partition has leader epoch 0 until replication brings leader elections. */
 export const LEADER_EPOCH = 0;
 
+/** Whether the metadata knows the partition (Kafka's metadataCache.contains), whatever the state of its log. */
+export function isKnownPartition(topic: TopicInfo | undefined, partition: number): topic is TopicInfo {
+  return topic !== undefined && partition >= 0 && partition < topic.partitions;
+}
+
 export function lookupPartition(broker: BrokerServices, topic: TopicInfo | undefined, partition: number): PartitionLog {
-  if (topic === undefined || partition < 0 || partition >= topic.partitions) {
-    throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  }
+  if (!isKnownPartition(topic, partition)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const log = broker.logs.getLog(topic.name, partition);
   if (log === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   return log;
 }
 
 /**
- * KIP-320: a client that knows the leader epoch sends it; -1 means "don't check".
- * | currentLeaderEpoch | outcome               |
- * |--------------------|-----------------------|
- * | -1                 | ok                    |
- * | == ours            | ok                    |
- * | < ours             | FENCED_LEADER_EPOCH   |
- * | > ours             | UNKNOWN_LEADER_EPOCH  |
+ * What a request's currentLeaderEpoch means when it is negative; Kafka 3.9 differs per API:
+ * - 'any-negative': Fetch. FetchRequest.optionalEpoch turns every negative value into "no epoch".
+ * - 'only-minus-one': ListOffsets. KafkaApis compares with ListOffsetsResponse.UNKNOWN_EPOCH (-1) only, so -2 is
+ *   an epoch like any other, below ours (FENCED_LEADER_EPOCH).
  */
-export function checkLeaderEpoch(currentLeaderEpoch: number | undefined): void {
-  if (currentLeaderEpoch === undefined || currentLeaderEpoch === -1 || currentLeaderEpoch === LEADER_EPOCH) return;
+export type NoLeaderEpoch = 'any-negative' | 'only-minus-one';
+
+/**
+ * KIP-320: a client that knows the leader epoch sends it (Partition.checkCurrentLeaderEpoch).
+ * | currentLeaderEpoch                      | outcome               |
+ * |-----------------------------------------|-----------------------|
+ * | absent, or "no epoch" per `noEpoch`     | ok                    |
+ * | == ours                                 | ok                    |
+ * | < ours                                  | FENCED_LEADER_EPOCH   |
+ * | > ours                                  | UNKNOWN_LEADER_EPOCH  |
+ */
+export function checkLeaderEpoch(currentLeaderEpoch: number | undefined, noEpoch: NoLeaderEpoch = 'only-minus-one'): void {
+  if (currentLeaderEpoch === undefined || currentLeaderEpoch === LEADER_EPOCH) return;
+  if (currentLeaderEpoch === -1 || (currentLeaderEpoch < 0 && noEpoch === 'any-negative')) return;
   throw new KafkaError(currentLeaderEpoch < LEADER_EPOCH ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
 }
 

@@ -8,7 +8,8 @@
 //   offset and partition leader epoch in place and writes it as is.
 // - acks=-1 with `flushOnAckAll` waits for the fsync (group commit in the log); acks=1 waits for the write.
 // - acks=0: no response; if any partition failed, the connection is closed so the client refreshes metadata
-//   (Kafka's behaviour).
+//   (Kafka's behaviour, KafkaApis.handleProduceRequest), and nothing the client sent after this request on the
+//   connection is processed (connection.ts starts nothing behind an acks=0 Produce until it is done).
 // - Idempotent/transactional producers come with a later issue: InitProducerId is not advertised, so clients
 //   don't send producer ids; batches are stored as they come.
 import { ApiKey } from '../protocol/generated/index.js';

@@ -29,7 +29,7 @@ import { nodeLogFs, type LogFs } from './fs.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { PartitionLog } from './partition-log.js';
 
-export { PartitionLog, waitForAppend, type AppendResult } from './partition-log.js';
+export { PartitionLog, waitForAppend, type AppendResult, type WakeReason } from './partition-log.js';
 export { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 
 export interface LogManagerOptions {
@@ -221,7 +221,9 @@ export class LogManager {
   /**
    * Closes the topic's logs (queued appends finish, nothing is fsynced), renames each directory to
    * `<topic>-<partition>.<id>-delete` (Kafka's convention, so a crash mid-delete never resurrects the log) and
-   * removes it.
+   * removes it. Every log leaves the map before any is closed, and closing wakes the Fetch long polls waiting on
+   * it, so they answer UNKNOWN_TOPIC_OR_PARTITION at once (Kafka completes delayed fetches as it stops the
+   * partitions, ReplicaManager.stopPartitions).
    */
   async deleteLogs(topic: string): Promise<void> {
     const doomed = [...this.logs.entries()].filter(([, log]) => log.topic === topic);

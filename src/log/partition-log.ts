@@ -40,10 +40,10 @@ import {
   LAST_OFFSET_DELTA_OFFSET,
   batchSizeAt,
   LOG_OVERHEAD,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
   RECORD_BATCH_HEADER_SIZE,
   readBatchHeader,
-  compressionOf,
-  isLogAppendTime,
   setBaseOffset,
   setLogAppendTime,
   setPartitionLeaderEpoch,
@@ -52,7 +52,7 @@ import {
 import type { LogFs } from './fs.js';
 import type { LogConfig } from './log-config.js';
 import { recoverSegment, type CrcCheck } from './recovery.js';
-import { findRecordAtTimestamp } from '../protocol/records/record.js';
+import { offsetOfMaxTimestamp, searchBatchForTimestamp } from '../protocol/records/record.js';
 import { LogSegment, parseSegmentFileName, type FoundBatch } from './segment.js';
 
 export interface AppendResult {
@@ -61,6 +61,13 @@ export interface AppendResult {
   /** -1n unless the topic uses LogAppendTime. */
   logAppendTimeMs: bigint;
   logStartOffset: bigint;
+}
+
+/** A ListOffsets answer found in the log; leaderEpoch is the batch's partitionLeaderEpoch (-1: none). */
+export interface TimestampAndOffset {
+  offset: bigint;
+  timestamp: bigint;
+  leaderEpoch: number;
 }
 
 export interface PartitionLogOptions {
@@ -443,6 +450,15 @@ export class PartitionLog {
     return this.visibleBytesTotal;
   }
 
+  /** True once close() has begun (the partition is being deleted or the broker is closing). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Calls `listener` after each append that moves the high watermark, and once when close() begins, so that a
+   * long poll waiting on a partition being deleted ends at once instead of at max_wait_ms (check `isClosed`).
+   */
   onAppend(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => {
@@ -549,13 +565,15 @@ export class PartitionLog {
   }
 
   /**
-   * ListOffsets by timestamp (Kafka semantics): the first batch below the high watermark whose maxTimestamp >=
-   * timestampMs, and in it the first record with timestamp >= timestampMs. Record-level for uncompressed
-   * CreateTime batches; for compressed batches (records are never decompressed) the answer is the batch's base
-   * offset and maxTimestamp, so a consumer seeking by time may see a few earlier records; for LogAppendTime
-   * batches every record has maxTimestamp, so the batch answer is exact.
+   * ListOffsets by timestamp (Kafka's UnifiedLog.fetchOffsetByTimestamp → LogSegment.findOffsetByTimestamp →
+   * FileRecords.searchForTimestamp): in the first segment whose largest timestamp reaches `timestampMs`, from the
+   * time index's floor entry on, the first batch below the high watermark whose maxTimestamp >= timestampMs, and
+   * in it the first record with timestamp >= timestampMs (record.ts). Only that batch is read record by record:
+   * decompressed when compressed, not at all for LogAppendTime (every record has maxTimestamp). A batch whose
+   * records don't reach the target (its maxTimestamp overstates them) is passed over, as Kafka does. leaderEpoch
+   * is the batch's partitionLeaderEpoch (-1 when it has none). null when no record qualifies.
    */
-  async offsetForTimestamp(timestampMs: bigint): Promise<{ offset: bigint; timestamp: bigint } | null> {
+  async offsetForTimestamp(timestampMs: bigint): Promise<TimestampAndOffset | null> {
     this.checkOpen();
     const target = Number(timestampMs);
     this.readsInFlight++;
@@ -564,11 +582,15 @@ export class PartitionLog {
         if (segment.size === 0 || segment.maxTimestamp < target) continue;
         await this.indexesFor(segment);
         const relativeOffset = segment.timeIndex.lookup(target);
-        const start = relativeOffset < 0 ? 0 : segment.offsetIndex.lookup(relativeOffset);
-        const found = await segment.findBatch(start, segment.visibleSize, (b) => b.maxTimestamp >= target);
-        if (!found) continue;
-        const exact = await this.recordAtTimestamp(segment, found, timestampMs);
-        return exact ?? { offset: found.baseOffset, timestamp: BigInt(found.maxTimestamp) };
+        let position = relativeOffset < 0 ? 0 : segment.offsetIndex.lookup(relativeOffset);
+        for (;;) {
+          const found = await segment.findBatch(position, segment.visibleSize, (b) => b.maxTimestamp >= target);
+          if (!found) break;
+          const batch = await this.batchBytes(segment, found);
+          const record = searchBatchForTimestamp(batch, timestampMs);
+          if (record) return { ...record, leaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET) };
+          position = found.position + found.size;
+        }
       }
       return null;
     } finally {
@@ -576,34 +598,79 @@ export class PartitionLog {
     }
   }
 
-  /** Record-level answer inside an uncompressed CreateTime batch (reads the batch); undefined otherwise. */
-  private async recordAtTimestamp(
-    segment: LogSegment,
-    found: FoundBatch,
-    timestampMs: bigint,
-  ): Promise<{ offset: bigint; timestamp: bigint } | undefined> {
-    if (compressionOf(found.attributes) !== 0 || isLogAppendTime(found.attributes)) return undefined;
+  /** The whole batch `found`, from the scan chunk when it holds it, else read from the segment. */
+  private async batchBytes(segment: LogSegment, found: FoundBatch): Promise<Buffer> {
     const inChunk = found.position - found.chunkPosition;
-    const batch =
-      inChunk + found.size <= found.chunk.length
-        ? found.chunk.subarray(inChunk, inChunk + found.size)
-        : await segment.read(found.position, found.size);
-    return findRecordAtTimestamp(batch, 0, timestampMs);
+    return inChunk + found.size <= found.chunk.length
+      ? found.chunk.subarray(inChunk, inChunk + found.size)
+      : await segment.read(found.position, found.size);
   }
 
   /**
-   * ListOffsets MAX_TIMESTAMP (KIP-734): the largest batch maxTimestamp in the log and the lastOffset of the
-   * first batch that has it (batch-level approximation of Kafka's "offset of the record with the largest
-   * timestamp": exact when timestamps grow within a batch). null when the log is empty.
+   * ListOffsets MAX_TIMESTAMP (KIP-734), as Kafka 3.9's UnifiedLog.fetchOffsetByTimestamp: the segment with the
+   * largest timestamp (the first of equals), from the offset-index entry at or before its offsetOfMaxTimestamp,
+   * the first batch whose maxTimestamp equals it, and in that batch the first record carrying it
+   * (RecordBatch.offsetOfMaxTimestamp: of several records with the largest timestamp, the earliest). Only that
+   * batch is read record by record (decompressed when needed); segments' largest timestamps come from what is
+   * already tracked (time index, appends), so start-up reads nothing more. null for an empty log, or when that
+   * batch is not yet below the high watermark.
    */
-  maxTimestampAndOffset(): { offset: bigint; timestamp: bigint } | null {
+  async maxTimestampAndOffset(): Promise<TimestampAndOffset | null> {
+    this.checkOpen();
     let best: LogSegment | undefined;
     for (const segment of this.segments) {
       if (segment.size === 0) continue;
       if (best === undefined || segment.maxTimestamp > best.maxTimestamp) best = segment;
     }
     if (!best) return null;
-    return { offset: best.offsetOfMaxTimestamp, timestamp: BigInt(best.maxTimestamp) };
+    const segment = best;
+    const maxTimestamp = segment.maxTimestamp;
+    this.readsInFlight++;
+    try {
+      await this.indexesFor(segment);
+      const position = segment.offsetIndex.lookup(Number(segment.offsetOfMaxTimestamp - segment.baseOffset));
+      const found = await segment.findBatch(position, segment.visibleSize, (b) => b.maxTimestamp === maxTimestamp);
+      if (!found) return null;
+      const batch = await this.batchBytes(segment, found);
+      const offset = offsetOfMaxTimestamp(batch);
+      if (offset === undefined) return null;
+      // The batch header's int64, not the segment's number: exact even where a number would round (2^63 - 1).
+      return { offset, timestamp: batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET), leaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET) };
+    } finally {
+      this.readDone();
+    }
+  }
+
+  /**
+   * ListOffsets v0 (Kafka's UnifiedLog.legacyFetchOffsetsBefore, then Partition.legacyFetchOffsetsForTimestamp):
+   * candidates are each segment's base offset (at least the log start offset) and, when the active segment is
+   * not empty, the log end offset, each paired with a time; the answer starts at the last candidate for LATEST
+   * (-1), the first for EARLIEST (-2), otherwise the last whose time is <= `timestampMs`, and goes back towards
+   * older ones, at most `maxNumOffsets` of them, newest first. For a consumer (replicaId -1) offsets above the
+   * high watermark are replaced by the high watermark. Kafka pairs each segment with its file's last-modified
+   * time; Eddy uses the segment's largest record timestamp, which is when a CreateTime producer last wrote to
+   * it (and the append time on LogAppendTime topics). The log end offset is paired with now, as in Kafka.
+   */
+  legacyFetchOffsetsBefore(timestampMs: bigint, maxNumOffsets: number, fromConsumer: boolean): bigint[] {
+    this.checkOpen();
+    const candidates: Array<{ offset: bigint; timeMs: number }> = this.segments.map((segment) => ({
+      offset: segment.baseOffset > this.logStartOffset ? segment.baseOffset : this.logStartOffset,
+      timeMs: segment.maxTimestamp,
+    }));
+    if (this.segments.at(-1)!.size > 0) candidates.push({ offset: this.endOffset, timeMs: this.clock() });
+    let startIndex: number;
+    if (timestampMs === -1n) startIndex = candidates.length - 1;
+    else if (timestampMs === -2n) startIndex = 0;
+    else {
+      startIndex = candidates.length - 1;
+      while (startIndex >= 0 && BigInt(candidates[startIndex]!.timeMs) > timestampMs) startIndex--;
+    }
+    const offsets: bigint[] = [];
+    for (let i = startIndex; i >= 0 && offsets.length < maxNumOffsets; i--) offsets.push(candidates[i]!.offset);
+    offsets.sort((x, y) => (x > y ? -1 : x < y ? 1 : 0));
+    if (!fromConsumer || !offsets.some((o) => o > this.hw)) return offsets;
+    // Descending, so Kafka's dropWhile(_ > hw) is a filter.
+    return [this.hw, ...offsets.filter((o) => o <= this.hw)];
   }
 
   /**
@@ -613,6 +680,9 @@ export class PartitionLog {
   async close(options: { flush?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Wake the long polls waiting on this log before anything else: when the partition is being deleted they
+    // must answer at once (Kafka completes them as the partition stops, DelayedFetch case C), not at max_wait_ms.
+    this.notifyAppend();
     this.clearFlushTimer();
     await this.waitIdle();
     try {
@@ -873,23 +943,45 @@ export class PartitionLog {
   }
 }
 
+/** Why a waitForAppend() wait ended. */
+export type WakeReason = 'append' | 'closed' | 'timeout' | 'aborted' | 'cancelled';
+
 /**
- * Long-poll helper for Fetch: resolves when any of `logs` advances its high watermark or after `timeoutMs`.
- * One timer and one listener per log; `cancel()` removes both and resolves the promise.
+ * Long-poll helper for Fetch: resolves once, with the first of
+ *
+ *   'closed'     one of `logs` is closed (its partition is being deleted, or the broker is closing); at once when
+ *                one already is, so a deletion during the caller's read is not missed
+ *   'aborted'    `signal` aborts (broker shutdown); at once when it already has
+ *   'append'     one of `logs` advances its high watermark
+ *   'timeout'    `timeoutMs` passes
+ *   'cancelled'  cancel() is called
+ *
+ * One timer, one listener per log and one abort listener; every ending removes them all.
  */
-export function waitForAppend(logs: PartitionLog[], timeoutMs: number): { promise: Promise<void>; cancel(): void } {
-  let resolvePromise!: () => void;
-  const promise = new Promise<void>((resolve) => (resolvePromise = resolve));
+export function waitForAppend(
+  logs: PartitionLog[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+): { promise: Promise<WakeReason>; cancel(): void } {
+  let resolvePromise!: (reason: WakeReason) => void;
+  const promise = new Promise<WakeReason>((resolve) => (resolvePromise = resolve));
   const unsubscribes: Array<() => void> = [];
   let done = false;
-  const finish = (): void => {
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (reason: WakeReason): void => {
     if (done) return;
     done = true;
     clearTimeout(timer);
     for (const unsubscribe of unsubscribes) unsubscribe();
-    resolvePromise();
+    signal?.removeEventListener('abort', onAbort);
+    resolvePromise(reason);
   };
-  for (const log of logs) unsubscribes.push(log.onAppend(finish));
-  const timer = setTimeout(finish, Math.max(0, timeoutMs));
-  return { promise, cancel: finish };
+  const onAbort = (): void => finish('aborted');
+  if (signal?.aborted) finish('aborted');
+  else if (logs.some((log) => log.isClosed)) finish('closed');
+  if (done) return { promise, cancel: () => undefined };
+  for (const log of logs) unsubscribes.push(log.onAppend(() => finish(log.isClosed ? 'closed' : 'append')));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  timer = setTimeout(() => finish('timeout'), Math.max(0, timeoutMs));
+  return { promise, cancel: () => finish('cancelled') };
 }

@@ -11,7 +11,7 @@
 //   16   1     magic                int8   2; the only version this broker writes or reads
 //   17   4     crc                  uint32 CRC-32C of bytes 21..end
 //   21   ...   attributes … records, exactly as the producer sent them, except that on LogAppendTime topics
-//              the timestamp-type bit, baseTimestamp and maxTimestamp are rewritten and the CRC recomputed.
+//              the timestamp-type bit and maxTimestamp are rewritten and the CRC recomputed (as Kafka).
 //
 // A batch with a magic other than 2, a batchLength below 49 or past the end of the file, a CRC mismatch, or a
 // baseOffset below the previous batch's end marks the end of the valid log: recovery truncates there

@@ -4,13 +4,20 @@
 // number). Kafka mutes a channel while a request is in flight; Eddy does the same for every API except Produce:
 //
 //   request at the head of the queue      may start while earlier requests are still in flight when
-//   Produce                               every in-flight request is a Produce, and fewer than MAX_PIPELINED
+//   Produce                               every in-flight request is a Produce with acks 1 or -1, and fewer than
+//                                         MAX_PIPELINED are
 //   anything else                         never: it waits until every earlier response has been written
 //
 // Pipelining Produce is safe because a produce handler assigns offsets synchronously when it starts (offsets
 // follow arrival order), and it is what makes group commit work for one connection: a producer that keeps
 // several acks=-1 requests in flight (librdkafka does) gets them into one fsync instead of one fsync each, and
 // the CRC check of the next request overlaps the write of the previous one.
+//
+// An acks=0 Produce may start behind those, but nothing starts behind it until it is done: when it fails, the
+// connection closes (KafkaApis closes it so the client refreshes its metadata) and Kafka, whose channel stays
+// muted while the request is in flight, never reads what the client sent after it (SocketServer). So nothing
+// queued behind it is dispatched: close() discards the queue. Its acks is read from the frame before dispatch
+// (produceAcks), so acks=1/-1 pipelining is unchanged.
 //
 // Backpressure both ways:
 // - inbound: when MAX_QUEUED_FRAMES frames (or socket.request.max.bytes of them), queued or in flight, wait, the
@@ -26,6 +33,8 @@ import { dispatch } from './dispatch.js';
 import type { ParsedRequestHeader } from '../protocol/header.js';
 import type { BrokerServices, RequestContext } from '../handlers/types.js';
 import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
+import { Reader } from '../protocol/reader.js';
+import { requestHeaderVersion } from '../protocol/header.js';
 import type { DispatchOutcome } from './dispatch.js';
 
 const MAX_QUEUED_FRAMES = 64;
@@ -34,8 +43,39 @@ const MAX_PIPELINED = 16;
 
 interface InFlight {
   frameBytes: number;
-  pipelined: boolean;
+  /** A Produce with acks 1 or -1: a later Produce may start while this one is in flight. */
+  letsProduceFollow: boolean;
   outcome: Promise<DispatchOutcome | null>;
+}
+
+/**
+ * The acks of a Produce request frame, read without decoding the request: header v1 (v2 with tagged fields from
+ * Produce v9), then transactional_id (v3+, compact from v9), then acks (first in v0–v2). undefined when the frame
+ * ends first; such a frame is treated like acks=0 (dispatch will close the connection for it).
+ */
+export function produceAcks(frame: Buffer): number | undefined {
+  try {
+    const r = new Reader(frame);
+    r.skip(2);
+    const apiVersion = r.readInt16();
+    r.skip(4);
+    const clientIdLength = r.readInt16();
+    if (clientIdLength > 0) r.skip(clientIdLength);
+    const flexible = requestHeaderVersion(ApiKey.Produce, apiVersion) >= 2;
+    if (flexible) r.skipTaggedFields();
+    if (apiVersion >= 3) {
+      if (flexible) {
+        const lengthPlusOne = r.readUnsignedVarint();
+        if (lengthPlusOne > 1) r.skip(lengthPlusOne - 1);
+      } else {
+        const length = r.readInt16();
+        if (length > 0) r.skip(length);
+      }
+    }
+    return r.readInt16();
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ConnectionOptions {
@@ -148,10 +188,13 @@ export class Connection {
   private startRequests(): void {
     while (this.queue.length > 0 && !this.closed && !this.stopping && !this.writeBlocked) {
       const frame = this.queue[0]!;
-      const pipelined = frame.length >= 2 && frame.readInt16BE(0) === ApiKey.Produce;
-      if (this.inFlight.length > 0 && (!pipelined || !this.inFlight[0]!.pipelined || this.inFlight.length >= MAX_PIPELINED)) return;
+      const isProduce = frame.length >= 2 && frame.readInt16BE(0) === ApiKey.Produce;
+      // Every in-flight request started behind the one before it, so the newest one decides.
+      if (this.inFlight.length > 0 && (!isProduce || !this.inFlight.at(-1)!.letsProduceFollow || this.inFlight.length >= MAX_PIPELINED)) return;
       this.queue.shift();
-      this.inFlight.push({ frameBytes: frame.length, pipelined, outcome: this.dispatchFrame(frame, this.nextSequence++) });
+      const acks = isProduce ? produceAcks(frame) : undefined;
+      const letsProduceFollow = acks !== undefined && acks !== 0;
+      this.inFlight.push({ frameBytes: frame.length, letsProduceFollow, outcome: this.dispatchFrame(frame, this.nextSequence++) });
     }
   }
 
@@ -167,8 +210,10 @@ export class Connection {
         const keepGoing = outcome !== null && !this.closed && (await this.respond(outcome));
         if (!keepGoing) {
           this.close();
-          // Later requests already dispatched still finish (their appends are queued in the log); their
-          // responses are dropped with the connection.
+          // Requests already dispatched behind this one still finish (their appends are queued in the log) and
+          // their responses are dropped with the connection. Only a Produce with acks 1 or -1 ever has requests
+          // started behind it, and it closes the connection only when its body does not decode; an acks=0
+          // Produce, the one that closes after an error, has none.
           await Promise.allSettled(this.inFlight.map((f) => f.outcome));
           this.inFlight.length = 0;
           break;
@@ -260,6 +305,9 @@ export class Connection {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Nothing received after the request that closes the connection is processed.
+    for (const frame of this.queue) this.queuedBytes -= frame.length;
+    this.queue.length = 0;
     this.socket.end();
     // end() waits for the peer; don't keep half-closed sockets around.
     setTimeout(() => this.socket.destroy(), 1000).unref();

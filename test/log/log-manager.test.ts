@@ -84,7 +84,7 @@ describe('LogManager', () => {
     expect(await readdir(dir)).not.toContain('.kafka_cleanshutdown');
     const r = await reopened.append(producedBatch(1).batch, producedBatch(1).header, { durable: true });
     expect(r.baseOffset).toBe(100n);
-    expect(await reopened.offsetForTimestamp(1485n)).toEqual({ offset: 98n, timestamp: 1490n });
+    expect(await reopened.offsetForTimestamp(1485n)).toEqual({ offset: 98n, timestamp: 1490n, leaderEpoch: 0 });
   });
 
   it('deleteLogs closes and removes every partition directory of the topic', async () => {

@@ -6,6 +6,7 @@ import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/log/log-config.js'
 import { LogManager, PartitionLog, waitForAppend } from '../../src/log/log-manager.js';
 import { batchCrcIsValid, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { buildRecordBatch } from '../protocol/records/batch-builder.js';
+import { compressBatch, withRecordsPayload } from '../protocol/records/compressed-batch.js';
 import { batchHeaders, captureLogger, countingFs, makeTempDir, producedBatch, type CountingFs } from './helpers.js';
 
 let dir: string;
@@ -353,27 +354,85 @@ describe('timestamps', () => {
       await log.append(batch, header, { durable: false });
     }
     // Batch i holds offsets 2i, 2i+1 with timestamps 10000+100i and 10000+100i+1.
-    expect(await log.offsetForTimestamp(0n)).toEqual({ offset: 0n, timestamp: 10_000n });
-    expect(await log.offsetForTimestamp(10_550n)).toEqual({ offset: 12n, timestamp: 10_600n });
+    expect(await log.offsetForTimestamp(0n)).toEqual({ offset: 0n, timestamp: 10_000n, leaderEpoch: 0 });
+    expect(await log.offsetForTimestamp(10_550n)).toEqual({ offset: 12n, timestamp: 10_600n, leaderEpoch: 0 });
     // Record-level inside an uncompressed batch: the second record is the first at or after the target.
-    expect(await log.offsetForTimestamp(10_601n)).toEqual({ offset: 13n, timestamp: 10_601n });
-    expect(await log.offsetForTimestamp(12_901n)).toEqual({ offset: 59n, timestamp: 12_901n });
+    expect(await log.offsetForTimestamp(10_601n)).toEqual({ offset: 13n, timestamp: 10_601n, leaderEpoch: 0 });
+    expect(await log.offsetForTimestamp(12_901n)).toEqual({ offset: 59n, timestamp: 12_901n, leaderEpoch: 0 });
     expect(await log.offsetForTimestamp(12_902n)).toBeNull();
-    expect(log.maxTimestampAndOffset()).toEqual({ offset: 59n, timestamp: 12_901n });
+    expect(await log.maxTimestampAndOffset()).toEqual({ offset: 59n, timestamp: 12_901n, leaderEpoch: 0 });
   });
 
-  it('answers offsetForTimestamp per batch for compressed batches (records are never decompressed)', async () => {
+  it.each(['gzip', 'snappy', 'snappy-xerial', 'lz4'] as const)(
+    'finds the first record at or after the target inside %s batches, decompressing only the batch that can hold it',
+    async (codec) => {
+      const { manager } = await openManager();
+      const log = await manager.createLog('t', 0, config({ indexIntervalBytes: 100 }));
+      // Batch i: offsets 10i..10i+9 at 1000*(i+1) + 10*j.
+      for (let i = 0; i < 5; i++) {
+        const records = Array.from({ length: 10 }, (_, j) => ({ value: `v${i}-${j}`, timestampDelta: j * 10 }));
+        const batch = compressBatch(buildRecordBatch({ records, baseTimestamp: BigInt(1000 * (i + 1)) }), codec);
+        await log.append(batch, readBatchHeader(batch), { durable: false });
+      }
+      expect(await log.offsetForTimestamp(3045n)).toEqual({ offset: 25n, timestamp: 3050n, leaderEpoch: 0 });
+      expect(await log.offsetForTimestamp(3000n)).toEqual({ offset: 20n, timestamp: 3000n, leaderEpoch: 0 });
+      expect(await log.offsetForTimestamp(3091n)).toEqual({ offset: 30n, timestamp: 4000n, leaderEpoch: 0 });
+      expect(await log.offsetForTimestamp(5091n)).toBeNull();
+    },
+  );
+
+  it('gives the earliest record carrying the max timestamp, also inside a compressed batch (MAX_TIMESTAMP)', async () => {
     const { manager } = await openManager();
     const log = await manager.createLog('t', 0, config());
+    const first = buildRecordBatch({ records: [{ value: 'a' }, { value: 'b', timestampDelta: 9 }], baseTimestamp: 100n });
+    await log.append(first, readBatchHeader(first), { durable: false });
+    // Offsets 2-5: timestamps 500, 900, 900, 900: Kafka answers offset 3, not the batch's last offset 5.
+    const equal = compressBatch(
+      buildRecordBatch({ records: [0, 400, 400, 400].map((d) => ({ value: 'x', timestampDelta: d })), baseTimestamp: 500n }),
+      'lz4',
+    );
+    await log.append(equal, readBatchHeader(equal), { durable: false });
+    const later = buildRecordBatch({ records: [{ value: 'c' }], baseTimestamp: 700n });
+    await log.append(later, readBatchHeader(later), { durable: false });
+    expect(await log.maxTimestampAndOffset()).toEqual({ offset: 3n, timestamp: 900n, leaderEpoch: 0 });
+  });
+
+  it('takes record timestamps from maxTimestamp in LogAppendTime batches without reading their records', async () => {
+    let now = 50_000;
+    const { manager } = await openManager({ clock: () => now });
+    const log = await manager.createLog('t', 0, config({ messageTimestampType: 'LogAppendTime' }));
     for (let i = 0; i < 3; i++) {
-      const batch = buildRecordBatch({
-        records: [{ value: 'a' }, { value: 'b', timestampDelta: 5 }],
-        baseTimestamp: 1000n + BigInt(i * 100),
-        attributes: 1, // gzip: the payload is opaque to the broker
-      });
+      now = 50_000 + i * 1000;
+      // Producer timestamps far in the past; corrupt gzip payload: a record-level read would fail.
+      const batch = withRecordsPayload(
+        buildRecordBatch({ records: [{ value: 'a' }, { value: 'b', timestampDelta: 5 }], baseTimestamp: 1n }),
+        1,
+        Buffer.from('not gzip'),
+      );
+      batch.writeInt32BE(1, 23); // lastOffsetDelta stays 1 after the payload swap
       await log.append(batch, readBatchHeader(batch), { durable: false });
     }
-    expect(await log.offsetForTimestamp(1103n)).toEqual({ offset: 2n, timestamp: 1105n });
+    expect(await log.offsetForTimestamp(50_500n)).toEqual({ offset: 2n, timestamp: 51_000n, leaderEpoch: 0 });
+    expect(await log.maxTimestampAndOffset()).toEqual({ offset: 4n, timestamp: 52_000n, leaderEpoch: 0 });
+  });
+
+  it('answers legacy (v0) offsets: log end offset and segment base offsets, newest first, at most maxNumOffsets', async () => {
+    const { manager } = await openManager();
+    const log = await manager.createLog('t', 0, config({ segmentBytes: 400 }));
+    for (let i = 0; i < 9; i++) {
+      const { batch, header } = producedBatch(1, { baseTimestamp: 5000n + BigInt(i), valueBytes: 100 });
+      await log.append(batch, header, { durable: false });
+    }
+    const bases = log.segmentBaseOffsets();
+    expect(bases.length).toBeGreaterThan(2);
+    const all = [9n, ...[...bases].reverse()];
+    expect(log.legacyFetchOffsetsBefore(-1n, 100, true)).toEqual(all);
+    expect(log.legacyFetchOffsetsBefore(-1n, 2, true)).toEqual(all.slice(0, 2));
+    expect(log.legacyFetchOffsetsBefore(-2n, 100, true)).toEqual([0n]);
+    expect(log.legacyFetchOffsetsBefore(-1n, 0, true)).toEqual([]);
+    // By time: segments whose largest timestamp is <= the target (the log end offset pairs with now).
+    expect(log.legacyFetchOffsetsBefore(4999n, 100, true)).toEqual([]);
+    expect(log.legacyFetchOffsetsBefore(BigInt(Date.now() + 60_000), 1, true)).toEqual([9n]);
   });
 
   it('rewrites timestamps on LogAppendTime topics and reports logAppendTimeMs', async () => {
@@ -393,8 +452,9 @@ describe('timestamps', () => {
   it('maxTimestampAndOffset is null for an empty log', async () => {
     const { manager } = await openManager();
     const log = await manager.createLog('t', 0, config());
-    expect(log.maxTimestampAndOffset()).toBeNull();
+    expect(await log.maxTimestampAndOffset()).toBeNull();
     expect(await log.offsetForTimestamp(0n)).toBeNull();
+    expect(log.legacyFetchOffsetsBefore(-1n, 10, true)).toEqual([0n]);
   });
 });
 

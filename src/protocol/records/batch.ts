@@ -128,15 +128,14 @@ export function setPartitionLeaderEpoch(buf: Buffer, pos: number, epoch: number)
 }
 
 /**
- * Rewrites the batch for a LogAppendTime topic: sets the timestamp-type bit, sets maxTimestamp AND
- * baseTimestamp to `timestampMs`, and recomputes the CRC. Kafka itself only rewrites maxTimestamp (readers take
- * every record's timestamp from maxTimestamp when the bit is set); rewriting baseTimestamp as well means a
- * client that ignores the bit still sees timestamps near the append time. Record deltas are left untouched.
+ * Rewrites the batch for a LogAppendTime topic as Kafka's LogValidator does (setMaxTimestamp): sets the
+ * timestamp-type bit and maxTimestamp to `timestampMs`, and recomputes the CRC. baseTimestamp and the record
+ * deltas are left as the producer wrote them: readers take every record's timestamp from maxTimestamp when the
+ * bit is set (record.ts, and every Kafka client).
  */
 export function setLogAppendTime(buf: Buffer, pos: number, timestampMs: bigint): void {
   const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
   buf.writeInt16BE(attributes | TIMESTAMP_TYPE_BIT, pos + ATTRIBUTES_OFFSET);
-  buf.writeBigInt64BE(timestampMs, pos + BASE_TIMESTAMP_OFFSET);
   buf.writeBigInt64BE(timestampMs, pos + MAX_TIMESTAMP_OFFSET);
   buf.writeUInt32BE(computeBatchCrc(buf, pos), pos + CRC_OFFSET);
 }

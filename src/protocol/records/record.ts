@@ -1,14 +1,21 @@
-// Minimal reading of the records inside an *uncompressed* RecordBatch v2, for the few places the broker needs
-// per-record information (ListOffsets by timestamp). Produce and Fetch never decode records.
+// Minimal reading of the records inside a RecordBatch v2, for the few places the broker needs per-record
+// information (ListOffsets by timestamp and MAX_TIMESTAMP). Produce and Fetch never decode records; a compressed
+// batch is decompressed here (compression.ts), one batch per lookup.
 //
 // Record layout (Kafka docs "Record"), varints are zig-zag encoded (protobuf style):
 //
 //   length          varint   bytes after this field
 //   attributes      int8     unused
-//   timestampDelta  varlong  record timestamp = baseTimestamp + timestampDelta
+//   timestampDelta  varlong  record timestamp = baseTimestamp + timestampDelta (CreateTime); in a LogAppendTime
+//                            batch every record's timestamp is the batch maxTimestamp (Kafka rewrites only that)
 //   offsetDelta     varint   record offset = baseOffset + offsetDelta
 //   keyLength varint, key, valueLength varint, value, headerCount varint, headers …   (skipped via length)
+import { KafkaError } from '../../errors.js';
+import { ErrorCode } from '../error-codes.js';
+import { decompressRecords } from './compression.js';
 import {
+  ATTRIBUTES_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
   BASE_TIMESTAMP_OFFSET,
   RECORD_BATCH_HEADER_SIZE,
   RECORD_COUNT_OFFSET,
@@ -67,4 +74,115 @@ export function findRecordAtTimestamp(
     p = recordEnd;
   }
   return undefined;
+}
+
+/** Results of readVarint (module scratch, so the record walk allocates nothing per record). */
+let varValue = 0;
+let varNext = 0;
+
+/** Zig-zag varint/varlong at `pos` into varValue/varNext (exact up to 2^53); false when malformed. */
+function readVarint(buf: Buffer, pos: number, end: number): boolean {
+  let raw = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) return false;
+    const byte = buf[pos++]!;
+    raw += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      varValue = raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+      varNext = pos;
+      return true;
+    }
+    scale *= 128;
+  }
+  return false;
+}
+
+/**
+ * Walks the `count` records in records[start, end) and returns the index of the first for which
+ * `match(timestampDelta, offsetDelta)` is true, or -1. A record that does not parse throws INVALID_RECORD, as
+ * Kafka's DefaultRecord.readFrom throws InvalidRecordException.
+ */
+function findRecord(
+  records: Buffer,
+  start: number,
+  end: number,
+  count: number,
+  match: (timestampDelta: number, offsetDelta: number) => boolean,
+): number {
+  let p = start;
+  for (let i = 0; i < count; i++) {
+    if (!readVarint(records, p, end) || varValue < 0 || varNext + varValue > end) {
+      throw new KafkaError(ErrorCode.INVALID_RECORD, `record ${i} of the batch has an invalid size`);
+    }
+    const recordEnd = varNext + varValue;
+    if (!readVarint(records, varNext + 1, recordEnd)) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Found invalid record structure');
+    const timestampDelta = varValue;
+    if (!readVarint(records, varNext, recordEnd)) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Found invalid record structure');
+    if (match(timestampDelta, varValue)) return i;
+    p = recordEnd;
+  }
+  return -1;
+}
+
+/** Where the records of the whole batch `batch` (at 0) are: in the batch, or decompressed when it is compressed. */
+function recordsOf(batch: Buffer, maxDecompressedBytes: number | undefined): { source: Buffer; start: number; end: number } {
+  const end = batchSizeAt(batch, 0);
+  const codec = compressionOf(batch.readInt16BE(ATTRIBUTES_OFFSET));
+  if (codec === 0) return { source: batch, start: RECORD_BATCH_HEADER_SIZE, end };
+  const records = decompressRecords(codec, batch.subarray(RECORD_BATCH_HEADER_SIZE, end), maxDecompressedBytes);
+  return { source: records, start: 0, end: records.length };
+}
+
+/** Offset delta found by the last findRecord match (module scratch, as above). */
+let matchedOffsetDelta = 0;
+let matchedTimestampDelta = 0;
+
+/**
+ * Kafka's FileRecords.searchForTimestamp inside one batch (the whole batch at 0 in `batch`): the offset and
+ * timestamp of the first record whose timestamp is >= `targetMs`, or undefined. Compressed batches are
+ * decompressed (at most `maxDecompressedBytes`, see compression.ts). In a LogAppendTime batch every record has
+ * the batch maxTimestamp, so the answer is the first record, the base offset (offset deltas start at 0),
+ * without decompressing anything.
+ */
+export function searchBatchForTimestamp(
+  batch: Buffer,
+  targetMs: bigint,
+  maxDecompressedBytes?: number,
+): { offset: bigint; timestamp: bigint } | undefined {
+  const baseOffset = batch.readBigInt64BE(0);
+  if (isLogAppendTime(batch.readInt16BE(ATTRIBUTES_OFFSET))) {
+    const maxTimestamp = batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET);
+    return maxTimestamp >= targetMs ? { offset: baseOffset, timestamp: maxTimestamp } : undefined;
+  }
+  const baseTimestamp = batch.readBigInt64BE(BASE_TIMESTAMP_OFFSET);
+  // Deltas compared as numbers: the target relative to baseTimestamp (exact for any real timestamp gap).
+  const targetDelta = Number(targetMs - baseTimestamp);
+  const { source, start, end } = recordsOf(batch, maxDecompressedBytes);
+  const index = findRecord(source, start, end, batch.readInt32BE(RECORD_COUNT_OFFSET), (timestampDelta, offsetDelta) => {
+    if (timestampDelta < targetDelta) return false;
+    matchedTimestampDelta = timestampDelta;
+    matchedOffsetDelta = offsetDelta;
+    return true;
+  });
+  if (index < 0) return undefined;
+  return { offset: baseOffset + BigInt(matchedOffsetDelta), timestamp: baseTimestamp + BigInt(matchedTimestampDelta) };
+}
+
+/**
+ * Kafka's RecordBatch.offsetOfMaxTimestamp for the whole batch at 0 in `batch`: the offset of the first record
+ * whose timestamp equals the batch maxTimestamp (so of three records with the same largest timestamp, the
+ * earliest), or undefined when none does. LogAppendTime: the first record, without decompressing.
+ */
+export function offsetOfMaxTimestamp(batch: Buffer, maxDecompressedBytes?: number): bigint | undefined {
+  const baseOffset = batch.readBigInt64BE(0);
+  if (isLogAppendTime(batch.readInt16BE(ATTRIBUTES_OFFSET))) return baseOffset;
+  const maxDelta = Number(batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET) - batch.readBigInt64BE(BASE_TIMESTAMP_OFFSET));
+  const { source, start, end } = recordsOf(batch, maxDecompressedBytes);
+  const index = findRecord(source, start, end, batch.readInt32BE(RECORD_COUNT_OFFSET), (timestampDelta, offsetDelta) => {
+    if (timestampDelta !== maxDelta) return false;
+    matchedOffsetDelta = offsetDelta;
+    return true;
+  });
+  return index < 0 ? undefined : baseOffset + BigInt(matchedOffsetDelta);
 }

@@ -200,13 +200,14 @@ describe('header rewrites', () => {
     expect(batchCrcIsValid(b)).toBe(true);
   });
 
-  it('setLogAppendTime sets the timestamp type, both timestamps and a valid CRC', () => {
+  it('setLogAppendTime sets the timestamp type and maxTimestamp, keeps baseTimestamp (as Kafka), and a valid CRC', () => {
     const b = Buffer.concat([Buffer.alloc(5), batch3()]);
+    const before = readBatchHeader(b, 5);
     setLogAppendTime(b, 5, 999_999n);
     const h = readBatchHeader(b, 5);
     expect(isLogAppendTime(h.attributes)).toBe(true);
     expect(h.maxTimestamp).toBe(999_999n);
-    expect(h.baseTimestamp).toBe(999_999n);
+    expect(h.baseTimestamp).toBe(before.baseTimestamp);
     expect(batchCrcIsValid(b, 5)).toBe(true);
   });
 });

@@ -1,0 +1,343 @@
+// Decompression of the records section of a RecordBatch v2 (the bytes after the 61-byte header). The broker
+// never compresses: batches are stored as the producer sent them, and only the few places that need per-record
+// information (ListOffsets by timestamp, later produce validation) decompress one batch at a time.
+//
+//   codec (attributes bits 0-2)  format, as Kafka 3.9 reads it (clients/.../common/compress/*.java)
+//   0 none                       the records as they are
+//   1 gzip                       RFC 1952 (concatenated members allowed), node:zlib
+//   2 snappy                     xerial framing (Java's SnappyOutputStream): "\x82SNAPPY\0", int32 version,
+//                                int32 compatible version, then chunks of int32 BE length + raw snappy block;
+//                                anything without that magic is one raw snappy block (librdkafka writes either;
+//                                xerial's SnappyInputStream falls back the same way). Blocks: snappyjs.
+//   3 lz4                        one LZ4 frame (Kafka's Lz4BlockInputStream): magic 0x184D2204, FLG version 01
+//                                with reserved bits (dictId included) clear, BD block size 64 KiB-4 MiB, optional
+//                                8-byte content size, header checksum = byte 1 of xxHash32(FLG..content size),
+//                                checked (the broken pre-KIP-57 checksum applies to magic 0 only, never to v2);
+//                                blocks of int32 LE size (high bit: stored uncompressed) with optional xxHash32
+//                                block checksums, ended by a zero size; the content checksum is not verified
+//                                (Kafka doesn't either) and bytes after the frame are ignored. Own block decoder.
+//   4 zstd                       zstd frames (concatenated and skippable frames allowed), fzstd (pure JS)
+//   5-7                          not defined: Kafka's CompressionType.forId throws IllegalArgumentException
+//
+// Bounded output: a compression bomb must not make the broker allocate without limit, so every decoder stops
+// once the output would exceed `maxBytes` (default MAX_DECOMPRESSED_BYTES). Each codec decodes in bounded steps
+// (zlib's maxOutputLength, a snappy block's declared length checked before it is decoded, LZ4 blocks of at most
+// 4 MiB, zstd blocks of at most 128 KiB through fzstd's streaming decoder), so memory stays near the output
+// actually produced. Kafka has no such cap (it streams); the default is 128 × the default max.message.bytes
+// (1 MiB): producers with default settings build batches of about 1 MB before compression (librdkafka's
+// batch.size, the Java producer's batch.size estimate), so no real batch comes near it.
+//
+// Errors, mapped as Kafka's exceptions map on the wire (Errors.forException):
+//   undefined codec 5-7                         UNKNOWN_SERVER_ERROR  (IllegalArgumentException)
+//   corrupt or truncated compressed stream      UNKNOWN_SERVER_ERROR  (KafkaException "Failed to decompress
+//                                                                       record stream", DefaultRecordBatch)
+//   output above maxBytes (Eddy only)           INVALID_RECORD
+// Record-level errors inside decompressed bytes (InvalidRecordException in Kafka) are the record reader's.
+//
+// Speed, measured on this machine (Node 20, 2 shared cores) for JSON-like records, µs per batch for 100
+// records of 100-1000 B (54 KB) / MB/s for a 1 MB batch: gzip (zlib) 45 µs / 760; snappy: snappyjs 59 µs / 560,
+// snappy (napi-rs) 160 µs / 355; lz4: own decoder 76 µs / 500, lz4js 61 µs / 600 (no bounds checks: corrupt input
+// yields silent garbage), lz4-napi 161 µs / 390 (no output cap); zstd: fzstd 310 µs / 530, @bokuweb/zstd-wasm
+// 60 µs / 3000 (allocates the frame's declared size, 1 MiB when undeclared; wasm memory never shrinks).
+import { gunzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { KafkaError } from '../../errors.js';
+import { ErrorCode } from '../error-codes.js';
+
+/** Default cap on one batch's decompressed records (see the header). */
+export const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
+
+const snappyjs = createRequire(import.meta.url)('snappyjs') as {
+  uncompress(compressed: Buffer, maxLength?: number): Buffer;
+};
+
+/**
+ * The records of a batch with compression `codec`, decompressed (`payload` itself for codec 0). Throws a
+ * KafkaError for an undefined codec, an undecodable payload, or more than `maxBytes` of output.
+ */
+export function decompressRecords(codec: number, payload: Buffer, maxBytes = MAX_DECOMPRESSED_BYTES): Buffer {
+  switch (codec) {
+    case 0:
+      return payload;
+    case 1:
+      return gunzip(payload, maxBytes);
+    case 2:
+      return unsnappy(payload, maxBytes);
+    case 3:
+      return unlz4(payload, maxBytes);
+    case 4:
+      return unzstd(payload, maxBytes);
+    default:
+      throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Unknown compression type id: ${codec}`);
+  }
+}
+
+function corrupt(codec: string, detail: string): KafkaError {
+  return new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Failed to decompress record stream (${codec}): ${detail}`);
+}
+
+function tooLarge(codec: string, maxBytes: number): KafkaError {
+  return new KafkaError(ErrorCode.INVALID_RECORD, `${codec} records decompress to more than ${maxBytes} bytes`);
+}
+
+function gunzip(payload: Buffer, maxBytes: number): Buffer {
+  try {
+    return gunzipSync(payload, { maxOutputLength: maxBytes });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('gzip', maxBytes);
+    throw corrupt('gzip', (err as Error).message);
+  }
+}
+
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+/** Magic, version and compatible version. */
+const XERIAL_HEADER_SIZE = 16;
+
+function unsnappy(payload: Buffer, maxBytes: number): Buffer {
+  if (payload.length < XERIAL_HEADER_SIZE || !payload.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) {
+    return snappyBlock(payload, maxBytes, maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let pos = XERIAL_HEADER_SIZE;
+  while (pos < payload.length) {
+    if (pos + 4 > payload.length) throw corrupt('snappy', 'truncated chunk length');
+    const length = payload.readInt32BE(pos);
+    pos += 4;
+    if (length < 0 || pos + length > payload.length) throw corrupt('snappy', `chunk of ${length} bytes runs past the payload`);
+    const chunk = snappyBlock(payload.subarray(pos, pos + length), maxBytes - total, maxBytes);
+    total += chunk.length;
+    chunks.push(chunk);
+    pos += length;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** One raw snappy block; its declared length (a varint up front) is checked against `remaining` first. */
+function snappyBlock(block: Buffer, remaining: number, maxBytes: number): Buffer {
+  let declared = 0;
+  let scale = 1;
+  for (let i = 0; ; i++) {
+    if (i >= 5 || i >= block.length) throw corrupt('snappy', 'invalid block length');
+    const byte = block[i]!;
+    declared += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) break;
+    scale *= 128;
+  }
+  if (declared > remaining) throw tooLarge('snappy', maxBytes);
+  try {
+    return snappyjs.uncompress(block, remaining);
+  } catch (err) {
+    throw corrupt('snappy', (err as Error).message);
+  }
+}
+
+const LZ4_MAGIC = 0x184d2204;
+const LZ4_MAX_BLOCK_SIZES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+
+function unlz4(payload: Buffer, maxBytes: number): Buffer {
+  if (payload.length < 7) throw corrupt('lz4', 'frame shorter than its header');
+  if (payload.readUInt32LE(0) !== LZ4_MAGIC) throw corrupt('lz4', 'not an LZ4 frame');
+  const flg = payload[4]!;
+  const bd = payload[5]!;
+  if (flg >>> 6 !== 1) throw corrupt('lz4', `unsupported frame version ${flg >>> 6}`);
+  if ((flg & 0x03) !== 0) throw corrupt('lz4', 'reserved FLG bits set');
+  if ((bd & 0x8f) !== 0 || (bd >>> 4) < 4) throw corrupt('lz4', `unsupported block descriptor 0x${bd.toString(16)}`);
+  const blockChecksums = (flg & 0x10) !== 0;
+  const contentSizeSet = (flg & 0x08) !== 0;
+  const contentChecksum = (flg & 0x04) !== 0;
+  const maxBlockSize = LZ4_MAX_BLOCK_SIZES[bd >>> 4]!;
+  let pos = 6;
+  if (contentSizeSet) {
+    if (payload.length < pos + 9) throw corrupt('lz4', 'truncated frame descriptor');
+    // The declared size is a hint only; the blocks decide, and the cap applies either way.
+    pos += 8;
+  }
+  if (pos >= payload.length) throw corrupt('lz4', 'truncated frame descriptor');
+  if (payload[pos] !== ((xxhash32(payload, 4, pos) >>> 8) & 0xff)) throw corrupt('lz4', 'frame descriptor checksum mismatch');
+  pos += 1;
+
+  const blocks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    if (pos + 4 > payload.length) throw corrupt('lz4', 'truncated block size');
+    const word = payload.readUInt32LE(pos);
+    pos += 4;
+    if (word === 0) break;
+    const stored = (word & 0x80000000) !== 0;
+    const size = word & 0x7fffffff;
+    if (size > maxBlockSize) throw corrupt('lz4', `block of ${size} bytes exceeds the maximum ${maxBlockSize}`);
+    if (pos + size + (blockChecksums ? 4 : 0) > payload.length) throw corrupt('lz4', 'truncated block');
+    if (blockChecksums && xxhash32(payload, pos, pos + size) !== payload.readUInt32LE(pos + size)) {
+      throw corrupt('lz4', 'block checksum mismatch');
+    }
+    let block: Buffer;
+    if (stored) {
+      block = payload.subarray(pos, pos + size);
+    } else {
+      const out = Buffer.allocUnsafe(maxBlockSize);
+      block = out.subarray(0, decodeLz4Block(payload, pos, pos + size, out));
+    }
+    total += block.length;
+    if (total > maxBytes) throw tooLarge('lz4', maxBytes);
+    blocks.push(block);
+    pos += size + (blockChecksums ? 4 : 0);
+  }
+  if (contentChecksum && pos + 4 > payload.length) throw corrupt('lz4', 'truncated content checksum');
+  return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks, total);
+}
+
+/** Decodes the LZ4 block src[start, end) into `dst` from 0 (independent blocks); returns the bytes written. */
+function decodeLz4Block(src: Buffer, start: number, end: number, dst: Buffer): number {
+  const dEnd = dst.length;
+  let s = start;
+  let d = 0;
+  while (s < end) {
+    const token = src[s++]!;
+    let literals = token >>> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        if (s >= end) throw corrupt('lz4', 'truncated literal length');
+        b = src[s++]!;
+        literals += b;
+      } while (b === 255);
+    }
+    if (s + literals > end || d + literals > dEnd) throw corrupt('lz4', 'literals run past the block');
+    if (literals < 32) {
+      for (let i = 0; i < literals; i++) dst[d++] = src[s++]!;
+    } else {
+      src.copy(dst, d, s, s + literals);
+      d += literals;
+      s += literals;
+    }
+    if (s === end) break; // the last sequence has literals only
+    if (s + 2 > end) throw corrupt('lz4', 'truncated match offset');
+    const offset = src[s]! | (src[s + 1]! << 8);
+    s += 2;
+    if (offset === 0 || offset > d) throw corrupt('lz4', `match offset ${offset} is out of range`);
+    let matchLength = token & 15;
+    if (matchLength === 15) {
+      let b: number;
+      do {
+        if (s >= end) throw corrupt('lz4', 'truncated match length');
+        b = src[s++]!;
+        matchLength += b;
+      } while (b === 255);
+    }
+    matchLength += 4;
+    if (d + matchLength > dEnd) throw corrupt('lz4', 'match runs past the maximum block size');
+    let m = d - offset;
+    if (matchLength >= 32 && offset >= matchLength) {
+      dst.copyWithin(d, m, m + matchLength);
+      d += matchLength;
+    } else {
+      // Overlapping matches repeat the bytes just written: copy byte by byte.
+      for (let i = 0; i < matchLength; i++) dst[d++] = dst[m++]!;
+    }
+  }
+  return d;
+}
+
+const PRIME1 = 2654435761;
+const PRIME2 = 2246822519;
+const PRIME3 = 3266489917;
+const PRIME4 = 668265263;
+const PRIME5 = 374761393;
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+function round(acc: number, lane: number): number {
+  return Math.imul(rotl((acc + Math.imul(lane, PRIME2)) | 0, 13), PRIME1);
+}
+
+/** xxHash32 (seed 0) of buf[start, end), as LZ4 frames use it. */
+export function xxhash32(buf: Buffer, start: number, end: number): number {
+  let p = start;
+  let h: number;
+  if (end - start >= 16) {
+    let v1 = (PRIME1 + PRIME2) | 0;
+    let v2 = PRIME2 | 0;
+    let v3 = 0;
+    let v4 = -PRIME1 | 0;
+    while (p + 16 <= end) {
+      v1 = round(v1, buf.readInt32LE(p));
+      v2 = round(v2, buf.readInt32LE(p + 4));
+      v3 = round(v3, buf.readInt32LE(p + 8));
+      v4 = round(v4, buf.readInt32LE(p + 12));
+      p += 16;
+    }
+    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
+  } else {
+    h = PRIME5 | 0;
+  }
+  h = (h + (end - start)) | 0;
+  while (p + 4 <= end) {
+    h = Math.imul(rotl((h + Math.imul(buf.readInt32LE(p), PRIME3)) | 0, 17), PRIME4);
+    p += 4;
+  }
+  while (p < end) {
+    h = Math.imul(rotl((h + Math.imul(buf[p]!, PRIME5)) | 0, 11), PRIME1);
+    p++;
+  }
+  h ^= h >>> 15;
+  h = Math.imul(h, PRIME2);
+  h ^= h >>> 13;
+  h = Math.imul(h, PRIME3);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function unzstd(payload: Buffer, maxBytes: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let ended = false;
+  const decoder = new ZstdDecompress((chunk, final) => {
+    total += chunk.length;
+    if (total > maxBytes) throw tooLarge('zstd', maxBytes);
+    if (chunk.length > 0) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    if (final) ended = true;
+  });
+  try {
+    checkZstdWindow(payload, maxBytes);
+    decoder.push(payload, true);
+  } catch (err) {
+    if (err instanceof KafkaError) throw err;
+    throw corrupt('zstd', (err as Error).message);
+  }
+  if (!ended) throw corrupt('zstd', 'truncated frame');
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** Windows every zstd decoder accepts by default (the format's recommended minimum support is 8 MiB). */
+const ZSTD_WINDOW_ALWAYS_ALLOWED = 8 * 1024 * 1024;
+
+/**
+ * fzstd allocates the first frame's window up front (up to 2 GiB as declared); refuse a window larger than both
+ * the output cap and 8 MiB before it does. The output itself is capped as it is produced.
+ */
+function checkZstdWindow(payload: Buffer, maxBytes: number): void {
+  if (payload.length < 6 || payload.readUInt32LE(0) !== 0xfd2fb528) return; // fzstd reports it
+  const descriptor = payload[4]!;
+  const singleSegment = (descriptor & 0x20) !== 0;
+  let window: number;
+  if (singleSegment) {
+    const sizeBytes = [1, 2, 4, 8][descriptor >>> 6]!;
+    const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
+    const at = 5 + dictBytes;
+    if (payload.length < at + sizeBytes) return;
+    window =
+      sizeBytes === 1 ? payload[at]!
+        : sizeBytes === 2 ? payload.readUInt16LE(at) + 256
+          : sizeBytes === 4 ? payload.readUInt32LE(at)
+            : Number(payload.readBigUInt64LE(at));
+  } else {
+    const wd = payload[5]!;
+    const base = 2 ** (10 + (wd >>> 3));
+    window = base + (base / 8) * (wd & 7);
+  }
+  if (window > Math.max(maxBytes, ZSTD_WINDOW_ALWAYS_ALLOWED)) throw tooLarge('zstd', maxBytes);
+}
