@@ -29,9 +29,11 @@
 // | no protocol type (simple consumer commits) | retention has passed since the offset was committed              |
 // | Stable "consumer" group, known subscription| topic not subscribed and retention passed since its commit       |
 // | anything else                              | never                                                            |
-// An offset committed with an explicit retention (OffsetCommit v2–v4 retention_time_ms, or v1 commit_timestamp)
-// expires at that time instead, within the same rows. Commits in flight never expire. An Empty group left with no
-// offsets becomes Dead and is removed (a tombstone is written).
+// An offset committed with an explicit retention (OffsetCommit v2–v4 retention_time_ms) expires at its expire
+// timestamp instead, within the same rows, even when that is negative (an overflowed now + retention, as in Kafka).
+// A v1 commit_timestamp only replaces the commit time the rows measure from (Kafka 3.9 GroupCoordinatorAdapter).
+// Commits in flight never expire. An Empty group left with no offsets becomes Dead and is removed (a tombstone is
+// written).
 //
 // A deleted topic's committed offsets are removed from every group (removeOffsetsOfTopic, called by DeleteTopics,
 // as Kafka's handleDeletedPartitions). Not built: transactional offset commits (TxnOffsetCommit) arrive with
@@ -42,7 +44,7 @@ import type { BrokerConfig } from '../metadata/broker-config.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
 import { Group, GROUP_STATES, partitionKey, type GroupHooks, type GroupSettings, type GroupState, type GroupSummary, type JoinParams, type LeaveResult, type SyncParams } from './group.js';
 import { joinError, syncError, type JoinResult, type SyncResult } from './member.js';
-import { OffsetStore, type StoredOffset, type StoreRecord } from './offset-store.js';
+import { NO_EXPIRE_TIMESTAMP, OffsetStore, type StoredOffset, type StoreRecord } from './offset-store.js';
 
 export interface GroupCoordinatorOptions {
   dataDir: string;
@@ -54,6 +56,17 @@ export interface GroupCoordinatorOptions {
 
 /** One offset to commit, already checked against the topic registry by the handler. */
 export type OffsetToCommit = Omit<StoredOffset, 'groupId'>;
+
+/**
+ * The expire timestamp of a commit with an explicit retention (OffsetCommit v2–v4 retention_time_ms ≠ -1): now +
+ * retention in Java long arithmetic, wrapping on overflow as Kafka's GroupCoordinatorAdapter.commitOffsets does, so
+ * Long.MAX gives a time long past (the offset expires at the next check). A result equal to the "no expiry"
+ * sentinel becomes -2, which is just as far in the past.
+ */
+export function explicitExpireTimestampMs(nowMs: number, retentionTimeMs: bigint): number {
+  const expire = Number(BigInt.asIntN(64, BigInt(nowMs) + retentionTimeMs));
+  return expire === NO_EXPIRE_TIMESTAMP ? NO_EXPIRE_TIMESTAMP - 1 : expire;
+}
 
 export interface FetchedOffset {
   partitionIndex: number;
@@ -224,8 +237,10 @@ export class GroupCoordinator {
     const validation = group.validateOffsetCommit(memberId, groupInstanceId, generationId);
     if (validation !== ErrorCode.NONE) return all(validation);
 
+    // offset.metadata.max.bytes is compared with Java's String.length() (UTF-16 code units), not a byte count
+    // (GroupMetadataManager.validateOffsetMetadataLength); JS string length counts the same units.
     const maxMetadata = this.options.config.offsetMetadataMaxBytes;
-    const codes = entries.map((e): number => (e.metadata !== null && Buffer.byteLength(e.metadata, 'utf8') > maxMetadata ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE));
+    const codes = entries.map((e): number => (e.metadata !== null && e.metadata.length > maxMetadata ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE));
     const accepted: StoredOffset[] = [];
     entries.forEach((e, i) => {
       if (codes[i] !== ErrorCode.NONE) return;
@@ -375,7 +390,7 @@ export class GroupCoordinator {
       if (base !== undefined) {
         for (const [key, o] of group.offsets) {
           if (subscribed?.has(o.topic) || group.pendingOffsetCommits.has(key)) continue;
-          const due = o.expireTimestampMs >= 0 ? now >= o.expireTimestampMs : now - base(o) >= retentionMs;
+          const due = o.expireTimestampMs !== NO_EXPIRE_TIMESTAMP ? now >= o.expireTimestampMs : now - base(o) >= retentionMs;
           if (due) expired.push(key);
         }
       }

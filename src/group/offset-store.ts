@@ -23,7 +23,10 @@
 //   type 1 OFFSET_COMMIT   string group, string topic, int32 partition, int64 committed offset,
 //                          int32 committed leader epoch (-1 = none), nullable string metadata,
 //                          int64 commit timestamp (ms), int64 expire timestamp (ms, -1 = none: the
-//                          Kafka 2.1+ rule, expire once the group has been empty for offsets.retention.minutes)
+//                          Kafka 2.1+ rule, expire once the group has been empty for offsets.retention.minutes;
+//                          any other value, negative ones included, is an explicit expiry time). Timestamps are
+//                          JS numbers in memory; one beyond the int64 range (a client's Long.MAX rounds up to
+//                          2^63) is written as the nearest int64.
 //   type 2 OFFSET_DELETE   string group, string topic, int32 partition            (tombstone for one offset)
 //   type 3 GROUP_METADATA  string group, nullable string protocol type, int32 generation,
 //                          nullable string protocol name, nullable string leader, int64 current state timestamp,
@@ -68,6 +71,18 @@ const enum RecordType {
   GroupDelete = 4,
 }
 
+/** StoredOffset.expireTimestampMs when the offset has no explicit expiry. */
+export const NO_EXPIRE_TIMESTAMP = -1;
+
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
+
+/** A millisecond timestamp as int64, clamped to the int64 range (Number(Long.MAX) is 2^63, one past it). */
+function int64FromMs(ms: number): bigint {
+  const v = BigInt(ms);
+  return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : v;
+}
+
 export interface StoredOffset {
   groupId: string;
   topic: string;
@@ -76,7 +91,7 @@ export interface StoredOffset {
   leaderEpoch: number;
   metadata: string | null;
   commitTimestampMs: number;
-  /** -1: no explicit expiry (Kafka 2.1+ semantics); else the v1–v4 per-commit expiry time. */
+  /** NO_EXPIRE_TIMESTAMP (-1): no explicit expiry (Kafka 2.1+ semantics); else the v2–v4 per-commit expiry time. */
   expireTimestampMs: number;
 }
 
@@ -179,8 +194,8 @@ export function encodeRecord(record: StoreRecord): Buffer {
       w.int64(o.offset);
       w.int32(o.leaderEpoch);
       w.string(o.metadata);
-      w.int64(BigInt(o.commitTimestampMs));
-      w.int64(BigInt(o.expireTimestampMs));
+      w.int64(int64FromMs(o.commitTimestampMs));
+      w.int64(int64FromMs(o.expireTimestampMs));
       break;
     }
     case 'offset-delete':

@@ -8,16 +8,20 @@
 //   commit from an unknown member UNKNOWN_MEMBER_ID, from another generation ILLEGAL_GENERATION (also for a group
 //   that does not exist, below v9), during CompletingRebalance REBALANCE_IN_PROGRESS, with a group instance id
 //   owned by another member FENCED_INSTANCE_ID.
-// - v0: no generation or member id (a simple commit). v1: per-partition commit timestamp (its expiry is that
-//   timestamp plus offsets.retention.minutes). v2–v4: retention_time_ms, the per-request retention (-1: the
-//   broker's rule, KIP-211). v5 drops it. v6 (KIP-320): leader epoch, returned by OffsetFetch v5+.
+// - v0: no generation or member id (a simple commit). v1: per-partition commit timestamp (-1: now), stored as
+//   sent; as in Kafka 3.9 it sets no expiry of its own but is the base the retention rules measure from where they
+//   use the commit time. v2–v4: retention_time_ms, the per-request retention (-1: the broker's rule, KIP-211);
+//   the offset expires at now + retention computed in 64-bit arithmetic, which wraps as Java's long does
+//   (GroupCoordinatorAdapter.commitOffsets), so Long.MAX is accepted and expires at the next check. v5 drops it.
+//   v6 (KIP-320): leader epoch, returned by OffsetFetch v5+.
 //   v7 (KIP-345): group instance id. v8 is the first flexible version.
 // - v9 (KIP-848) changes nothing for classic groups, except that a commit with a generation to a group that does
 //   not exist gets GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION, as Kafka 3.9's coordinator answers.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import type { OffsetToCommit } from '../group/coordinator.js';
+import { explicitExpireTimestampMs, type OffsetToCommit } from '../group/coordinator.js';
+import { NO_EXPIRE_TIMESTAMP } from '../group/offset-store.js';
 import type { ApiHandler } from './types.js';
 
 function uniformResponse(request: OffsetCommitRequest, errorCode: number): OffsetCommitResponse {
@@ -35,7 +39,6 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
     const v = ctx.apiVersion;
     const groups = ctx.broker.groups;
     const now = groups.now();
-    const retentionMs = ctx.broker.config.offsetsRetentionMinutes * 60_000;
     const generationId = v >= 1 ? (request.generationIdOrMemberEpoch ?? -1) : -1;
     const memberId = v >= 1 ? (request.memberId ?? '') : '';
     const groupInstanceId = v >= 7 ? (request.groupInstanceId ?? null) : null;
@@ -52,9 +55,7 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
           return;
         }
         const customTimestamp = v === 1 && p.commitTimestamp !== undefined && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : undefined;
-        let expireTimestampMs = -1;
-        if (customTimestamp !== undefined) expireTimestampMs = customTimestamp + retentionMs;
-        else if (retentionTimeMs !== -1n) expireTimestampMs = now + Number(retentionTimeMs);
+        const expireTimestampMs = retentionTimeMs === -1n ? NO_EXPIRE_TIMESTAMP : explicitExpireTimestampMs(now, retentionTimeMs);
         entries.push({
           topic: t.name,
           partition: p.partitionIndex,
