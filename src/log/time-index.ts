@@ -13,10 +13,22 @@
 // of 12 or entries out of order mean the file is rebuilt from the .log.
 //
 // In memory: timestamps as a Float64Array (epoch milliseconds are exact below 2^53) and offsets as Int32Array.
+// A producer may put any int64 in a batch's maxTimestamp (Long.MAX_VALUE for "no timestamp" bugs): such a value
+// rounds in the Float64Array (to 2^63 for Long.MAX_VALUE), so entries are clamped to the int64 range when
+// encoded — an index entry must never be the thing that stops a partition from being written or loaded.
 import type { LogFile } from './fs.js';
 import { writeFully } from './offset-index.js';
 
 export const TIME_INDEX_ENTRY_SIZE = 12;
+
+const INT64_MAX = 0x7fffffffffffffffn;
+const INT64_MIN = -0x8000000000000000n;
+
+/** A timestamp held as a number, back as an int64: exact below 2^53, clamped where rounding left the range. */
+export function timestampToInt64(timestampMs: number): bigint {
+  const value = BigInt(timestampMs);
+  return value > INT64_MAX ? INT64_MAX : value < INT64_MIN ? INT64_MIN : value;
+}
 
 export class TimeIndex {
   private timestamps: Float64Array;
@@ -123,7 +135,7 @@ export class TimeIndex {
     const buf = Buffer.allocUnsafe((to - from) * TIME_INDEX_ENTRY_SIZE);
     for (let i = from; i < to; i++) {
       const p = (i - from) * TIME_INDEX_ENTRY_SIZE;
-      buf.writeBigInt64BE(BigInt(this.timestamps[i]!), p);
+      buf.writeBigInt64BE(timestampToInt64(this.timestamps[i]!), p);
       buf.writeInt32BE(this.relativeOffsets[i]!, p + 8);
     }
     return buf;

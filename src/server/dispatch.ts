@@ -17,6 +17,7 @@
 // | handler throws anything else                | error log, errorResponse(UNKNOWN_SERVER_ERROR or          |
 // |                                             |   KAFKA_STORAGE_ERROR for I/O failures)                   |
 // | handler returns null                        | no response (acks=0)                                      |
+// | response cannot be encoded (a bug)          | error log, errorResponse(UNKNOWN_SERVER_ERROR)            |
 import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
 import { readRequestHeader, responseHeaderVersion, writeResponseHeader, type ParsedRequestHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
@@ -107,5 +108,12 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
     response = handler.errorResponse(request, code, apiVersion);
   }
   if (response === null) return { kind: 'no-response', closeAfter };
-  return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, response), closeAfter };
+  try {
+    return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, response), closeAfter };
+  } catch (err) {
+    // A value the response cannot carry is a broker bug; the client still gets an answer, not a closed socket.
+    ctx.log.error({ err, api: handler.name, apiVersion, clientId: header.clientId }, 'response could not be encoded');
+    const fallback = handler.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, apiVersion);
+    return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, fallback), closeAfter };
+  }
 }
