@@ -44,7 +44,8 @@ const ALL_TOPIC_OPERATIONS = bits(3, 4, 5, 6, 7, 8, 10, 11);
 const ALL_CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12);
 const ZERO_UUID = Buffer.alloc(16);
 
-function describeTopic(topic: TopicInfo, nodeId: number, includeOperations: boolean): ResponseTopic {
+function describeTopic(topic: TopicInfo, broker: BrokerServices, includeOperations: boolean): ResponseTopic {
+  const nodeId = broker.nodeId;
   const partitions: ResponseTopic['partitions'] = [];
   for (let p = 0; p < topic.partitions; p++) {
     partitions.push({
@@ -54,7 +55,9 @@ function describeTopic(topic: TopicInfo, nodeId: number, includeOperations: bool
       leaderEpoch: LEADER_EPOCH,
       replicaNodes: [nodeId],
       isrNodes: [nodeId],
-      offlineReplicas: [],
+      // After an I/O error the partition keeps serving what it has and answers KAFKA_STORAGE_ERROR to writes
+      // until its disk recovers; its replica is reported offline meanwhile.
+      offlineReplicas: broker.logs.isOffline(topic.name, p) ? [nodeId] : [],
     });
   }
   return {
@@ -90,12 +93,12 @@ async function resolveMissing(ctx: RequestContext, name: string, allowAutoCreate
     const creation = { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {} };
     const created = await broker.topics.createTopic(creation, { brokerIds: [broker.nodeId], defaultNumPartitions: broker.config.numPartitions });
     ctx.log.info({ topic: name, partitions: created.partitions }, 'auto-created topic');
-    return describeTopic(created, broker.nodeId, includeOps);
+    return describeTopic(created, broker, includeOps);
   } catch (err) {
     if (!(err instanceof KafkaError)) throw err;
     // Created concurrently by another request.
     const topic = err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS ? broker.topics.get(name) : undefined;
-    if (topic !== undefined) return describeTopic(topic, broker.nodeId, includeOps);
+    if (topic !== undefined) return describeTopic(topic, broker, includeOps);
     ctx.log.debug({ topic: name, errorCode: err.errorCode, reason: err.message }, 'auto-creation refused');
     return topicError(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, includeOps);
   }
@@ -139,7 +142,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     }
 
     if (allTopics) {
-      res.topics = broker.topics.list().map((t) => describeTopic(t, broker.nodeId, includeOps));
+      res.topics = broker.topics.list().map((t) => describeTopic(t, broker, includeOps));
       return res;
     }
     const requested = request.topics!;
@@ -157,7 +160,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
         if (topic === undefined) missing.push(topicError(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID));
         else if (!seen.has(topic.name)) {
           seen.add(topic.name);
-          found.push(describeTopic(topic, broker.nodeId, includeOps));
+          found.push(describeTopic(topic, broker, includeOps));
         }
       }
       res.topics = [...missing, ...found];
@@ -170,7 +173,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     }
     for (const name of names) {
       const topic = broker.topics.get(name);
-      if (topic !== undefined) found.push(describeTopic(topic, broker.nodeId, includeOps));
+      if (topic !== undefined) found.push(describeTopic(topic, broker, includeOps));
       else missing.push(await resolveMissing(ctx, name, allowAutoCreate, includeOps));
     }
     res.topics = [...found, ...missing];

@@ -17,7 +17,12 @@ export function isKnownPartition(topic: TopicInfo | undefined, partition: number
 export function lookupPartition(broker: BrokerServices, topic: TopicInfo | undefined, partition: number): PartitionLog {
   if (!isKnownPartition(topic, partition)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const log = broker.logs.getLog(topic.name, partition);
-  if (log === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (log === undefined) {
+    // A partition of a known topic without a log is offline (its files failed to load, or it is being reloaded
+    // after an I/O error): retriable, as Kafka answers for a partition on an offline log directory.
+    if (broker.logs.isOffline(topic.name, partition)) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `partition ${topic.name}-${partition} is offline`);
+    throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
   return log;
 }
 

@@ -17,7 +17,6 @@
 // deletion made durable) so a later crash is recognised. Other files and directories are ignored.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { BrokerError } from '../errors.js';
 import {
   CLEAN_SHUTDOWN_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
@@ -25,7 +24,11 @@ import {
   readOffsetCheckpoint,
   tpKey,
 } from './checkpoint.js';
+import { KafkaError } from '../errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { nodeLogFs, type LogFs } from './fs.js';
+import { OfflinePartitions, probeWritable } from './offline-partitions.js';
+import type { CrcCheck } from './recovery.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { PartitionLog } from './partition-log.js';
 
@@ -78,6 +81,7 @@ export class LogManager {
   private lastCheckpoint = '';
   private checkpointing: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly offline: OfflinePartitions;
 
   private constructor(
     readonly dataDir: string,
@@ -85,7 +89,9 @@ export class LogManager {
     readonly defaultConfig: LogConfig,
     private readonly fs: LogFs,
     private readonly clock: (() => number) | undefined,
-  ) {}
+  ) {
+    this.offline = new OfflinePartitions(logger);
+  }
 
   static async open(options: LogManagerOptions): Promise<LogManager> {
     const fs = options.fs ?? nodeLogFs;
@@ -110,7 +116,11 @@ export class LogManager {
     const sameBoot = bootId !== undefined && bootId !== '' && bootId === writerBootId;
     const crcCheck = !clean && sameBoot && options.trustPageCacheAfterProcessCrash === true ? 'last-batch' : 'every-batch';
     if (bootId !== undefined && bootId !== writerBootId) {
-      await fs.writeFileAtomic(`${options.dataDir}/${BOOT_ID_FILE}`, Buffer.from(`${bootId}\n`));
+      // Not fatal (a full disk must not stop the broker from starting): the old id stays, so the next unclean
+      // start sees another boot and checks every batch.
+      await fs.writeFileAtomic(`${options.dataDir}/${BOOT_ID_FILE}`, Buffer.from(`${bootId}\n`)).catch((err: unknown) => {
+        options.logger.warn({ err, file: BOOT_ID_FILE }, 'could not record the boot id; the next unclean start checks every batch');
+      });
     }
 
     const found: Array<{ topic: string; partition: number; name: string }> = [];
@@ -126,38 +136,36 @@ export class LogManager {
 
     const concurrency = Math.max(1, options.loadConcurrency ?? 8);
     let next = 0;
+    // One partition whose files cannot be loaded never stops the others: it is reported, kept offline and retried.
     const worker = async (): Promise<void> => {
       while (next < found.length) {
         const { topic, partition, name } = found[next++]!;
-        const log = await PartitionLog.load({
+        const key = tpKey(topic, partition);
+        const load = {
           dir: `${options.dataDir}/${name}`,
           topic,
           partition,
           config: options.topicConfigs?.get(topic) ?? defaultConfig,
-          fs,
-          logger: options.logger,
-          clock: options.clock,
-          clean,
-          recoveryPoint: checkpoint.offsets.get(tpKey(topic, partition)),
-          crcCheck,
-        });
-        manager.logs.set(tpKey(topic, partition), log);
+          recoveryPoint: checkpoint.offsets.get(key),
+        };
+        try {
+          manager.logs.set(key, await manager.loadLog({ ...load, clean, crcCheck }));
+        } catch (err) {
+          const cause = err instanceof Error ? err : new Error(String(err));
+          options.logger.error({ topic, partition, dir: load.dir, err: cause }, 'partition log failed to load; it stays offline and is retried');
+          manager.offline.markOffline(key, { topic, partition, cause, recoveryPoint: load.recoveryPoint }, () => manager.reload(key, load));
+        }
       }
     };
-    try {
-      await Promise.all(Array.from({ length: Math.min(concurrency, found.length) }, worker));
-    } catch (err) {
-      await Promise.allSettled([...manager.logs.values()].map((l) => l.close({ flush: false })));
-      throw new BrokerError('LOG_LOAD_FAILED', `failed to load the logs in ${options.dataDir}: ${String(err)}`, {
-        cause: err,
-      });
-    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, found.length) }, worker));
 
     if (clean) {
       await fs.unlink(markerPath);
       await fs.syncDir(options.dataDir);
     }
-    await manager.writeCheckpoint();
+    await manager.writeCheckpoint().catch((err: unknown) => {
+      options.logger.warn({ err, file: RECOVERY_POINT_CHECKPOINT_FILE }, 'could not write the recovery point checkpoint');
+    });
     const intervalMs = options.checkpointIntervalMs ?? 60_000;
     manager.checkpointTimer = setInterval(() => {
       manager.writeCheckpoint().catch((err: unknown) => {
@@ -176,6 +184,76 @@ export class LogManager {
     return this.logs.get(tpKey(topic, partition));
   }
 
+  /**
+   * True while the partition's log is offline after an I/O error, whether its PartitionLog still serves reads
+   * (failed while appending) or could not be loaded at all; handlers answer KAFKA_STORAGE_ERROR for it.
+   */
+  isOffline(topic: string, partition: number): boolean {
+    const key = tpKey(topic, partition);
+    return this.offline.has(key) || this.logs.get(key)?.isOffline === true;
+  }
+
+  /** Partitions currently offline (for logs, metrics and tests). */
+  offlinePartitions(): Array<{ topic: string; partition: number; cause: Error }> {
+    return this.offline.list().map(({ topic, partition, cause }) => ({ topic, partition, cause }));
+  }
+
+  /** Opens one log with this manager's file system, clock and failure handling. */
+  private loadLog(load: {
+    dir: string;
+    topic: string;
+    partition: number;
+    config: LogConfig;
+    recoveryPoint: bigint | undefined;
+    clean: boolean;
+    crcCheck?: CrcCheck;
+  }): Promise<PartitionLog> {
+    return PartitionLog.load({
+      ...load,
+      fs: this.fs,
+      logger: this.logger,
+      clock: this.clock,
+      onFailure: (log, cause) => this.takeOffline(log, cause),
+    });
+  }
+
+  /**
+   * An I/O error took `log` offline (its appends fail with KAFKA_STORAGE_ERROR; it still serves what it has).
+   * Once the disk takes writes again: cut the torn tail, close it, and load it again from disk with recovery
+   * from its recovery point, which checks every batch written since the last fsync.
+   */
+  private takeOffline(log: PartitionLog, cause: Error): void {
+    const key = tpKey(log.topic, log.partition);
+    if (this.closed || this.logs.get(key) !== log) return;
+    const load = { dir: log.dir, topic: log.topic, partition: log.partition, config: log.logConfig, recoveryPoint: log.recoveryPoint };
+    this.offline.markOffline(key, { topic: log.topic, partition: log.partition, cause, recoveryPoint: log.recoveryPoint }, async () => {
+      const current = this.logs.get(key);
+      if (current === log) {
+        await log.discardUnwrittenTail();
+        await probeWritable(this.fs, log.dir);
+        this.logs.delete(key);
+        await log.close({ flush: false }).catch(() => undefined);
+      }
+      await this.reload(key, load);
+    });
+  }
+
+  /** One attempt to bring an offline partition back: the disk must take a write, then the log must load. */
+  private async reload(
+    key: string,
+    load: { dir: string; topic: string; partition: number; config: LogConfig; recoveryPoint: bigint | undefined },
+  ): Promise<void> {
+    if (this.closed) throw new Error('log manager is closed');
+    await probeWritable(this.fs, load.dir);
+    const log = await this.loadLog({ ...load, clean: false, crcCheck: 'every-batch' });
+    if (this.closed || this.logs.has(key) || !this.offline.has(key)) {
+      // Closed, deleted or recreated meanwhile: this copy is not wanted.
+      await log.close({ flush: false }).catch(() => undefined);
+      return;
+    }
+    this.logs.set(key, log);
+  }
+
   listLogs(): PartitionLog[] {
     return [...this.logs.values()];
   }
@@ -188,20 +266,21 @@ export class LogManager {
       existing.updateConfig(config);
       return existing;
     }
+    if (this.offline.has(key)) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${key} is offline after an I/O error`);
+    }
+    return this.openNewLog(topic, partition, config);
+  }
+
+  /** createLog without the offline check (an offline partition's own retry uses it). */
+  private async openNewLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+    const key = tpKey(topic, partition);
+    const existing = this.logs.get(key);
+    if (existing) return existing;
     const pending = this.creating.get(key);
     if (pending) return pending;
     const creation = (async () => {
-      const log = await PartitionLog.load({
-        dir: `${this.dataDir}/${key}`,
-        topic,
-        partition,
-        config,
-        fs: this.fs,
-        logger: this.logger,
-        clock: this.clock,
-        clean: true,
-        recoveryPoint: undefined,
-      });
+      const log = await this.loadLog({ dir: `${this.dataDir}/${key}`, topic, partition, config, clean: true, recoveryPoint: undefined });
       await this.fs.syncDir(this.dataDir);
       this.logs.set(key, log);
       return log;
@@ -211,6 +290,26 @@ export class LogManager {
       return await creation;
     } finally {
       this.creating.delete(key);
+    }
+  }
+
+  /**
+   * At startup, a registered partition whose log is missing (a crash between registering the topic and creating
+   * its directory) is created; a partition already offline is left to its retries, and one that cannot be
+   * created now (a full disk) goes offline and is retried, so the broker still starts.
+   */
+  async ensureLogAtStartup(topic: string, partition: number, config: LogConfig): Promise<void> {
+    const key = tpKey(topic, partition);
+    if (this.logs.has(key) || this.offline.has(key)) return;
+    try {
+      await this.createLog(topic, partition, config);
+    } catch (err) {
+      const cause = err instanceof Error ? err : new Error(String(err));
+      this.logger.error({ topic, partition, err: cause }, 'partition log could not be created; it stays offline and is retried');
+      this.offline.markOffline(key, { topic, partition, cause, recoveryPoint: undefined }, async () => {
+        await probeWritable(this.fs, this.dataDir);
+        await this.openNewLog(topic, partition, config);
+      });
     }
   }
 
@@ -228,21 +327,31 @@ export class LogManager {
   async deleteLogs(topic: string): Promise<void> {
     const doomed = [...this.logs.entries()].filter(([, log]) => log.topic === topic);
     for (const [key] of doomed) this.logs.delete(key);
-    await Promise.all(
-      doomed.map(async ([key, log]) => {
+    // Offline partitions have no open log (or one that is being replaced); their directories go too.
+    const offline = this.offline.list().filter((o) => o.topic === topic && !doomed.some(([key]) => key === tpKey(o.topic, o.partition)));
+    for (const o of offline) this.offline.forget(tpKey(o.topic, o.partition));
+    for (const [key] of doomed) this.offline.forget(key);
+    const removeDir = async (key: string): Promise<void> => {
+      const dir = `${this.dataDir}/${key}`;
+      if (!(await this.fs.exists(dir))) return;
+      const deletedDir = `${dir}.${randomUUID().replaceAll('-', '')}-delete`;
+      await this.fs.rename(dir, deletedDir);
+      await this.fs.rmdir(deletedDir);
+    };
+    await Promise.all([
+      ...doomed.map(async ([key, log]) => {
         try {
           await log.close({ flush: false });
         } catch (err) {
           this.logger.warn({ topic, partition: log.partition, err }, 'error closing a log being deleted');
         }
-        const deletedDir = `${this.dataDir}/${key}.${randomUUID().replaceAll('-', '')}-delete`;
-        await this.fs.rename(log.dir, deletedDir);
-        await this.fs.rmdir(deletedDir);
+        await removeDir(key);
       }),
-    );
-    if (doomed.length > 0) {
+      ...offline.map((o) => removeDir(tpKey(o.topic, o.partition))),
+    ]);
+    if (doomed.length + offline.length > 0) {
       await this.fs.syncDir(this.dataDir);
-      this.logger.info({ topic, partitions: doomed.map(([, l]) => l.partition) }, 'deleted logs');
+      this.logger.info({ topic, partitions: [...doomed.map(([, l]) => l.partition), ...offline.map((o) => o.partition)] }, 'deleted logs');
     }
   }
 
@@ -257,29 +366,44 @@ export class LogManager {
    * recovery point checkpoint and then the clean-shutdown marker. The marker is not written when any log
    * failed to close cleanly, so the next start recovers.
    */
+  /**
+   * Stops the checkpoint timer and the offline retries, closes every log (queued appends finish, everything is
+   * fsynced), writes the recovery point checkpoint and then the clean-shutdown marker. Shutdown completes even
+   * when the disk fails: a log that cannot close cleanly (offline, disk full) or a checkpoint that cannot be
+   * written is logged, and the marker is then left out so the next start recovers those logs.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.offline.close();
     const logs = this.listLogs();
     const results = await Promise.allSettled(logs.map((log) => log.close()));
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    await this.writeCheckpoint(true);
-    if (failed.length > 0) {
-      throw new AggregateError(
-        failed.map((f) => f.reason as unknown),
-        `${failed.length} log(s) failed to close; no clean-shutdown marker written`,
-      );
+    let clean = this.offline.size === 0;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      clean = false;
+      this.logger.error({ topic: logs[i]!.topic, partition: logs[i]!.partition, err: r.reason as unknown }, 'log did not close cleanly; the next start recovers it');
+    });
+    try {
+      await this.writeCheckpoint(true);
+      if (clean) await this.fs.touch(`${this.dataDir}/${CLEAN_SHUTDOWN_FILE}`);
+    } catch (err) {
+      clean = false;
+      this.logger.error({ err, dataDir: this.dataDir }, 'could not write the shutdown checkpoint; the next start recovers every log');
     }
-    await this.fs.touch(`${this.dataDir}/${CLEAN_SHUTDOWN_FILE}`);
-    this.logger.info({ dataDir: this.dataDir, logs: logs.length }, 'logs closed cleanly');
+    if (clean) this.logger.info({ dataDir: this.dataDir, logs: logs.length }, 'logs closed cleanly');
+    else this.logger.warn({ dataDir: this.dataDir, logs: logs.length, offline: this.offline.size }, 'logs closed; no clean-shutdown marker written');
   }
 
   /** Writes recovery-point-offset-checkpoint when it changed (serialised: one write at a time). */
   private writeCheckpoint(force = false): Promise<void> {
     const run = async (): Promise<void> => {
-      const entries = this.listLogs()
-        .map((log) => ({ topic: log.topic, partition: log.partition, offset: log.recoveryPoint }))
+      const offline = this.offline.list().filter((o) => o.recoveryPoint !== undefined && !this.logs.has(tpKey(o.topic, o.partition)));
+      const entries = [
+        ...this.listLogs().map((log) => ({ topic: log.topic, partition: log.partition, offset: log.recoveryPoint })),
+        ...offline.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.recoveryPoint! })),
+      ]
         .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
       const data = encodeOffsetCheckpoint(entries);
       const text = data.toString('utf8');

@@ -79,6 +79,11 @@ export interface PartitionLogOptions {
   logger: Logger;
   /** Epoch milliseconds; injectable for tests. */
   clock?: () => number;
+  /**
+   * Called once when an I/O error takes this log offline (after it is logged), so the owner can bring the
+   * partition back when the disk recovers (LogManager, offline-partitions.ts).
+   */
+  onFailure?: (log: PartitionLog, cause: Error) => void;
 }
 
 export interface LoadOptions extends PartitionLogOptions {
@@ -137,6 +142,7 @@ export class PartitionLog {
   private readonly fs: LogFs;
   private readonly logger: Logger;
   private readonly clock: () => number;
+  private readonly onFailure: ((log: PartitionLog, cause: Error) => void) | undefined;
 
   private segments: LogSegment[] = [];
   /** Next offset to assign: includes queued appends. */
@@ -174,6 +180,7 @@ export class PartitionLog {
     this.fs = options.fs;
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
+    this.onFailure = options.onFailure;
   }
 
   get logStartOffset(): bigint {
@@ -881,6 +888,18 @@ export class PartitionLog {
       { topic: this.topic, partition: this.partition, err: this.failure },
       'I/O error: partition log is offline',
     );
+    this.onFailure?.(this, this.failure);
+  }
+
+  /**
+   * After an I/O error: waits for the append queue to stop, then cuts the active segment's file back to the
+   * bytes that were completely written (a write that failed part-way, as ENOSPC leaves it, may have left a torn
+   * batch or whole batches that were never acknowledged). Throws while the disk still refuses the truncate.
+   */
+  async discardUnwrittenTail(): Promise<void> {
+    await this.waitIdle();
+    const active = this.segments.at(-1)!;
+    await active.truncateTo(active.size);
   }
 
   private anyDirty(): boolean {

@@ -229,7 +229,7 @@ export class TopicRegistry {
     for (const topic of registry.byName.values()) {
       options.logs.updateConfig(topic.name, topic.logConfig);
       for (let p = 0; p < topic.partitions; p++) {
-        if (options.logs.getLog(topic.name, p) === undefined) await options.logs.createLog(topic.name, p, topic.logConfig);
+        if (options.logs.getLog(topic.name, p) === undefined) await options.logs.ensureLogAtStartup(topic.name, p, topic.logConfig);
       }
     }
     // Partition directories of topics this file does not list are leftovers of a deletion that a crash
