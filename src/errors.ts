@@ -15,6 +15,28 @@ export class KafkaError extends Error {
   }
 }
 
+/** One rejected record of a produced batch: ProduceResponse v8+ `recordErrors` (KIP-467). */
+export interface RecordError {
+  /** The record's index in its batch. */
+  batchIndex: number;
+  batchIndexErrorMessage: string | null;
+}
+
+/**
+ * A batch refused because some of its records broke a topic's rules (Kafka's RecordValidationException): the
+ * partition's error code (INVALID_RECORD or INVALID_TIMESTAMP), the partition's `errorMessage` (this message), and
+ * one RecordError per refused record. Malformed records are a plain KafkaError: Kafka names no record for those.
+ */
+export class RecordValidationError extends KafkaError {
+  readonly recordErrors: RecordError[];
+
+  constructor(errorCode: number, message: string, recordErrors: RecordError[]) {
+    super(errorCode, message);
+    this.name = 'RecordValidationError';
+    this.recordErrors = recordErrors;
+  }
+}
+
 export class BrokerError extends Error {
   readonly code: string;
 

@@ -13,6 +13,9 @@
 //             (recovery runs) and after a clean stop
 //   memory    broker RSS idle, after every produce run, and peak (VmHWM)
 //   profile   the broker under the produce benchmark with `node --cpu-prof`, top self-time functions
+//   validation  produce-path record validation (issue 8): log-validator.ts in this process over pre-built batches
+//             of 1000 x 100 B records per codec (the validator's own cost), then those batches produced to the
+//             broker on one pipelined connection (throughput with validation, uncompressed and per codec)
 //   listoffsets  ListOffsets by timestamp (one lookup per request, one connection) against uncompressed and
 //             gzip-compressed batches of 100 records from kafkajs; a compressed lookup decompresses one batch
 //
@@ -46,6 +49,7 @@ const { values: opts } = parseArgs({
     'kafkajs-count': { type: 'string' },
     'dd-mb': { type: 'string' },
     'list-offsets-lookups': { type: 'string' },
+    'validation-batches': { type: 'string' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'boolean' },
@@ -70,7 +74,8 @@ if (opts.help) {
   --kafkajs-count N       messages per kafkajs run (default 200000; quick 50000)
   --dd-mb M               MiB written by the dd fdatasync test (default 2048; quick 512)
   --list-offsets-lookups N  ListOffsets requests per case (default 5000; quick 500)
-  --only a,b / --skip a,b sections: limits,produce,kafkajs,consume,latency,startup,profile,listoffsets
+  --validation-batches N  batches of 1000 x 100 B per validation case (default 2000; quick 200)
+  --only a,b / --skip a,b sections: limits,produce,kafkajs,consume,latency,startup,profile,listoffsets,validation
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
   --out DIR               results directory (default bench-results)
   --keep                  keep the temporary data directories
@@ -94,9 +99,10 @@ const cfg = {
   ddMb: num(opts['dd-mb'], 2048, 512),
   listOffsetsLookups: num(opts['list-offsets-lookups'], 5000, 500),
   listOffsetsBatches: quick ? 200 : 2000,
+  validationBatches: num(opts['validation-batches'], 2000, 200),
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
 };
-const SECTIONS = ['limits', 'produce', 'kafkajs', 'consume', 'latency', 'startup', 'profile', 'listoffsets'];
+const SECTIONS = ['limits', 'produce', 'kafkajs', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation'];
 const only = opts.only ? new Set(opts.only.split(',')) : new Set(SECTIONS);
 for (const s of opts.skip?.split(',') ?? []) only.delete(s);
 if (!cfg.profile) only.delete('profile');
@@ -519,6 +525,81 @@ async function listOffsetsBench(broker: BrokerProcess): Promise<Record<string, u
   return out;
 }
 
+/**
+ * Record validation on produce (issue 8). Batches of 1000 records of 100 B (JSON-like values, keys, timestamps
+ * 1 ms apart) are built once per codec (none, gzip, snappy in xerial framing as the Java client writes it, lz4;
+ * there is no zstd encoder in Node 20). Then: (1) validateAndSummarize on them in this process, the validator's own
+ * cost per record (decompression included); (2) the same batches produced (v9, acks=1) to the broker with up to 16
+ * requests in flight on one connection: broker throughput with validation for each codec.
+ */
+async function validationBench(broker: BrokerProcess): Promise<Record<string, unknown>[]> {
+  const { buildRecordBatch } = await import('../../test/protocol/records/batch-builder.js');
+  const { compressBatch } = await import('../../test/protocol/records/compressed-batch.js');
+  const { validateAndSummarize } = await import('../../src/log/log-validator.js');
+  const { DEFAULT_LOG_CONFIG } = await import('../../src/log/log-config.js');
+  const { readBatchHeader } = await import('../../src/protocol/records/batch.js');
+  const recordsPerBatch = 1000;
+  const now = Date.now();
+  const plain = buildRecordBatch({
+    baseTimestamp: BigInt(now),
+    records: Array.from({ length: recordsPerBatch }, (_, i) => ({
+      key: `key-${i % 100}`,
+      value: `{"id":${i},"customer":"c-${(i * 31) % 977}","amount":${(i * 7.31).toFixed(2)},"s":"ok"}`.padEnd(100, ' '),
+      timestampDelta: i,
+    })),
+  });
+  const out: Record<string, unknown>[] = [];
+  const port = Number(broker.bootstrap.split(':').at(-1));
+  for (const codec of ['none', 'gzip', 'snappy-xerial', 'lz4'] as const) {
+    const batch = codec === 'none' ? plain : compressBatch(plain, codec);
+    // (1) in process; a warm-up first, so the figure is the JIT-compiled validator.
+    const header = readBatchHeader(batch);
+    for (let i = 0; i < 50; i++) validateAndSummarize(batch, header, DEFAULT_LOG_CONFIG, 'bench', 0, now);
+    const n = cfg.validationBatches;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) validateAndSummarize(batch, header, DEFAULT_LOG_CONFIG, 'bench', 0, now);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    // (2) through the broker.
+    const topic = `validation-${codec}`;
+    await createTopic(broker.bootstrap, topic, 1);
+    const client = await TestClient.connect(port);
+    let failed = 0;
+    let produceSeconds = NaN;
+    try {
+      const send = () =>
+        client.send(ApiKey.Produce, 9, { acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }] })
+          .then((res: any) => { if (res.responses[0].partitionResponses[0].errorCode !== 0) failed++; });
+      const p0 = process.hrtime.bigint();
+      const inFlight = new Set<Promise<void>>();
+      for (let i = 0; i < n; i++) {
+        const p: Promise<void> = send().finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (inFlight.size >= 16) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      produceSeconds = Number(process.hrtime.bigint() - p0) / 1e9;
+    } finally {
+      client.close();
+    }
+    const row = {
+      codec,
+      recordsPerBatch,
+      batchBytes: batch.length,
+      uncompressedBytes: plain.length,
+      batches: n,
+      validateRecordsPerSec: (n * recordsPerBatch) / seconds,
+      validateNsPerRecord: (seconds * 1e9) / (n * recordsPerBatch),
+      validateUncompressedMbPerSec: mb(n * plain.length) / seconds,
+      produceRecordsPerSec: (n * recordsPerBatch) / produceSeconds,
+      produceMbPerSec: mb(n * recordsPerBatch * 100) / produceSeconds,
+      failedRequests: failed,
+    };
+    out.push(row);
+    log(`validation ${codec}: validator ${fmt(row.validateNsPerRecord, 1)} ns/record (${fmt(row.validateUncompressedMbPerSec)} MB/s uncompressed); produce ${fmt(row.produceRecordsPerSec)} records/s${failed ? `, ${failed} requests FAILED` : ''}`);
+  }
+  return out;
+}
+
 function dirBytes(dir: string): number {
   let total = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -635,6 +716,11 @@ function renderTable(r: Record<string, any>): string {
     for (const l of r.listoffsets) lines.push(`| ${l.codec} batches of 100 records | ${fmt(l.records)} | ${fmt(l.lookupsPerSec)} | ${fmt(l.meanMs, 3)} | ${fmt(l.p99Ms, 3)} | ${l.wrong} |`);
     lines.push('');
   }
+  if (r.validation) {
+    lines.push('| record validation on produce (batches of 1000 x 100 B) | batch bytes | validator ns/record | validator MB/s (uncompressed) | produce records/s (1 connection, 16 in flight) | produce MB/s (values) | failed |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const v of r.validation) lines.push(`| ${v.codec} | ${fmt(v.batchBytes)} | ${fmt(v.validateNsPerRecord, 1)} | ${fmt(v.validateUncompressedMbPerSec)} | ${fmt(v.produceRecordsPerSec)} | ${fmt(v.produceMbPerSec, 1)} | ${v.failedRequests} |`);
+    lines.push('');
+  }
   if (r.profile && !r.profile.error) {
     lines.push(`CPU profile of the broker under produce (100 B acks=1 and 1 KiB acks=-1; ${r.profile.file}):`, '');
     lines.push(formatProfile({ ...r.profile, entries: r.profile.entries.slice(0, 15) }), '');
@@ -658,7 +744,7 @@ async function main(): Promise<void> {
 
   if (want('limits')) results.limits = await measureLimits();
 
-  if (want('produce') || want('consume') || want('latency') || want('kafkajs') || want('listoffsets')) {
+  if (want('produce') || want('consume') || want('latency') || want('kafkajs') || want('listoffsets') || want('validation')) {
     const dataDir = path.join(tmpRoot, 'main-data');
     const broker = await startBroker({ dataDir });
     try {
@@ -678,6 +764,7 @@ async function main(): Promise<void> {
       if (want('kafkajs')) results.kafkajs = await kafkajsBench(broker);
       if (want('latency')) results.latency = await latencyBench(broker);
       if (want('listoffsets')) results.listoffsets = await listOffsetsBench(broker);
+      if (want('validation')) results.validation = await validationBench(broker);
       memory.peakAtEndBytes = broker.memory().hwmBytes;
     } finally {
       await broker.stop(60_000);

@@ -1,7 +1,11 @@
 // Produce (key 0), versions 0–11.
 // - acks must be -1, 0 or 1, else INVALID_REQUIRED_ACKS for every partition.
-// - Each partition carries exactly one RecordBatch v2 (v3+), validated by its header and CRC only — records are
-//   never decoded or re-encoded. Magic 0/1 message sets (Produce v0–v2) get UNSUPPORTED_FOR_MESSAGE_FORMAT until
+// - Each partition carries exactly one RecordBatch v2 (v3+): its header and CRC are checked
+//   (validateProducedRecords), then every record is read once as Kafka's LogValidator reads it (log-validator.ts:
+//   malformed records INVALID_RECORD, keyless records on compacted topics INVALID_RECORD and timestamps outside
+//   message.timestamp.* INVALID_TIMESTAMP, both with record_errors; compressed batches are decompressed for it).
+//   Records are never re-encoded; on CreateTime topics a maxTimestamp that disagrees with the records is
+//   rewritten in the header (CRC recomputed), as Kafka does. Magic 0/1 message sets (Produce v0–v2) get UNSUPPORTED_FOR_MESSAGE_FORMAT until
 //   the legacy formats are built; a magic-2 batch in v0–v2 or a magic-0/1 set in v3+ is INVALID_RECORD, as in
 //   Kafka's ProduceRequest.validateRecords. zstd before v7 is UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
 // - The batch buffer is a slice of the request frame, which this connection owns, so the log rewrites its base
@@ -15,7 +19,8 @@
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeProduceResponse, type ProduceRequest, type ProduceResponse } from '../protocol/generated/produce.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { KafkaError } from '../errors.js';
+import { KafkaError, RecordValidationError } from '../errors.js';
+import { validateAndSummarize } from '../log/log-validator.js';
 import {
   CompressionType,
   MAGIC_OFFSET,
@@ -23,6 +28,7 @@ import {
   validateProducedRecords,
 } from '../protocol/records/batch.js';
 import type { ApiHandler, RequestContext } from './types.js';
+import type { PartitionLog } from '../log/partition-log.js';
 import { lookupPartition, partitionErrorCode } from './partition-lookup.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
@@ -60,14 +66,17 @@ async function producePartition(
   durable: boolean,
 ): Promise<PartitionResponse> {
   const broker = ctx.broker;
+  let log: PartitionLog | undefined;
   try {
     const topic = broker.topics.get(topicName);
-    const log = lookupPartition(broker, topic, index);
+    log = lookupPartition(broker, topic, index);
     checkFormatForVersion(records, ctx.apiVersion);
     const header = validateProducedRecords(records!, topic!.maxMessageBytes);
     if (ctx.apiVersion < 7 && compressionOf(header.attributes) === CompressionType.ZSTD) {
       throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd requires Produce v7+');
     }
+    // Every record read once (LogValidator); may rewrite maxTimestamp (and `header`) in place on CreateTime topics.
+    validateAndSummarize(records!, header, log.logConfig, topicName, index, Date.now());
     const result = await log.append(records!, header, { durable });
     return {
       index,
@@ -82,6 +91,14 @@ async function producePartition(
     const code = partitionErrorCode(err, ctx.log, { api: 'Produce', topic: topicName, partition: index });
     if (code === ErrorCode.CORRUPT_MESSAGE || code === ErrorCode.INVALID_RECORD) {
       ctx.log.warn({ topic: topicName, partition: index, reason: (err as Error).message }, 'rejected record batch');
+    }
+    if (err instanceof RecordValidationError) {
+      // Kafka's RecordValidationException: record_errors (v8+), errorMessage, and the real logStartOffset.
+      return {
+        ...partitionError(index, code, err.message),
+        logStartOffset: log?.logStartOffset ?? -1n,
+        recordErrors: err.recordErrors,
+      } as PartitionResponse;
     }
     return partitionError(index, code, err instanceof KafkaError ? err.message : null);
   }

@@ -16,6 +16,30 @@ export interface LogConfig {
   flushMs: number;
   /** message.timestamp.type. */
   messageTimestampType: 'CreateTime' | 'LogAppendTime';
+  /** cleanup.policy includes `compact` (Kafka's LogConfig.compact): produced records must have a key. */
+  compact: boolean;
+  /**
+   * message.timestamp.before.max.ms / after.max.ms: how far a CreateTime record's timestamp may lie before / after
+   * the broker's clock. Default Long.MAX_VALUE (no limit). KIP-937: while one is at its default, the deprecated
+   * message.timestamp.difference.max.ms applies in its place (effectiveTimestampBeforeMaxMs / …AfterMaxMs). int64,
+   * so bigint: Long.MAX_VALUE is a sentinel compared exactly.
+   */
+  messageTimestampBeforeMaxMs: bigint;
+  messageTimestampAfterMaxMs: bigint;
+  /** message.timestamp.difference.max.ms (deprecated by KIP-937). Default Long.MAX_VALUE. */
+  messageTimestampDifferenceMaxMs: bigint;
+}
+
+export const LONG_MAX_VALUE = 0x7fffffffffffffffn;
+
+/** Kafka's LogConfig.getMessageTimestampBeforeMaxMs (KIP-937): before.max.ms unless at its default, else difference.max.ms. */
+export function effectiveTimestampBeforeMaxMs(config: LogConfig): bigint {
+  return config.messageTimestampBeforeMaxMs !== LONG_MAX_VALUE ? config.messageTimestampBeforeMaxMs : config.messageTimestampDifferenceMaxMs;
+}
+
+/** As effectiveTimestampBeforeMaxMs, for after.max.ms. */
+export function effectiveTimestampAfterMaxMs(config: LogConfig): bigint {
+  return config.messageTimestampAfterMaxMs !== LONG_MAX_VALUE ? config.messageTimestampAfterMaxMs : config.messageTimestampDifferenceMaxMs;
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
@@ -26,4 +50,8 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   flushMessages: Number.MAX_SAFE_INTEGER,
   flushMs: Number.MAX_SAFE_INTEGER,
   messageTimestampType: 'CreateTime',
+  compact: false,
+  messageTimestampBeforeMaxMs: LONG_MAX_VALUE,
+  messageTimestampAfterMaxMs: LONG_MAX_VALUE,
+  messageTimestampDifferenceMaxMs: LONG_MAX_VALUE,
 });

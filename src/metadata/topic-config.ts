@@ -338,6 +338,15 @@ export function logConfigFor(configs: Record<string, string>, brokerDefaults: Lo
   if (configs['message.timestamp.type'] !== undefined) {
     c.messageTimestampType = parseAndValidate('message.timestamp.type', configs['message.timestamp.type']) as LogConfig['messageTimestampType'];
   }
+  // int64 configs kept exact: Long.MAX_VALUE is the "unset" sentinel of KIP-937 (log-config.ts).
+  const long = (name: string): bigint | undefined => (configs[name] === undefined ? undefined : (parseAndValidate(name, configs[name]) as bigint));
+  c.messageTimestampBeforeMaxMs = long('message.timestamp.before.max.ms') ?? c.messageTimestampBeforeMaxMs;
+  c.messageTimestampAfterMaxMs = long('message.timestamp.after.max.ms') ?? c.messageTimestampAfterMaxMs;
+  c.messageTimestampDifferenceMaxMs = long('message.timestamp.difference.max.ms') ?? c.messageTimestampDifferenceMaxMs;
+  if (configs['cleanup.policy'] !== undefined) {
+    // LogConfig.compact: the list contains "compact" (compared lower-cased; the validator already refused other case).
+    c.compact = (parseAndValidate('cleanup.policy', configs['cleanup.policy']) as string[]).some((p) => p.toLowerCase() === 'compact');
+  }
   return c;
 }
 

@@ -141,6 +141,20 @@ export function setLogAppendTime(buf: Buffer, pos: number, timestampMs: bigint):
 }
 
 /**
+ * Kafka's DefaultRecordBatch.setMaxTimestamp(CREATE_TIME, timestampMs), for a CreateTime topic whose batch header
+ * disagrees with its records (log-validator.ts): clears the timestamp-type bit, sets maxTimestamp, recomputes the
+ * CRC. Does nothing (and returns false) when both already hold, so the usual batch keeps its CRC untouched.
+ */
+export function setMaxTimestamp(buf: Buffer, pos: number, timestampMs: bigint): boolean {
+  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
+  if ((attributes & TIMESTAMP_TYPE_BIT) === 0 && buf.readBigInt64BE(pos + MAX_TIMESTAMP_OFFSET) === timestampMs) return false;
+  buf.writeInt16BE(attributes & ~TIMESTAMP_TYPE_BIT, pos + ATTRIBUTES_OFFSET);
+  buf.writeBigInt64BE(timestampMs, pos + MAX_TIMESTAMP_OFFSET);
+  buf.writeUInt32BE(computeBatchCrc(buf, pos), pos + CRC_OFFSET);
+  return true;
+}
+
+/**
  * Produce-path validation of one partition's `records` (Kafka's ProduceRequest.validateRecords, then
  * UnifiedLog.analyzeAndValidateRecords and LogValidator.validateBatch for client appends). Checks, in order:
  *
