@@ -74,4 +74,29 @@ describe('issue 8: timestamps at the int64 extremes', () => {
       }
     });
   }
+
+  it('producer ids, epochs and sequences at their extremes are answered and survive a restart; an extreme base offset is INVALID_RECORD', async () => {
+    tb = await startTestBroker();
+    client = await TestClient.connect(tb.port);
+    await client.send(ApiKey.CreateTopics, 4, { topics: [{ name: 'ids', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }] });
+    const now = BigInt(Date.now());
+    const extremes = [
+      { producerId: INT64_MAX, producerEpoch: 0x7fff, baseSequence: 0 },
+      { producerId: 0n, producerEpoch: 0, baseSequence: 0x7fffffff },
+      { producerId: -1n, producerEpoch: -1, baseSequence: -1 },
+    ];
+    const codes: number[] = [];
+    for (const e of extremes) codes.push(await produce(client, 'ids', Buffer.from(buildRecordBatch({ baseTimestamp: now, ...e, records: [{ value: 'v' }] }))));
+    // Without idempotence these are stored as sent; exactly-once will judge them. Either way: an answer, no fault.
+    for (const code of codes) expect([ErrorCode.NONE, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ErrorCode.UNKNOWN_PRODUCER_ID, ErrorCode.INVALID_PRODUCER_EPOCH]).toContain(code);
+    // Kafka (UnifiedLog.analyzeAndValidateRecords): a client's v2 batch must have baseOffset 0.
+    expect(await produce(client, 'ids', Buffer.from(buildRecordBatch({ baseOffset: INT64_MAX, baseTimestamp: now, records: [{ value: 'v' }] })))).toBe(ErrorCode.INVALID_RECORD);
+    const stored = (await fetchAll(client, 'ids')).highWatermark;
+    client.close();
+    await tb.stop({ keepData: true });
+    tb = await startTestBroker({ dataDir: tb.dataDir });
+    client = await TestClient.connect(tb.port);
+    const after = await fetchAll(client, 'ids');
+    expect([after.errorCode, after.highWatermark]).toEqual([ErrorCode.NONE, stored]);
+  });
 });
