@@ -1,0 +1,64 @@
+// `npm run fuzz` — network fuzzing of the compiled broker (see run.ts for what it does and checks).
+//
+//   tsx scripts/fuzz/main.ts [--frames N] [--seed S] [--out DIR] [--time-limit-s T] [--connections C]
+//                            [--indexes i,j,k | --replay FAILURE_DIR] [--probe-deadline-ms MS]
+//                            [--broker-arg ARG]... [--keep-data] [--max-rss-growth-mb M]
+//
+// Build first (`npm run build`: the broker under test is dist/). Exits 0 only when there was no crash, no
+// hang, no restart failure, SIGTERM exited 0 and the broker restarted on the data dir it left behind (and,
+// with --max-rss-growth-mb, RSS grew by at most M MiB; RSS is always reported).
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatSummary, runFuzz } from './run.js';
+
+const { values } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '100000' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string' },
+    'time-limit-s': { type: 'string' },
+    connections: { type: 'string', default: '32' },
+    indexes: { type: 'string' },
+    replay: { type: 'string' },
+    'probe-deadline-ms': { type: 'string', default: '5000' },
+    'response-timeout-ms': { type: 'string', default: '250' },
+    'max-failures': { type: 'string', default: '10' },
+    'broker-arg': { type: 'string', multiple: true, default: [] },
+    'log-level': { type: 'string', default: 'error' },
+    'keep-data': { type: 'boolean', default: false },
+    'max-rss-growth-mb': { type: 'string' },
+  },
+  strict: true,
+});
+
+const int = (name: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${v}`);
+  return n;
+};
+
+// --replay DIR: the seed and suspect frames of a saved failure (DIR/failure.json), sent again on a new broker.
+let replay: { seed: number; suspects: number[] } | undefined;
+if (values.replay !== undefined) replay = JSON.parse(readFileSync(path.join(values.replay, 'failure.json'), 'utf8')) as { seed: number; suspects: number[] };
+const seed = replay?.seed ?? int('seed', values.seed);
+const indexes = replay?.suspects ?? values.indexes?.split(',').map((s) => int('indexes', s.trim()));
+const outDir = values.out ?? path.join(tmpdir(), `eddy-fuzz-out-${seed}${replay ? '-replay' : ''}`);
+const summary = await runFuzz({
+  frames: int('frames', values.frames),
+  seed,
+  outDir,
+  ...(values['time-limit-s'] !== undefined ? { timeLimitS: int('time-limit-s', values['time-limit-s']) } : {}),
+  ...(indexes !== undefined ? { indexes } : {}),
+  connections: Math.max(1, int('connections', values.connections)),
+  probeDeadlineMs: int('probe-deadline-ms', values['probe-deadline-ms']),
+  responseTimeoutMs: int('response-timeout-ms', values['response-timeout-ms']),
+  maxFailures: Math.max(1, int('max-failures', values['max-failures'])),
+  brokerArgs: values['broker-arg'],
+  logLevel: values['log-level'],
+  keepDataDir: values['keep-data'],
+  ...(values['max-rss-growth-mb'] !== undefined ? { maxRssGrowthMb: int('max-rss-growth-mb', values['max-rss-growth-mb']) } : {}),
+});
+process.stdout.write(`${formatSummary(summary)}\n  out dir            ${outDir}\n`);
+process.exit(summary.ok ? 0 : 1);
