@@ -9,18 +9,23 @@ import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
-import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './metadata/broker-config.js';
+import { parseMaxConnectionsPerIpOverrides, resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './metadata/broker-config.js';
 import { loadOrCreateClusterIdentity } from './metadata/cluster-identity.js';
 import { DataDirLock } from './metadata/data-dir-lock.js';
 import { TopicRegistry } from './metadata/topic-registry.js';
 import { LogManager } from './log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/log-config.js';
-import { KafkaServer } from './server/server.js';
+import { KafkaServer, type ServerStats } from './server/server.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import type { BrokerServices } from './handlers/types.js';
 import { BrokerError } from './errors.js';
 
 export type { BrokerOptions, BrokerConfig };
+
+/** Broker-wide counters and gauges (for the coming metrics endpoint); a snapshot, taken when called. */
+export interface BrokerStats {
+  server: ServerStats;
+}
 
 export interface Broker {
   readonly config: BrokerConfig;
@@ -31,6 +36,8 @@ export interface Broker {
   readonly clusterId: string;
   /** Client connections currently open. */
   readonly connectionCount: number;
+  /** Counters and gauges: refused connections, request memory, read timeouts … (zeros before start()). */
+  stats(): BrokerStats;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -81,6 +88,8 @@ class EddyBroker implements Broker {
     try {
       await this.open(dataDir, startedAt);
     } catch (err) {
+      this.groups?.shutdown();
+      await this.groups?.close().catch(() => undefined);
       await this.logs?.close().catch(() => undefined);
       await this.lock.release();
       this.state = 'closed';
@@ -138,6 +147,11 @@ class EddyBroker implements Broker {
       port: config.port,
       maxRequestBytes: config.socketRequestMaxBytes,
       idleTimeoutMs: config.connectionsMaxIdleMs,
+      requestReadTimeoutMs: config.socketRequestReadTimeoutMs,
+      queuedMaxRequestBytes: config.queuedMaxRequestBytes,
+      maxConnections: config.maxConnections,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      maxConnectionsPerIpOverrides: parseMaxConnectionsPerIpOverrides(config.maxConnectionsPerIpOverrides),
       broker: services,
       logger: this.logger,
     });
@@ -146,6 +160,7 @@ class EddyBroker implements Broker {
       this.host = bound.host;
       this.port = bound.port;
     } catch (err) {
+      if (err instanceof BrokerError) throw err;
       throw new BrokerError('LISTEN', `Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, { cause: err });
     }
     this.server = server;
@@ -159,6 +174,24 @@ class EddyBroker implements Broker {
 
   get connectionCount(): number {
     return this.server?.connectionCount ?? 0;
+  }
+
+  stats(): BrokerStats {
+    const server = this.server?.stats() ?? {
+      connections: 0,
+      connectionsRefusedMaxConnections: 0,
+      connectionsRefusedPerIp: 0,
+      acceptErrors: 0,
+      openFileLimitReached: 0,
+      requestReadTimeouts: 0,
+      queuedRequestBytes: 0,
+      queuedRequestBytesPeak: 0,
+      queuedMaxRequestBytes: null,
+      connectionsMutedForMemory: 0,
+      memoryPoolMutedCount: 0,
+      memoryReclaimRuns: 0,
+    };
+    return { server };
   }
 
   async close(): Promise<void> {

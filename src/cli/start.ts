@@ -18,6 +18,12 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('socket-request-max-bytes', { type: 'number', default: D.socketRequestMaxBytes, describe: 'Largest request accepted (socket.request.max.bytes)' })
     .option('flush-on-ack-all', { type: 'boolean', default: D.flushOnAckAll, describe: 'acks=-1 is acknowledged only after fsync (group commit)' })
     .option('connections-max-idle-ms', { type: 'number', default: D.connectionsMaxIdleMs, describe: 'Close connections idle this long (connections.max.idle.ms)' })
+    .option('queued-max-request-bytes', { type: 'number', describe: 'Request bytes read or queued broker-wide before reads pause; -1 = unbounded (queued.max.request.bytes; default 2 x socket.request.max.bytes, at least 200 MiB)' })
+    .option('socket-request-read-timeout-ms', { type: 'number', default: D.socketRequestReadTimeoutMs, describe: 'Close a connection whose request frame is not complete this long after its first byte' })
+    .option('fetch-max-bytes', { type: 'number', default: D.fetchMaxBytes, describe: 'Most record bytes in one Fetch response (fetch.max.bytes)' })
+    .option('max-connections', { type: 'number', default: D.maxConnections, describe: 'Most open client connections (max.connections)' })
+    .option('max-connections-per-ip', { type: 'number', default: D.maxConnectionsPerIp, describe: 'Most open connections from one address (max.connections.per.ip)' })
+    .option('max-connections-per-ip-overrides', { type: 'string', default: D.maxConnectionsPerIpOverrides, describe: 'Per-address limits, "host:count,host:count" (max.connections.per.ip.overrides)' })
     .option('log-flush-interval-messages', { type: 'number', describe: 'fsync after this many messages (log.flush.interval.messages; default never)' })
     .option('log-flush-interval-ms', { type: 'number', describe: 'fsync at least this often (log.flush.interval.ms; default never)' })
     .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
@@ -50,6 +56,12 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     socketRequestMaxBytes: args['socket-request-max-bytes'],
     flushOnAckAll: args['flush-on-ack-all'],
     connectionsMaxIdleMs: args['connections-max-idle-ms'],
+    queuedMaxRequestBytes: args['queued-max-request-bytes'],
+    socketRequestReadTimeoutMs: args['socket-request-read-timeout-ms'],
+    fetchMaxBytes: args['fetch-max-bytes'],
+    maxConnections: args['max-connections'],
+    maxConnectionsPerIp: args['max-connections-per-ip'],
+    maxConnectionsPerIpOverrides: args['max-connections-per-ip-overrides'],
     logFlushIntervalMessages: args['log-flush-interval-messages'],
     logFlushIntervalMs: args['log-flush-interval-ms'],
     logSegmentBytes: args['log-segment-bytes'],

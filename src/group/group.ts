@@ -511,7 +511,8 @@ export class Group {
     }
     if (!this.maybeElectNewJoinedLeader() && this.members.size > 0) {
       // Only static members that have not rejoined are left: wait another round, their sessions will expire.
-      this.log.error({ generationId: this.generationId }, 'could not complete rebalance because no members rejoined');
+      // (Kafka logs this at error; it is the clients' doing, so warn here, as STYLE §11 asks.)
+      this.log.warn({ generationId: this.generationId }, 'could not complete rebalance because no members rejoined');
       this.startJoinTimer('normal', this.rebalanceTimeoutMs);
       return;
     }

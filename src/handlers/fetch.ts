@@ -28,6 +28,13 @@
 //   (FetchResponse.partitionResponse, ReplicaManager.createLogReadResult); aborted transactions are [] for an
 //   error found while resolving and null for one found while reading, as Kafka's two paths build them.
 // - Records are passed through as the bytes read from disk (the response writer references them, no copy).
+// - The response's max bytes is the request's (v3+; before v3 unlimited) capped by the broker's `fetch.max.bytes`
+//   (55 MiB by default), as KafkaApis.handleFetchRequest caps it (before the quota cap, which Eddy has not), and
+//   min_bytes is capped by the result. Because Eddy reads records into memory (Kafka sends FileRecords slices with
+//   sendfile), this is also what bounds the memory of one Fetch: every partition read is at most what is left of
+//   that max, except KIP-74's one first batch, which is bounded by the topic's max.message.bytes when it was
+//   written. A Fetch asking INT32_MAX bytes per partition and in all reads at most fetch.max.bytes (+ one batch).
+//   `replica.fetch.max.bytes` applies to follower fetches only; without replication there are none.
 // - Long polling: when nothing failed while reading, max_wait_ms > 0, some partition was read and fewer than
 //   min_bytes (capped at max_bytes, as Kafka caps it) were read, wait on the partitions that were read for
 //   appends, the timeout or broker shutdown; read again once the bytes appended since the last read could meet
@@ -96,6 +103,12 @@ function errorResult(partitionIndex: number, errorCode: number, whileResolving: 
 }
 
 /** The top-level error for the request's session fields (table in the header), or NONE for a full fetch. */
+/** KafkaApis: min(request max_bytes, fetch.max.bytes); before v3 the request has no max_bytes. */
+function responseMaxBytes(ctx: RequestContext, request: FetchRequest): number {
+  const requested = ctx.apiVersion >= 3 ? request.maxBytes ?? MAX_BYTES_UNLIMITED : MAX_BYTES_UNLIMITED;
+  return Math.min(requested, ctx.broker.config.fetchMaxBytes);
+}
+
 function sessionError(apiVersion: number, request: FetchRequest): number {
   if (apiVersion < FIRST_SESSION_VERSION) return ErrorCode.NONE;
   const epoch = request.sessionEpoch ?? FINAL_EPOCH;
@@ -154,7 +167,7 @@ function resolve(ctx: RequestContext, request: FetchRequest): { topics: TopicSlo
  */
 async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]): Promise<{ totalBytes: number; readError: boolean }> {
   const readCommitted = (request.isolationLevel ?? 0) === READ_COMMITTED;
-  let bytesLeft = ctx.apiVersion >= 3 ? request.maxBytes ?? MAX_BYTES_UNLIMITED : MAX_BYTES_UNLIMITED;
+  let bytesLeft = responseMaxBytes(ctx, request);
   let totalBytes = 0;
   let readError = false;
   const fail = (slot: Slot, err: unknown) => {
@@ -220,7 +233,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       return res;
     }
     const { topics, toRead } = resolve(ctx, request);
-    const maxBytes = ctx.apiVersion >= 3 ? request.maxBytes ?? MAX_BYTES_UNLIMITED : MAX_BYTES_UNLIMITED;
+    const maxBytes = responseMaxBytes(ctx, request);
     const minBytes = Math.min(request.minBytes, maxBytes);
     const deadline = Date.now() + Math.max(0, request.maxWaitMs);
 

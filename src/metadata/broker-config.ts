@@ -36,6 +36,28 @@ export interface BrokerOptions {
   flushOnAckAll?: boolean;
   /** Close connections idle this long (Kafka: `connections.max.idle.ms`, 10 minutes). */
   connectionsMaxIdleMs?: number;
+  /**
+   * Bytes of requests being read or queued, broker-wide, before connections stop being read (Kafka:
+   * `queued.max.request.bytes`). Kafka's default -1 (unbounded) leans on the JVM heap limit; Node has no such limit
+   * for Buffers, so Eddy's default is 200 MiB, or twice `socket.request.max.bytes` when that is larger: one largest
+   * request can be processed while another is read. -1 (or 0) means unbounded; otherwise it must be at least
+   * `socket.request.max.bytes`, as Kafka requires.
+   */
+  queuedMaxRequestBytes?: number;
+  /**
+   * A request frame not complete this long after its first byte closes the connection (no Kafka equivalent; Kafka
+   * allocates the frame up front and relies on `connections.max.idle.ms`, which a trickle of bytes defeats).
+   * Default 30000: clients give up on a request after their own `request.timeout.ms` (30 s in the Java client).
+   */
+  socketRequestReadTimeoutMs?: number;
+  /** Most record bytes in one Fetch response, whatever the request asks (Kafka: `fetch.max.bytes`, 57671680 = 55 MiB). */
+  fetchMaxBytes?: number;
+  /** Most open client connections (Kafka: `max.connections`, default 2147483647). */
+  maxConnections?: number;
+  /** Most open connections from one address (Kafka: `max.connections.per.ip`, default 2147483647). */
+  maxConnectionsPerIp?: number;
+  /** Per-address limits, `"host:count,host:count"` (Kafka: `max.connections.per.ip.overrides`, default ""). */
+  maxConnectionsPerIpOverrides?: string;
   /** Default `flush.messages` for topics (Kafka: `log.flush.interval.messages`, default never). */
   logFlushIntervalMessages?: number;
   /** Default `flush.ms` for topics (Kafka: `log.flush.interval.ms`, default never). */
@@ -84,6 +106,12 @@ export interface BrokerConfig {
   socketRequestMaxBytes: number;
   flushOnAckAll: boolean;
   connectionsMaxIdleMs: number;
+  queuedMaxRequestBytes: number;
+  socketRequestReadTimeoutMs: number;
+  fetchMaxBytes: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxConnectionsPerIpOverrides: string;
   logFlushIntervalMessages: number;
   logFlushIntervalMs: number;
   logSegmentBytes: number;
@@ -113,6 +141,12 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   socketRequestMaxBytes: 104857600,
   flushOnAckAll: true,
   connectionsMaxIdleMs: 600_000,
+  queuedMaxRequestBytes: 209715200,
+  socketRequestReadTimeoutMs: 30_000,
+  fetchMaxBytes: 57671680,
+  maxConnections: 2147483647,
+  maxConnectionsPerIp: 2147483647,
+  maxConnectionsPerIpOverrides: '',
   logFlushIntervalMessages: Number.MAX_SAFE_INTEGER,
   logFlushIntervalMs: Number.MAX_SAFE_INTEGER,
   logSegmentBytes: 1073741824,
@@ -142,6 +176,30 @@ function checkInt(option: string, value: unknown, min: number, max: number): num
   return value;
 }
 
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9A-Fa-f:.]+$/;
+
+/**
+ * Parses `max.connections.per.ip.overrides` ("host:count,host:count", the count after the last colon so IPv6
+ * addresses work); an empty string is no overrides. Throws BrokerError('INVALID_CONFIG') on a bad entry.
+ */
+export function parseMaxConnectionsPerIpOverrides(value: string): Map<string, number> {
+  const overrides = new Map<string, number>();
+  if (typeof value !== 'string') invalid('maxConnectionsPerIpOverrides', value, 'a string "host:count,host:count"');
+  for (const raw of value.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const colon = entry.lastIndexOf(':');
+    const host = colon > 0 ? entry.slice(0, colon).trim() : '';
+    const countText = colon > 0 ? entry.slice(colon + 1).trim() : '';
+    const count = /^[0-9]+$/.test(countText) ? Number(countText) : NaN;
+    if (host === '' || !HOST_PATTERN.test(host) || !Number.isInteger(count) || count > 2 ** 31 - 1) {
+      invalid('maxConnectionsPerIpOverrides', value, 'comma-separated host:count entries with a valid host and a count in [0, 2147483647]');
+    }
+    overrides.set(host, count);
+  }
+  return overrides;
+}
+
 /** Merges options over the defaults and validates every value. */
 export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   const c: BrokerConfig = { ...DEFAULT_BROKER_CONFIG };
@@ -162,6 +220,21 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('socketRequestMaxBytes', c.socketRequestMaxBytes, 1, 2 ** 31 - 1);
   if (typeof c.flushOnAckAll !== 'boolean') invalid('flushOnAckAll', c.flushOnAckAll, 'true or false');
   checkInt('connectionsMaxIdleMs', c.connectionsMaxIdleMs, 1, 2 ** 31 - 1);
+  if (options.queuedMaxRequestBytes === undefined) {
+    c.queuedMaxRequestBytes = Math.max(DEFAULT_BROKER_CONFIG.queuedMaxRequestBytes, 2 * c.socketRequestMaxBytes);
+  }
+  checkInt('queuedMaxRequestBytes', c.queuedMaxRequestBytes, -1, Number.MAX_SAFE_INTEGER);
+  if (c.queuedMaxRequestBytes > 0 && c.queuedMaxRequestBytes < c.socketRequestMaxBytes) {
+    invalid('queuedMaxRequestBytes', c.queuedMaxRequestBytes, `-1 (unbounded) or at least socketRequestMaxBytes (${c.socketRequestMaxBytes})`);
+  }
+  checkInt('socketRequestReadTimeoutMs', c.socketRequestReadTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('fetchMaxBytes', c.fetchMaxBytes, 1024, 2 ** 31 - 1);
+  checkInt('maxConnections', c.maxConnections, 0, 2 ** 31 - 1);
+  checkInt('maxConnectionsPerIp', c.maxConnectionsPerIp, 0, 2 ** 31 - 1);
+  const overrides = parseMaxConnectionsPerIpOverrides(c.maxConnectionsPerIpOverrides);
+  if (c.maxConnectionsPerIp === 0 && overrides.size === 0) {
+    invalid('maxConnectionsPerIp', 0, 'a positive integer, or 0 only when maxConnectionsPerIpOverrides is set (as Kafka requires)');
+  }
   checkInt('logFlushIntervalMessages', c.logFlushIntervalMessages, 1, Number.MAX_SAFE_INTEGER);
   checkInt('logFlushIntervalMs', c.logFlushIntervalMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('logSegmentBytes', c.logSegmentBytes, 14, 2 ** 31 - 1);

@@ -22,7 +22,19 @@
 // Backpressure both ways:
 // - inbound: when MAX_QUEUED_FRAMES frames (or socket.request.max.bytes of them), queued or in flight, wait, the
 //   socket is paused, and it resumes once they have drained to half;
-// - outbound: when socket.write() returns false, nothing new starts until 'drain'.
+// - outbound: when socket.write() returns false, nothing new starts until 'drain'. Only a Produce is ever started
+//   behind another request, and Produce responses are small, so what one connection has queued for its peer is at
+//   most one response: for a Fetch, fetch.max.bytes (or KIP-74's one oversized first batch). A peer that stops
+//   reading it is dropped after connections.max.idle.ms without a byte written (the socket timeout below).
+//
+// Memory (memory-pool.ts): every frame buffer, and every frame queued or in flight, is reserved in the broker's
+// MemoryPool (queued.max.request.bytes) and given back when its request is done or the connection closes. While the
+// pool is out of memory the socket is paused, as Kafka mutes a channel that cannot get a receive buffer, and it
+// resumes when memory frees. A frame that is still incomplete socket.request.read.timeout.ms after its first byte
+// closes the connection (warn): each trickled byte would otherwise keep the idle timer from ever firing, and a
+// stalled frame would hold its share of the pool forever. Time spent paused because this connection's own queue is
+// full does not count against the peer (the timer starts over); time paused for memory does, so frames stuck behind
+// an exhausted pool are eventually closed and their memory freed.
 //
 // A protocol violation (bad size prefix, undecodable request, unknown API key) closes this connection only, with a
 // warn log; other connections are unaffected.
@@ -36,6 +48,8 @@ import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
 import { Reader } from '../protocol/reader.js';
 import { requestHeaderVersion } from '../protocol/header.js';
 import type { DispatchOutcome } from './dispatch.js';
+import type { MemoryPool } from './memory-pool.js';
+import type { ServerCounters } from './server-stats.js';
 
 const MAX_QUEUED_FRAMES = 64;
 /** Produce requests of one connection that may be in flight at once. */
@@ -85,6 +99,13 @@ export interface ConnectionOptions {
   maxRequestBytes: number;
   /** connections.max.idle.ms: a connection with no traffic this long is closed, as Kafka does. */
   idleTimeoutMs: number;
+  /** socket.request.read.timeout.ms: a request frame must be complete this long after its first byte. */
+  requestReadTimeoutMs: number;
+  /** queued.max.request.bytes, shared by every connection. */
+  memoryPool: MemoryPool;
+  counters: ServerCounters;
+  /** Told, on close, how many bytes the connection dropped (unwritten response, frames): memory-reclaim.ts. */
+  onMemoryDropped: (bytes: number) => void;
   logger: Logger;
   onClosed: (connection: Connection) => void;
 }
@@ -113,6 +134,19 @@ export class Connection {
   private readonly socketClosed: Promise<void>;
   private idleWaiters: Array<() => void> = [];
   private readonly onClosed: (connection: Connection) => void;
+  private readonly pool: MemoryPool;
+  private readonly counters: ServerCounters;
+  /** Bytes this connection holds in the pool: its frame buffer and its frames queued or in flight. */
+  private reservedBytes = 0;
+  /** Paused because the pool is out of memory; the function cancels the wait. */
+  private cancelMemoryWait: (() => void) | null = null;
+  private readonly requestReadTimeoutMs: number;
+  private readTimer: NodeJS.Timeout | null = null;
+  /** When the first byte of the frame being received arrived (Date.now()). */
+  private partialStartedAtMs = 0;
+  /** Bytes of the response waiting in the socket's buffer while the peer is not reading (0 once drained). */
+  private unwrittenBytes = 0;
+  private readonly onMemoryDropped: (bytes: number) => void;
 
   constructor(options: ConnectionOptions) {
     this.connId = options.connId;
@@ -120,7 +154,20 @@ export class Connection {
     this.broker = options.broker;
     this.onClosed = options.onClosed;
     this.maxQueuedBytes = options.maxRequestBytes;
-    this.frameReader = new FrameReader(options.maxRequestBytes);
+    this.pool = options.memoryPool;
+    this.counters = options.counters;
+    this.requestReadTimeoutMs = options.requestReadTimeoutMs;
+    this.onMemoryDropped = options.onMemoryDropped;
+    const pool = this.pool;
+    this.frameReader = new FrameReader(options.maxRequestBytes, {
+      get availableBytes() {
+        return pool.availableBytes;
+      },
+      reserve: (bytes) => {
+        this.reservedBytes += bytes;
+        pool.reserve(bytes);
+      },
+    });
     this.baseLog = options.logger.child({ connId: options.connId, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` });
     this.log = this.baseLog;
     this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
@@ -147,8 +194,7 @@ export class Connection {
   /** Stop reading new requests, finish the one in flight and its write, then close once the bytes are flushed. */
   async shutdown(): Promise<void> {
     this.stopping = true;
-    for (const frame of this.queue) this.queuedBytes -= frame.length;
-    this.queue.length = 0;
+    this.discardQueue();
     this.socket.pause();
     if (this.processing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.close();
@@ -162,18 +208,75 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.stopping) return;
-    const violation = this.frameReader.push(chunk, (frame) => this.enqueue(frame));
+    const reader = this.frameReader;
+    const framesBefore = reader.framesCompleted;
+    const hadPartial = reader.hasPartialFrame;
+    const violation = reader.push(chunk, (frame) => this.enqueue(frame));
     if (violation !== null) {
       this.log.warn(
         { size: violation.size, limit: this.maxQueuedBytes },
         violation.kind === 'negative' ? 'negative request size; closing connection' : 'request larger than socket.request.max.bytes; closing connection',
       );
       this.close();
+      return;
+    }
+    if (this.closed) return;
+    if (reader.hasPartialFrame) {
+      // A frame that began in this chunk starts its clock now; one continued from before keeps its start.
+      if (!hadPartial || reader.framesCompleted !== framesBefore) this.partialStartedAtMs = Date.now();
+      if (this.readTimer === null) this.readTimer = setTimeout(this.onReadTimeout, this.requestReadTimeoutMs);
+    }
+    if (this.pool.isOutOfMemory && this.cancelMemoryWait === null && !this.stopping) {
+      this.socket.pause();
+      this.cancelMemoryWait = this.pool.waitForMemory(this.onMemoryAvailable);
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ usedBytes: this.pool.usedBytes, queuedMaxRequestBytes: this.pool.sizeBytes }, 'queued.max.request.bytes reached; pausing reads');
+      }
     }
   }
 
+  private readonly onMemoryAvailable = (): void => {
+    this.cancelMemoryWait = null;
+    if (!this.paused && !this.stopping && !this.closed) this.socket.resume();
+  };
+
+  private readonly onReadTimeout = (): void => {
+    this.readTimer = null;
+    if (this.closed || this.stopping || !this.frameReader.hasPartialFrame) return;
+    const now = Date.now();
+    // Paused by our own queue: the peer is not the one holding the frame back, so its clock starts over.
+    if (this.paused) this.partialStartedAtMs = now;
+    const remainingMs = this.partialStartedAtMs + this.requestReadTimeoutMs - now;
+    if (remainingMs > 0) {
+      this.readTimer = setTimeout(this.onReadTimeout, remainingMs);
+      return;
+    }
+    this.counters.requestReadTimeouts++;
+    const { receivedBytes, size } = this.frameReader.partialFrame;
+    this.log.warn({ requestReadTimeoutMs: this.requestReadTimeoutMs, receivedBytes, size }, 'request not received within socket.request.read.timeout.ms; closing connection');
+    this.close();
+  };
+
+  /** Gives back the pool bytes of one frame whose request is done (or dropped). */
+  private releaseFrame(bytes: number): void {
+    this.reservedBytes -= bytes;
+    this.pool.release(bytes);
+  }
+
+  /** Drops the frames queued but not started (their requests will never run). */
+  private discardQueue(): void {
+    for (const frame of this.queue) {
+      this.queuedBytes -= frame.length;
+      this.releaseFrame(frame.length);
+    }
+    this.queue.length = 0;
+  }
+
   private enqueue(frame: Buffer): void {
-    if (this.closed || this.stopping) return;
+    if (this.closed || this.stopping) {
+      this.releaseFrame(frame.length);
+      return;
+    }
     this.queue.push(frame);
     this.queuedBytes += frame.length;
     if (!this.paused && (this.queue.length + this.inFlight.length >= MAX_QUEUED_FRAMES || this.queuedBytes >= this.maxQueuedBytes)) {
@@ -207,6 +310,7 @@ export class Connection {
         const outcome = await head.outcome;
         this.inFlight.shift();
         this.queuedBytes -= head.frameBytes;
+        this.releaseFrame(head.frameBytes);
         const keepGoing = outcome !== null && !this.closed && (await this.respond(outcome));
         if (!keepGoing) {
           this.close();
@@ -215,6 +319,10 @@ export class Connection {
           // started behind it, and it closes the connection only when its body does not decode; an acks=0
           // Produce, the one that closes after an error, has none.
           await Promise.allSettled(this.inFlight.map((f) => f.outcome));
+          for (const f of this.inFlight) {
+            this.queuedBytes -= f.frameBytes;
+            this.releaseFrame(f.frameBytes);
+          }
           this.inFlight.length = 0;
           break;
         }
@@ -232,7 +340,7 @@ export class Connection {
   private maybeResume(): void {
     if (this.paused && this.queue.length + this.inFlight.length <= MAX_QUEUED_FRAMES / 2 && this.queuedBytes < this.maxQueuedBytes / 2) {
       this.paused = false;
-      if (!this.stopping) this.socket.resume();
+      if (!this.stopping && this.cancelMemoryWait === null) this.socket.resume();
     }
   }
 
@@ -291,8 +399,10 @@ export class Connection {
     for (const b of buffers) ok = this.socket.write(b);
     this.socket.uncork();
     if (ok) return;
+    this.unwrittenBytes = this.socket.writableLength;
     return new Promise<void>((resolve) => {
       const done = () => {
+        this.unwrittenBytes = 0;
         this.socket.off('drain', done);
         this.socket.off('close', done);
         resolve();
@@ -306,17 +416,34 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     // Nothing received after the request that closes the connection is processed.
-    for (const frame of this.queue) this.queuedBytes -= frame.length;
-    this.queue.length = 0;
+    this.discardQueue();
+    this.releaseReading();
     this.socket.end();
     // end() waits for the peer; don't keep half-closed sockets around.
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
+  /** Stops reading for good: the partial frame's memory goes back to the pool, no timer or memory wait is left. */
+  private releaseReading(): number {
+    const buffered = this.frameReader.discard();
+    this.reservedBytes -= buffered;
+    this.pool.release(buffered);
+    if (this.readTimer !== null) {
+      clearTimeout(this.readTimer);
+      this.readTimer = null;
+    }
+    if (this.cancelMemoryWait !== null) {
+      this.cancelMemoryWait();
+      this.cancelMemoryWait = null;
+    }
+    return buffered;
+  }
+
   private onSocketClosed(): void {
     this.closed = true;
-    for (const frame of this.queue) this.queuedBytes -= frame.length;
-    this.queue.length = 0;
+    const queued = this.queuedBytes;
+    this.discardQueue();
+    this.onMemoryDropped(this.unwrittenBytes + queued + this.releaseReading());
     this.log.debug('connection closed');
     this.onClosed(this);
   }

@@ -275,3 +275,105 @@ describe('server: a peer that stops reading', () => {
     }
   });
 });
+
+/** Polls `check` every 20 ms, at most `attempts` times; true once it holds. */
+async function eventually(check: () => boolean, attempts = 250): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
+}
+
+describe('server: request memory (queued.max.request.bytes)', () => {
+  it('pauses reading other connections while the pool is out of memory, and resumes them when it frees', async () => {
+    const small = await startTestBroker({ socketRequestMaxBytes: 64 * 1024, queuedMaxRequestBytes: 64 * 1024 });
+    const hog = await TestClient.connect(small.port);
+    const other = await TestClient.connect(small.port);
+    try {
+      // A frame of the largest size, announced and half sent: its whole 64 KiB buffer is reserved.
+      const prefix = Buffer.alloc(4);
+      prefix.writeInt32BE(64 * 1024, 0);
+      hog.writeRaw(Buffer.concat([prefix, Buffer.alloc(32 * 1024)]));
+      expect(await eventually(() => small.broker.stats().server.queuedRequestBytes >= 64 * 1024)).toBe(true);
+      // The first request already read is served; after it the connection waits for memory.
+      expect((await other.send(ApiKey.ApiVersions, 0)).errorCode).toBe(0);
+      expect(small.broker.stats().server.connectionsMutedForMemory).toBeGreaterThanOrEqual(1);
+      let answered = false;
+      const second = other.send(ApiKey.ApiVersions, 0).then((r) => {
+        answered = true;
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(answered).toBe(false);
+      hog.close();
+      expect((await second).errorCode).toBe(0);
+      expect(await eventually(() => small.broker.stats().server.queuedRequestBytes === 0)).toBe(true);
+      expect(small.broker.stats().server.memoryPoolMutedCount).toBeGreaterThanOrEqual(1);
+    } finally {
+      hog.close();
+      other.close();
+      await small.stop();
+    }
+  });
+
+  it('gives every reserved byte back once requests are done and connections close', async () => {
+    const c = await TestClient.connect(tb.port);
+    const value = Buffer.alloc(40 * 1024, 3);
+    for (let i = 0; i < 5; i++) {
+      const res = await c.send(ApiKey.Produce, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 't', partitionData: [{ index: 0, records: buildRecordBatch({ records: [{ value }] }) }] }] });
+      expect(res.responses[0].partitionResponses[0].errorCode).toBe(0);
+    }
+    c.writeRaw(Buffer.from([0, 0, 0x80])); // part of a size prefix, then gone
+    c.close();
+    await c.closed;
+    expect(await eventually(() => tb.broker.stats().server.queuedRequestBytes === 0)).toBe(true);
+    expect(tb.broker.stats().server.queuedRequestBytesPeak).toBeGreaterThanOrEqual(40 * 1024);
+  });
+});
+
+describe('server: request read timeout (socket.request.read.timeout.ms)', () => {
+  it('closes a connection whose frame trickles in for longer than the timeout, and counts it', async () => {
+    const slow = await startTestBroker({ socketRequestReadTimeoutMs: 300 });
+    const c = await TestClient.connect(slow.port);
+    try {
+      const prefix = Buffer.alloc(4);
+      prefix.writeInt32BE(1000, 0);
+      c.writeRaw(prefix);
+      const started = Date.now();
+      // One byte every 50 ms resets the idle timer each time; only the read timeout ends this (bounded loop).
+      for (let i = 0; i < 100 && c.isOpen; i++) {
+        c.writeRaw(Buffer.from([i]));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(c.isOpen).toBe(false);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(slow.broker.stats().server.requestReadTimeouts).toBe(1);
+    } finally {
+      c.close();
+      await slow.stop();
+    }
+  });
+
+  it('keeps a connection whose frame arrives in pieces within the timeout', async () => {
+    const slow = await startTestBroker({ socketRequestReadTimeoutMs: 500 });
+    const socket = net.connect({ host: '127.0.0.1', port: slow.port });
+    socket.on('error', () => undefined);
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const answered = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+      const request = TestClient.encodeRequest(ApiKey.ApiVersions, 0, {}, 1);
+      for (const piece of [request.subarray(0, 3), request.subarray(3, 8), request.subarray(8)]) {
+        socket.write(piece);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const response = await answered;
+      expect(response.readInt32BE(4)).toBe(1); // the correlation id
+      expect(socket.destroyed).toBe(false);
+      expect(slow.broker.stats().server.requestReadTimeouts).toBe(0);
+    } finally {
+      socket.destroy();
+      await slow.stop();
+    }
+  });
+});

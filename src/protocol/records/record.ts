@@ -69,7 +69,8 @@ export function findRecordAtTimestamp(
     if (!timestampDelta) return undefined;
     const offsetDelta = readVarlong(batch, timestampDelta.next, recordEnd);
     if (!offsetDelta) return undefined;
-    const timestamp = baseTimestamp + BigInt(timestampDelta.value);
+    // Java's long arithmetic wraps; a header near Long.MAX_VALUE plus a delta must stay an int64 (KafkaApis answers it).
+    const timestamp = BigInt.asIntN(64, baseTimestamp + BigInt(timestampDelta.value));
     if (timestamp >= targetMs) return { offset: baseOffset + BigInt(offsetDelta.value), timestamp };
     p = recordEnd;
   }
@@ -134,6 +135,9 @@ function recordsOf(batch: Buffer, maxDecompressedBytes: number | undefined): { s
   return { source: records, start: 0, end: records.length };
 }
 
+/** Beyond ±(2^63 - 2^53) a base timestamp plus an int32-range delta may leave the int64 range. */
+const WRAP_ZONE = 0x7fffffffffffffffn - (1n << 53n);
+
 /** Offset delta found by the last findRecord match (module scratch, as above). */
 let matchedOffsetDelta = 0;
 let matchedTimestampDelta = 0;
@@ -156,17 +160,20 @@ export function searchBatchForTimestamp(
     return maxTimestamp >= targetMs ? { offset: baseOffset, timestamp: maxTimestamp } : undefined;
   }
   const baseTimestamp = batch.readBigInt64BE(BASE_TIMESTAMP_OFFSET);
-  // Deltas compared as numbers: the target relative to baseTimestamp (exact for any real timestamp gap).
+  // Deltas compared as numbers: the target relative to baseTimestamp (exact for any real timestamp gap). Near
+  // the ends of the int64 range base + delta wraps as a Java long does, so there each candidate is checked exactly.
   const targetDelta = Number(targetMs - baseTimestamp);
+  const mayWrap = baseTimestamp > WRAP_ZONE || baseTimestamp < -WRAP_ZONE;
   const { source, start, end } = recordsOf(batch, maxDecompressedBytes);
   const index = findRecord(source, start, end, batch.readInt32BE(RECORD_COUNT_OFFSET), (timestampDelta, offsetDelta) => {
     if (timestampDelta < targetDelta) return false;
+    if (mayWrap && BigInt.asIntN(64, baseTimestamp + BigInt(timestampDelta)) < targetMs) return false;
     matchedTimestampDelta = timestampDelta;
     matchedOffsetDelta = offsetDelta;
     return true;
   });
   if (index < 0) return undefined;
-  return { offset: baseOffset + BigInt(matchedOffsetDelta), timestamp: baseTimestamp + BigInt(matchedTimestampDelta) };
+  return { offset: baseOffset + BigInt(matchedOffsetDelta), timestamp: BigInt.asIntN(64, baseTimestamp + BigInt(matchedTimestampDelta)) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findRecordAtTimestamp } from '../../../src/protocol/records/record.js';
+import { findRecordAtTimestamp, searchBatchForTimestamp } from '../../../src/protocol/records/record.js';
 import { buildRecordBatch, fixCrc } from './batch-builder.js';
 
 describe('findRecordAtTimestamp', () => {
@@ -32,5 +32,22 @@ describe('findRecordAtTimestamp', () => {
     malformed[61] = 0xfe; // record length varint claims far more bytes than the batch has
     malformed[62] = 0x7f;
     expect(findRecordAtTimestamp(malformed, 0, 0n)).toBeUndefined();
+  });
+});
+
+describe('timestamps near Long.MAX_VALUE wrap as Java longs do', () => {
+  const INT64_MAX = 0x7fffffffffffffffn;
+  // Stored before produce-time validation existed, or by any writer: base near the top, a positive delta.
+  const batch = buildRecordBatch({
+    baseTimestamp: INT64_MAX - 2n,
+    maxTimestamp: INT64_MAX,
+    records: [{ value: 'a', timestampDelta: 0 }, { value: 'b', timestampDelta: 5 }],
+  });
+
+  it('a record whose base + delta passes 2^63-1 has a negative timestamp, never an out-of-range one', () => {
+    // Unwrapped, record 1 would be 2^63 + 2 and could not be written into a ListOffsets answer.
+    expect(searchBatchForTimestamp(batch, INT64_MAX - 1n)).toBeUndefined();
+    expect(searchBatchForTimestamp(batch, INT64_MAX - 2n)).toEqual({ offset: 0n, timestamp: INT64_MAX - 2n });
+    expect(findRecordAtTimestamp(batch, 0, -0x8000000000000000n)).toEqual({ offset: 0n, timestamp: INT64_MAX - 2n });
   });
 });

@@ -1,0 +1,18 @@
+// Counters the server keeps for the broker's stats() (and, later, its metrics). Plain numbers mutated in place by
+// the listener and its connections; names follow Kafka's socket-server metrics where one exists.
+export interface ServerCounters {
+  /** Connections closed at once because `max.connections` were open (Kafka blocks its acceptor instead). */
+  connectionsRefusedMaxConnections: number;
+  /** Connections closed at once because their address had `max.connections.per.ip` (or its override) open. */
+  connectionsRefusedPerIp: number;
+  /** Accept failures the listener reported (EMFILE, ENFILE …), each followed by a pause in accepting. */
+  acceptErrors: number;
+  /** Times the process was found at its open-file limit (new connections are then dropped below Node). */
+  openFileLimitReached: number;
+  /** Connections closed because a request frame was not received within `socket.request.read.timeout.ms`. */
+  requestReadTimeouts: number;
+}
+
+export function makeServerCounters(): ServerCounters {
+  return { connectionsRefusedMaxConnections: 0, connectionsRefusedPerIp: 0, acceptErrors: 0, openFileLimitReached: 0, requestReadTimeouts: 0 };
+}
