@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { findRecordAtTimestamp, searchBatchForTimestamp } from '../../../src/protocol/records/record.js';
-import { buildRecordBatch, fixCrc } from './batch-builder.js';
+import { searchBatchForTimestamp } from '../../../src/protocol/records/record.js';
+import { buildRecordBatch } from './batch-builder.js';
 
-describe('findRecordAtTimestamp', () => {
+describe('searchBatchForTimestamp', () => {
   const batch = buildRecordBatch({
     baseOffset: 100n,
     baseTimestamp: 1_700_000_000_000n,
@@ -15,23 +15,20 @@ describe('findRecordAtTimestamp', () => {
   });
 
   it('returns the first record at or after the target, with its own timestamp', () => {
-    expect(findRecordAtTimestamp(batch, 0, 0n)).toEqual({ offset: 100n, timestamp: 1_700_000_000_000n });
-    expect(findRecordAtTimestamp(batch, 0, 1_700_000_000_001n)).toEqual({ offset: 101n, timestamp: 1_700_000_070_000n });
-    expect(findRecordAtTimestamp(batch, 0, 1_700_000_070_001n)).toEqual({ offset: 103n, timestamp: 1_709_000_000_000n });
-    expect(findRecordAtTimestamp(batch, 0, 1_800_000_000_000n)).toBeUndefined();
+    expect(searchBatchForTimestamp(batch, 0n)).toEqual({ offset: 100n, timestamp: 1_700_000_000_000n });
+    expect(searchBatchForTimestamp(batch, 1_700_000_000_001n)).toEqual({ offset: 101n, timestamp: 1_700_000_070_000n });
+    expect(searchBatchForTimestamp(batch, 1_700_000_070_001n)).toEqual({ offset: 103n, timestamp: 1_709_000_000_000n });
+    expect(searchBatchForTimestamp(batch, 1_800_000_000_000n)).toBeUndefined();
   });
 
-  it('declines compressed and LogAppendTime batches and malformed records', () => {
-    const compressed = Buffer.from(batch);
-    compressed.writeInt16BE(2, 21);
-    expect(findRecordAtTimestamp(fixCrc(compressed), 0, 0n)).toBeUndefined();
+  it('answers a LogAppendTime batch from its maxTimestamp without reading records, and refuses malformed records', () => {
     const logAppend = Buffer.from(batch);
     logAppend.writeInt16BE(8, 21);
-    expect(findRecordAtTimestamp(logAppend, 0, 0n)).toBeUndefined();
+    expect(searchBatchForTimestamp(logAppend, 0n)).toEqual({ offset: 100n, timestamp: logAppend.readBigInt64BE(35) });
     const malformed = Buffer.from(batch);
     malformed[61] = 0xfe; // record length varint claims far more bytes than the batch has
     malformed[62] = 0x7f;
-    expect(findRecordAtTimestamp(malformed, 0, 0n)).toBeUndefined();
+    expect(() => searchBatchForTimestamp(malformed, 1n)).toThrow();
   });
 });
 
@@ -48,6 +45,6 @@ describe('timestamps near Long.MAX_VALUE wrap as Java longs do', () => {
     // Unwrapped, record 1 would be 2^63 + 2 and could not be written into a ListOffsets answer.
     expect(searchBatchForTimestamp(batch, INT64_MAX - 1n)).toBeUndefined();
     expect(searchBatchForTimestamp(batch, INT64_MAX - 2n)).toEqual({ offset: 0n, timestamp: INT64_MAX - 2n });
-    expect(findRecordAtTimestamp(batch, 0, -0x8000000000000000n)).toEqual({ offset: 0n, timestamp: INT64_MAX - 2n });
+    expect(searchBatchForTimestamp(batch, -0x8000000000000000n)).toEqual({ offset: 0n, timestamp: INT64_MAX - 2n });
   });
 });
