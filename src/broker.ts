@@ -4,12 +4,27 @@
 //   await broker.start();          // opens the data dir (recovering the log if needed), then listens
 //   broker.port                    // the bound port
 //   await broker.close();          // stop accepting, finish in-flight requests, flush and close the log
-import { promises as fs } from 'node:fs';
+//
+// Library defaults are a test suite's (LIBRARY_DEFAULTS in metadata/broker-config.ts): any free port, no logs,
+// group.initial.rebalance.delay.ms=0, and without `dataDir` a temporary data dir that close() removes. `eddy start`
+// passes every value explicitly and keeps Kafka's defaults. Unknown option names are refused (INVALID_OPTION).
+//   await using broker = await createBroker();   // closed (and its temporary dir removed) at the end of the scope
+import { promises as fs, constants as fsConstants } from 'node:fs';
 import { setMaxListeners } from 'node:events';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
-import { parseMaxConnectionsPerIpOverrides, resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './metadata/broker-config.js';
+import {
+  checkOptionNames,
+  LIBRARY_DEFAULTS,
+  nonDefaultConfig,
+  parseMaxConnectionsPerIpOverrides,
+  resolveBrokerConfig,
+  type BrokerConfig,
+  type BrokerOptions,
+} from './metadata/broker-config.js';
+import { EDDY_VERSION } from './version.js';
 import { loadOrCreateClusterIdentity } from './metadata/cluster-identity.js';
 import { DataDirLock } from './metadata/data-dir-lock.js';
 import { TopicRegistry } from './metadata/topic-registry.js';
@@ -39,7 +54,10 @@ export interface Broker {
   /** Counters and gauges: refused connections, request memory, read timeouts … (zeros before start()). */
   stats(): BrokerStats;
   start(): Promise<void>;
+  /** Closes the broker; a temporary data dir (no `dataDir` given) is removed. Safe to call more than once. */
   close(): Promise<void>;
+  /** `await using broker = await createBroker()`: close() at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function defaultLogConfig(config: BrokerConfig): LogConfig {
@@ -51,6 +69,29 @@ function defaultLogConfig(config: BrokerConfig): LogConfig {
     flushMessages: config.logFlushIntervalMessages,
     flushMs: config.logFlushIntervalMs,
   };
+}
+
+/**
+ * `mkdir -p` that fails on a path it cannot create. Node's recursive mkdir retries forever when mkdir answers
+ * ENOENT under an existing parent (procfs, some FUSE file systems), so each level is created on its own.
+ */
+async function makeDataDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!(await fs.stat(dir)).isDirectory()) throw new Error(`${dir} exists and is not a directory`);
+      return;
+    }
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    await makeDataDir(parent);
+  }
+  await fs.mkdir(dir).catch(async (err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fs.stat(dir)).isDirectory()) throw err;
+  });
 }
 
 class EddyBroker implements Broker {
@@ -66,10 +107,14 @@ class EddyBroker implements Broker {
   private readonly shutdown = new AbortController();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
 
-  constructor(options: BrokerOptions) {
+  /** A data dir created for this broker (no `dataDir` given): removed by close(). */
+  private readonly temporaryDataDir: string | undefined;
+
+  constructor(options: BrokerOptions, temporaryDataDir?: string) {
     // Every waiting long poll listens for shutdown on this one signal; there is no fixed bound on them.
     setMaxListeners(0, this.shutdown.signal);
-    this.config = resolveBrokerConfig(options);
+    this.temporaryDataDir = temporaryDataDir;
+    this.config = resolveBrokerConfig(temporaryDataDir === undefined ? options : { ...options, dataDir: temporaryDataDir });
     this.logger = options.logger ?? createLogger(this.config.logLevel);
   }
 
@@ -80,11 +125,22 @@ class EddyBroker implements Broker {
     const config = this.config;
     const dataDir = path.resolve(config.dataDir);
     try {
-      await fs.mkdir(dataDir, { recursive: true });
+      await makeDataDir(dataDir);
+      await fs.access(dataDir, fsConstants.W_OK | fsConstants.X_OK);
     } catch (err) {
-      throw new BrokerError('DATA_DIR', `Cannot create data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
+      await this.removeTemporaryDataDir();
+      this.state = 'closed';
+      throw new BrokerError('DATA_DIR', `Cannot use data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
     }
-    this.lock = await DataDirLock.acquire(dataDir);
+    try {
+      this.lock = await DataDirLock.acquire(dataDir);
+    } catch (err) {
+      await this.removeTemporaryDataDir();
+      this.state = 'closed';
+      if (err instanceof BrokerError) throw err;
+      // Not writable after all (read-only file system, permissions the access check could not see).
+      throw new BrokerError('DATA_DIR', `Cannot use data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
+    }
     try {
       await this.open(dataDir, startedAt);
     } catch (err) {
@@ -92,9 +148,14 @@ class EddyBroker implements Broker {
       await this.groups?.close().catch(() => undefined);
       await this.logs?.close().catch(() => undefined);
       await this.lock.release();
+      await this.removeTemporaryDataDir();
       this.state = 'closed';
       throw err;
     }
+  }
+
+  private async removeTemporaryDataDir(): Promise<void> {
+    if (this.temporaryDataDir !== undefined) await fs.rm(this.temporaryDataDir, { recursive: true, force: true });
   }
 
   private async open(dataDir: string, startedAt: bigint): Promise<void> {
@@ -109,6 +170,7 @@ class EddyBroker implements Broker {
       defaultConfig: logDefaults,
       topicConfigs,
       trustPageCacheAfterProcessCrash: true,
+      maxOpenFiles: config.logMaxOpenFiles > 0 ? config.logMaxOpenFiles : undefined,
     });
     this.logs = logs;
     const topics = await TopicRegistry.open({
@@ -117,6 +179,7 @@ class EddyBroker implements Broker {
       logger: this.logger,
       defaultLogConfig: logDefaults,
       messageMaxBytes: config.messageMaxBytes,
+      maxBrokerPartitions: config.maxBrokerPartitions,
     });
     // Committed offsets and group metadata are loaded before the server answers anything.
     let groups: GroupCoordinator;
@@ -166,8 +229,22 @@ class EddyBroker implements Broker {
     this.server = server;
     this.state = 'running';
     const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+    // The startup line: stable `msg` and host/port/startupMs (test helpers and the bench parse them), plus what a
+    // person wants to see: the version, the listener, the data dir and every setting that is not the default.
     this.logger.info(
-      { host: this.host, port: this.port, dataDir, clusterId: this.clusterId, nodeId: config.nodeId, topics: topics.list().length, startupMs },
+      {
+        version: EDDY_VERSION,
+        listeners: [`PLAINTEXT://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`],
+        host: this.host,
+        port: this.port,
+        dataDir,
+        temporaryDataDir: this.temporaryDataDir !== undefined || undefined,
+        clusterId: this.clusterId,
+        nodeId: config.nodeId,
+        topics: topics.list().length,
+        config: nonDefaultConfig(config),
+        startupMs,
+      },
       'listening',
     );
   }
@@ -204,11 +281,33 @@ class EddyBroker implements Broker {
     await this.groups?.close();
     await this.logs?.close();
     await this.lock?.release();
+    await this.removeTemporaryDataDir();
     this.state = 'closed';
     this.logger.info('broker stopped');
   }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
+/**
+ * A broker, not yet started. Options left out take LIBRARY_DEFAULTS (port 0, silent logs, no initial rebalance
+ * delay), then Kafka's defaults; without `dataDir` the broker gets a fresh temporary data dir that close() removes.
+ * Throws BrokerError INVALID_OPTION for an unknown option name and INVALID_CONFIG for a bad value.
+ */
 export async function createBroker(options: BrokerOptions = {}): Promise<Broker> {
-  return new EddyBroker(options);
+  checkOptionNames(options);
+  const merged: BrokerOptions = { ...LIBRARY_DEFAULTS };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  if (merged.dataDir !== undefined) return new EddyBroker(merged);
+  // Validate before creating anything, so a bad option leaves no temporary directory behind.
+  resolveBrokerConfig({ ...merged, dataDir: os.tmpdir() });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'eddy-'));
+  try {
+    return new EddyBroker(merged, dir);
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 }

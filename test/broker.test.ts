@@ -1,6 +1,7 @@
 // createBroker(): startup failures are clear BrokerErrors with stable codes, and leave nothing half-open.
-import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker } from '../src/broker.js';
@@ -77,4 +78,112 @@ describe('createBroker', () => {
     await expect(createBroker({ numPartitions: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(createBroker({ logLevel: 'loud' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
+
+  it('rejects an unknown option name with INVALID_OPTION naming it (and the option it resembles)', async () => {
+    await expect(createBroker({ prot: 9092 } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('"prot" (did you mean "port"?)') });
+    await expect(createBroker({ dataDirectory: '/tmp/x' } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('"dataDirectory"') });
+    await expect(createBroker({ port: 0, 'group.initial.rebalance.delay.ms': 0 } as never)).rejects.toBeInstanceOf(BrokerError);
+  });
+
+  it('fails with DATA_DIR when the data dir is a file, in one line naming the path', async () => {
+    const file = path.join(makeTempDir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const err = await startFails({ dataDir: file });
+    expect(err.code).toBe('DATA_DIR');
+    expect(err.message).toContain(file);
+    expect(err.message).not.toContain('\n');
+  });
 });
+
+describe('createBroker() dev defaults (the in-process broker of a test suite)', () => {
+  it('with no options: any free port, no initial rebalance delay, silent logs, a temporary data dir removed on close', async () => {
+    const broker = await createBroker();
+    expect(broker.config.groupInitialRebalanceDelayMs).toBe(0);
+    expect(broker.config.logLevel).toBe('silent');
+    expect(broker.logger.level).toBe('silent');
+    const dataDir = broker.config.dataDir;
+    expect(path.dirname(dataDir)).toBe(os.tmpdir());
+    await broker.start();
+    expect(broker.port).toBeGreaterThan(0);
+    expect(existsSync(path.join(dataDir, 'meta.properties'))).toBe(true);
+    await broker.close();
+    expect(existsSync(dataDir)).toBe(false);
+    await broker.close(); // idempotent
+  });
+
+  it('keeps the server defaults for everything else, and any option given wins over a dev default', async () => {
+    const broker = await createBroker({ groupInitialRebalanceDelayMs: 3000, logLevel: 'warn', port: 0 });
+    expect(broker.config.groupInitialRebalanceDelayMs).toBe(3000);
+    expect(broker.config.logLevel).toBe('warn');
+    expect(broker.config.flushOnAckAll).toBe(true);
+    expect(broker.config.numPartitions).toBe(1);
+    await broker.close();
+    expect(existsSync(broker.config.dataDir)).toBe(false);
+  });
+
+  it('never removes a data dir it was given', async () => {
+    const dataDir = makeTempDir();
+    const broker = await createBroker({ dataDir });
+    await broker.start();
+    await broker.close();
+    expect(existsSync(path.join(dataDir, 'meta.properties'))).toBe(true);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('`await using` closes the broker at the end of the scope and removes its temporary data dir', async () => {
+    let dataDir = '';
+    let port = 0;
+    {
+      await using broker = await createBroker();
+      await broker.start();
+      dataDir = broker.config.dataDir;
+      port = broker.port;
+      expect(await canConnect(port)).toBe(true);
+    }
+    expect(existsSync(dataDir)).toBe(false);
+    expect(await canConnect(port)).toBe(false);
+  });
+
+  it('a start that fails removes the temporary data dir too', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const broker = await createBroker({ port: (blocker.address() as net.AddressInfo).port });
+      await expect(broker.start()).rejects.toMatchObject({ code: 'LISTEN' });
+      expect(existsSync(broker.config.dataDir)).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a rejected option creates no temporary data dir', async () => {
+    // os.tmpdir() follows TMPDIR, so pointing it at an empty directory shows whatever createBroker() leaves there.
+    const tmp = makeTempDir();
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      await expect(createBroker({ port: -1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      await expect(createBroker({ bogus: 1 } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+      expect(readdirSync(tmp)).toEqual([]);
+      const ok = await createBroker();
+      expect(readdirSync(tmp)).toHaveLength(1);
+      await ok.close();
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

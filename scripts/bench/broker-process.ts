@@ -32,6 +32,10 @@ export interface StartOptions {
   nodeArgs?: string[];
   extraArgs?: string[];
   timeoutMs?: number;
+  /** Soft and hard fd limit for the broker (`ulimit -n` in a shell that then execs node, so the pid is node's). */
+  fdLimit?: number;
+  /** The CLI to run instead of dist/cli/main.js (e.g. a build of another commit, for before/after figures). */
+  mainJs?: string;
 }
 
 export function readMemory(pid: number): { rssBytes: number; hwmBytes: number } {
@@ -46,7 +50,7 @@ export function readMemory(pid: number): { rssBytes: number; hwmBytes: number } 
 export function startBroker(options: StartOptions): Promise<BrokerProcess> {
   const args = [
     ...(options.nodeArgs ?? []),
-    MAIN_JS,
+    options.mainJs ?? MAIN_JS,
     'start',
     '--host',
     '127.0.0.1',
@@ -61,7 +65,10 @@ export function startBroker(options: StartOptions): Promise<BrokerProcess> {
     ...(options.extraArgs ?? []),
   ];
   const started = process.hrtime.bigint();
-  const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT });
+  const child =
+    options.fdLimit === undefined
+      ? spawnTracked(process.execPath, args, { cwd: REPO_ROOT })
+      : spawnTracked('sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$@"`, 'sh', process.execPath, ...args], { cwd: REPO_ROOT });
   return new Promise((resolve, reject) => {
     let buffered = '';
     let stderr = '';

@@ -1,8 +1,8 @@
 // `eddy start`: run a broker in the foreground until SIGINT/SIGTERM.
 import type { Argv } from 'yargs';
 import { createBroker } from '../broker.js';
-import { DEFAULT_BROKER_CONFIG as D, type BrokerOptions } from '../metadata/broker-config.js';
-import { LOG_LEVELS } from '../logger.js';
+import { DEFAULT_BROKER_CONFIG as D, DEV_DEFAULTS, type BrokerOptions } from '../metadata/broker-config.js';
+import { createFormattedLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../logger.js';
 
 export function startOptions<T>(yargs: Argv<T>) {
   return yargs
@@ -29,6 +29,8 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
     .option('log-roll-ms', { type: 'number', default: D.logRollMs, describe: 'Segment age before rolling (log.roll.ms)' })
     .option('log-index-interval-bytes', { type: 'number', default: D.logIndexIntervalBytes, describe: 'Bytes between offset index entries (log.index.interval.bytes)' })
+    .option('log-max-open-files', { type: 'number', default: D.logMaxOpenFiles, describe: 'Most log files open at once, idle ones closed (0: half the fd soft limit; no Kafka equivalent)' })
+    .option('max-broker-partitions', { type: 'number', default: D.maxBrokerPartitions, describe: 'Most partitions on this broker, all topics (KIP-578 max.broker.partitions)' })
     .option('group-initial-rebalance-delay-ms', { type: 'number', default: D.groupInitialRebalanceDelayMs, describe: 'Delay of the first rebalance of an empty group (group.initial.rebalance.delay.ms)' })
     .option('group-min-session-timeout-ms', { type: 'number', default: D.groupMinSessionTimeoutMs, describe: 'Smallest accepted member session timeout (group.min.session.timeout.ms)' })
     .option('group-max-session-timeout-ms', { type: 'number', default: D.groupMaxSessionTimeoutMs, describe: 'Largest accepted member session timeout (group.max.session.timeout.ms)' })
@@ -37,7 +39,9 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('offsets-retention-check-interval-ms', { type: 'number', default: D.offsetsRetentionCheckIntervalMs, describe: 'How often expired offsets are removed (offsets.retention.check.interval.ms)' })
     .option('offset-metadata-max-bytes', { type: 'number', default: D.offsetMetadataMaxBytes, describe: 'Longest offset commit metadata (offset.metadata.max.bytes)' })
     .option('offsets-topic-segment-bytes', { type: 'number', default: D.offsetsTopicSegmentBytes, describe: 'Size at which the group metadata file is compacted (offsets.topic.segment.bytes)' })
-    .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level (JSON lines on stdout)' });
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level' })
+    .option('log-format', { type: 'string', choices: LOG_FORMATS, default: 'json', describe: 'Logs on stdout as JSON lines, or pretty (one readable line each, for terminals)' })
+    .option('dev', { type: 'boolean', default: false, describe: 'Dev trade-offs: a temporary data dir removed on exit (unless --data-dir is given) and --group-initial-rebalance-delay-ms 0 (unless given)' });
 }
 
 type StartArgs = Awaited<ReturnType<ReturnType<typeof startOptions>['parseAsync']>>;
@@ -67,6 +71,8 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     logSegmentBytes: args['log-segment-bytes'],
     logRollMs: args['log-roll-ms'],
     logIndexIntervalBytes: args['log-index-interval-bytes'],
+    logMaxOpenFiles: args['log-max-open-files'],
+    maxBrokerPartitions: args['max-broker-partitions'],
     groupInitialRebalanceDelayMs: args['group-initial-rebalance-delay-ms'],
     groupMinSessionTimeoutMs: args['group-min-session-timeout-ms'],
     groupMaxSessionTimeoutMs: args['group-max-session-timeout-ms'],
@@ -79,8 +85,39 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
   };
 }
 
-export async function runStart(args: StartArgs): Promise<void> {
-  const broker = await createBroker(brokerOptionsFromArgs(args));
+/** True when `--name` (or `--no-name`, `--name=…`, the camelCase spelling) was typed, not defaulted. */
+function typed(rawArgs: readonly string[], name: string): boolean {
+  const camel = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const spellings = [`--${name}`, `--no-${name}`, `--${camel}`];
+  return rawArgs.some((a) => spellings.some((s) => a === s || a.startsWith(`${s}=`)));
+}
+
+/**
+ * Every option is passed to createBroker() explicitly (yargs fills in Kafka's defaults), so the library's test
+ * defaults never apply to `eddy start`; `--dev` applies DEV_DEFAULTS where the flag was not typed, and leaves the
+ * data dir to createBroker() (a temporary one, removed on close) unless `--data-dir` was typed.
+ */
+export async function runStart(args: StartArgs, rawArgs: readonly string[] = []): Promise<void> {
+  const options = brokerOptionsFromArgs(args);
+  if (args.dev) {
+    for (const [key, value] of Object.entries(DEV_DEFAULTS)) {
+      if (!typed(rawArgs, key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))) (options as Record<string, unknown>)[key] = value;
+    }
+    if (!typed(rawArgs, 'data-dir')) options.dataDir = undefined;
+  }
+  const logger = await createFormattedLogger(options.logLevel ?? D.logLevel, args['log-format'] as LogFormat);
+  const broker = await createBroker({ ...options, logger });
+  // Signals are handled from before start(): one that arrives while the broker is starting (a test stops it as
+  // soon as it logs "listening") is acted on once start() returns, not left to kill the process.
+  let started = false;
+  let pending: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (started) stop(signal);
+    else if (pending === undefined) pending = signal;
+    else process.exit(1);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await broker.start();
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -98,6 +135,6 @@ export async function runStart(args: StartArgs): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  started = true;
+  if (pending !== undefined) stop(pending);
 }

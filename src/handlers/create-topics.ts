@@ -17,13 +17,21 @@
 // - validateOnly (v1+) runs every check and creates nothing.
 // - v5+ answers carry the partition count, replication factor and the topic's explicitly set configs as sent,
 //   sorted by name (Kafka also lists every default; those arrive with DescribeConfigs). v7 carries the topic id.
+// - Partition limits: more than 100,000 partitions in one topic, or more than `max.broker.partitions` on the broker
+//   (KIP-578's name; Kafka 3.9 has no such limit), is INVALID_PARTITIONS with a message naming the limit, before
+//   anything is created.
+// - The topics are committed (metadata file written, visible to other requests) together, then their partition logs
+//   are created outside the registry's serialised section, so other CreateTopics/DeleteTopics/Metadata requests are
+//   not held up; the answer is sent once every log exists (Kafka answers once the controller commits; see
+//   topic-registry.ts for what other clients see meanwhile).
 // - Deliberate difference: results are in request order (Kafka appends the duplicate and `__cluster_metadata`
 //   entries after the others); clients match results by name.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeCreateTopicsResponse, type CreateTopicsRequest, type CreateTopicsResponse } from '../protocol/generated/create-topics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
-import type { ApiHandler, RequestContext } from './types.js';
+import type { TopicCreation, TopicInfo } from '../metadata/topic-registry.js';
+import type { ApiHandler } from './types.js';
 
 type TopicResult = CreateTopicsResponse['topics'][number];
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -44,41 +52,32 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
   } as TopicResult;
 }
 
-async function createOne(ctx: RequestContext, t: CreatableTopic, validateOnly: boolean): Promise<TopicResult> {
-  try {
-    // A config named twice: the last value wins (Kafka collects them into a map), but a null one is still refused.
-    const configs: Record<string, string | null> = {};
-    for (const c of t.configs) if (configs[c.name] !== null) configs[c.name] = c.value;
-    const cluster = { brokerIds: [ctx.broker.nodeId], defaultNumPartitions: ctx.broker.config.numPartitions };
-    const creation = {
-      name: t.name,
-      numPartitions: t.numPartitions,
-      replicationFactor: t.replicationFactor,
-      assignments: t.assignments,
-      configs,
-    };
-    const topic = await ctx.broker.topics.createTopic(creation, cluster, validateOnly);
-    return {
-      name: t.name,
-      topicId: topic.topicId,
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      topicConfigErrorCode: 0,
-      numPartitions: topic.partitions,
-      replicationFactor: 1,
-      // Sorted by name, as Kafka lists them.
-      configs: Object.entries(topic.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => ({
-        name,
-        value,
-        readOnly: false,
-        configSource: DYNAMIC_TOPIC_CONFIG,
-        isSensitive: false,
-      })),
-    } as TopicResult;
-  } catch (err) {
-    if (err instanceof KafkaError) return failure(t.name, err.errorCode, err.message);
-    throw err;
-  }
+/** The request entry as the registry takes it. A config named twice: the last value wins (Kafka collects them into
+ * a map), but a null one is still refused. */
+function toCreation(t: CreatableTopic): TopicCreation {
+  const configs: Record<string, string | null> = {};
+  for (const c of t.configs) if (configs[c.name] !== null) configs[c.name] = c.value;
+  return { name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, assignments: t.assignments, configs };
+}
+
+function success(t: CreatableTopic, topic: TopicInfo): TopicResult {
+  return {
+    name: t.name,
+    topicId: topic.topicId,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    topicConfigErrorCode: 0,
+    numPartitions: topic.partitions,
+    replicationFactor: 1,
+    // Sorted by name, as Kafka lists them.
+    configs: Object.entries(topic.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => ({
+      name,
+      value,
+      readOnly: false,
+      configSource: DYNAMIC_TOPIC_CONFIG,
+      isSensitive: false,
+    })),
+  } as TopicResult;
 }
 
 export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsResponse> = {
@@ -90,11 +89,17 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const validateOnly = request.validateOnly === true;
+    const unique = request.topics.filter((t) => counts.get(t.name)! === 1);
+    const cluster = { brokerIds: [ctx.broker.nodeId], defaultNumPartitions: ctx.broker.config.numPartitions };
+    // One registry call for the whole request: one metadata-file write, then the partition logs.
+    const created = await ctx.broker.topics.createTopics(unique.map(toCreation), cluster, validateOnly);
+    const byName = new Map(unique.map((t, i) => [t.name, created[i]!]));
     const results: TopicResult[] = [];
     const answeredDuplicates = new Set<string>();
     for (const t of request.topics) {
-      if (counts.get(t.name)! === 1) {
-        results.push(await createOne(ctx, t, validateOnly));
+      const outcome = byName.get(t.name);
+      if (outcome !== undefined) {
+        results.push(outcome instanceof KafkaError ? failure(t.name, outcome.errorCode, outcome.message) : success(t, outcome));
       } else if (!answeredDuplicates.has(t.name)) {
         answeredDuplicates.add(t.name);
         results.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));

@@ -28,6 +28,8 @@ export interface LogFs {
   fileSize(path: string): Promise<number | undefined>;
   readdir(path: string): Promise<Array<{ name: string; isDirectory: boolean }>>;
   mkdir(path: string): Promise<void>;
+  /** Creates one directory (its parent must exist): true when created, false when it already existed. */
+  createDir(path: string): Promise<boolean>;
   rename(from: string, to: string): Promise<void>;
   /** Removes a file; a missing file is not an error. */
   unlink(path: string): Promise<void>;
@@ -136,6 +138,15 @@ export const nodeLogFs: LogFs = {
   },
   async mkdir(path) {
     await fsp.mkdir(path, { recursive: true });
+  },
+  async createDir(path) {
+    try {
+      await fsp.mkdir(path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
   },
   rename(from, to) {
     return fsp.rename(from, to);

@@ -15,6 +15,10 @@
 // each active segment only (no walking, so start-up time does not grow with the data). Without it, each log
 // is recovered from its checkpointed recovery point (PartitionLog.load). The marker is then deleted (and the
 // deletion made durable) so a later crash is recognised. Other files and directories are ignored.
+//
+// File handles: every log file goes through one FileHandleCache (file-handle-cache.ts) capped at
+// `maxOpenFiles` (`log.max.open.files`; default half the process's fd soft limit), so the number of partitions is
+// bounded by memory and `max.broker.partitions`, not by `ulimit -n`.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
@@ -26,6 +30,7 @@ import {
 } from './checkpoint.js';
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { FileHandleCache, defaultMaxOpenFiles, type FileHandleCacheStats } from './file-handle-cache.js';
 import { nodeLogFs, type LogFs } from './fs.js';
 import { OfflinePartitions, probeWritable } from './offline-partitions.js';
 import type { CrcCheck } from './recovery.js';
@@ -49,12 +54,36 @@ export interface LogManagerOptions {
   checkpointIntervalMs?: number;
   /** Logs loaded in parallel at startup; default 8. */
   loadConcurrency?: number;
+  /** Cap on log files open at once (`log.max.open.files`); default: half the fd soft limit (file-handle-cache.ts). */
+  maxOpenFiles?: number;
   /**
    * After a crash of the broker process alone (the kernel boot that wrote the data is still running), verify
    * only each walked segment's last batch CRC (recovery.ts explains why that is enough). Default false: every
    * batch is checked, as Kafka does.
    */
   trustPageCacheAfterProcessCrash?: boolean;
+}
+
+/** Logs closed at once by close(). */
+const CLOSE_CONCURRENCY = 16;
+
+/** Promise.allSettled over `items`, running at most `concurrency` of `fn` at a time; results in item order. */
+async function settleBounded<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!);
+        results[i] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
 }
 
 /** Where Linux names the current boot; elsewhere there is no boot id and every unclean start checks everything. */
@@ -82,6 +111,8 @@ export class LogManager {
   private checkpointing: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly offline: OfflinePartitions;
+  /** Shared by every log (one closure, not one per partition). */
+  private readonly onLogFailure = (log: PartitionLog, cause: Error): void => this.takeOffline(log, cause);
 
   private constructor(
     readonly dataDir: string,
@@ -89,6 +120,7 @@ export class LogManager {
     readonly defaultConfig: LogConfig,
     private readonly fs: LogFs,
     private readonly clock: (() => number) | undefined,
+    private readonly files: FileHandleCache,
   ) {
     this.offline = new OfflinePartitions(logger);
   }
@@ -96,7 +128,9 @@ export class LogManager {
   static async open(options: LogManagerOptions): Promise<LogManager> {
     const fs = options.fs ?? nodeLogFs;
     const defaultConfig: LogConfig = { ...DEFAULT_LOG_CONFIG, ...options.defaultConfig };
-    const manager = new LogManager(options.dataDir, options.logger, defaultConfig, fs, options.clock);
+    const maxOpenFiles = options.maxOpenFiles ?? (await defaultMaxOpenFiles(fs));
+    const files = new FileHandleCache(fs, maxOpenFiles, options.logger);
+    const manager = new LogManager(options.dataDir, options.logger, defaultConfig, fs, options.clock, files);
     const startedMs = Date.now();
     await fs.mkdir(options.dataDir);
     const markerPath = `${options.dataDir}/${CLEAN_SHUTDOWN_FILE}`;
@@ -174,10 +208,20 @@ export class LogManager {
     }, intervalMs);
     manager.checkpointTimer.unref();
     options.logger.info(
-      { dataDir: options.dataDir, logs: manager.logs.size, cleanShutdown: clean, recoveryCrcCheck: clean ? undefined : crcCheck, durationMs: Date.now() - startedMs },
+      { dataDir: options.dataDir, logs: manager.logs.size, cleanShutdown: clean, recoveryCrcCheck: clean ? undefined : crcCheck, maxOpenFiles, openFiles: files.openFiles, durationMs: Date.now() - startedMs },
       'logs loaded',
     );
     return manager;
+  }
+
+  /** The file handle cache's figures (open files, cap, opens, evictions, EMFILE retries): metrics and tests. */
+  fileHandleStats(): FileHandleCacheStats {
+    return this.files.stats();
+  }
+
+  /** Partition logs open (or offline) on this broker. */
+  get partitionCount(): number {
+    return this.logs.size + this.offline.size;
   }
 
   getLog(topic: string, partition: number): PartitionLog | undefined {
@@ -208,13 +252,7 @@ export class LogManager {
     clean: boolean;
     crcCheck?: CrcCheck;
   }): Promise<PartitionLog> {
-    return PartitionLog.load({
-      ...load,
-      fs: this.fs,
-      logger: this.logger,
-      clock: this.clock,
-      onFailure: (log, cause) => this.takeOffline(log, cause),
-    });
+    return PartitionLog.load({ ...load, fs: this.fs, files: this.files, logger: this.logger, clock: this.clock, onFailure: this.onLogFailure });
   }
 
   /**
@@ -280,8 +318,19 @@ export class LogManager {
     const pending = this.creating.get(key);
     if (pending) return pending;
     const creation = (async () => {
-      const log = await this.loadLog({ dir: `${this.dataDir}/${key}`, topic, partition, config, clean: true, recoveryPoint: undefined });
-      await this.fs.syncDir(this.dataDir);
+      // No fsync per partition: the log fsyncs its directory (and the data dir) before its first durable append,
+      // and syncCreatedLogs() makes a whole CreateTopics' directories durable with one data-dir fsync.
+      const log = await PartitionLog.create({
+        dir: `${this.dataDir}/${key}`,
+        topic,
+        partition,
+        config,
+        fs: this.fs,
+        files: this.files,
+        logger: this.logger,
+        clock: this.clock,
+        onFailure: this.onLogFailure,
+      });
       this.logs.set(key, log);
       return log;
     })();
@@ -299,10 +348,19 @@ export class LogManager {
    * created now (a full disk) goes offline and is retried, so the broker still starts.
    */
   async ensureLogAtStartup(topic: string, partition: number, config: LogConfig): Promise<void> {
+    await this.ensureLog(topic, partition, config);
+  }
+
+  /**
+   * The partition's log, created if missing (a new topic's partitions, or startup repairing a crash); a creation
+   * that fails goes offline and is retried, and undefined is returned (also for a partition already offline).
+   */
+  async ensureLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog | undefined> {
     const key = tpKey(topic, partition);
-    if (this.logs.has(key) || this.offline.has(key)) return;
+    const existing = this.logs.get(key);
+    if (existing !== undefined || this.offline.has(key)) return existing;
     try {
-      await this.createLog(topic, partition, config);
+      return await this.createLog(topic, partition, config);
     } catch (err) {
       const cause = err instanceof Error ? err : new Error(String(err));
       this.logger.error({ topic, partition, err: cause }, 'partition log could not be created; it stays offline and is retried');
@@ -310,7 +368,18 @@ export class LogManager {
         await probeWritable(this.fs, this.dataDir);
         await this.openNewLog(topic, partition, config);
       });
+      return undefined;
     }
+  }
+
+  /**
+   * One fsync of the data dir, after which the directories of `logs` (just created) are durable; each log then
+   * skips that fsync at its first flush.
+   */
+  async syncCreatedLogs(logs: readonly PartitionLog[]): Promise<void> {
+    if (logs.length === 0) return;
+    await this.fs.syncDir(this.dataDir);
+    for (const log of logs) log.parentDirSynced();
   }
 
   updateConfig(topic: string, config: LogConfig): void {
@@ -378,13 +447,17 @@ export class LogManager {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.offline.close();
     const logs = this.listLogs();
-    const results = await Promise.allSettled(logs.map((log) => log.close()));
+    // At most CLOSE_CONCURRENCY at a time: closing fsyncs every log with unflushed data, and 100,000 closes at once
+    // would only thrash the file handle cache and queue on the thread pool's four threads.
+    const results = await settleBounded(logs, CLOSE_CONCURRENCY, (log) => log.close());
     let clean = this.offline.size === 0;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') return;
       clean = false;
       this.logger.error({ topic: logs[i]!.topic, partition: logs[i]!.partition, err: r.reason as unknown }, 'log did not close cleanly; the next start recovers it');
     });
+    // Every log closed its files; this only catches a descriptor left by a log that failed mid-close.
+    await this.files.closeAll();
     try {
       await this.writeCheckpoint(true);
       if (clean) await this.fs.touch(`${this.dataDir}/${CLEAN_SHUTDOWN_FILE}`);

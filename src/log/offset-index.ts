@@ -14,10 +14,16 @@
 // file extension. A reader that finds a size not a multiple of 8, entries that do not increase, or a position
 // past the end of the .log treats the file as corrupt and rebuilds it from the .log.
 //
-// The whole index lives in memory (two Int32Arrays); the file is only read at startup.
+// The whole index lives in memory (two Int32Arrays); the file is only read at startup. The arrays are allocated
+// on the first entry and doubled as they fill (a segment below index.interval.bytes has none), so the 100,000
+// empty partitions of a broker cost no index memory.
 import type { LogFile } from './fs.js';
 
 export const OFFSET_INDEX_ENTRY_SIZE = 8;
+/** Shared by every index that has no entries yet (never written: capacity 0). */
+const NO_ENTRIES = new Int32Array(0);
+/** Capacity of the first allocation. */
+const FIRST_CAPACITY = 16;
 
 export class OffsetIndex {
   private relativeOffsets: Int32Array;
@@ -28,10 +34,10 @@ export class OffsetIndex {
 
   constructor(
     readonly maxEntries: number,
-    initialCapacity = 64,
+    initialCapacity = 0,
   ) {
-    this.relativeOffsets = new Int32Array(initialCapacity);
-    this.positions = new Int32Array(initialCapacity);
+    this.relativeOffsets = initialCapacity === 0 ? NO_ENTRIES : new Int32Array(initialCapacity);
+    this.positions = initialCapacity === 0 ? NO_ENTRIES : new Int32Array(initialCapacity);
   }
 
   get entries(): number {
@@ -84,7 +90,7 @@ export class OffsetIndex {
   static parse(data: Buffer, maxEntries: number, logSize: number): OffsetIndex | undefined {
     if (data.length % OFFSET_INDEX_ENTRY_SIZE !== 0) return undefined;
     const n = data.length / OFFSET_INDEX_ENTRY_SIZE;
-    const index = new OffsetIndex(Math.max(maxEntries, n), Math.max(64, n));
+    const index = new OffsetIndex(Math.max(maxEntries, n), n);
     let prevOffset = -1;
     let prevPosition = -1;
     for (let i = 0; i < n; i++) {
@@ -138,7 +144,7 @@ export class OffsetIndex {
   }
 
   private grow(): void {
-    const capacity = this.relativeOffsets.length * 2;
+    const capacity = Math.max(FIRST_CAPACITY, this.relativeOffsets.length * 2);
     const offsets = new Int32Array(capacity);
     offsets.set(this.relativeOffsets);
     const positions = new Int32Array(capacity);

@@ -49,6 +49,7 @@ import {
   setPartitionLeaderEpoch,
   type RecordBatchHeader,
 } from '../protocol/records/batch.js';
+import { FileHandleCache } from './file-handle-cache.js';
 import type { LogFs } from './fs.js';
 import type { LogConfig } from './log-config.js';
 import { recoverSegment, type CrcCheck } from './recovery.js';
@@ -76,6 +77,8 @@ export interface PartitionLogOptions {
   partition: number;
   config: LogConfig;
   fs: LogFs;
+  /** The broker's bounded cache of open files (file-handle-cache.ts); default: a private one over `fs`. */
+  files?: FileHandleCache;
   logger: Logger;
   /** Epoch milliseconds; injectable for tests. */
   clock?: () => number;
@@ -140,6 +143,7 @@ export class PartitionLog {
   leaderEpoch = 0;
   private config: LogConfig;
   private readonly fs: LogFs;
+  private readonly files: FileHandleCache;
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly onFailure: ((log: PartitionLog, cause: Error) => void) | undefined;
@@ -157,7 +161,10 @@ export class PartitionLog {
   private messagesSinceFlush = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private dirNeedsSync = false;
-  private readonly listeners = new Set<() => void>();
+  /** A new log whose directory entry in the data dir is not yet durable (see create()). */
+  private parentDirNeedsSync = false;
+  /** Created by the first onAppend() (most of 100,000 partitions never have a long poll waiting). */
+  private listeners: Set<() => void> | undefined;
   /** Bytes made visible (below the high watermark) since this log was opened; Fetch long polls compare it. */
   private visibleBytesTotal = 0;
   private failure: Error | undefined;
@@ -178,6 +185,7 @@ export class PartitionLog {
     this.dir = options.dir;
     this.config = options.config;
     this.fs = options.fs;
+    this.files = options.files ?? new FileHandleCache(options.fs);
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
     this.onFailure = options.onFailure;
@@ -230,6 +238,33 @@ export class PartitionLog {
    * log is truncated at the first torn or corrupt batch and later segments are deleted. A segment whose index
    * is missing or corrupt is rebuilt from its .log even on a clean start.
    */
+  /**
+   * Creates a new partition's log: its directory and first segment (a mkdir and one create; no fsync). The
+   * directory entries become durable at the log's first fsync (syncTo fsyncs the partition directory and, for a
+   * new log, the data dir), or earlier when the creator calls parentDirSynced() after one data-dir fsync for many
+   * logs (LogManager.syncCreatedLogs). Until then a crash may lose the empty log, which startup recreates from the
+   * topic registry. A directory that already exists is loaded instead (a leftover of an interrupted creation).
+   */
+  static async create(options: PartitionLogOptions): Promise<PartitionLog> {
+    if (!(await options.fs.createDir(options.dir))) return PartitionLog.load({ ...options, clean: true, recoveryPoint: undefined });
+    const log = new PartitionLog(options);
+    const { config } = log;
+    log.segments.push(await LogSegment.create(log.files, options.dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes, { newDir: true }));
+    log.dirNeedsSync = true;
+    log.parentDirNeedsSync = true;
+    return log;
+  }
+
+  /** The data dir was fsynced after this log was created: its directory entry is durable. */
+  parentDirSynced(): void {
+    this.parentDirNeedsSync = false;
+  }
+
+  /** Open descriptors of this log's files (tests). */
+  openFileCount(): number {
+    return this.segments.reduce((n, s) => n + s.openFileCount(), 0);
+  }
+
   static async load(options: LoadOptions): Promise<PartitionLog> {
     const log = new PartitionLog(options);
     await options.fs.mkdir(options.dir);
@@ -253,9 +288,8 @@ export class PartitionLog {
     const now = this.clock();
 
     if (bases.length === 0) {
-      this.segments.push(await LogSegment.create(fs, dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes));
-      await fs.syncDir(dir);
-      await this.segments[0]!.openIndexFiles(fs, dir);
+      this.segments.push(await LogSegment.create(this.files, dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes));
+      this.dirNeedsSync = true;
       return;
     }
 
@@ -269,10 +303,12 @@ export class PartitionLog {
     }
 
     const walked: LogSegment[] = [];
+    /** The active segment's first batch maxTimestamp when the clean-start scan already read it (one-batch segment). */
+    let firstBatchMaxTimestamp: number | undefined;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
       const { segment, indexesValid } = await LogSegment.open(
-        fs,
+        this.files,
         dir,
         base,
         config.indexIntervalBytes,
@@ -289,6 +325,7 @@ export class PartitionLog {
           const last = await segment.lastBatch();
           if (last) {
             segment.nextOffset = last.lastOffset + 1n;
+            if (last.position === 0) firstBatchMaxTimestamp = last.maxTimestamp;
           } else {
             this.logger.warn(
               { topic: this.topic, partition: this.partition, segment: base.toString() },
@@ -348,8 +385,7 @@ export class PartitionLog {
     const active = this.segments.at(-1)!;
     await active.openIndexFiles(fs, dir);
     if (active.size > 0) {
-      const first = await active.findBatch(0, active.size, () => true);
-      const ts = first?.maxTimestamp ?? -1;
+      const ts = firstBatchMaxTimestamp ?? (await active.findBatch(0, active.size, () => true))?.maxTimestamp ?? -1;
       active.rollingBaseMs = ts >= 0 && ts <= now ? ts : now;
     }
     this.endOffset = active.nextOffset;
@@ -364,7 +400,7 @@ export class PartitionLog {
     let activeWalked = false;
     for (const segment of walked) {
       if (segment === active) activeWalked = true;
-      else await segment.flush();
+      else await segment.flush(true);
     }
     if (this.dirNeedsSync) {
       await fs.syncDir(dir);
@@ -467,9 +503,9 @@ export class PartitionLog {
    * long poll waiting on a partition being deleted ends at once instead of at max_wait_ms (check `isClosed`).
    */
   onAppend(listener: () => void): () => void {
-    this.listeners.add(listener);
+    (this.listeners ??= new Set()).add(listener);
     return () => {
-      this.listeners.delete(listener);
+      this.listeners?.delete(listener);
     };
   }
 
@@ -696,7 +732,9 @@ export class PartitionLog {
       for (const segment of this.segments) if (segment.sealing) await segment.sealing;
       if (options.flush !== false && !this.failure) {
         await this.segments.at(-1)!.seal();
-        if (this.dirNeedsSync) await this.fs.syncDir(this.dir);
+        // An empty log's directory need not be durable (startup recreates it), so closing 100,000 new, idle
+        // partitions costs no fsync.
+        if (this.endOffset > 0n) await this.syncDirs();
         this.flushedOffset = this.endOffset;
       }
       if (this.failure) throw this.failure;
@@ -826,7 +864,7 @@ export class PartitionLog {
   private async roll(baseOffset: bigint): Promise<LogSegment> {
     const old = this.segments.at(-1)!;
     const segment = await LogSegment.create(
-      this.fs,
+      this.files,
       this.dir,
       baseOffset,
       this.config.indexIntervalBytes,
@@ -854,14 +892,28 @@ export class PartitionLog {
       else if (segment.dirty) await segment.flush();
       if (segment.baseOffset <= this.flushedOffset && !segment.dirty) break;
     }
-    if (this.dirNeedsSync) {
-      this.dirNeedsSync = false;
-      await this.fs.syncDir(this.dir);
-    }
+    await this.syncDirs();
     if (this.failure) throw this.failure;
     if (offset > this.flushedOffset) this.flushedOffset = offset;
     this.messagesSinceFlush = 0;
     this.clearFlushTimer();
+  }
+
+  /** fsyncs the partition directory when entries changed, and the data dir when this log is new. */
+  private async syncDirs(): Promise<void> {
+    if (this.dirNeedsSync) {
+      this.dirNeedsSync = false;
+      try {
+        await this.fs.syncDir(this.dir);
+      } catch (err) {
+        this.dirNeedsSync = true;
+        throw err;
+      }
+    }
+    if (this.parentDirNeedsSync) {
+      await this.fs.syncDir(parentDir(this.dir));
+      this.parentDirNeedsSync = false;
+    }
   }
 
   private armFlushTimer(): void {
@@ -907,6 +959,7 @@ export class PartitionLog {
   }
 
   private notifyAppend(): void {
+    if (this.listeners === undefined || this.listeners.size === 0) return;
     for (const listener of [...this.listeners]) {
       try {
         listener();
@@ -960,6 +1013,11 @@ export class PartitionLog {
     }
     return segments[lo]!;
   }
+}
+
+function parentDir(dir: string): string {
+  const i = dir.lastIndexOf('/');
+  return i <= 0 ? (i === 0 ? '/' : '.') : dir.slice(0, i);
 }
 
 /** Why a waitForAppend() wait ended. */

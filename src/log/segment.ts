@@ -16,6 +16,11 @@
 // A batch with a magic other than 2, a batchLength below 49 or past the end of the file, a CRC mismatch, or a
 // baseOffset below the previous batch's end marks the end of the valid log: recovery truncates there
 // (recovery.ts). Offsets inside a segment are `number`s relative to the base offset (< 2^31).
+//
+// File handles: the three files are `CachedFile`s of the broker's FileHandleCache (file-handle-cache.ts), open
+// only while in use or recently used: a sealed segment's .log is opened by a read, its index files are read whole
+// by loadIndexes() and closed; the active segment's index files are attached (indexFilesOpen) and written by
+// persistIndexes(), through the cache like the .log. A segment loaded at startup opens nothing until it is read.
 import {
   ATTRIBUTES_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
@@ -23,7 +28,8 @@ import {
   RECORD_BATCH_HEADER_SIZE,
   batchSizeAt,
 } from '../protocol/records/batch.js';
-import type { LogFile, LogFs } from './fs.js';
+import type { CachedFile, FileHandleCache } from './file-handle-cache.js';
+import type { LogFs } from './fs.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex, writeFully } from './offset-index.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
 
@@ -76,6 +82,7 @@ export class LogSegment {
   private bytesSinceLastIndexEntry = 0;
   /** The chain of index-file writes (see persistIndexes). */
   private indexWrites: Promise<void> = Promise.resolve();
+  /** The active segment's index files are attached (written by persistIndexes). */
   private indexFilesOpen = true;
   /** The sparse indexes, in memory. A sealed segment may release them (see releaseIndexes) and reload them. */
   offsetIndex: OffsetIndex;
@@ -86,9 +93,10 @@ export class LogSegment {
   private constructor(
     readonly baseOffset: bigint,
     readonly logPath: string,
-    readonly log: LogFile,
-    private indexFile: LogFile | undefined,
-    private timeIndexFile: LogFile | undefined,
+    private readonly files: FileHandleCache,
+    readonly log: CachedFile,
+    private indexFile: CachedFile | undefined,
+    private timeIndexFile: CachedFile | undefined,
     offsetIndex: OffsetIndex,
     timeIndex: TimeIndex,
     private readonly indexIntervalBytes: number,
@@ -107,24 +115,41 @@ export class LogSegment {
     };
   }
 
-  /** Creates an empty segment (truncating any leftover files of the same name). */
+  /**
+   * Creates an empty segment: one create of the .log (truncating a leftover of the same name), no fsync (the
+   * directory entry becomes durable with the log's next directory fsync, see PartitionLog). The .log stays open in
+   * the cache (it is about to be written). Unlike Kafka, which creates (and preallocates) both index files with the
+   * segment, they are created by the first persistIndexes() that has entries: an empty segment needs none (open()
+   * treats missing index files of an empty .log as empty), and creating a 100,000-partition topic then costs one
+   * file per partition instead of three. Leftover index files of the same name are removed.
+   */
   static async create(
-    fs: LogFs,
+    files: FileHandleCache,
     dir: string,
     baseOffset: bigint,
     indexIntervalBytes: number,
     segmentIndexBytes: number,
+    options: { newDir?: boolean } = {},
   ): Promise<LogSegment> {
     const p = LogSegment.paths(dir, baseOffset);
-    const log = await fs.open(p.log, 'w+');
-    const index = await fs.open(p.index, 'w+');
-    const timeIndex = await fs.open(p.timeIndex, 'w+');
+    const log = await files.create(p.log);
+    if (!options.newDir) {
+      // A leftover index of the same name would otherwise be appended to as if it were this segment's.
+      try {
+        await files.fs.unlink(p.index);
+        await files.fs.unlink(p.timeIndex);
+      } catch (err) {
+        await log.close().catch(() => undefined);
+        throw err;
+      }
+    }
     return new LogSegment(
       baseOffset,
       p.log,
+      files,
       log,
-      index,
-      timeIndex,
+      undefined,
+      undefined,
       new OffsetIndex(maxEntries(segmentIndexBytes, OFFSET_INDEX_ENTRY_SIZE)),
       new TimeIndex(maxEntries(segmentIndexBytes, TIME_INDEX_ENTRY_SIZE)),
       indexIntervalBytes,
@@ -136,21 +161,25 @@ export class LogSegment {
    * or fails its sanity check: the caller must then rebuild them (recovery.ts) before using the segment.
    */
   static async open(
-    fs: LogFs,
+    files: FileHandleCache,
     dir: string,
     baseOffset: bigint,
     indexIntervalBytes: number,
     segmentIndexBytes: number,
   ): Promise<{ segment: LogSegment; indexesValid: boolean }> {
+    const fs = files.fs;
     const p = LogSegment.paths(dir, baseOffset);
-    const log = await fs.open(p.log, 'r+');
+    // A stat, not an open: the .log is opened by its first read or write.
+    const size = await fs.fileSize(p.log);
+    if (size === undefined) throw Object.assign(new Error(`ENOENT: ${p.log} disappeared while loading`), { code: 'ENOENT' });
+    const log = files.file(p.log, 'r+');
     let segment: LogSegment | undefined;
     try {
-      const size = await log.size();
       const maxOffsetEntries = maxEntries(segmentIndexBytes, OFFSET_INDEX_ENTRY_SIZE);
       const maxTimeEntries = maxEntries(segmentIndexBytes, TIME_INDEX_ENTRY_SIZE);
-      const indexData = (await fs.fileSize(p.index)) === undefined ? undefined : await fs.readFile(p.index);
-      const timeData = (await fs.fileSize(p.timeIndex)) === undefined ? undefined : await fs.readFile(p.timeIndex);
+      // An empty .log has empty indexes, whether or not their files exist yet (see create()).
+      const indexData = (await readIndexFile(fs, p.index)) ?? (size === 0 ? EMPTY : undefined);
+      const timeData = (await readIndexFile(fs, p.timeIndex)) ?? (size === 0 ? EMPTY : undefined);
       let offsetIndex = indexData && OffsetIndex.parse(indexData, maxOffsetEntries, size);
       let timeIndex = timeData && TimeIndex.parse(timeData, maxTimeEntries);
       // A non-empty segment always has a time index entry (one is written when it is rolled or closed), unless
@@ -163,6 +192,7 @@ export class LogSegment {
       segment = new LogSegment(
         baseOffset,
         p.log,
+        files,
         log,
         undefined,
         undefined,
@@ -185,13 +215,25 @@ export class LogSegment {
     }
   }
 
-  /** Opens the index files for appending (the active segment after load). */
-  async openIndexFiles(fs: LogFs, dir: string): Promise<void> {
-    if (this.indexFilesOpen) return;
-    const p = LogSegment.paths(dir, this.baseOffset);
-    this.indexFile = await openOrCreate(fs, p.index);
-    this.timeIndexFile = await openOrCreate(fs, p.timeIndex);
+  /**
+   * Marks the index files as written by this segment (the active segment after load). Nothing is opened or even
+   * looked up now: the first persistIndexes() attaches them (creating a missing one), so loading 100,000 idle
+   * partitions costs no syscall here.
+   */
+  async openIndexFiles(_fs: LogFs, _dir: string): Promise<void> {
     this.indexFilesOpen = true;
+  }
+
+  /** The index files' handles, attached on the first write after load. */
+  private async attachIndexFiles(): Promise<void> {
+    const stem = this.logPath.slice(0, -'.log'.length);
+    this.indexFile ??= await attachOrCreate(this.files, `${stem}.index`);
+    this.timeIndexFile ??= await attachOrCreate(this.files, `${stem}.timeindex`);
+  }
+
+  /** Descriptors this segment holds open right now (0–3). */
+  openFileCount(): number {
+    return (this.log.isOpen ? 1 : 0) + (this.indexFile?.isOpen ? 1 : 0) + (this.timeIndexFile?.isOpen ? 1 : 0);
   }
 
   get isEmpty(): boolean {
@@ -274,8 +316,8 @@ export class LogSegment {
   releaseIndexes(): void {
     if (this.indexFilesOpen || this.dirty || this.indexesReleased) return;
     if (this.offsetIndex.unpersistedEntries > 0 || this.timeIndex.unpersistedEntries > 0) return;
-    this.offsetIndex = new OffsetIndex(this.offsetIndex.maxEntries, 1);
-    this.timeIndex = new TimeIndex(this.timeIndex.maxEntries, 1);
+    this.offsetIndex = new OffsetIndex(this.offsetIndex.maxEntries);
+    this.timeIndex = new TimeIndex(this.timeIndex.maxEntries);
     this.indexesReleased = true;
   }
 
@@ -316,8 +358,11 @@ export class LogSegment {
    */
   persistIndexes(): Promise<void> {
     const run = this.indexWrites.then(async () => {
-      if (this.indexFile) await this.offsetIndex.persist(this.indexFile);
-      if (this.timeIndexFile) await this.timeIndex.persist(this.timeIndexFile);
+      if (!this.indexFilesOpen) return;
+      if (this.offsetIndex.unpersistedEntries === 0 && this.timeIndex.unpersistedEntries === 0) return;
+      await this.attachIndexFiles();
+      await this.offsetIndex.persist(this.indexFile!);
+      await this.timeIndex.persist(this.timeIndexFile!);
     });
     this.indexWrites = run.catch(() => undefined);
     return run;
@@ -349,13 +394,9 @@ export class LogSegment {
     this.offsetIndex.markPersisted();
     this.timeIndex.markPersisted();
     if (this.indexFilesOpen) {
-      // The open descriptors point at the replaced inodes; reopen.
-      await this.indexFile?.close();
-      await this.timeIndexFile?.close();
-      this.indexFilesOpen = false;
-      this.indexFile = undefined;
-      this.timeIndexFile = undefined;
-      await this.openIndexFiles(fs, dir);
+      // Open descriptors may point at the replaced inodes: close them (the next write reopens the paths).
+      await this.indexFile?.release();
+      await this.timeIndexFile?.release();
     }
   }
 
@@ -365,18 +406,26 @@ export class LogSegment {
    * pool round trips each time, and an index that lags its .log is harmless: on a clean start it was completed
    * by seal(), and after a crash every segment past the recovery point is walked and its index rebuilt.
    */
-  async flush(): Promise<void> {
+  async flush(force = false): Promise<void> {
+    const wasDirty = this.dirty;
     this.dirty = false;
-    await this.persistIndexes();
-    await this.log.sync();
-    if (this.indexFile) await this.indexFile.sync();
-    if (this.timeIndexFile) await this.timeIndexFile.sync();
+    try {
+      await this.persistIndexes();
+      // A segment with nothing written since its last fsync is not fsynced again (a clean shutdown of 100,000
+      // idle partitions must not reopen and fsync 300,000 files); `force`: recovery makes walked data durable.
+      if (force || wasDirty || this.log.unsynced) await this.log.sync();
+      if (this.indexFile?.unsynced) await this.indexFile.sync();
+      if (this.timeIndexFile?.unsynced) await this.timeIndexFile.sync();
+    } catch (err) {
+      this.dirty ||= wasDirty;
+      throw err;
+    }
   }
 
   /**
    * Called when the segment stops being active (roll or clean close): records its largest timestamp in the
    * time index (even past the entry limit, as Kafka does), writes and fsyncs everything, closes the index
-   * files. The .log stays open for reads.
+   * files. The .log stays in the cache for reads (closed when idle).
    */
   async seal(): Promise<void> {
     this.indexMaxTimestamp();
@@ -466,8 +515,16 @@ function maxEntries(segmentIndexBytes: number, entrySize: number): number {
   return Math.max(1, Math.floor(segmentIndexBytes / entrySize));
 }
 
-async function openOrCreate(fs: LogFs, path: string): Promise<LogFile> {
-  return (await fs.fileSize(path)) === undefined ? fs.open(path, 'w+') : fs.open(path, 'r+');
+/** An index file's bytes (no open for an empty one, the common case of an idle partition); undefined if missing. */
+async function readIndexFile(fs: LogFs, path: string): Promise<Buffer | undefined> {
+  const size = await fs.fileSize(path);
+  return size === undefined ? undefined : size === 0 ? EMPTY : fs.readFile(path);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+async function attachOrCreate(files: FileHandleCache, path: string): Promise<CachedFile> {
+  return (await files.fs.fileSize(path)) === undefined ? files.create(path) : files.file(path, 'r+');
 }
 
 /** `buffers` without their first `skip` bytes (after a short write). */

@@ -20,6 +20,10 @@ import type { LogFile } from './fs.js';
 import { writeFully } from './offset-index.js';
 
 export const TIME_INDEX_ENTRY_SIZE = 12;
+/** Shared by every index that has no entries yet (allocated on the first entry, as OffsetIndex). */
+const NO_TIMESTAMPS = new Float64Array(0);
+const NO_OFFSETS = new Int32Array(0);
+const FIRST_CAPACITY = 16;
 
 const INT64_MAX = 0x7fffffffffffffffn;
 const INT64_MIN = -0x8000000000000000n;
@@ -38,10 +42,10 @@ export class TimeIndex {
 
   constructor(
     readonly maxEntries: number,
-    initialCapacity = 64,
+    initialCapacity = 0,
   ) {
-    this.timestamps = new Float64Array(initialCapacity);
-    this.relativeOffsets = new Int32Array(initialCapacity);
+    this.timestamps = initialCapacity === 0 ? NO_TIMESTAMPS : new Float64Array(initialCapacity);
+    this.relativeOffsets = initialCapacity === 0 ? NO_OFFSETS : new Int32Array(initialCapacity);
   }
 
   get entries(): number {
@@ -95,7 +99,7 @@ export class TimeIndex {
   static parse(data: Buffer, maxEntries: number): TimeIndex | undefined {
     if (data.length % TIME_INDEX_ENTRY_SIZE !== 0) return undefined;
     const n = data.length / TIME_INDEX_ENTRY_SIZE;
-    const index = new TimeIndex(Math.max(maxEntries, n), Math.max(64, n));
+    const index = new TimeIndex(Math.max(maxEntries, n), n);
     let prevTimestamp = -Infinity;
     let prevOffset = 0;
     for (let i = 0; i < n; i++) {
@@ -142,7 +146,7 @@ export class TimeIndex {
   }
 
   private grow(): void {
-    const capacity = this.timestamps.length * 2;
+    const capacity = Math.max(FIRST_CAPACITY, this.timestamps.length * 2);
     const timestamps = new Float64Array(capacity);
     timestamps.set(this.timestamps);
     const offsets = new Int32Array(capacity);

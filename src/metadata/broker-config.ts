@@ -1,8 +1,10 @@
 // Broker-wide configuration: defaults, validation and the mapping to Kafka's property names.
 //
 // Every option has Kafka's server property name beside it; where Eddy's default differs from Kafka's, the comment
-// says why. Invalid values raise BrokerError('INVALID_CONFIG') naming the option, so both the CLI and
-// `createBroker()` callers get a clear message instead of a broker that half-starts.
+// says why. Invalid values raise BrokerError('INVALID_CONFIG') naming the option (InvalidConfigError, which the CLI
+// turns back into the flag as typed), and an unknown option name raises BrokerError('INVALID_OPTION'), so both the
+// CLI and `createBroker()` callers get a clear message instead of a broker that half-starts or a typo ignored.
+// DEV_DEFAULTS and LIBRARY_DEFAULTS are the test-suite trade-offs of createBroker() and `eddy start --dev`.
 import { BrokerError } from '../errors.js';
 import type { LevelWithSilent, Logger } from 'pino';
 
@@ -68,6 +70,13 @@ export interface BrokerOptions {
   logRollMs?: number;
   /** Default `index.interval.bytes` (Kafka: `log.index.interval.bytes`, 4096). */
   logIndexIntervalBytes?: number;
+  /**
+   * Most log files (.log, .index, .timeindex) open at once; idle ones are closed and reopened on demand (no Kafka
+   * equivalent: Kafka keeps every segment open). 0 (default): half the process's fd soft limit, 256 if unknown.
+   */
+  logMaxOpenFiles?: number;
+  /** Most partitions on this broker, all topics together (KIP-578's `max.broker.partitions`; default 200000). */
+  maxBrokerPartitions?: number;
   /** Wait for more members before the first rebalance of an empty group (Kafka: `group.initial.rebalance.delay.ms`, 3000). */
   groupInitialRebalanceDelayMs?: number;
   /** Smallest session timeout a member may ask for (Kafka: `group.min.session.timeout.ms`, 6000). */
@@ -117,6 +126,8 @@ export interface BrokerConfig {
   logSegmentBytes: number;
   logRollMs: number;
   logIndexIntervalBytes: number;
+  logMaxOpenFiles: number;
+  maxBrokerPartitions: number;
   groupInitialRebalanceDelayMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
@@ -152,6 +163,8 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logSegmentBytes: 1073741824,
   logRollMs: 7 * 24 * 60 * 60 * 1000,
   logIndexIntervalBytes: 4096,
+  logMaxOpenFiles: 0,
+  maxBrokerPartitions: 200_000,
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
@@ -163,10 +176,81 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logLevel: 'info',
 };
 
+/**
+ * The trade-offs of a dev or test broker, shared by createBroker() (the in-process broker) and `eddy start --dev`:
+ * no 3 s wait before an empty group's first rebalance (Kafka's `group.initial.rebalance.delay.ms` default batches
+ * a production group's joiners; a test's single consumer only waits). A temporary data dir, removed on close, is
+ * the other dev default; it is not a config value, so createBroker() and the CLI apply it themselves.
+ */
+export const DEV_DEFAULTS: Readonly<Partial<BrokerConfig>> = {
+  groupInitialRebalanceDelayMs: 0,
+};
+
+/**
+ * createBroker()'s defaults where they differ from the server's (`eddy start`, which keeps Kafka's): the dev
+ * trade-offs, plus any free port and no logs unless asked, as a library embedded in a test suite should be.
+ */
+export const LIBRARY_DEFAULTS: Readonly<Partial<BrokerConfig>> = {
+  ...DEV_DEFAULTS,
+  port: 0,
+  logLevel: 'silent',
+};
+
+/**
+ * The settings of `config` that differ from the server defaults (DEFAULT_BROKER_CONFIG), except the listener,
+ * data dir and log level (reported on their own): what the startup line reports as "non-default config".
+ */
+export function nonDefaultConfig(config: BrokerConfig): Partial<BrokerConfig> {
+  const defaults: BrokerConfig = {
+    ...DEFAULT_BROKER_CONFIG,
+    queuedMaxRequestBytes: Math.max(DEFAULT_BROKER_CONFIG.queuedMaxRequestBytes, 2 * config.socketRequestMaxBytes),
+  };
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'host' || key === 'port' || key === 'dataDir' || key === 'logLevel') continue;
+    if (value !== (defaults as unknown as Record<string, unknown>)[key]) out[key] = value;
+  }
+  return out as Partial<BrokerConfig>;
+}
+
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/** BrokerError('INVALID_CONFIG') that also names the option and what it expects, so the CLI can name its flag. */
+export class InvalidConfigError extends BrokerError {
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly expected: string,
+  ) {
+    super('INVALID_CONFIG', `Invalid value ${typeof value === 'string' ? JSON.stringify(value) : String(value)} for ${option}: expected ${expected}`);
+  }
+}
+
 function invalid(option: string, value: unknown, expected: string): never {
-  throw new BrokerError('INVALID_CONFIG', `Invalid value ${typeof value === "string" ? JSON.stringify(value) : String(value)} for ${option}: expected ${expected}`);
+  throw new InvalidConfigError(option, value, expected);
+}
+
+/** Every option name createBroker() accepts: the config keys plus `logger`. */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...Object.keys(DEFAULT_BROKER_CONFIG), 'logger']);
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Throws BrokerError('INVALID_OPTION') naming the first option name createBroker() does not know (a typo is not ignored). */
+export function checkOptionNames(options: object): void {
+  for (const key of Object.keys(options)) {
+    if (KNOWN_OPTIONS.has(key)) continue;
+    const lower = key.toLowerCase();
+    const near = [...KNOWN_OPTIONS].find((k) => k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2);
+    throw new BrokerError('INVALID_OPTION', `Unknown broker option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`);
+  }
 }
 
 function checkInt(option: string, value: unknown, min: number, max: number): number {
@@ -202,6 +286,7 @@ export function parseMaxConnectionsPerIpOverrides(value: string): Map<string, nu
 
 /** Merges options over the defaults and validates every value. */
 export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
+  checkOptionNames(options);
   const c: BrokerConfig = { ...DEFAULT_BROKER_CONFIG };
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined && key !== 'logger' && key in c) (c as unknown as Record<string, unknown>)[key] = value;
@@ -240,6 +325,8 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('logSegmentBytes', c.logSegmentBytes, 14, 2 ** 31 - 1);
   checkInt('logRollMs', c.logRollMs, 1, Number.MAX_SAFE_INTEGER);
   checkInt('logIndexIntervalBytes', c.logIndexIntervalBytes, 0, 2 ** 31 - 1);
+  checkInt('logMaxOpenFiles', c.logMaxOpenFiles, 0, 2 ** 31 - 1);
+  checkInt('maxBrokerPartitions', c.maxBrokerPartitions, 1, 2 ** 31 - 1);
   checkInt('groupInitialRebalanceDelayMs', c.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
   checkInt('groupMinSessionTimeoutMs', c.groupMinSessionTimeoutMs, 0, 2 ** 31 - 1);
   checkInt('groupMaxSessionTimeoutMs', c.groupMaxSessionTimeoutMs, c.groupMinSessionTimeoutMs, 2 ** 31 - 1);

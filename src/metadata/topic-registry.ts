@@ -10,6 +10,31 @@
 // Every partition of a registered topic has a log in LogManager; `open()` creates any that are missing (a crash
 // between writing this file and creating a partition directory) so the two always agree after start.
 //
+// Creating a topic, as Kafka splits it between the controller and the brokers:
+//
+//   step (createTopic)                       serialised?   what other requests see after it
+//   1 validate, check the partition limits,  yes: one      nothing yet; a failure answers the request
+//     write this file, publish the topic     mutation at
+//                                            a time
+//   2 create the partition logs, at most     no            the topic exists (Metadata lists it, CreateTopics of the
+//     CREATE_LOGS_CONCURRENCY at a time,                   name is TOPIC_ALREADY_EXISTS, DeleteTopics deletes it);
+//     then one fsync of the data dir                       a partition whose log is not created yet answers
+//                                                          UNKNOWN_TOPIC_OR_PARTITION (retriable) to Produce/Fetch
+//   3 answer the CreateTopics (or the auto-creating Metadata)
+//
+// Kafka answers CreateTopics once the controller has committed the topic (step 1) and brokers create logs as
+// they see it, so clients may meanwhile get retriable errors; Eddy answers after step 2 so that the creator can use
+// the topic at once, while unrelated CreateTopics, DeleteTopics and auto-creating Metadata requests only wait for
+// step 1 (a few ms) instead of for the whole creation (a 32,898-partition request takes seconds). A log that cannot be
+// created (a full disk) goes offline and is retried (KAFKA_STORAGE_ERROR for that partition meanwhile); the topic
+// stays created. Deleting a topic whose logs are still being created stops the creation first.
+//
+// Limits (checked in step 1, also for validateOnly): at most MAX_PARTITIONS_PER_TOPIC per topic, and at most
+// `max.broker.partitions` on the broker, counting every registered topic. KIP-578 proposed `max.broker.partitions`
+// and `max.partitions` (cluster-wide; the same thing on a single broker) but Kafka 3.9 implements neither; Eddy uses
+// the KIP's name and answers INVALID_PARTITIONS with a message naming the limit (the KIP's error code was never
+// added to Kafka).
+//
 // Reserved names (Kafka's rules, see CLUSTER_METADATA_TOPIC_NAME, INTERNAL_TOPIC_NAMES, BROKER_OWNED_TOPIC_NAMES):
 // `__cluster_metadata` is never a topic; `__consumer_offsets` and `__transaction_state` belong to the broker's
 // coordinators and are never created on a client's behalf. Any other name starting with `__` is an ordinary topic,
@@ -52,6 +77,10 @@ const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
  * directories; a bound keeps one bad request from exhausting the disk or hanging the broker.
  */
 export const MAX_PARTITIONS_PER_TOPIC = 100_000;
+/** Default `max.broker.partitions` (KIP-578's name): every partition of every topic on this broker. */
+export const DEFAULT_MAX_BROKER_PARTITIONS = 200_000;
+/** Partition logs of one topic created at once (each is a mkdir and three file creates on the thread pool). */
+const CREATE_LOGS_CONCURRENCY = 8;
 
 /** Kafka's topic-name rules (org.apache.kafka.common.internals.Topic.validate, 3.9 messages). Returns the reason, or null. */
 export function topicNameProblem(name: string): string | null {
@@ -192,6 +221,16 @@ export interface TopicRegistryOptions {
   logger: Logger;
   defaultLogConfig: LogConfig;
   messageMaxBytes: number;
+  /** `max.broker.partitions`; default DEFAULT_MAX_BROKER_PARTITIONS. */
+  maxBrokerPartitions?: number;
+}
+
+/** A topic whose partition logs are being created (step 2 above). */
+interface LogCreation {
+  cancelled: boolean;
+  /** Its logs are being created (topics of one request are created one after another). */
+  started: boolean;
+  done: Promise<void>;
 }
 
 export class TopicRegistry {
@@ -200,6 +239,9 @@ export class TopicRegistry {
   private readonly byCollisionKey = new Map<string, string>();
   /** Serialises mutations so the file is always rewritten from a consistent map. */
   private mutationChain: Promise<unknown> = Promise.resolve();
+  /** Partitions of every registered topic (checked against max.broker.partitions). */
+  private partitionTotal = 0;
+  private readonly creations = new Map<string, LogCreation>();
 
   private constructor(private readonly options: TopicRegistryOptions) {}
 
@@ -255,6 +297,20 @@ export class TopicRegistry {
     return [...this.byName.values()];
   }
 
+  /** Partitions of all registered topics. */
+  get totalPartitions(): number {
+    return this.partitionTotal;
+  }
+
+  get maxBrokerPartitions(): number {
+    return this.options.maxBrokerPartitions ?? DEFAULT_MAX_BROKER_PARTITIONS;
+  }
+
+  /** True while the topic's partition logs are still being created (step 2 above). */
+  isCreatingLogs(name: string): boolean {
+    return this.creations.has(name);
+  }
+
   /**
    * Validates and (unless validateOnly) creates a topic with its partition logs, checking in Kafka's order (the
    * controller's createTopics): the name, collisions, existence, the configs, then the assignment, replication factor
@@ -262,40 +318,122 @@ export class TopicRegistry {
    * assignment combined with counts), INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_CONFIG,
    * INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICATION_FACTOR, INVALID_PARTITIONS.
    */
-  createTopic(creation: TopicCreation, cluster: ClusterView, validateOnly = false): Promise<TopicInfo> {
-    return this.mutate(async () => {
-      const name = creation.name;
-      if (name === CLUSTER_METADATA_TOPIC_NAME) {
-        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC_NAME} is prohibited.`);
-      }
-      const problem = topicNameProblem(name);
-      if (problem !== null) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
-      if (this.byName.has(name) || isBrokerOwnedTopic(name)) {
-        throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
-      }
-      const collidesWith = this.byCollisionKey.get(collisionKey(name)) ?? BROKER_OWNED_TOPIC_NAMES.find((t) => collisionKey(t) === collisionKey(name));
-      if (collidesWith !== undefined) {
-        throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collidesWith}`);
-      }
-      const validConfigs = validateTopicConfigs(creation.configs);
-      const partitions = placePartitions(creation, cluster);
-      const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
-      if (validateOnly) return this.describe(name, topicId, partitions, validConfigs);
+  async createTopic(creation: TopicCreation, cluster: ClusterView, validateOnly = false): Promise<TopicInfo> {
+    const [result] = await this.createTopics([creation], cluster, validateOnly);
+    if (result instanceof KafkaError) throw result;
+    return result!;
+  }
 
-      // Logs and the file first, the in-memory maps last: a topic becomes visible only once it can be served,
-      // and a failure part-way leaves no phantom topic (leftover directories are removed at the next start).
-      const topic = this.describe(name, topicId, partitions, validConfigs);
-      try {
-        for (let p = 0; p < partitions; p++) await this.options.logs.createLog(name, p, topic.logConfig);
-        await this.persist([...this.list(), topic]);
-      } catch (err) {
-        await this.options.logs.deleteLogs(name).catch(() => undefined);
-        throw err;
+  /**
+   * createTopic for the topics of one CreateTopics request, in order: one metadata-file write for all of them,
+   * then their logs (one topic after another), answered when all exist. Each entry is the topic or its KafkaError.
+   */
+  async createTopics(creations: readonly TopicCreation[], cluster: ClusterView, validateOnly = false): Promise<Array<TopicInfo | KafkaError>> {
+    const results = await this.commitTopics(creations, cluster, validateOnly);
+    if (!validateOnly) {
+      for (const r of results) if (!(r instanceof KafkaError)) await this.creations.get(r.name)?.done;
+    }
+    return results;
+  }
+
+  /** Step 1 (serialised): validates, checks the limits, writes the file, publishes, and starts step 2. */
+  private commitTopics(creations: readonly TopicCreation[], cluster: ClusterView, validateOnly: boolean): Promise<Array<TopicInfo | KafkaError>> {
+    return this.mutate(async () => {
+      const accepted: TopicInfo[] = [];
+      const acceptedCollisions = new Map<string, string>();
+      let acceptedPartitions = 0;
+      const results = creations.map((creation): TopicInfo | KafkaError => {
+        try {
+          const topic = this.validateCreation(creation, cluster, accepted, acceptedCollisions, acceptedPartitions);
+          accepted.push(topic);
+          acceptedCollisions.set(collisionKey(topic.name), topic.name);
+          acceptedPartitions += topic.partitions;
+          return topic;
+        } catch (err) {
+          if (err instanceof KafkaError) return err;
+          throw err;
+        }
+      });
+      if (validateOnly || accepted.length === 0) return results;
+
+      // The file first, then the maps (the topics exist), then their logs outside the chain. A crash before the
+      // logs exist is repaired at start (open() creates missing logs).
+      await this.persist([...this.list(), ...accepted]);
+      let previous: Promise<void> = Promise.resolve();
+      for (const topic of accepted) {
+        this.publish(topic);
+        const state: LogCreation = { cancelled: false, started: false, done: Promise.resolve() };
+        this.creations.set(topic.name, state);
+        const after = previous;
+        state.done = after.then(() => this.createLogs(topic, state));
+        previous = state.done.catch(() => undefined);
+        this.options.logger.info({ topic: topic.name, partitions: topic.partitions, topicId: topic.topicId.toString('hex') }, 'topic created');
       }
-      this.publish(topic);
-      this.options.logger.info({ topic: name, partitions, topicId: topicId.toString('hex') }, 'topic created');
-      return topic;
+      return results;
     });
+  }
+
+  /** The checks of one creation, in Kafka's order, against the registry plus the topics accepted before it. */
+  private validateCreation(
+    creation: TopicCreation,
+    cluster: ClusterView,
+    accepted: readonly TopicInfo[],
+    acceptedCollisions: ReadonlyMap<string, string>,
+    acceptedPartitions: number,
+  ): TopicInfo {
+    const name = creation.name;
+    if (name === CLUSTER_METADATA_TOPIC_NAME) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${CLUSTER_METADATA_TOPIC_NAME} is prohibited.`);
+    }
+    const problem = topicNameProblem(name);
+    if (problem !== null) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
+    if (this.byName.has(name) || isBrokerOwnedTopic(name) || accepted.some((t) => t.name === name)) {
+      throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    }
+    const key = collisionKey(name);
+    const collidesWith = this.byCollisionKey.get(key) ?? acceptedCollisions.get(key) ?? BROKER_OWNED_TOPIC_NAMES.find((t) => collisionKey(t) === key);
+    if (collidesWith !== undefined) {
+      throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collidesWith}`);
+    }
+    const validConfigs = validateTopicConfigs(creation.configs);
+    const partitions = placePartitions(creation, cluster);
+    const limit = this.maxBrokerPartitions;
+    const existing = this.partitionTotal + acceptedPartitions;
+    if (existing + partitions > limit) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `Creating ${partitions} partition(s) would exceed the broker's partition limit: max.broker.partitions is ${limit} and ${existing} partition(s) exist.`,
+      );
+    }
+    const topicId = Buffer.from(randomUUID().replaceAll('-', ''), 'hex');
+    return this.describe(name, topicId, partitions, validConfigs);
+  }
+
+  /** Step 2: the topic's partition logs, CREATE_LOGS_CONCURRENCY at a time, then one fsync of the data dir. */
+  private async createLogs(topic: TopicInfo, state: LogCreation): Promise<void> {
+    state.started = true;
+    const startedMs = Date.now();
+    const logs = this.options.logs;
+    const created: Array<NonNullable<Awaited<ReturnType<LogManager['ensureLog']>>>> = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < topic.partitions && !state.cancelled) {
+        const log = await logs.ensureLog(topic.name, next++, topic.logConfig);
+        if (log !== undefined) created.push(log);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(CREATE_LOGS_CONCURRENCY, topic.partitions) }, worker));
+      if (!state.cancelled) {
+        await logs.syncCreatedLogs(created).catch((err: unknown) => {
+          // Not fatal: each log fsyncs the data dir itself before its first durable append.
+          this.options.logger.warn({ topic: topic.name, err }, 'could not fsync the data dir after creating partition logs');
+        });
+      }
+      this.options.logger.info({ topic: topic.name, partitions: topic.partitions, created: created.length, cancelled: state.cancelled, durationMs: Date.now() - startedMs }, 'partition logs created');
+    } finally {
+      if (this.creations.get(topic.name) === state) this.creations.delete(topic.name);
+    }
   }
 
   /** Removes a topic and its logs. Throws UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
@@ -307,6 +445,13 @@ export class TopicRegistry {
       this.byName.delete(name);
       this.byIdHex.delete(topic.topicId.toString('hex'));
       this.byCollisionKey.delete(collisionKey(name));
+      this.partitionTotal -= topic.partitions;
+      // Logs still being created: stop (the creations in flight finish), then delete what exists.
+      const creation = this.creations.get(name);
+      if (creation) {
+        creation.cancelled = true;
+        if (creation.started) await creation.done.catch(() => undefined);
+      }
       await this.options.logs.deleteLogs(name);
       this.options.logger.info({ topic: name }, 'topic deleted');
       return topic;
@@ -333,6 +478,7 @@ export class TopicRegistry {
   private publish(topic: TopicInfo): void {
     const name = topic.name;
     const topicId = topic.topicId;
+    this.partitionTotal += topic.partitions - (this.byName.get(name)?.partitions ?? 0);
     this.byName.set(name, topic);
     this.byIdHex.set(topicId.toString('hex'), topic);
     this.byCollisionKey.set(collisionKey(name), name);

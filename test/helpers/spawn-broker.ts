@@ -35,6 +35,10 @@ export interface SpawnBrokerOptions {
   logLevel?: string;
   /** Readiness deadline in ms (default 15 000). */
   readyTimeoutMs?: number;
+  /**
+   * Run the broker under `ulimit -n <fdLimit>` (a shell sets it, then execs node, so `process.pid` is the broker's).
+   */
+  fdLimit?: number;
 }
 
 export interface SpawnedBroker {
@@ -208,7 +212,13 @@ export async function spawnBroker(options: SpawnBrokerOptions = {}): Promise<Spa
     options.logLevel ?? 'info',
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    options.fdLimit === undefined
+      ? spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', `ulimit -n ${Math.floor(options.fdLimit)} && exec "$@"`, 'sh', process.execPath, ...args], {
+          cwd: REPO_ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   live.add(child);
   let output = '';
   let sawListening = false;

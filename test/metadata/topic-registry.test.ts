@@ -90,3 +90,88 @@ describe('placePartitions (ReplicationControlManager.createTopic rules)', () => 
     expect(placePartitions({ ...manual(), numPartitions: -1 }, twoBrokers)).toBe(3);
   });
 });
+
+describe('creating partition logs outside the serialised section (issue 8)', () => {
+  const topic = (name: string, numPartitions: number) => ({ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] });
+  const BIG = 4000;
+
+  async function waitUntilListed(c: TestClient, name: string): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      const md = await c.send(ApiKey.Metadata, 9, { topics: [{ name }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+      if (md.topics[0].errorCode === ErrorCode.NONE) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`${name} never appeared`);
+  }
+
+  it('a small CreateTopics, a DeleteTopics and an auto-creating Metadata complete while a large CreateTopics is still creating its logs', async () => {
+    tb = await startTestBroker({ autoCreateTopics: true });
+    client = await TestClient.connect(tb.port);
+    const other = await TestClient.connect(tb.port);
+    try {
+      await other.send(ApiKey.CreateTopics, 4, { topics: [topic('doomed', 1)] });
+      let bigDone = false;
+      const big = client.send(ApiKey.CreateTopics, 4, { topics: [topic('big', BIG)], timeoutMs: 60_000 }).finally(() => (bigDone = true));
+      await waitUntilListed(other, 'big');
+      const small = await other.send(ApiKey.CreateTopics, 4, { topics: [topic('small', 2)] });
+      expect(small.topics[0].errorCode).toBe(ErrorCode.NONE);
+      const deleted = await other.send(ApiKey.DeleteTopics, 4, { topicNames: ['doomed'], timeoutMs: 5000 });
+      expect(deleted.responses[0].errorCode).toBe(ErrorCode.NONE);
+      const auto = await other.send(ApiKey.Metadata, 9, { topics: [{ name: 'auto' }], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+      expect(auto.topics[0].errorCode).toBe(ErrorCode.NONE);
+      expect(bigDone).toBe(false);
+      // Meanwhile the big topic is listed, and its answer waits until every partition has a log.
+      const res = await big;
+      expect(res.topics[0]).toMatchObject({ name: 'big', errorCode: ErrorCode.NONE });
+      const produced = await client.send(ApiKey.Produce, 7, { acks: 1, timeoutMs: 1000, topicData: [{ name: 'big', partitionData: [{ index: BIG - 1, records: buildRecordBatch({ records: [{ value: 'last' }] }) }] }] });
+      expect(produced.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('deleting a topic whose logs are still being created stops the creation and leaves no log or directory', async () => {
+    tb = await startTestBroker();
+    client = await TestClient.connect(tb.port);
+    const other = await TestClient.connect(tb.port);
+    try {
+      const big = client.send(ApiKey.CreateTopics, 4, { topics: [topic('big', BIG)], timeoutMs: 60_000 });
+      await waitUntilListed(other, 'big');
+      const deleted = await other.send(ApiKey.DeleteTopics, 4, { topicNames: ['big'], timeoutMs: 5000 });
+      expect(deleted.responses[0].errorCode).toBe(ErrorCode.NONE);
+      await big;
+      const { readdirSync } = await import('node:fs');
+      expect(readdirSync(tb.dataDir).filter((n) => n.startsWith('big-'))).toEqual([]);
+      // The name can be used again at once, and the new topic starts empty.
+      const again = await other.send(ApiKey.CreateTopics, 4, { topics: [topic('big', 2)] });
+      expect(again.topics[0].errorCode).toBe(ErrorCode.NONE);
+      expect(readdirSync(tb.dataDir).filter((n) => n.startsWith('big-')).sort()).toEqual(['big-0', 'big-1']);
+      const produced = await other.send(ApiKey.Produce, 7, { acks: 1, timeoutMs: 1000, topicData: [{ name: 'big', partitionData: [{ index: 1, records: buildRecordBatch({ records: [{ value: 'new' }] }) }] }] });
+      expect(produced.responses[0].partitionResponses[0]).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0n });
+    } finally {
+      other.close();
+    }
+  });
+
+  it('a CreateTopics past max.broker.partitions is refused up front with the limit named, also for validateOnly and auto-creation', async () => {
+    tb = await startTestBroker({ maxBrokerPartitions: 10, autoCreateTopics: true, numPartitions: 4 });
+    client = await TestClient.connect(tb.port);
+    const res = await client.send(ApiKey.CreateTopics, 4, { topics: [topic('a', 6), topic('b', 5), topic('c', 4)], validateOnly: false });
+    expect(res.topics.map((t: { name: string; errorCode: number }) => [t.name, t.errorCode])).toEqual([
+      ['a', ErrorCode.NONE],
+      ['b', ErrorCode.INVALID_PARTITIONS],
+      ['c', ErrorCode.NONE],
+    ]);
+    expect(res.topics[1].errorMessage).toBe("Creating 5 partition(s) would exceed the broker's partition limit: max.broker.partitions is 10 and 6 partition(s) exist.");
+    expect(existsSync(path.join(tb.dataDir, 'b-0'))).toBe(false);
+    const dry = await client.send(ApiKey.CreateTopics, 4, { topics: [topic('d', 1)], validateOnly: true });
+    expect(dry.topics[0].errorCode).toBe(ErrorCode.INVALID_PARTITIONS);
+    // Auto-creation is refused too (Metadata answers UNKNOWN_TOPIC_OR_PARTITION, as for any refused auto-creation).
+    const md = await client.send(ApiKey.Metadata, 9, { topics: [{ name: 'auto' }], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    expect(md.topics[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    // Deleting a topic gives its partitions back.
+    await client.send(ApiKey.DeleteTopics, 4, { topicNames: ['a'], timeoutMs: 5000 });
+    const retry = await client.send(ApiKey.CreateTopics, 4, { topics: [topic('b', 5)] });
+    expect(retry.topics[0].errorCode).toBe(ErrorCode.NONE);
+  });
+});

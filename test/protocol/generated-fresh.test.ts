@@ -1,5 +1,5 @@
-// The checked-in codec must be exactly what the generator produces from the schemas, so a stale
-// src/protocol/generated fails `npm test` (CI also regenerates and diffs).
+// The checked-in codec must be exactly what the generator produces from the in-repo schemas
+// (scripts/kafka-protocol/messages, Kafka 3.9), so a stale src/protocol/generated fails `npm test` (CI also regenerates and diffs).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const schemaDir = path.resolve(repoRoot, '../shared/kafka-protocol/messages');
+const schemaDir = path.join(repoRoot, 'scripts/kafka-protocol/messages');
 const checkedIn = path.join(repoRoot, 'src/protocol/generated');
 
 describe('src/protocol/generated is up to date', () => {

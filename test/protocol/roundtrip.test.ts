@@ -11,7 +11,7 @@ import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const schemaDir = path.resolve(repoRoot, '../shared/kafka-protocol/messages');
+const schemaDir = path.join(repoRoot, 'scripts/kafka-protocol/messages');
 const schemas = loadSchemas(schemaDir);
 
 type Codec = NonNullable<ReturnType<typeof API_CODECS.get>>;
