@@ -33,6 +33,7 @@ import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/log-config.js';
 import { KafkaServer, type ServerStats } from './server/server.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import type { BrokerServices } from './handlers/types.js';
+import { ProducerIdManager } from './metadata/producer-id-manager.js';
 import { BrokerError } from './errors.js';
 
 export type { BrokerOptions, BrokerConfig };
@@ -171,6 +172,8 @@ class EddyBroker implements Broker {
       topicConfigs,
       trustPageCacheAfterProcessCrash: true,
       maxOpenFiles: config.logMaxOpenFiles > 0 ? config.logMaxOpenFiles : undefined,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+      producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
     });
     this.logs = logs;
     const topics = await TopicRegistry.open({
@@ -190,6 +193,7 @@ class EddyBroker implements Broker {
       throw err;
     }
     this.groups = groups;
+    const producerIds = await ProducerIdManager.open({ dataDir, logger: this.logger });
 
     const services: BrokerServices = {
       config,
@@ -198,6 +202,7 @@ class EddyBroker implements Broker {
       topics,
       logs,
       groups,
+      producerIds,
       logger: this.logger,
       shutdownSignal: this.shutdown.signal,
       advertisedEndpoint: () => ({

@@ -37,6 +37,8 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('group-max-size', { type: 'number', default: D.groupMaxSize, describe: 'Most members in one consumer group (group.max.size)' })
     .option('offsets-retention-minutes', { type: 'number', default: D.offsetsRetentionMinutes, describe: 'Committed offsets of an empty group expire after this (offsets.retention.minutes)' })
     .option('offsets-retention-check-interval-ms', { type: 'number', default: D.offsetsRetentionCheckIntervalMs, describe: 'How often expired offsets are removed (offsets.retention.check.interval.ms)' })
+    .option('producer-id-expiration-ms', { type: 'number', default: D.producerIdExpirationMs, describe: 'Drop an idle idempotent producer\'s state after this long (producer.id.expiration.ms)' })
+    .option('producer-id-expiration-check-interval-ms', { type: 'number', default: D.producerIdExpirationCheckIntervalMs, describe: 'How often expired producer ids are removed (producer.id.expiration.check.interval.ms)' })
     .option('offset-metadata-max-bytes', { type: 'number', default: D.offsetMetadataMaxBytes, describe: 'Longest offset commit metadata (offset.metadata.max.bytes)' })
     .option('offsets-topic-segment-bytes', { type: 'number', default: D.offsetsTopicSegmentBytes, describe: 'Size at which the group metadata file is compacted (offsets.topic.segment.bytes)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level' })
@@ -79,6 +81,8 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     groupMaxSize: args['group-max-size'],
     offsetsRetentionMinutes: args['offsets-retention-minutes'],
     offsetsRetentionCheckIntervalMs: args['offsets-retention-check-interval-ms'],
+    producerIdExpirationMs: args['producer-id-expiration-ms'],
+    producerIdExpirationCheckIntervalMs: args['producer-id-expiration-check-interval-ms'],
     offsetMetadataMaxBytes: args['offset-metadata-max-bytes'],
     offsetsTopicSegmentBytes: args['offsets-topic-segment-bytes'],
     logLevel: args['log-level'] as BrokerOptions['logLevel'],

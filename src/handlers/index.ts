@@ -19,6 +19,7 @@ import { describeGroupsHandler } from './describe-groups.js';
 import { listGroupsHandler } from './list-groups.js';
 import { deleteGroupsHandler } from './delete-groups.js';
 import { offsetDeleteHandler } from './offset-delete.js';
+import { initProducerIdHandler } from './init-producer-id.js';
 
 export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHandler>(
   [
@@ -40,5 +41,6 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
     listGroupsHandler,
     deleteGroupsHandler,
     offsetDeleteHandler,
+    initProducerIdHandler,
   ].map((h) => [h.apiKey, h as ApiHandler]),
 );

@@ -21,6 +21,8 @@ export function lookupPartition(broker: BrokerServices, topic: TopicInfo | undef
     // A partition of a known topic without a log is offline (its files failed to load, or it is being reloaded
     // after an I/O error): retriable, as Kafka answers for a partition on an offline log directory.
     if (broker.logs.isOffline(topic.name, partition)) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `partition ${topic.name}-${partition} is offline`);
+    // Known to the metadata but without a log: being created by a CreateTopics still in progress, or being
+    // deleted. Retriable either way; a deleted partition must answer UNKNOWN_TOPIC_OR_PARTITION (issue 7).
     throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
   return log;

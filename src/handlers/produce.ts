@@ -14,8 +14,13 @@
 // - acks=0: no response; if any partition failed, the connection is closed so the client refreshes metadata
 //   (Kafka's behaviour, KafkaApis.handleProduceRequest), and nothing the client sent after this request on the
 //   connection is processed (connection.ts starts nothing behind an acks=0 Produce until it is done).
-// - Idempotent/transactional producers come with a later issue: InitProducerId is not advertised, so clients
-//   don't send producer ids; batches are stored as they come.
+// - Idempotent producers (batches with a producer id): the partition's producer state (log/producer-state.ts)
+//   checks epoch and sequence before offsets are assigned. A retried batch is not written again and is answered
+//   with the original batch's base offset and, as Kafka does, its timestamp as logAppendTimeMs. A sequence gap is
+//   OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH (Kafka 2.7+ on every Produce version),
+//   a transactional batch INVALID_TXN_STATE until transactions exist; these answers carry the partition's real
+//   logStartOffset and no errorMessage, as Kafka's catch-all branch in ReplicaManager.appendToLocalLog. UNKNOWN_PRODUCER_ID is
+//   never answered (Kafka 3.9 accepts any sequence from a producer it does not know).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeProduceResponse, type ProduceRequest, type ProduceResponse } from '../protocol/generated/produce.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -100,9 +105,21 @@ async function producePartition(
         recordErrors: err.recordErrors,
       } as PartitionResponse;
     }
+    if (PRODUCER_STATE_ERRORS.has(code)) {
+      // Kafka: the real logStartOffset, and no errorMessage (hasCustomErrorMessage = false); the reason is logged.
+      ctx.log.debug({ topic: topicName, partition: index, reason: (err as Error).message }, 'rejected producer batch');
+      return { ...partitionError(index, code), logStartOffset: log?.logStartOffset ?? -1n } as PartitionResponse;
+    }
     return partitionError(index, code, err instanceof KafkaError ? err.message : null);
   }
 }
+
+/** Produce errors from producer state: Kafka answers them with the partition's logStartOffset. */
+const PRODUCER_STATE_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  ErrorCode.INVALID_PRODUCER_EPOCH,
+  ErrorCode.INVALID_TXN_STATE,
+]);
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,

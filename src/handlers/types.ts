@@ -4,6 +4,7 @@ import type { BrokerConfig } from '../metadata/broker-config.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { GroupCoordinator } from '../group/coordinator.js';
+import type { ProducerIdManager } from '../metadata/producer-id-manager.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -14,6 +15,8 @@ export interface BrokerServices {
   readonly logs: LogManager;
   /** The group coordinator (this broker coordinates every group). */
   readonly groups: GroupCoordinator;
+  /** Producer ids for InitProducerId, never reused (metadata/producer-id-manager.ts). */
+  readonly producerIds: ProducerIdManager;
   readonly logger: Logger;
   /** Host and port put into Metadata (advertised listener). */
   advertisedEndpoint(): { host: string; port: number };

@@ -36,6 +36,7 @@ import { OfflinePartitions, probeWritable } from './offline-partitions.js';
 import type { CrcCheck } from './recovery.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { PartitionLog } from './partition-log.js';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS } from './producer-state.js';
 
 export { PartitionLog, waitForAppend, type AppendResult, type WakeReason } from './partition-log.js';
 export { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
@@ -62,6 +63,10 @@ export interface LogManagerOptions {
    * batch is checked, as Kafka does.
    */
   trustPageCacheAfterProcessCrash?: boolean;
+  /** `producer.id.expiration.ms`: idle idempotent producers are forgotten after it; default one day. */
+  producerIdExpirationMs?: number;
+  /** `producer.id.expiration.check.interval.ms`: how often expiration runs; default 10 minutes. */
+  producerIdExpirationCheckIntervalMs?: number;
 }
 
 /** Logs closed at once by close(). */
@@ -103,10 +108,24 @@ export function parseLogDirName(name: string): { topic: string; partition: numbe
   return { topic: name.slice(0, dash), partition };
 }
 
+/**
+ * `<topic>-<partition>.<uuid>-delete`, the name a deleted log's directory is renamed to, with the topic cut so
+ * the name fits in 255 bytes as Kafka's LocalLog.logDirNameWithSuffixCappedLength does (a 249-character topic
+ * name plus the suffix would otherwise fail with ENAMETOOLONG).
+ */
+export function deletedLogDirName(key: string): string {
+  const dash = key.lastIndexOf('-');
+  const topic = key.slice(0, dash);
+  const suffix = `-${key.slice(dash + 1)}.${randomUUID().replaceAll('-', '')}-delete`;
+  return `${topic.slice(0, Math.max(0, 255 - suffix.length))}${suffix}`;
+}
+
 export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
   private readonly creating = new Map<string, Promise<PartitionLog>>();
   private checkpointTimer: NodeJS.Timeout | undefined;
+  private producerExpirationTimer: NodeJS.Timeout | undefined;
+  private producerIdExpirationMs: number | undefined;
   private lastCheckpoint = '';
   private checkpointing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -131,6 +150,7 @@ export class LogManager {
     const maxOpenFiles = options.maxOpenFiles ?? (await defaultMaxOpenFiles(fs));
     const files = new FileHandleCache(fs, maxOpenFiles, options.logger);
     const manager = new LogManager(options.dataDir, options.logger, defaultConfig, fs, options.clock, files);
+    manager.producerIdExpirationMs = options.producerIdExpirationMs;
     const startedMs = Date.now();
     await fs.mkdir(options.dataDir);
     const markerPath = `${options.dataDir}/${CLEAN_SHUTDOWN_FILE}`;
@@ -207,8 +227,14 @@ export class LogManager {
       });
     }, intervalMs);
     manager.checkpointTimer.unref();
+    // Kafka's PeriodicProducerExpirationCheck, for every log at once (a Map walk; 100,000 logs take a few ms).
+    manager.producerExpirationTimer = setInterval(() => {
+      const nowMs = (options.clock ?? Date.now)();
+      for (const log of manager.logs.values()) log.removeExpiredProducers(nowMs);
+    }, options.producerIdExpirationCheckIntervalMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS);
+    manager.producerExpirationTimer.unref();
     options.logger.info(
-      { dataDir: options.dataDir, logs: manager.logs.size, cleanShutdown: clean, recoveryCrcCheck: clean ? undefined : crcCheck, maxOpenFiles, openFiles: files.openFiles, durationMs: Date.now() - startedMs },
+      { dataDir: options.dataDir, logs: manager.logs.size, cleanShutdown: found.length === 0 ? undefined : clean, recoveryCrcCheck: clean || found.length === 0 ? undefined : crcCheck, maxOpenFiles, openFiles: files.openFiles, durationMs: Date.now() - startedMs },
       'logs loaded',
     );
     return manager;
@@ -252,7 +278,15 @@ export class LogManager {
     clean: boolean;
     crcCheck?: CrcCheck;
   }): Promise<PartitionLog> {
-    return PartitionLog.load({ ...load, fs: this.fs, files: this.files, logger: this.logger, clock: this.clock, onFailure: this.onLogFailure });
+    return PartitionLog.load({
+      ...load,
+      fs: this.fs,
+      files: this.files,
+      logger: this.logger,
+      clock: this.clock,
+      onFailure: this.onLogFailure,
+      producerIdExpirationMs: this.producerIdExpirationMs,
+    });
   }
 
   /**
@@ -330,6 +364,7 @@ export class LogManager {
         logger: this.logger,
         clock: this.clock,
         onFailure: this.onLogFailure,
+        producerIdExpirationMs: this.producerIdExpirationMs,
       });
       this.logs.set(key, log);
       return log;
@@ -403,7 +438,7 @@ export class LogManager {
     const removeDir = async (key: string): Promise<void> => {
       const dir = `${this.dataDir}/${key}`;
       if (!(await this.fs.exists(dir))) return;
-      const deletedDir = `${dir}.${randomUUID().replaceAll('-', '')}-delete`;
+      const deletedDir = `${this.dataDir}/${deletedLogDirName(key)}`;
       await this.fs.rename(dir, deletedDir);
       await this.fs.rmdir(deletedDir);
     };
@@ -445,6 +480,7 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.producerExpirationTimer) clearInterval(this.producerExpirationTimer);
     this.offline.close();
     const logs = this.listLogs();
     // At most CLOSE_CONCURRENCY at a time: closing fsyncs every log with unflushed data, and 100,000 closes at once

@@ -55,6 +55,7 @@ import type { LogConfig } from './log-config.js';
 import { recoverSegment, type CrcCheck } from './recovery.js';
 import { offsetOfMaxTimestamp, searchBatchForTimestamp } from '../protocol/records/record.js';
 import { LogSegment, parseSegmentFileName, type FoundBatch } from './segment.js';
+import { ProducerStateManager, type DuplicateProducerAppend, type ProducerAppendCheck, type ProducerStateSegmentSource } from './producer-state.js';
 
 export interface AppendResult {
   baseOffset: bigint;
@@ -87,6 +88,8 @@ export interface PartitionLogOptions {
    * partition back when the disk recovers (LogManager, offline-partitions.ts).
    */
   onFailure?: (log: PartitionLog, cause: Error) => void;
+  /** `producer.id.expiration.ms` (producer-state.ts); default one day. */
+  producerIdExpirationMs?: number;
 }
 
 export interface LoadOptions extends PartitionLogOptions {
@@ -111,13 +114,22 @@ interface PendingAppend {
   reject: (err: unknown) => void;
 }
 
+/** A retried batch (producer-state.ts): answered with the original's offsets once the original is written. */
+interface PendingDuplicate {
+  kind: 'duplicate';
+  duplicate: DuplicateProducerAppend;
+  durable: boolean;
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
 interface PendingFlush {
   kind: 'flush';
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-type QueueItem = PendingAppend | PendingFlush;
+type QueueItem = PendingAppend | PendingFlush | PendingDuplicate;
 
 /** Caps on one coalesced write (IOV_MAX is 1024 on Linux). */
 const MAX_WRITE_BUFFERS = 1024;
@@ -147,6 +159,8 @@ export class PartitionLog {
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly onFailure: ((log: PartitionLog, cause: Error) => void) | undefined;
+  /** Idempotent producers' state (producer-state.ts); set by create() and load(). */
+  private producerState!: ProducerStateManager;
 
   private segments: LogSegment[] = [];
   /** Next offset to assign: includes queued appends. */
@@ -189,6 +203,18 @@ export class PartitionLog {
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
     this.onFailure = options.onFailure;
+  }
+
+  private producerStateOptions(options: PartitionLogOptions) {
+    return {
+      fs: options.fs,
+      dir: options.dir,
+      topic: options.topic,
+      partition: options.partition,
+      logger: options.logger,
+      clock: options.clock,
+      producerIdExpirationMs: options.producerIdExpirationMs,
+    };
   }
 
   get logStartOffset(): bigint {
@@ -249,6 +275,7 @@ export class PartitionLog {
     if (!(await options.fs.createDir(options.dir))) return PartitionLog.load({ ...options, clean: true, recoveryPoint: undefined });
     const log = new PartitionLog(options);
     const { config } = log;
+    log.producerState = ProducerStateManager.empty(log.producerStateOptions(options));
     log.segments.push(await LogSegment.create(log.files, options.dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes, { newDir: true }));
     log.dirNeedsSync = true;
     log.parentDirNeedsSync = true;
@@ -270,6 +297,14 @@ export class PartitionLog {
     await options.fs.mkdir(options.dir);
     try {
       await log.loadSegments(options.clean, options.recoveryPoint, options.crcCheck ?? 'every-batch');
+      // Producer state from the latest snapshot, then the batch headers after it (producer-state.ts, load()).
+      log.producerState = await ProducerStateManager.load({
+        ...log.producerStateOptions(options),
+        logStartOffset: log.logStartOffset,
+        logEndOffset: log.endOffset,
+        clean: options.clean,
+        segments: log.segments.map((segment) => log.producerStateSource(segment)),
+      });
     } catch (err) {
       await Promise.allSettled(log.segments.map((s) => s.close()));
       throw err;
@@ -417,6 +452,30 @@ export class PartitionLog {
     for (const segment of this.segments.slice(0, -1)) this.touchSealedIndexes(segment);
   }
 
+  /** A segment as ProducerStateManager.load reads it: an offset-index lookup for the start, positional reads. */
+  private producerStateSource(segment: LogSegment): ProducerStateSegmentSource {
+    return {
+      baseOffset: segment.baseOffset,
+      size: segment.size,
+      positionOf: async (offset) => {
+        if (offset <= segment.baseOffset) return 0;
+        await this.indexesFor(segment);
+        return segment.offsetIndex.lookup(Number(offset - segment.baseOffset));
+      },
+      read: (position, length) => segment.read(position, length),
+    };
+  }
+
+  /** Forgets producers idle for producer.id.expiration.ms (LogManager calls it periodically). */
+  removeExpiredProducers(nowMs: number): number {
+    return this.producerState.removeExpiredProducers(nowMs);
+  }
+
+  /** Idempotent producers' state (DescribeProducers, tests). */
+  get producers(): ProducerStateManager {
+    return this.producerState;
+  }
+
   updateConfig(config: LogConfig): void {
     const flushMsChanged = config.flushMs !== this.config.flushMs;
     this.config = config;
@@ -438,6 +497,14 @@ export class PartitionLog {
         ),
       );
     }
+    // Producer checks before any offset is assigned; a sequence or epoch error (KafkaError) rejects the append.
+    let producerAppend: ProducerAppendCheck | null;
+    try {
+      producerAppend = this.producerState.checkAndPrepare(header);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (producerAppend?.kind === 'duplicate') return this.answerDuplicate(producerAppend, options.durable);
     const size = LOG_OVERHEAD + header.batchLength;
     const bytes = batch.length === size ? batch : batch.subarray(0, size);
     const baseOffset = this.nextOffset;
@@ -453,6 +520,7 @@ export class PartitionLog {
       setLogAppendTime(bytes, 0, logAppendTimeMs);
       maxTimestamp = now;
     }
+    if (producerAppend) this.producerState.commit(producerAppend, baseOffset, logAppendTimeMs >= 0n ? logAppendTimeMs : header.maxTimestamp);
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({
         kind: 'append',
@@ -466,6 +534,28 @@ export class PartitionLog {
         resolve,
         reject,
       });
+      this.scheduleDrain();
+    });
+  }
+
+  /**
+   * A retry of a batch already accepted: nothing is written, and the answer carries the original batch's offsets
+   * and, as Kafka's UnifiedLog.append sets it, its timestamp as logAppendTimeMs. It waits until the original is
+   * readable (fsynced too for a durable append), by queueing behind it, so the retry is never acknowledged before
+   * the original and fails with it.
+   */
+  private answerDuplicate(duplicate: DuplicateProducerAppend, durable: boolean): Promise<AppendResult> {
+    const visible = durable ? this.flushedOffset : this.hw;
+    if (duplicate.lastOffset < visible) {
+      return Promise.resolve({
+        baseOffset: duplicate.firstOffset,
+        lastOffset: duplicate.lastOffset,
+        logAppendTimeMs: duplicate.timestamp,
+        logStartOffset: this.logStartOffset,
+      });
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ kind: 'duplicate', duplicate, durable, resolve, reject });
       this.scheduleDrain();
     });
   }
@@ -736,6 +826,8 @@ export class PartitionLog {
         // partitions costs no fsync.
         if (this.endOffset > 0n) await this.syncDirs();
         this.flushedOffset = this.endOffset;
+        // Clean shutdown: the producer state at the log end offset (after the fsync above, producer-state.ts).
+        await this.producerState.takeSnapshot(this.endOffset);
       }
       if (this.failure) throw this.failure;
     } finally {
@@ -787,9 +879,9 @@ export class PartitionLog {
       let last: PendingAppend | undefined;
       while (this.queue.length > 0) {
         const item = this.queue[0]!;
-        if (item.kind === 'flush') {
+        if (item.kind !== 'append') {
           group.push(this.queue.shift()!);
-          needSync = true;
+          if (item.kind === 'flush' || item.durable) needSync = true;
           continue;
         }
         const size = item.batch.length;
@@ -814,13 +906,21 @@ export class PartitionLog {
         await segment.write(buffers, bytes);
         // Keep the index files close behind the .log (in the background: appends don't wait), so that recovery
         // after a process-only crash can start from the last index entry instead of the segment start.
-        if (segment.unpersistedIndexEntries >= INDEX_PERSIST_ENTRIES) {
+        const indexesPersisting = segment.unpersistedIndexEntries >= INDEX_PERSIST_ENTRIES;
+        if (indexesPersisting) {
           segment.persistIndexes().catch((err: unknown) => {
             this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'index write failed; recovery will rebuild the index');
           });
         }
         segment.nextOffset = last.lastOffset + 1n;
         this.endOffset = segment.nextOffset;
+        this.producerState.onWritten(this.endOffset);
+        if (indexesPersisting) {
+          // Producer state follows the index files, so a process crash replays only the tail (producer-state.ts).
+          this.producerState.takeInterimSnapshot(this.endOffset, segment.baseOffset).catch((err: unknown) => {
+            this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'producer state snapshot failed');
+          });
+        }
         this.messagesSinceFlush += messages;
         if (this.messagesSinceFlush >= this.config.flushMessages) needSync = true;
       }
@@ -834,7 +934,10 @@ export class PartitionLog {
       const logStartOffset = this.logStartOffset;
       for (const item of group) {
         if (item.kind === 'flush') item.resolve();
-        else {
+        else if (item.kind === 'duplicate') {
+          const { firstOffset, lastOffset, timestamp } = item.duplicate;
+          item.resolve({ baseOffset: firstOffset, lastOffset, logAppendTimeMs: timestamp, logStartOffset });
+        } else {
           item.resolve({
             baseOffset: item.baseOffset,
             lastOffset: item.lastOffset,
@@ -873,10 +976,14 @@ export class PartitionLog {
     old.nextOffset = baseOffset;
     this.segments.push(segment);
     this.dirNeedsSync = true;
-    old.sealing = old.seal().then(
+    const sealed = old.seal();
+    old.sealing = sealed.then(
       () => this.touchSealedIndexes(old),
       (err: unknown) => this.markFailed(err),
     );
+    // The producer state below the new segment, as of now (every earlier batch is written, none later), written
+    // once the old segment is fsynced (producer-state.ts); a failed write is logged there and only costs replay.
+    void this.producerState.takeSnapshot(baseOffset, sealed);
     this.logger.debug(
       { topic: this.topic, partition: this.partition, oldSegment: old.baseOffset.toString(), newSegment: baseOffset.toString(), oldSize: old.size },
       'rolled segment',

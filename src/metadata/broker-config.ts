@@ -91,6 +91,10 @@ export interface BrokerOptions {
   offsetsRetentionCheckIntervalMs?: number;
   /** Longest commit metadata string accepted (Kafka: `offset.metadata.max.bytes`, 4096). */
   offsetMetadataMaxBytes?: number;
+  /** An idempotent producer's state is dropped after this long without writes (Kafka: `producer.id.expiration.ms`, 86400000). */
+  producerIdExpirationMs?: number;
+  /** How often expired producer ids are removed (Kafka: `producer.id.expiration.check.interval.ms`, 600000). */
+  producerIdExpirationCheckIntervalMs?: number;
   /**
    * The group metadata file is rewritten (compacted) once it is larger than this and more than half of it is
    * superseded records (Kafka: `offsets.topic.segment.bytes`, 104857600, the segment size of __consumer_offsets).
@@ -135,6 +139,8 @@ export interface BrokerConfig {
   offsetsRetentionMinutes: number;
   offsetsRetentionCheckIntervalMs: number;
   offsetMetadataMaxBytes: number;
+  producerIdExpirationMs: number;
+  producerIdExpirationCheckIntervalMs: number;
   offsetsTopicSegmentBytes: number;
   logLevel: LevelWithSilent;
 }
@@ -172,6 +178,8 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   offsetsRetentionMinutes: 10080,
   offsetsRetentionCheckIntervalMs: 600000,
   offsetMetadataMaxBytes: 4096,
+  producerIdExpirationMs: 86400000,
+  producerIdExpirationCheckIntervalMs: 600000,
   offsetsTopicSegmentBytes: 104857600,
   logLevel: 'info',
 };
@@ -334,6 +342,8 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('offsetsRetentionMinutes', c.offsetsRetentionMinutes, 1, 2 ** 31 - 1);
   checkInt('offsetsRetentionCheckIntervalMs', c.offsetsRetentionCheckIntervalMs, 1, 2 ** 31 - 1);
   checkInt('offsetMetadataMaxBytes', c.offsetMetadataMaxBytes, 0, 2 ** 31 - 1);
+  checkInt('producerIdExpirationMs', c.producerIdExpirationMs, 1, 2 ** 31 - 1);
+  checkInt('producerIdExpirationCheckIntervalMs', c.producerIdExpirationCheckIntervalMs, 1, 2 ** 31 - 1);
   checkInt('offsetsTopicSegmentBytes', c.offsetsTopicSegmentBytes, 1, 2 ** 31 - 1);
   if (!LEVELS.has(c.logLevel)) invalid('logLevel', c.logLevel, [...LEVELS].join(', '));
   return c;
