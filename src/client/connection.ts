@@ -16,6 +16,7 @@ import { readResponseHeader, requestHeaderVersion, responseHeaderVersion, writeR
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { FrameReader } from '../server/frame-reader.js';
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js';
 import { ConnectionError, KafkaClientError, UnsupportedApiError } from './errors.js';
 
@@ -57,9 +58,9 @@ export class Connection {
   private readonly pending: Pending[] = [];
   private nextCorrelationId = 1;
   private closedError: Error | undefined;
-  // Frame reassembly: one growing buffer, compacted when a frame is consumed.
-  private buf = Buffer.alloc(0);
-  private bufLen = 0;
+  // The broker's frame reader: each frame body is its own buffer (or a slice of a chunk), so decoded byte
+  // fields (records) may outlive the next chunk.
+  private readonly frames = new FrameReader(MAX_RESPONSE_BYTES);
 
   private constructor(private readonly socket: net.Socket, options: ConnectionOptions) {
     this.host = options.host;
@@ -210,31 +211,10 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.bufLen + chunk.length > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bufLen + chunk.length, this.buf.length * 2, 64 * 1024));
-      this.buf.copy(grown, 0, 0, this.bufLen);
-      this.buf = grown;
-    }
-    chunk.copy(this.buf, this.bufLen);
-    this.bufLen += chunk.length;
-    let pos = 0;
-    while (this.bufLen - pos >= 4) {
-      const size = this.buf.readInt32BE(pos);
-      if (size < 0 || size > MAX_RESPONSE_BYTES) {
-        this.protocolError(`response frame of ${size} bytes`);
-        return;
-      }
-      if (this.bufLen - pos - 4 < size) break;
-      // Copied out: decoded byte fields (records) are subarrays and must outlive the reassembly buffer.
-      const frame = Buffer.from(this.buf.subarray(pos + 4, pos + 4 + size));
-      pos += 4 + size;
-      this.onFrame(frame);
-      if (this.closedError !== undefined) return;
-    }
-    if (pos > 0) {
-      this.buf.copy(this.buf, 0, pos, this.bufLen);
-      this.bufLen -= pos;
-    }
+    const violation = this.frames.push(chunk, (frame) => {
+      if (this.closedError === undefined) this.onFrame(frame);
+    });
+    if (violation) this.protocolError(`response frame of ${violation.size} bytes`);
   }
 
   private onFrame(frame: Buffer): void {
