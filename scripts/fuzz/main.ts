@@ -1,7 +1,7 @@
 // `npm run fuzz` — network fuzzing of the compiled broker (see run.ts for what it does and checks).
 //
 //   tsx scripts/fuzz/main.ts [--frames N] [--seed S] [--out DIR] [--time-limit-s T] [--connections C]
-//                            [--indexes i,j,k | --replay FAILURE_DIR] [--probe-deadline-ms MS]
+//                            [--indexes i,j,k-l | --replay FAILURE_DIR] [--probe-deadline-ms MS]
 //                            [--broker-arg ARG]... [--keep-data] [--max-rss-growth-mb M]
 //
 // Build first (`npm run build`: the broker under test is dist/). Exits 0 only when there was no crash, no
@@ -43,7 +43,17 @@ const int = (name: string, v: string): number => {
 let replay: { seed: number; suspects: number[] } | undefined;
 if (values.replay !== undefined) replay = JSON.parse(readFileSync(path.join(values.replay, 'failure.json'), 'utf8')) as { seed: number; suspects: number[] };
 const seed = replay?.seed ?? int('seed', values.seed);
-const indexes = replay?.suspects ?? values.indexes?.split(',').map((s) => int('indexes', s.trim()));
+// --indexes 5,9,100-200: single frames and inclusive ranges (a window before a failure replays the state it built).
+const parseIndexes = (list: string): number[] =>
+  list.split(',').flatMap((item) => {
+    const [from, to] = item.trim().split('-');
+    if (to === undefined) return [int('indexes', from!)];
+    const start = int('indexes', from!);
+    const end = int('indexes', to);
+    if (end < start) throw new Error(`--indexes range ${item} ends before it starts`);
+    return Array.from({ length: end - start + 1 }, (_, i) => start + i);
+  });
+const indexes = replay?.suspects ?? (values.indexes !== undefined ? parseIndexes(values.indexes) : undefined);
 const outDir = values.out ?? path.join(tmpdir(), `eddy-fuzz-out-${seed}${replay ? '-replay' : ''}`);
 const summary = await runFuzz({
   frames: int('frames', values.frames),

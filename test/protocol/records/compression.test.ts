@@ -125,6 +125,37 @@ describe('decompressRecords', () => {
     expect(decompressRecords(id, bomb, 8 * 1024 * 1024).length).toBe(4 * 1024 * 1024);
   });
 
+  // Found by `npm run fuzz` (seed 11, frame 160268): uncompressed records sent with the snappy codec bit. Read as a
+  // raw snappy block, a 4-byte literal length is negative as an int32; snappyjs then moved its read position
+  // backwards and spun for 9 s on the event loop. Our decoder rejects it at once.
+  it('rejects a hostile raw snappy block in one pass (the fuzzed 9-second stall)', () => {
+    const hostile = Buffer.from('OAAAAAZrNDAmpfyFlhT2ypsNVci+o3vPtPuJAAAmAE4CBmszNRTKgxtEmc+oIouNACwArAEEARbOWNS3PZl6RpBU6AICaAJ2RgBIBgE6ClJsnL4jR0gfjb4sSiIgYFjbQiLMFejKkYTcAzAAkgEA+AEIBms3OX4f0kSsC7rEVbrcmkJFwoNKPdjFfIo1LZi5j4u5xSrWZZhAQPBpgIFAZbjz7gaRfqbqBZ4dlPUJlnJ3aro0FbwA', 'base64');
+    // A spin would run into the test's timeout.
+    const err = errorOf(() => decompressRecords(2, hostile));
+    expect(err.errorCode).toBe(ErrorCode.UNKNOWN_SERVER_ERROR);
+    expect(err.message).toMatch(/^Failed to decompress record stream \(snappy\)/);
+  });
+
+  it.each([
+    ['a literal longer than the block', Buffer.from([0x05, 0xf0, 0xff, 0xff, 0xff, 0x7f, 0x61])],
+    ['a literal longer than the declared length', Buffer.from([0x01, 0x04, 0x61, 0x62])],
+    ['a copy before the start of the output', Buffer.from([0x08, 0x00, 0x61, 0x01, 0x02])],
+    ['a copy past the declared length', Buffer.from([0x03, 0x00, 0x61, 0x0d, 0x01])],
+    ['a 4-byte-offset copy cut short', Buffer.from([0x08, 0x00, 0x61, 0x0f, 0x01, 0x00])],
+    ['fewer bytes than declared', Buffer.from([0x05, 0x04, 0x61, 0x62])],
+  ])('rejects a raw snappy block with %s', (_name, block) => {
+    const err = errorOf(() => decompressRecords(2, block));
+    expect(err.errorCode).toBe(ErrorCode.UNKNOWN_SERVER_ERROR);
+    expect(err.message).toMatch(/^Failed to decompress record stream \(snappy\)/);
+  });
+
+  it('decodes overlapping snappy copies (run-length repeats) and all literal length forms', () => {
+    // "ab" then copy offset 2 length 10 (tag kind 1) -> "abababababab"; then a 61-byte literal (1-byte length form).
+    const literal = Buffer.alloc(61, 0x7a);
+    const block = Buffer.concat([Buffer.from([73, 0x04, 0x61, 0x62, ((10 - 4) << 2) | 1, 0x02, 60 << 2, 60]), literal]);
+    expect(decompressRecords(2, block).toString()).toBe('ab'.repeat(6) + 'z'.repeat(61));
+  });
+
   it('stops a zstd payload at maxBytes, whether the frame declares its size or not', () => {
     for (const frame of [ZSTD_WITH_SIZE, ZSTD_NO_SIZE]) {
       const err = errorOf(() => decompressRecords(4, frame, ZSTD_SOURCE.length - 1));
