@@ -52,7 +52,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { makeFetchResponse, type FetchRequest, type FetchResponse } from '../protocol/generated/fetch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { waitForAppend } from '../log/log-manager.js';
-import { wholeBatchesWithin } from '../protocol/records/batch.js';
+import { LAST_OFFSET_DELTA_OFFSET, RECORD_BATCH_HEADER_SIZE, batchSizeAt, wholeBatchesWithin } from '../protocol/records/batch.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, RequestContext } from './types.js';
@@ -71,18 +71,33 @@ const INITIAL_EPOCH = 0;
 const FINAL_EPOCH = -1;
 const MAX_BYTES_UNLIMITED = 0x7fffffff;
 
-function dataResult(partitionIndex: number, log: PartitionLog, records: Buffer, readCommitted: boolean): PartitionData {
+function dataResult(partitionIndex: number, log: PartitionLog, fetchOffset: bigint, records: Buffer, readCommitted: boolean): PartitionData {
   const hw = log.highWatermark;
   return {
     partitionIndex,
     errorCode: ErrorCode.NONE,
     highWatermark: hw,
-    lastStableOffset: hw,
+    lastStableOffset: log.lastStableOffset,
     logStartOffset: log.logStartOffset,
-    abortedTransactions: readCommitted ? [] : null,
+    abortedTransactions: readCommitted ? abortedTransactionsIn(log, fetchOffset, records) : null,
     preferredReadReplica: -1,
     records,
   } as PartitionData;
+}
+
+/**
+ * read_committed: the aborted transactions overlapping the records returned (Kafka's LocalLog
+ * addAbortedTransactions), from the fetch offset to just past the last batch; none when no records are returned.
+ */
+function abortedTransactionsIn(log: PartitionLog, fetchOffset: bigint, records: Buffer): PartitionData['abortedTransactions'] {
+  if (records.length === 0) return [];
+  let pos = 0;
+  let upperBound = fetchOffset;
+  while (pos + RECORD_BATCH_HEADER_SIZE <= records.length) {
+    upperBound = records.readBigInt64BE(pos) + BigInt(records.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)) + 1n;
+    pos += batchSizeAt(records, pos);
+  }
+  return log.abortedTransactions(fetchOffset, upperBound) as PartitionData['abortedTransactions'];
 }
 
 /**
@@ -198,7 +213,9 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
       planned += wanted;
       next++;
       // A zero budget still reads when nothing has been gathered yet: KIP-74's "at least one batch".
-      const read = wanted > 0 || totalBytes === 0 ? slot.log!.read(slot.request.fetchOffset, wanted, true) : Promise.resolve(null);
+      // read_committed reads stop at the last stable offset (Kafka's FetchIsolation.TXN_COMMITTED).
+      const maxOffset = readCommitted ? slot.log!.lastStableOffset : undefined;
+      const read = wanted > 0 || totalBytes === 0 ? slot.log!.read(slot.request.fetchOffset, wanted, true, maxOffset) : Promise.resolve(null);
       wave.push({ slot, maxBytes: wanted, read });
     }
     const outcomes = await Promise.allSettled(wave.map((w) => w.read));
@@ -214,7 +231,7 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
       slot.result =
         records.length > 0 && ctx.apiVersion < FIRST_MAGIC_2_VERSION
           ? errorResult(slot.request.partition, ErrorCode.UNSUPPORTED_VERSION, true)
-          : dataResult(slot.request.partition, slot.log!, records, readCommitted);
+          : dataResult(slot.request.partition, slot.log!, slot.request.fetchOffset, records, readCommitted);
     });
   }
   return { totalBytes, readError };

@@ -1,7 +1,8 @@
 // ListOffsets (key 2), versions 0–9.
 // | timestamp                        | answer (v1+: offset, timestamp, leaderEpoch v4+)                          |
 // |----------------------------------|----------------------------------------------------------------------------|
-// | -1 LATEST                        | high watermark, -1, the partition's leader epoch                           |
+// | -1 LATEST                        | high watermark (read_committed, v2+: the last stable offset), -1, the      |
+// |                                  | partition's leader epoch                                                   |
 // | -2 EARLIEST                      | log start offset, -1, the partition's leader epoch                         |
 // | -3 MAX_TIMESTAMP (v7+, KIP-734)  | earliest record carrying the largest timestamp, its timestamp, its batch's |
 // |                                  | epoch; -1/-1/-1 for an empty log                                           |
@@ -18,6 +19,9 @@
 //   MaxNumOffsets (PartitionLog.legacyFetchOffsetsBefore). No duplicate check in v0, as in Kafka.
 // - currentLeaderEpoch (v4+) is checked as in Kafka (KIP-320; only -1 means "none"). Error answers carry
 //   leaderEpoch -1, as Kafka's buildErrorResponse leaves the schema default.
+// - isolation_level (v2+) read_committed: LATEST is the last stable offset, and lookups that find an offset at or
+//   past it answer -1/-1/-1 (Kafka's Partition.fetchOffsetForTimestamp with lastFetchableOffset = LSO; read
+//   uncommitted bounds them by the high watermark, which every lookup already respects).
 // - A batch that cannot be decompressed answers UNKNOWN_SERVER_ERROR (Kafka: KafkaException "Failed to
 //   decompress record stream"), logged at error; a malformed record inside it INVALID_RECORD.
 import { ApiKey } from '../protocol/generated/index.js';
@@ -66,14 +70,15 @@ function answer(partitionIndex: number, errorCode: number, found: Found, apiVers
   return res;
 }
 
-async function lookupOffset(log: PartitionLog, timestamp: bigint): Promise<Found> {
-  if (timestamp === LATEST) return { offset: log.highWatermark, timestamp: -1n, leaderEpoch: log.leaderEpoch };
+async function lookupOffset(log: PartitionLog, timestamp: bigint, readCommitted: boolean): Promise<Found> {
+  const lastFetchable = readCommitted ? log.lastStableOffset : log.highWatermark;
+  if (timestamp === LATEST) return { offset: lastFetchable, timestamp: -1n, leaderEpoch: log.leaderEpoch };
   if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) {
     return { offset: log.logStartOffset, timestamp: -1n, leaderEpoch: log.leaderEpoch };
   }
-  if (timestamp === MAX_TIMESTAMP) return (await log.maxTimestampAndOffset()) ?? NOT_FOUND;
   if (timestamp === LATEST_TIERED) return NOT_FOUND;
-  return (await log.offsetForTimestamp(timestamp)) ?? NOT_FOUND;
+  const found = timestamp === MAX_TIMESTAMP ? await log.maxTimestampAndOffset() : await log.offsetForTimestamp(timestamp);
+  return found !== null && found.offset < lastFetchable ? found : NOT_FOUND;
 }
 
 function errorCodeOf(ctx: RequestContext, err: unknown, topic: string, partition: number): number {
@@ -84,7 +89,13 @@ function errorCodeOf(ctx: RequestContext, err: unknown, topic: string, partition
   return code;
 }
 
-async function listPartition(ctx: RequestContext, topicName: string, p: PartitionRequest, duplicate: boolean): Promise<PartitionResponse> {
+async function listPartition(
+  ctx: RequestContext,
+  topicName: string,
+  p: PartitionRequest,
+  duplicate: boolean,
+  readCommitted: boolean,
+): Promise<PartitionResponse> {
   const v = ctx.apiVersion;
   if (duplicate) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, NOT_FOUND, v);
   if (p.timestamp < 0n && !(v >= (TIMESTAMP_MIN_VERSION.get(p.timestamp) ?? Infinity))) {
@@ -93,7 +104,7 @@ async function listPartition(ctx: RequestContext, topicName: string, p: Partitio
   try {
     const log = lookupPartition(ctx.broker, ctx.broker.topics.get(topicName), p.partitionIndex);
     checkLeaderEpoch(p.currentLeaderEpoch);
-    return answer(p.partitionIndex, ErrorCode.NONE, await lookupOffset(log, p.timestamp), v);
+    return answer(p.partitionIndex, ErrorCode.NONE, await lookupOffset(log, p.timestamp, readCommitted), v);
   } catch (err) {
     return answer(p.partitionIndex, errorCodeOf(ctx, err, topicName, p.partitionIndex), NOT_FOUND, v);
   }
@@ -134,7 +145,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
           t.partitions.map((p) =>
             ctx.apiVersion === 0
               ? listPartitionV0(ctx, request, t.name, p)
-              : listPartition(ctx, t.name, p, seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1),
+              : listPartition(ctx, t.name, p, seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1, (request.isolationLevel ?? 0) === 1),
           ),
         ),
       })),

@@ -17,15 +17,20 @@
 // - Idempotent producers (batches with a producer id): the partition's producer state (log/producer-state.ts)
 //   checks epoch and sequence before offsets are assigned. A retried batch is not written again and is answered
 //   with the original batch's base offset and, as Kafka does, its timestamp as logAppendTimeMs. A sequence gap is
-//   OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH (Kafka 2.7+ on every Produce version),
-//   a transactional batch INVALID_TXN_STATE until transactions exist; these answers carry the partition's real
-//   logStartOffset and no errorMessage, as Kafka's catch-all branch in ReplicaManager.appendToLocalLog. UNKNOWN_PRODUCER_ID is
-//   never answered (Kafka 3.9 accepts any sequence from a producer it does not know).
+//   OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH (Kafka 2.7+ on every Produce version), a
+//   non-transactional batch during the producer's transaction INVALID_TXN_STATE; these answers carry the
+//   partition's real logStartOffset and no errorMessage, as Kafka's catch-all branch in
+//   ReplicaManager.appendToLocalLog. UNKNOWN_PRODUCER_ID is never answered (Kafka 3.9 accepts any sequence from a
+//   producer it does not know). A transactional batch opens the producer's transaction on the partition
+//   (transaction version 0/1: the partition does not ask the coordinator, as Kafka 3.9 by default).
+// - The coordinators' topics (__consumer_offsets, __transaction_state, __share_group_state) are never written by
+//   clients: INVALID_TOPIC_EXCEPTION "Cannot append to internal topic", before the topic is looked up.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeProduceResponse, type ProduceRequest, type ProduceResponse } from '../protocol/generated/produce.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError, RecordValidationError } from '../errors.js';
 import { validateAndSummarize } from '../log/log-validator.js';
+import { isInternalTopic } from '../metadata/topic-registry.js';
 import {
   CompressionType,
   MAGIC_OFFSET,
@@ -73,6 +78,8 @@ async function producePartition(
   const broker = ctx.broker;
   let log: PartitionLog | undefined;
   try {
+    // Kafka's ReplicaManager.appendToLocalLog: clients never write the coordinators' topics.
+    if (isInternalTopic(topicName)) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topicName}`);
     const topic = broker.topics.get(topicName);
     log = lookupPartition(broker, topic, index);
     checkFormatForVersion(records, ctx.apiVersion);

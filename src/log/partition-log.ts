@@ -55,7 +55,15 @@ import type { LogConfig } from './log-config.js';
 import { recoverSegment, type CrcCheck } from './recovery.js';
 import { offsetOfMaxTimestamp, searchBatchForTimestamp } from '../protocol/records/record.js';
 import { LogSegment, parseSegmentFileName, type FoundBatch } from './segment.js';
-import { ProducerStateManager, type DuplicateProducerAppend, type ProducerAppendCheck, type ProducerStateSegmentSource } from './producer-state.js';
+import {
+  ProducerStateManager,
+  type DuplicateProducerAppend,
+  type PendingMarker,
+  type ProducerAppendCheck,
+  type ProducerStateSegmentSource,
+} from './producer-state.js';
+import { AbortedTxnIndex, type AbortedTxn } from './txn-index.js';
+import { buildEndTxnMarkerBatch, type EndTxnMarker } from '../protocol/records/control-batch.js';
 
 export interface AppendResult {
   baseOffset: bigint;
@@ -159,8 +167,10 @@ export class PartitionLog {
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly onFailure: ((log: PartitionLog, cause: Error) => void) | undefined;
-  /** Idempotent producers' state (producer-state.ts); set by create() and load(). */
+  /** Idempotent and transactional producers' state (producer-state.ts); set by create() and load(). */
   private producerState!: ProducerStateManager;
+  /** Aborted transactions, for read_committed fetches (txn-index.ts); set by create() and load(). */
+  private abortedTxns!: AbortedTxnIndex;
 
   private segments: LogSegment[] = [];
   /** Next offset to assign: includes queued appends. */
@@ -231,6 +241,26 @@ export class PartitionLog {
     return this.hw;
   }
 
+  /**
+   * The last stable offset (Kafka's UnifiedLog.lastStableOffset): the first offset of the oldest ongoing
+   * transaction, or the high watermark when that is lower or no transaction is open. read_committed consumers
+   * read below it only.
+   */
+  get lastStableOffset(): bigint {
+    const firstUnstable = this.producerState.firstUnstableOffset;
+    return firstUnstable !== undefined && firstUnstable < this.hw ? firstUnstable : this.hw;
+  }
+
+  /** The aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) reports (txn-index.ts). */
+  abortedTransactions(fetchOffset: bigint, upperBoundOffset: bigint): Array<{ producerId: bigint; firstOffset: bigint }> {
+    return this.abortedTxns.size === 0 ? [] : this.abortedTxns.collect(fetchOffset, upperBoundOffset);
+  }
+
+  /** Every aborted transaction known (tests, tools). */
+  abortedTransactionIndex(): readonly AbortedTxn[] {
+    return this.abortedTxns.all();
+  }
+
   /** Every offset below this has been fsynced. */
   get recoveryPoint(): bigint {
     return this.flushedOffset;
@@ -276,6 +306,7 @@ export class PartitionLog {
     const log = new PartitionLog(options);
     const { config } = log;
     log.producerState = ProducerStateManager.empty(log.producerStateOptions(options));
+    log.abortedTxns = AbortedTxnIndex.empty(options.fs, options.dir);
     log.segments.push(await LogSegment.create(log.files, options.dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes, { newDir: true }));
     log.dirNeedsSync = true;
     log.parentDirNeedsSync = true;
@@ -305,6 +336,12 @@ export class PartitionLog {
         clean: options.clean,
         segments: log.segments.map((segment) => log.producerStateSource(segment)),
       });
+      // Aborted transactions from the .txnindex files, plus the ABORT markers the replay above met (a crash may
+      // have left them out of the files); known ones are skipped.
+      log.abortedTxns = await AbortedTxnIndex.load(options.fs, options.dir, log.segments.map((s) => s.baseOffset), log.endOffset);
+      for (const txn of log.producerState.takeAbortedTxns()) {
+        await log.abortedTxns.add(txn, log.segmentFor(txn.lastOffset).baseOffset, false);
+      }
     } catch (err) {
       await Promise.allSettled(log.segments.map((s) => s.close()));
       throw err;
@@ -539,6 +576,56 @@ export class PartitionLog {
   }
 
   /**
+   * Appends a transaction marker (a COMMIT or ABORT control batch, control-batch.ts) for `producerId`, as the
+   * transaction coordinator asks (Kafka's UnifiedLog.appendAsLeader with AppendOrigin.COORDINATOR). Rejects with
+   * INVALID_PRODUCER_EPOCH or TRANSACTION_COORDINATOR_FENCED for a stale marker (producer-state.ts). Once
+   * written, the transaction no longer holds the last stable offset back, and an ABORT is in the `.txnindex`.
+   */
+  appendMarker(
+    producerId: bigint,
+    producerEpoch: number,
+    marker: EndTxnMarker,
+    options: { durable: boolean },
+  ): Promise<AppendResult> {
+    if (this.closed) {
+      return Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`));
+    }
+    if (this.failure) {
+      return Promise.reject(
+        new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.topic}-${this.partition} is offline after an I/O error: ${this.failure.message}`),
+      );
+    }
+    let pending: PendingMarker;
+    try {
+      pending = this.producerState.checkMarker(producerId, producerEpoch, marker.coordinatorEpoch, marker.commit);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const now = this.clock();
+    const bytes = buildEndTxnMarkerBatch(producerId, producerEpoch, marker, BigInt(now));
+    const offset = this.nextOffset;
+    this.nextOffset = offset + 1n;
+    setBaseOffset(bytes, 0, offset);
+    setPartitionLeaderEpoch(bytes, 0, this.leaderEpoch);
+    this.producerState.commitMarker(pending, offset, BigInt(now));
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({
+        kind: 'append',
+        batch: bytes,
+        baseOffset: offset,
+        lastOffset: offset,
+        records: 1,
+        maxTimestamp: now,
+        durable: options.durable,
+        logAppendTimeMs: -1n,
+        resolve,
+        reject,
+      });
+      this.scheduleDrain();
+    });
+  }
+
+  /**
    * A retry of a batch already accepted: nothing is written, and the answer carries the original batch's offsets
    * and, as Kafka's UnifiedLog.append sets it, its timestamp as logAppendTimeMs. It waits until the original is
    * readable (fsynced too for a durable append), by queueing behind it, so the retry is never acknowledged before
@@ -605,7 +692,19 @@ export class PartitionLog {
    * whole if `minOneBatch` (KIP-74), otherwise an empty Buffer. null when fetchOffset is at (or past) the high
    * watermark.
    */
-  async read(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
+  async read(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean, maxOffset?: bigint): Promise<Buffer | null> {
+    if (maxOffset === undefined || maxOffset >= this.hw) return this.readBelowHighWatermark(fetchOffset, maxBytes, minOneBatch);
+    // read_committed: only batches below the last stable offset (a batch boundary: where a transaction started).
+    if (fetchOffset >= maxOffset) {
+      this.checkOpen();
+      if (fetchOffset < this.logStartOffset || fetchOffset > this.endOffset) return this.readBelowHighWatermark(fetchOffset, maxBytes, minOneBatch);
+      return null;
+    }
+    const buf = await this.readBelowHighWatermark(fetchOffset, maxBytes, minOneBatch);
+    return buf === null ? null : batchesBelow(buf, maxOffset);
+  }
+
+  private async readBelowHighWatermark(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
     this.checkOpen();
     if (fetchOffset < this.logStartOffset || fetchOffset > this.endOffset) {
       throw new KafkaError(
@@ -915,6 +1014,10 @@ export class PartitionLog {
         segment.nextOffset = last.lastOffset + 1n;
         this.endOffset = segment.nextOffset;
         this.producerState.onWritten(this.endOffset);
+        // ABORT markers just written go to the aborted-transaction index before they are acknowledged.
+        for (const txn of this.producerState.takeAbortedTxns()) {
+          await this.abortedTxns.add(txn, this.segmentFor(txn.lastOffset).baseOffset, needSync);
+        }
         if (indexesPersisting) {
           // Producer state follows the index files, so a process crash replays only the tail (producer-state.ts).
           this.producerState.takeInterimSnapshot(this.endOffset, segment.baseOffset).catch((err: unknown) => {
@@ -1128,6 +1231,13 @@ function parentDir(dir: string): string {
 }
 
 /** Why a waitForAppend() wait ended. */
+/** The leading whole batches of `buf` whose base offset is below `maxOffset`. */
+function batchesBelow(buf: Buffer, maxOffset: bigint): Buffer {
+  let pos = 0;
+  while (pos + RECORD_BATCH_HEADER_SIZE <= buf.length && buf.readBigInt64BE(pos) < maxOffset) pos += batchSizeAt(buf, pos);
+  return pos >= buf.length ? buf : buf.subarray(0, pos);
+}
+
 export type WakeReason = 'append' | 'closed' | 'timeout' | 'aborted' | 'cancelled';
 
 /**

@@ -1,11 +1,10 @@
-// Per-partition producer state for idempotent (and, later, transactional) producers: Kafka 3.9's
-// ProducerStateManager, ProducerAppendInfo, ProducerStateEntry and BatchMetadata (storage/.../internals/log/),
-// and its `.snapshot` files.
+// Per-partition producer state for idempotent and transactional producers: Kafka 3.9's ProducerStateManager,
+// ProducerAppendInfo, ProducerStateEntry and BatchMetadata (storage/.../internals/log/), and its `.snapshot` files.
 //
 // What is kept, per producer id (ProducerStateEntry): the producer epoch, the metadata of its last
 // NUM_BATCHES_TO_RETAIN (5) batches in sequence order (BatchMetadata: last sequence, last offset, offset delta,
 // timestamp), the last timestamp, the coordinator epoch of the last end-transaction marker and the first offset of
-// its ongoing transaction (both unused until transactions land; they are in the snapshot format already).
+// its ongoing transaction on this partition.
 //
 // Checking a produced batch (checkAndPrepare), in Kafka's order (UnifiedLog.analyzeAndValidateProducerState, then
 // ProducerAppendInfo.checkProducerEpoch and checkSequence). `entry` is the producer's state including every batch
@@ -15,8 +14,6 @@
 //   producerId < 0 (not idempotent)                                     null: nothing to check or record
 //   same epoch as entry, and (firstSeq, lastSeq) equals a retained      duplicate: answered with that batch's offsets
 //     batch's                                                           and timestamp, nothing is written
-//   transactional batch, no ongoing transaction                         INVALID_TXN_STATE (Kafka: no verification
-//                                                                       guard; there is no AddPartitionsToTxn yet)
 //   epoch < entry epoch                                                 INVALID_PRODUCER_EPOCH (Kafka ≥ 2.7 answers
 //                                                                       this on Produce, never PRODUCER_FENCED)
 //   epoch > entry epoch, firstSeq != 0, entry epoch != -1               OUT_OF_ORDER_SEQUENCE_NUMBER (new epoch
@@ -27,6 +24,25 @@
 //     lastSeq (-1 when none)                                            retained batch: only 0 follows)
 //   same epoch otherwise (a gap, or a retry older than the 5 kept)      OUT_OF_ORDER_SEQUENCE_NUMBER
 //   non-transactional batch while a transaction is ongoing              INVALID_TXN_STATE
+//
+// A transactional batch from a producer without an ongoing transaction here starts one at its first offset
+// (Kafka 3.9 with transaction version 0/1: the partition trusts the coordinator's AddPartitionsToTxn and does not
+// verify it, KIP-890's verification being off by default).
+//
+// Transaction markers (checkMarker, then commitMarker; Kafka's ProducerAppendInfo.appendEndTxnMarker), written
+// by the transaction coordinator only:
+//
+//   condition                                                           outcome
+//   marker epoch < the producer's epoch                                 INVALID_PRODUCER_EPOCH
+//   marker coordinator epoch < the last marker's coordinator epoch      TRANSACTION_COORDINATOR_FENCED
+//   otherwise                                                           the transaction ends: from its first
+//                                                                       offset (the marker's own offset when the
+//                                                                       producer wrote nothing here) to the marker
+//
+// Ongoing transactions, oldest first, give the partition's first unstable offset (firstUnstableOffset); the
+// last stable offset is that or the high watermark, whichever is lower (PartitionLog). An ABORT marker, once
+// written, yields an AbortedTxn (takeAbortedTxns) with the LSO it leaves behind, for the `.txnindex`
+// (txn-index.ts). Both are kept in the written view only: a marker not yet written leaves its transaction open.
 //
 // Kafka 3.9 never answers UNKNOWN_PRODUCER_ID on Produce: a producer it does not know (expired, or its batches
 // removed by retention) "accepts writes with any sequence number" (ProducerAppendInfo.checkSequence). Neither do
@@ -107,6 +123,8 @@ import {
   type RecordBatchHeader,
 } from '../protocol/records/batch.js';
 import type { LogFs } from './fs.js';
+import type { AbortedTxn } from './txn-index.js';
+import { readEndTxnMarker, type EndTxnMarker } from '../protocol/records/control-batch.js';
 
 export const NUM_BATCHES_TO_RETAIN = 5;
 /** Kafka's `producer.id.expiration.ms` default: one day. */
@@ -169,7 +187,7 @@ export class ProducerStateEntry {
     /** Epoch of the transaction coordinator that wrote the last end-transaction marker; -1 before any. */
     public coordinatorEpoch = -1,
     public lastTimestamp = -1n,
-    /** First offset of the ongoing transaction; undefined when none (transactions: issue 9). */
+    /** First offset of the ongoing transaction on this partition; undefined when none. */
     public currentTxnFirstOffset: bigint | undefined = undefined,
   ) {}
 
@@ -237,6 +255,15 @@ export interface PendingProducerAppend {
   readonly isTransactional: boolean;
 }
 
+/** A transaction marker that checkMarker accepted, to be passed to commitMarker once its offset is assigned. */
+export interface PendingMarker {
+  readonly kind: 'marker';
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly coordinatorEpoch: number;
+  readonly commit: boolean;
+}
+
 /** A retry of a batch already accepted: answer with its offsets and write nothing. */
 export interface DuplicateProducerAppend {
   readonly kind: 'duplicate';
@@ -249,7 +276,7 @@ export interface DuplicateProducerAppend {
 export type ProducerAppendCheck = PendingProducerAppend | DuplicateProducerAppend;
 
 interface UnwrittenAppend {
-  pending: PendingProducerAppend;
+  pending: PendingProducerAppend | PendingMarker;
   firstOffset: bigint;
   lastOffset: bigint;
   timestamp: bigint;
@@ -367,6 +394,7 @@ export function decodeProducerSnapshot(buf: Buffer): ProducerStateEntry[] {
 const NO_PRODUCERS: ReadonlyMap<bigint, ProducerStateEntry> = new Map();
 /** Shared while nothing is unwritten; replaced (never pushed to) by the first commit(). */
 const NO_UNWRITTEN: UnwrittenAppend[] = [];
+const NO_ABORTED: AbortedTxn[] = [];
 
 function compareBigint(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -394,6 +422,10 @@ export class ProducerStateManager {
   private mapEndOffset = 0n;
   /** Offset of the newest snapshot taken (Kafka's lastSnapOffset). */
   private lastSnapOffset = 0n;
+  /** Ongoing transactions of the written view, by first offset ascending (Kafka's ongoingTxns). */
+  private ongoing: Array<{ firstOffset: bigint; producerId: bigint }> = [];
+  /** ABORT markers written since the last takeAbortedTxns(), for the aborted-transaction index. */
+  private abortedSinceTaken: AbortedTxn[] = [];
 
   private constructor(options: ProducerStateOptions) {
     this.fs = options.fs;
@@ -440,6 +472,7 @@ export class ProducerStateManager {
       if (offset > logEndOffset || offset <= logStartOffset) await state.deleteSnapshot(offset);
     }
     await state.loadLatestSnapshot(logStartOffset);
+    state.rebuildOngoing();
 
     const snapshotBases = new Set(segments.slice(-2).map((s) => s.baseOffset));
     let applied = 0;
@@ -508,9 +541,6 @@ export class ProducerStateManager {
       }
     }
     const ongoingTxn = entry?.currentTxnFirstOffset !== undefined;
-    if (transactional && !ongoingTxn) {
-      throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `transactional batch from producer ${producerId} is not part of an ongoing transaction`);
-    }
     const currentEpoch = entry?.producerEpoch ?? NO_PRODUCER_EPOCH;
     if (epoch < currentEpoch) {
       throw new KafkaError(
@@ -569,7 +599,8 @@ export class ProducerStateManager {
       const u = this.unwritten[done++]!;
       const pid = u.pending.producerId;
       const entry = this.entryFor(pid);
-      applyDataBatch(entry, u.pending, u.firstOffset, u.lastOffset, u.timestamp);
+      if (u.pending.kind === 'marker') this.applyWrittenMarker(entry, u.pending, u.firstOffset, u.timestamp);
+      else this.applyWrittenData(entry, u.pending, u.firstOffset, u.lastOffset, u.timestamp);
       const inFlight = this.inFlight!.get(pid)!;
       if (--inFlight.unwritten === 0) this.inFlight!.delete(pid);
     }
@@ -591,7 +622,7 @@ export class ProducerStateManager {
    * decodes once transactions exist (until then no control batch is ever written). Returns false for a batch
    * without a producer id.
    */
-  updateFromBatchHeader(header: RecordBatchHeader, coordinatorEpoch?: number): boolean {
+  updateFromBatchHeader(header: RecordBatchHeader, marker?: EndTxnMarker): boolean {
     return this.applyHeaderFields(
       header.producerId,
       header.producerEpoch,
@@ -600,7 +631,7 @@ export class ProducerStateManager {
       header.baseOffset,
       header.lastOffsetDelta,
       header.maxTimestamp,
-      coordinatorEpoch,
+      marker,
     );
   }
 
@@ -612,7 +643,7 @@ export class ProducerStateManager {
     baseOffset: bigint,
     lastOffsetDelta: number,
     maxTimestamp: bigint,
-    coordinatorEpoch: number | undefined,
+    marker: EndTxnMarker | undefined,
   ): boolean {
     const lastOffset = baseOffset + BigInt(lastOffsetDelta);
     if (lastOffset + 1n > this.mapEndOffset) this.mapEndOffset = lastOffset + 1n;
@@ -626,7 +657,10 @@ export class ProducerStateManager {
       );
     }
     if (isControlBatch(attributes)) {
-      entry.endTransaction(producerEpoch, coordinatorEpoch ?? entry.coordinatorEpoch, maxTimestamp);
+      // A control batch that is not a COMMIT/ABORT marker ends nothing (Kafka ignores other control types here).
+      if (marker !== undefined) {
+        this.applyWrittenMarker(entry, { kind: 'marker', producerId, producerEpoch, coordinatorEpoch: marker.coordinatorEpoch, commit: marker.commit }, baseOffset, maxTimestamp);
+      }
       return true;
     }
     const pending: PendingProducerAppend = {
@@ -637,8 +671,98 @@ export class ProducerStateManager {
       lastOffsetDelta,
       isTransactional: isTransactional(attributes),
     };
-    applyDataBatch(entry, pending, baseOffset, lastOffset, maxTimestamp);
+    this.applyWrittenData(entry, pending, baseOffset, lastOffset, maxTimestamp);
     return true;
+  }
+
+  /** A data batch into the written view: its batch metadata, and a transaction it opens. */
+  private applyWrittenData(entry: ProducerStateEntry, pending: PendingProducerAppend, firstOffset: bigint, lastOffset: bigint, timestamp: bigint): void {
+    const hadTxn = entry.currentTxnFirstOffset !== undefined;
+    applyDataBatch(entry, pending, firstOffset, lastOffset, timestamp);
+    if (!hadTxn && entry.currentTxnFirstOffset !== undefined) {
+      // Transactions start in offset order, so the new one goes last.
+      this.ongoing.push({ firstOffset: entry.currentTxnFirstOffset, producerId: entry.producerId });
+    }
+  }
+
+  /** A written marker ends its producer's transaction; an ABORT is remembered for the aborted-transaction index. */
+  private applyWrittenMarker(entry: ProducerStateEntry, marker: PendingMarker, offset: bigint, timestamp: bigint): void {
+    const firstOffset = entry.currentTxnFirstOffset ?? offset;
+    if (entry.currentTxnFirstOffset !== undefined) {
+      const i = this.ongoing.findIndex((t) => t.producerId === entry.producerId);
+      if (i >= 0) this.ongoing.splice(i, 1);
+    }
+    entry.endTransaction(marker.producerEpoch, marker.coordinatorEpoch, timestamp);
+    if (!marker.commit) {
+      // Kafka's lastStableOffset(completedTxn): the next ongoing transaction's start, else just past the marker.
+      const lastStableOffset = this.ongoing.length > 0 ? this.ongoing[0]!.firstOffset : offset + 1n;
+      this.abortedSinceTaken.push({ producerId: entry.producerId, firstOffset, lastOffset: offset, lastStableOffset });
+    }
+  }
+
+  /** The ongoing transactions from the written view's entries (after a snapshot is loaded). */
+  private rebuildOngoing(): void {
+    this.ongoing = [];
+    for (const entry of this.producers?.values() ?? []) {
+      if (entry.currentTxnFirstOffset !== undefined) this.ongoing.push({ firstOffset: entry.currentTxnFirstOffset, producerId: entry.producerId });
+    }
+    this.ongoing.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  }
+
+  /** First offset of the oldest ongoing transaction (written view); undefined when none (Kafka's firstUnstableOffset). */
+  get firstUnstableOffset(): bigint | undefined {
+    return this.ongoing.length > 0 ? this.ongoing[0]!.firstOffset : undefined;
+  }
+
+  /** The ongoing transactions, oldest first (DescribeProducers, tests). */
+  ongoingTransactions(): ReadonlyArray<{ firstOffset: bigint; producerId: bigint }> {
+    return this.ongoing;
+  }
+
+  /** The ABORT markers written (or replayed) since the last call, oldest first; the caller indexes them. */
+  takeAbortedTxns(): AbortedTxn[] {
+    if (this.abortedSinceTaken.length === 0) return NO_ABORTED;
+    const taken = this.abortedSinceTaken;
+    this.abortedSinceTaken = [];
+    return taken;
+  }
+
+  /**
+   * Checks a transaction marker for `producerId` against its state (the marker table at the top), before its
+   * offset is assigned; throws KafkaError when the marker is stale. Pass the result to commitMarker().
+   */
+  checkMarker(producerId: bigint, producerEpoch: number, coordinatorEpoch: number, commit: boolean): PendingMarker {
+    const entry = this.lastEntry(producerId);
+    if (entry !== undefined) {
+      if (producerEpoch < entry.producerEpoch) {
+        throw new KafkaError(
+          ErrorCode.INVALID_PRODUCER_EPOCH,
+          `transaction marker epoch ${producerEpoch} of producer ${producerId} in ${this.topic}-${this.partition} is older than the producer's epoch ${entry.producerEpoch}`,
+        );
+      }
+      if (coordinatorEpoch < entry.coordinatorEpoch) {
+        throw new KafkaError(
+          ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+          `transaction marker of producer ${producerId} in ${this.topic}-${this.partition} has coordinator epoch ${coordinatorEpoch}, older than ${entry.coordinatorEpoch}`,
+        );
+      }
+    }
+    return { kind: 'marker', producerId, producerEpoch, coordinatorEpoch, commit };
+  }
+
+  /** Records an accepted marker at `offset` (synchronously after checkMarker). */
+  commitMarker(pending: PendingMarker, offset: bigint, timestamp: bigint): void {
+    const inFlightMap = (this.inFlight ??= new Map());
+    let inFlight = inFlightMap.get(pending.producerId);
+    if (inFlight === undefined) {
+      const written = this.producers?.get(pending.producerId);
+      inFlight = { entry: written?.clone() ?? new ProducerStateEntry(pending.producerId), unwritten: 0 };
+      inFlightMap.set(pending.producerId, inFlight);
+    }
+    if (this.unwritten === NO_UNWRITTEN) this.unwritten = [];
+    inFlight.entry.endTransaction(pending.producerEpoch, pending.coordinatorEpoch, timestamp);
+    inFlight.unwritten++;
+    this.unwritten.push({ pending, firstOffset: offset, lastOffset: offset, timestamp });
   }
 
   /** The producer's entry in the written view, created empty when missing. */
@@ -828,15 +952,26 @@ export class ProducerStateManager {
       if (baseOffset >= to) break;
       const lastOffsetDelta = chunk.readInt32BE(off + LAST_OFFSET_DELTA_OFFSET);
       if (baseOffset + BigInt(lastOffsetDelta) >= from) {
+        const attributes = chunk.readInt16BE(off + ATTRIBUTES_OFFSET);
+        let marker: EndTxnMarker | undefined;
+        if (isControlBatch(attributes)) {
+          // The marker record follows the header: make sure the whole (small) batch is in the chunk.
+          if (off + size > chunk.length) {
+            chunk = await segment.read(pos, Math.min(Math.max(HEADER_READ_BYTES, size), segment.size - pos));
+            chunkPosition = pos;
+          }
+          marker = readEndTxnMarker(chunk, pos - chunkPosition);
+        }
+        const at = pos - chunkPosition;
         const hasProducer = this.applyHeaderFields(
-          chunk.readBigInt64BE(off + PRODUCER_ID_OFFSET),
-          chunk.readInt16BE(off + PRODUCER_EPOCH_OFFSET),
-          chunk.readInt32BE(off + BASE_SEQUENCE_OFFSET),
-          chunk.readInt16BE(off + ATTRIBUTES_OFFSET),
+          chunk.readBigInt64BE(at + PRODUCER_ID_OFFSET),
+          chunk.readInt16BE(at + PRODUCER_EPOCH_OFFSET),
+          chunk.readInt32BE(at + BASE_SEQUENCE_OFFSET),
+          attributes,
           baseOffset,
           lastOffsetDelta,
-          chunk.readBigInt64BE(off + MAX_TIMESTAMP_OFFSET),
-          undefined,
+          chunk.readBigInt64BE(at + MAX_TIMESTAMP_OFFSET),
+          marker,
         );
         if (hasProducer) applied++;
       }

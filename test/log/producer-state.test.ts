@@ -201,9 +201,18 @@ describe('checkAndPrepare', () => {
     expect(codeOf(() => state.checkAndPrepare(header(7n, 0, 3, 3)))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
   });
 
-  it('answers INVALID_TXN_STATE for a transactional batch (no transaction is ever ongoing yet)', () => {
+  it('opens a transaction with the first transactional batch, and refuses non-transactional batches during it', () => {
     const state = ProducerStateManager.empty(options());
-    expect(codeOf(() => state.checkAndPrepare(header(7n, 0, 0, 1, TRANSACTIONAL)))).toBe(ErrorCode.INVALID_TXN_STATE);
+    const log = new Appender(state, 10n);
+    log.append(header(7n, 0, 0, 3, TRANSACTIONAL));
+    expect(state.firstUnstableOffset).toBeUndefined(); // not written yet
+    log.written();
+    expect(state.firstUnstableOffset).toBe(10n);
+    expect(state.activeProducers().get(7n)!.currentTxnFirstOffset).toBe(10n);
+    log.append(header(7n, 0, 3, 2, TRANSACTIONAL));
+    log.written();
+    expect(state.firstUnstableOffset).toBe(10n);
+    expect(codeOf(() => state.checkAndPrepare(header(7n, 0, 5, 1)))).toBe(ErrorCode.INVALID_TXN_STATE);
   });
 
   it('checks a second in-flight batch against the first one before its write completes', () => {
@@ -562,5 +571,60 @@ describe('updateFromBatchHeader', () => {
     expect(state.endOffset).toBe(42n);
     expect(state.updateFromBatchHeader(readBatchHeader(buildRecordBatch({ baseOffset: 42n, records: [{ value: 'c' }] })))).toBe(false);
     expect(state.endOffset).toBe(43n);
+  });
+});
+
+describe('transaction markers', () => {
+  function marker(log: Appender, pid: bigint, epoch: number, commit: boolean, coordinatorEpoch = 0): bigint {
+    const pending = log.state.checkMarker(pid, epoch, coordinatorEpoch, commit);
+    const offset = log.nextOffset++;
+    log.state.commitMarker(pending, offset, T0);
+    return offset;
+  }
+
+  it('ends the transaction once the marker is written; an ABORT yields its aborted transaction with the LSO after it', () => {
+    const state = ProducerStateManager.empty(options());
+    const log = new Appender(state);
+    log.append(header(7n, 0, 0, 2, TRANSACTIONAL)); // 0-1
+    log.append(header(8n, 0, 0, 1, TRANSACTIONAL)); // 2
+    log.written();
+    expect(state.ongoingTransactions()).toEqual([{ firstOffset: 0n, producerId: 7n }, { firstOffset: 2n, producerId: 8n }]);
+    const abortAt = marker(log, 7n, 0, false); // 3
+    // Not written: still ongoing, nothing aborted yet.
+    expect(state.firstUnstableOffset).toBe(0n);
+    expect(state.takeAbortedTxns()).toEqual([]);
+    log.written();
+    expect(state.firstUnstableOffset).toBe(2n);
+    expect(state.takeAbortedTxns()).toEqual([{ producerId: 7n, firstOffset: 0n, lastOffset: abortAt, lastStableOffset: 2n }]);
+    const commitAt = marker(log, 8n, 0, true); // 4
+    log.written();
+    expect(commitAt).toBe(4n);
+    expect(state.firstUnstableOffset).toBeUndefined();
+    expect(state.takeAbortedTxns()).toEqual([]);
+    // After the marker the producer may write non-transactional batches again.
+    expect(state.checkAndPrepare(header(7n, 0, 2, 1))?.kind).toBe('append');
+  });
+
+  it('answers INVALID_PRODUCER_EPOCH for a marker older than the producer and TRANSACTION_COORDINATOR_FENCED for an older coordinator', () => {
+    const state = ProducerStateManager.empty(options());
+    const log = new Appender(state);
+    log.append(header(7n, 3, 0, 1, TRANSACTIONAL));
+    log.written();
+    expect(codeOf(() => state.checkMarker(7n, 2, 0, true))).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+    marker(log, 7n, 3, true, 5);
+    log.written();
+    log.append(header(7n, 3, 1, 1, TRANSACTIONAL));
+    log.written();
+    expect(codeOf(() => state.checkMarker(7n, 3, 4, false))).toBe(ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    // A bumped epoch (the coordinator fencing the producer) is accepted.
+    expect(state.checkMarker(7n, 4, 5, false).kind).toBe('marker');
+  });
+
+  it('an ABORT for a producer that wrote nothing here covers only the marker itself', () => {
+    const state = ProducerStateManager.empty(options());
+    const log = new Appender(state, 5n);
+    const at = marker(log, 9n, 0, false);
+    log.written();
+    expect(state.takeAbortedTxns()).toEqual([{ producerId: 9n, firstOffset: at, lastOffset: at, lastStableOffset: at + 1n }]);
   });
 });
