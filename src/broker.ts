@@ -34,6 +34,8 @@ import { KafkaServer, type ServerStats } from './server/server.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import type { BrokerServices } from './handlers/types.js';
 import { ProducerIdManager } from './metadata/producer-id-manager.js';
+import { TransactionCoordinator } from './txn/transaction-coordinator.js';
+import { PartitionMarkerWriter } from './txn/partition-marker-writer.js';
 import { BrokerError } from './errors.js';
 
 export type { BrokerOptions, BrokerConfig };
@@ -104,6 +106,7 @@ class EddyBroker implements Broker {
   private server: KafkaServer | undefined;
   private logs: LogManager | undefined;
   private groups: GroupCoordinator | undefined;
+  private transactions: TransactionCoordinator | undefined;
   private lock: DataDirLock | undefined;
   private readonly shutdown = new AbortController();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -146,6 +149,7 @@ class EddyBroker implements Broker {
       await this.open(dataDir, startedAt);
     } catch (err) {
       this.groups?.shutdown();
+      await this.transactions?.close().catch(() => undefined);
       await this.groups?.close().catch(() => undefined);
       await this.logs?.close().catch(() => undefined);
       await this.lock.release();
@@ -194,6 +198,12 @@ class EddyBroker implements Broker {
     }
     this.groups = groups;
     const producerIds = await ProducerIdManager.open({ dataDir, logger: this.logger });
+    // Transactions: markers go straight to local partitions (and __consumer_offsets ones to the group
+    // coordinator); the coordinator loads __transaction_state and finishes decided transactions before serving.
+    const transactionMarkers = new PartitionMarkerWriter({ logs, topics, groups, durable: config.flushOnAckAll, logger: this.logger });
+    const transactions = new TransactionCoordinator({ logs, topics, producerIds, markers: transactionMarkers, config, logger: this.logger });
+    this.transactions = transactions;
+    await transactions.start();
 
     const services: BrokerServices = {
       config,
@@ -203,6 +213,8 @@ class EddyBroker implements Broker {
       logs,
       groups,
       producerIds,
+      transactions,
+      transactionMarkers,
       logger: this.logger,
       shutdownSignal: this.shutdown.signal,
       advertisedEndpoint: () => ({
@@ -283,6 +295,7 @@ class EddyBroker implements Broker {
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so in-flight requests can finish.
     this.groups?.shutdown();
     await this.server?.close();
+    await this.transactions?.close();
     await this.groups?.close();
     await this.logs?.close();
     await this.lock?.release();

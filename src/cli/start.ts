@@ -39,6 +39,11 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('offsets-retention-check-interval-ms', { type: 'number', default: D.offsetsRetentionCheckIntervalMs, describe: 'How often expired offsets are removed (offsets.retention.check.interval.ms)' })
     .option('producer-id-expiration-ms', { type: 'number', default: D.producerIdExpirationMs, describe: 'Drop an idle idempotent producer\'s state after this long (producer.id.expiration.ms)' })
     .option('producer-id-expiration-check-interval-ms', { type: 'number', default: D.producerIdExpirationCheckIntervalMs, describe: 'How often expired producer ids are removed (producer.id.expiration.check.interval.ms)' })
+    .option('transaction-max-timeout-ms', { type: 'number', default: D.transactionMaxTimeoutMs, describe: 'Largest transaction timeout a producer may ask for (transaction.max.timeout.ms)' })
+    .option('transactional-id-expiration-ms', { type: 'number', default: D.transactionalIdExpirationMs, describe: 'Forget a transactional id idle this long (transactional.id.expiration.ms)' })
+    .option('transaction-abort-timed-out-transaction-cleanup-interval-ms', { type: 'number', default: D.transactionAbortTimedOutTransactionCleanupIntervalMs, describe: 'How often transactions past their timeout are aborted (transaction.abort.timed.out.transaction.cleanup.interval.ms)' })
+    .option('transaction-remove-expired-transaction-cleanup-interval-ms', { type: 'number', default: D.transactionRemoveExpiredTransactionCleanupIntervalMs, describe: 'How often expired transactional ids are removed (transaction.remove.expired.transaction.cleanup.interval.ms)' })
+    .option('transaction-state-log-num-partitions', { type: 'number', default: D.transactionStateLogNumPartitions, describe: 'Partitions of __transaction_state when it is created (transaction.state.log.num.partitions)' })
     .option('offset-metadata-max-bytes', { type: 'number', default: D.offsetMetadataMaxBytes, describe: 'Longest offset commit metadata (offset.metadata.max.bytes)' })
     .option('offsets-topic-segment-bytes', { type: 'number', default: D.offsetsTopicSegmentBytes, describe: 'Size at which the group metadata file is compacted (offsets.topic.segment.bytes)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level' })
@@ -83,6 +88,11 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     offsetsRetentionCheckIntervalMs: args['offsets-retention-check-interval-ms'],
     producerIdExpirationMs: args['producer-id-expiration-ms'],
     producerIdExpirationCheckIntervalMs: args['producer-id-expiration-check-interval-ms'],
+    transactionMaxTimeoutMs: args['transaction-max-timeout-ms'],
+    transactionalIdExpirationMs: args['transactional-id-expiration-ms'],
+    transactionAbortTimedOutTransactionCleanupIntervalMs: args['transaction-abort-timed-out-transaction-cleanup-interval-ms'],
+    transactionRemoveExpiredTransactionCleanupIntervalMs: args['transaction-remove-expired-transaction-cleanup-interval-ms'],
+    transactionStateLogNumPartitions: args['transaction-state-log-num-partitions'],
     offsetMetadataMaxBytes: args['offset-metadata-max-bytes'],
     offsetsTopicSegmentBytes: args['offsets-topic-segment-bytes'],
     logLevel: args['log-level'] as BrokerOptions['logLevel'],

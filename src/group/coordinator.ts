@@ -36,15 +36,26 @@
 // written).
 //
 // A deleted topic's committed offsets are removed from every group (removeOffsetsOfTopic, called by DeleteTopics,
-// as Kafka's handleDeletedPartitions). Not built: transactional offset commits (TxnOffsetCommit) arrive with
-// transactions.
+// as Kafka's handleDeletedPartitions), with any transactional offset still pending for its partitions.
+//
+// Transactional offset commits (TxnOffsetCommit, KIP-98; Kafka's handleTxnCommitOffsets): validated as Kafka's
+// validateOffsetCommit(isTransactional = true) does (Group.validateTxnOffsetCommit), a group that does not exist is
+// created Empty, and the offsets stay pending for (group, producerId) until the transaction's marker reaches this
+// group's `__consumer_offsets` partition: completeTransaction then writes them as ordinary commits (COMMIT) or
+// drops them (ABORT). Which commit of a partition wins, how zombie producers are fenced, and why pending offsets
+// are not yet durable: pending-txn-offsets.ts. OffsetFetch with require_stable (KIP-447) answers
+// UNSTABLE_OFFSET_COMMIT for a partition with a pending transactional offset or a commit still being written
+// (Kafka's hasPendingOffsetCommitsForTopicPartition).
 import type { Logger } from 'pino';
+import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, internalPartitionFor } from '../metadata/internal-topics.js';
 import type { BrokerConfig } from '../metadata/broker-config.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
 import { Group, GROUP_STATES, partitionKey, type GroupHooks, type GroupSettings, type GroupState, type GroupSummary, type JoinParams, type LeaveResult, type SyncParams } from './group.js';
 import { joinError, syncError, type JoinResult, type SyncResult } from './member.js';
 import { NO_EXPIRE_TIMESTAMP, OffsetStore, type StoredOffset, type StoreRecord } from './offset-store.js';
+import { ProducerEpochs, type PendingTxnOffset } from './pending-txn-offsets.js';
 
 export interface GroupCoordinatorOptions {
   dataDir: string;
@@ -101,8 +112,14 @@ export class GroupCoordinator {
   private readonly log: Logger;
   readonly now: () => number;
 
-  /** Orders offset writes (commits and deletions) as they are queued to the store; see Group.offsetWriteSeq. */
+  /**
+   * Orders offset writes (commits and deletions) as they are queued to the store; see Group.offsetWriteSeq. A
+   * TxnOffsetCommit takes a value too: its position among the partition's commits (pending-txn-offsets.ts).
+   */
   private nextWriteSeq = 0;
+  /** producerId → ids of the groups holding its pending transactional offsets (Kafka's openGroupsForProducer). */
+  private readonly openGroupsForProducer = new Map<bigint, Set<string>>();
+  private readonly producerEpochs = new ProducerEpochs();
 
   constructor(private readonly options: GroupCoordinatorOptions) {
     this.now = options.now ?? Date.now;
@@ -143,7 +160,10 @@ export class GroupCoordinator {
     }
     this.loading = false;
     for (const group of this.groups.values()) group.onLoaded();
-    this.expiryTimer = setInterval(() => void this.cleanupExpiredOffsets(), this.options.config.offsetsRetentionCheckIntervalMs);
+    this.expiryTimer = setInterval(() => {
+      void this.cleanupExpiredOffsets();
+      this.expireProducerEpochs();
+    }, this.options.config.offsetsRetentionCheckIntervalMs);
     this.expiryTimer.unref();
     this.log.info({ groups: this.groups.size, offsets: offsetCount, loadMs: this.now() - startedAt }, 'group metadata loaded');
   }
@@ -159,6 +179,11 @@ export class GroupCoordinator {
 
   storeStats(): { fileBytes: number; liveBytes: number } | undefined {
     return this.store?.stats();
+  }
+
+  /** The `__consumer_offsets` partition that owns the group (Kafka's GroupCoordinator.partitionFor). */
+  partitionFor(groupId: string): number {
+    return internalPartitionFor(groupId, DEFAULT_OFFSETS_TOPIC_PARTITIONS);
   }
 
   private createGroup(groupId: string): Group {
@@ -248,12 +273,27 @@ export class GroupCoordinator {
     });
     if (accepted.length === 0) return codes;
 
-    const keys = accepted.map((o) => partitionKey(o.topic, o.partition));
     const seq = this.nextWriteSeq++;
+    // This commit comes after every pending transactional offset of these partitions in Kafka's log order.
+    for (const o of accepted) group.pendingTxnOffsets.supersede(partitionKey(o.topic, o.partition), seq);
+    const written = await this.writeOffsets(group, accepted, seq);
+    entries.forEach((_, i) => {
+      if (codes[i] === ErrorCode.NONE && !written) codes[i] = ErrorCode.NOT_COORDINATOR;
+    });
+    return codes;
+  }
+
+  /**
+   * Writes offset commit records at write sequence `seq` and, once they are fsynced, makes them the group's
+   * committed offsets, except where a later write of the same partition (a commit, an OffsetDelete, an expiry)
+   * was applied meanwhile. Returns false when the write failed.
+   */
+  private async writeOffsets(group: Group, offsets: StoredOffset[], seq: number): Promise<boolean> {
+    const keys = offsets.map((o) => partitionKey(o.topic, o.partition));
     for (const k of keys) group.pendingOffsetCommits.set(k, (group.pendingOffsetCommits.get(k) ?? 0) + 1);
     let failed = false;
     try {
-      await this.store!.append(accepted.map((value): StoreRecord => ({ type: 'offset', value })));
+      await this.store!.append(offsets.map((value): StoreRecord => ({ type: 'offset', value })));
     } catch {
       failed = true;
     }
@@ -263,38 +303,148 @@ export class GroupCoordinator {
       else group.pendingOffsetCommits.set(k, n);
     }
     if (!failed && !group.is('Dead')) {
-      accepted.forEach((o, i) => {
+      offsets.forEach((o, i) => {
         const key = keys[i]!;
-        if ((group!.offsetWriteSeq.get(key) ?? -1) > seq) return; // deleted (or recommitted) after this write
-        group!.offsets.set(key, o);
-        group!.offsetWriteSeq.set(key, seq);
+        if ((group.offsetWriteSeq.get(key) ?? -1) > seq) return; // deleted (or recommitted) after this write
+        group.offsets.set(key, o);
+        group.offsetWriteSeq.set(key, seq);
       });
     }
-    entries.forEach((_, i) => {
-      if (codes[i] === ErrorCode.NONE && failed) codes[i] = ErrorCode.NOT_COORDINATOR;
+    return !failed;
+  }
+
+  // ---- transactional offsets ---------------------------------------------------------------------------------
+
+  /**
+   * TxnOffsetCommit: validates the commit and makes the offsets pending for (group, producerId); they become
+   * visible when completeTransaction sees the COMMIT marker. Returns one error code per entry, in order.
+   */
+  async commitTransactionalOffsets(
+    groupId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    memberId: string,
+    groupInstanceId: string | null,
+    generationId: number,
+    entries: OffsetToCommit[],
+  ): Promise<number[]> {
+    const all = (code: number) => entries.map(() => code);
+    const status = this.groupStatusError(groupId, false);
+    if (status !== ErrorCode.NONE) return all(status);
+    // Unlike an ordinary commit, a transactional one creates the group whatever its generation (handleTxnCommitOffsets).
+    const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+    const validation = group.validateTxnOffsetCommit(memberId, groupInstanceId, generationId);
+    if (validation !== ErrorCode.NONE) return all(validation);
+
+    const maxMetadata = this.options.config.offsetMetadataMaxBytes;
+    const codes = entries.map((e): number => (e.metadata !== null && e.metadata.length > maxMetadata ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE));
+    if (codes.every((c) => c !== ErrorCode.NONE)) return codes;
+
+    const offsetsPartition = this.partitionFor(groupId);
+    if (this.producerEpochs.isFenced(offsetsPartition, producerId, producerEpoch)) {
+      this.log.info({ groupId, producerId: producerId.toString(), producerEpoch }, 'transactional offset commit from a fenced producer epoch');
+      return codes.map((c) => (c === ErrorCode.NONE ? ErrorCode.INVALID_PRODUCER_EPOCH : c));
+    }
+    this.producerEpochs.observe(offsetsPartition, producerId, producerEpoch, this.now());
+
+    const position = this.nextWriteSeq++;
+    entries.forEach((e, i) => {
+      if (codes[i] !== ErrorCode.NONE) return;
+      const offset: StoredOffset = { groupId, ...e, metadata: e.metadata ?? '' };
+      group.pendingTxnOffsets.prepare(producerId, partitionKey(e.topic, e.partition), { offset, position, superseded: false });
     });
+    let groups = this.openGroupsForProducer.get(producerId);
+    if (groups === undefined) this.openGroupsForProducer.set(producerId, (groups = new Set()));
+    groups.add(groupId);
     return codes;
   }
 
   /**
-   * Committed offsets of a group, for the requested partitions or (null) all of them. A partition without a
-   * committed offset answers offset -1 with no error, as Kafka does. Without transactions no committed offset is
-   * ever pending, so require_stable (KIP-447) never yields UNSTABLE_OFFSET_COMMIT.
+   * The transaction of `producerId` has its marker written to `__consumer_offsets` partition `offsetsPartition`
+   * (Kafka's handleTxnCompletion): every group of that partition applies (COMMIT) or drops (ABORT) the producer's
+   * pending offsets. Committed offsets are fsynced before this resolves and before OffsetFetch returns them. Rejects
+   * with a KafkaError (KAFKA_STORAGE_ERROR) when they cannot be written; they stay pending, so calling again with
+   * the same arguments applies them. `producerEpoch` is the marker's epoch: a later TxnOffsetCommit with an older
+   * epoch on this partition is fenced.
    */
-  fetchOffsets(groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null): FetchOffsetsResult {
+  async completeTransaction(producerId: bigint, offsetsPartition: number, commit: boolean, producerEpoch?: number): Promise<void> {
+    if (!this.active) return;
+    if (producerEpoch !== undefined) this.producerEpochs.observe(offsetsPartition, producerId, producerEpoch, this.now());
+    const groupIds = this.openGroupsForProducer.get(producerId);
+    if (groupIds === undefined) return;
+    const work: Array<Promise<boolean>> = [];
+    for (const groupId of [...groupIds]) {
+      if (this.partitionFor(groupId) !== offsetsPartition) continue;
+      groupIds.delete(groupId);
+      const group = this.groups.get(groupId);
+      if (group === undefined || group.is('Dead')) continue;
+      const pending = group.pendingTxnOffsets.take(producerId);
+      if (pending === undefined) continue;
+      if (commit) work.push(this.applyTxnOffsets(group, producerId, pending));
+      else this.log.debug({ groupId, producerId: producerId.toString(), offsets: pending.size }, 'transactional offsets aborted');
+    }
+    if (groupIds.size === 0) this.openGroupsForProducer.delete(producerId);
+    const written = await Promise.all(work);
+    if (written.includes(false)) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not write the committed transactional offsets of producer ${producerId}`);
+    }
+  }
+
+  /** COMMIT of one group's pending offsets of a producer: Kafka's completePendingTxnOffsetCommit, made durable. */
+  private async applyTxnOffsets(group: Group, producerId: bigint, pending: Map<string, PendingTxnOffset>): Promise<boolean> {
+    const winners: StoredOffset[] = [];
+    for (const [key, p] of pending) {
+      if (p.superseded) continue;
+      winners.push(p.offset);
+      // Another producer's offset appended before this one must not replace it when its own marker comes.
+      group.pendingTxnOffsets.supersede(key, p.position);
+    }
+    if (winners.length === 0) return true;
+    const ok = await this.writeOffsets(group, winners, this.nextWriteSeq++);
+    if (ok) {
+      this.log.debug({ groupId: group.groupId, producerId: producerId.toString(), offsets: winners.length }, 'transactional offsets committed');
+      return true;
+    }
+    if (!group.is('Dead') && this.groups.get(group.groupId) === group) {
+      group.pendingTxnOffsets.restore(producerId, pending);
+      let groups = this.openGroupsForProducer.get(producerId);
+      if (groups === undefined) this.openGroupsForProducer.set(producerId, (groups = new Set()));
+      groups.add(group.groupId);
+    }
+    return false;
+  }
+
+  /** Forgets the producer epochs of producers idle for producer.id.expiration.ms with nothing pending. */
+  expireProducerEpochs(): number {
+    return this.producerEpochs.expire(this.now(), this.options.config.producerIdExpirationMs, (producerId) => this.openGroupsForProducer.has(producerId));
+  }
+
+  /**
+   * Committed offsets of a group, for the requested partitions or (null) all of them: only what is committed, never
+   * a pending transactional offset. A partition without a committed offset answers offset -1 with no error, as
+   * Kafka does. With `requireStable` (OffsetFetch v7+, KIP-447) a partition with a pending transactional offset or
+   * a commit still being written answers UNSTABLE_OFFSET_COMMIT with offset -1 instead (GroupMetadataManager
+   * .getOffsets); with topics null only partitions that have a committed offset are listed, so one with only a
+   * pending transactional offset does not appear.
+   */
+  fetchOffsets(groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null, requireStable = false): FetchOffsetsResult {
     const status = this.groupStatusError(groupId, true);
     if (status !== ErrorCode.NONE) return { errorCode: status, topics: [] };
     const group = this.groups.get(groupId);
-    const answer = (partitionIndex: number, o: StoredOffset | undefined): FetchedOffset =>
-      o === undefined
+    const answer = (partitionIndex: number, key: string, o: StoredOffset | undefined): FetchedOffset => {
+      if (requireStable && group !== undefined && (group.pendingOffsetCommits.has(key) || group.pendingTxnOffsets.hasPendingForPartition(key))) {
+        return { partitionIndex, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+      }
+      return o === undefined
         ? { partitionIndex, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE }
         : { partitionIndex, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', errorCode: ErrorCode.NONE };
+    };
     if (topics === null) {
       const byTopic = new Map<string, FetchedOffset[]>();
-      for (const o of group?.offsets.values() ?? []) {
+      for (const [key, o] of group?.offsets ?? []) {
         let list = byTopic.get(o.topic);
         if (list === undefined) byTopic.set(o.topic, (list = []));
-        list.push(answer(o.partition, o));
+        list.push(answer(o.partition, key, o));
       }
       return {
         errorCode: ErrorCode.NONE,
@@ -303,7 +453,13 @@ export class GroupCoordinator {
     }
     return {
       errorCode: ErrorCode.NONE,
-      topics: topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => answer(p, group?.offsets.get(partitionKey(t.name, p)))) })),
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => {
+          const key = partitionKey(t.name, p);
+          return answer(p, key, group?.offsets.get(key));
+        }),
+      })),
     };
   }
 
@@ -322,6 +478,7 @@ export class GroupCoordinator {
       return { errorCode: ErrorCode.NON_EMPTY_GROUP, codes: [] };
     }
     const removed = partitions.filter((_, i) => codes[i] === ErrorCode.NONE).map((p) => partitionKey(p.topic, p.partition));
+    group.pendingTxnOffsets.removePartitions(removed); // Kafka's GroupMetadata.removeOffsets
     const ok = await this.cleanupGroupMetadata(group, removed);
     if (!ok) codes = codes.map((c) => (c === ErrorCode.NONE ? ErrorCode.NOT_COORDINATOR : c));
     return { errorCode: ErrorCode.NONE, codes };
@@ -364,7 +521,8 @@ export class GroupCoordinator {
     if (this.loading || !this.active) return;
     for (const group of [...this.groups.values()]) {
       const keys = [...group.offsets.values()].filter((o) => o.topic === topic).map((o) => partitionKey(o.topic, o.partition));
-      if (keys.length > 0) await this.cleanupGroupMetadata(group, keys);
+      const droppedPending = group.pendingTxnOffsets.removePartitions(group.pendingTxnOffsets.partitionsOfTopic(topic));
+      if (keys.length > 0 || droppedPending > 0) await this.cleanupGroupMetadata(group, keys);
     }
   }
 

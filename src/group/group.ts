@@ -29,6 +29,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
 import { EMPTY_BYTES, Member, joinError, syncError, type JoinGroupMemberInfo, type JoinResult, type MemberProtocol, type SyncResult } from './member.js';
 import type { StoredGroup, StoredOffset } from './offset-store.js';
+import { PendingTxnOffsetCommits } from './pending-txn-offsets.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -120,6 +121,8 @@ export class Group {
    * offset back in memory.
    */
   readonly offsetWriteSeq = new Map<string, number>();
+  /** Transactional offset commits awaiting their transaction's marker (pending-txn-offsets.ts). */
+  readonly pendingTxnOffsets = new PendingTxnOffsetCommits();
   private readonly staticMembers = new Map<string, string>();
   private readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   private readonly pendingSyncMembers = new Set<string>();
@@ -210,7 +213,7 @@ export class Group {
   }
 
   get hasOffsets(): boolean {
-    return this.offsets.size > 0 || this.pendingOffsetCommits.size > 0;
+    return this.offsets.size > 0 || this.pendingOffsetCommits.size > 0 || !this.pendingTxnOffsets.isEmpty;
   }
 
   /** The largest rebalance timeout of the members (Kafka's GroupMetadata.rebalanceTimeoutMs). */
@@ -867,6 +870,29 @@ export class Group {
     if (this.is('CompletingRebalance')) return ErrorCode.REBALANCE_IN_PROGRESS;
     const member = this.members.get(memberId);
     if (member !== undefined) this.scheduleHeartbeatExpiration(member, member.sessionTimeoutMs);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Kafka's validateOffsetCommit with isTransactional = true (TxnOffsetCommit). Unlike an ordinary commit, a
+   * commit without generation, member or instance id is accepted whatever the state (TxnOffsetCommit before v3
+   * carries none of them), a commit during CompletingRebalance is accepted, and it does not count as a heartbeat.
+   * | generation / member / instance id given | group                | outcome                                  |
+   * |-----------------------------------------|----------------------|------------------------------------------|
+   * | generation < 0                          | Empty                | accepted                                 |
+   * | none of them                            | any                  | accepted                                 |
+   * | any of them                             | unknown member       | UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID   |
+   * | any of them                             | other generation     | ILLEGAL_GENERATION                       |
+   * | current member and generation           | any                  | accepted                                 |
+   */
+  validateTxnOffsetCommit(memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (generationId < 0 && this.is('Empty')) return ErrorCode.NONE;
+    if (generationId >= 0 || memberId !== '' || groupInstanceId !== null) {
+      const error = this.validateCurrentMember(memberId, groupInstanceId);
+      if (error !== ErrorCode.NONE) return error;
+      if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    }
     return ErrorCode.NONE;
   }
 

@@ -5,6 +5,10 @@
 // coordinator answers) and lets us fsync every commit before acknowledging it without going through the produce
 // path. The records carry what Kafka's OffsetCommitValue / GroupMetadataValue carry.
 //
+// Transactional offset commits are not written here while their transaction is open (they are pending in memory,
+// src/group/pending-txn-offsets.ts); when the COMMIT marker arrives they are appended as ordinary OFFSET_COMMIT
+// records, so this format has no transactional records and a reader never sees an uncommitted offset.
+//
 // Location: `<dataDir>/__group_metadata/groups.log` (a directory name without a `-<partition>` suffix, so the log
 // manager never mistakes it for a partition). Compaction writes `groups.log.tmp` and renames it over the file.
 //

@@ -1,10 +1,15 @@
-// FindCoordinator (key 10), versions 0–5.
-// - This broker coordinates every group: key type 0 (GROUP) always answers this broker's advertised endpoint.
+// FindCoordinator (key 10), versions 0–5 (KafkaApis.handleFindCoordinatorRequest and getCoordinator).
+// - This broker coordinates every group and every transactional id: key type 0 (GROUP) and key type 1
+//   (TRANSACTION) answer this broker's advertised endpoint.
 // - v0–3 carry one key (v0 has no key type: GROUP); v4+ batch keys (`coordinatorKeys`, KIP-699) and answer one
 //   `coordinators` entry per key, in request order.
-// - Key type 1 (TRANSACTION): there is no transaction coordinator yet (it arrives with transactions). Kafka answers
-//   COORDINATOR_NOT_AVAILABLE with node -1, host "" and port -1 while it cannot serve a transaction coordinator
-//   (its `__transaction_state` topic is not available), and so do we; clients treat it as retriable.
+// - Key type 1: Kafka creates `__transaction_state` the first time a transaction coordinator is looked up and
+//   answers COORDINATOR_NOT_AVAILABLE until it exists. Here the lookup creates it (its 50 partitions, before the
+//   answer: txn/transaction-coordinator.ts ensureStateTopic) and answers this broker at once; if that fails, the
+//   answer is COORDINATOR_NOT_AVAILABLE with node -1, host "" and port -1, which clients retry. A v4+ request
+//   with no keys creates nothing. The key is not validated, as in Kafka: an empty transactional id maps to
+//   partition 0 like any other key (InitProducerId and the transaction APIs refuse it with INVALID_REQUEST); a
+//   null key does not decode, and the connection is closed, as Kafka does with a request it cannot parse.
 // - Any other key type: INVALID_REQUEST (Kafka's CoordinatorType.forId rejects it). v6 (KIP-932) only adds key
 //   type 2 (share groups), which this broker does not implement, so v6 is not advertised.
 // - v5 (KIP-890) only allows TRANSACTION_ABORTABLE in answers, which never arises here.
@@ -14,6 +19,7 @@
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeFindCoordinatorResponse, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { kafkaErrorCode } from '../errors.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 const GROUP_KEY_TYPE = 0;
@@ -34,13 +40,26 @@ interface Answer {
   port: number;
 }
 
+const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
+
+/** Group and transaction keys: this broker; other key types: INVALID_REQUEST. */
 function coordinatorFor(ctx: RequestContext, keyType: number): Answer {
-  if (keyType === GROUP_KEY_TYPE) {
-    const { host, port } = ctx.broker.advertisedEndpoint();
-    return { errorCode: ErrorCode.NONE, nodeId: ctx.broker.nodeId, host, port };
+  if (keyType !== GROUP_KEY_TYPE && keyType !== TRANSACTION_KEY_TYPE) return { errorCode: ErrorCode.INVALID_REQUEST, ...NO_COORDINATOR };
+  const { host, port } = ctx.broker.advertisedEndpoint();
+  return { errorCode: ErrorCode.NONE, nodeId: ctx.broker.nodeId, host, port };
+}
+
+/** The transaction coordinator's answer, once __transaction_state exists. */
+async function transactionCoordinator(ctx: RequestContext): Promise<Answer> {
+  try {
+    await ctx.broker.transactions.ensureStateTopic();
+    return coordinatorFor(ctx, TRANSACTION_KEY_TYPE);
+  } catch (err) {
+    const code = kafkaErrorCode(err);
+    if (code === undefined) ctx.log.error({ err, api: 'FindCoordinator', clientId: ctx.clientId }, 'cannot create __transaction_state');
+    else ctx.log.warn({ errorCode: code, api: 'FindCoordinator', clientId: ctx.clientId }, `cannot create __transaction_state: ${(err as Error).message}`);
+    return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, ...NO_COORDINATOR };
   }
-  const errorCode = keyType === TRANSACTION_KEY_TYPE ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.INVALID_REQUEST;
-  return { errorCode, nodeId: -1, host: '', port: -1 };
 }
 
 function respond(request: FindCoordinatorRequest, apiVersion: number, answer: (key: string) => Answer, batchedMessages: boolean): FindCoordinatorResponse {
@@ -72,12 +91,14 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
   name: 'FindCoordinator',
   minVersion: 0,
   maxVersion: 5,
-  handle(ctx, request) {
-    const keyType = ctx.apiVersion >= 1 ? (request.keyType ?? GROUP_KEY_TYPE) : GROUP_KEY_TYPE;
-    const answer = coordinatorFor(ctx, keyType);
-    return respond(request, ctx.apiVersion, () => answer, false);
+  async handle(ctx, request) {
+    const v = ctx.apiVersion;
+    const keyType = v >= 1 ? (request.keyType ?? GROUP_KEY_TYPE) : GROUP_KEY_TYPE;
+    const hasKeys = v < 4 || (request.coordinatorKeys ?? []).length > 0;
+    const answer = keyType === TRANSACTION_KEY_TYPE && hasKeys ? await transactionCoordinator(ctx) : coordinatorFor(ctx, keyType);
+    return respond(request, v, () => answer, false);
   },
   errorResponse(request, errorCode, apiVersion) {
-    return respond(request, apiVersion, () => ({ errorCode, nodeId: -1, host: '', port: -1 }), true);
+    return respond(request, apiVersion, () => ({ errorCode, ...NO_COORDINATOR }), true);
   },
 };

@@ -3,9 +3,14 @@
 //   offset (or an unknown group or topic) answers offset -1, metadata "" and no error, as Kafka does.
 // - v0–1: named partitions only; a group-level error (INVALID_GROUP_ID never: an empty group id is allowed,
 //   COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE) is put on every requested partition.
+// - Only committed offsets are answered: a transactional offset (TxnOffsetCommit) stays invisible until its
+//   transaction commits (src/group/pending-txn-offsets.ts).
 // - v2+: topics null means every committed offset of the group; a group-level error is the top-level error code
-//   with no topics. v7 (KIP-447) require_stable: with no transactions nothing is ever pending, so it never
-//   produces UNSTABLE_OFFSET_COMMIT. v6 is the first flexible version.
+//   with no topics. v6 is the first flexible version.
+// - v7+ (KIP-447) require_stable: a partition with a pending transactional offset, or a commit still being
+//   written, answers UNSTABLE_OFFSET_COMMIT (retriable) with offset -1 instead of its committed offset, per
+//   partition, as Kafka's GroupMetadataManager.getOffsets does; the flag is per request, for every group at v8+.
+//   Below v7 the field does not exist and the committed offset is answered.
 // - v8+ (KIP-709): several groups per request, each with its own error code.
 // - v9 (KIP-848): member id and epoch are for consumer-protocol groups; classic groups ignore them (as Kafka's
 //   ClassicGroup.validateOffsetFetch does), so v9 behaves as v8 here.
@@ -62,11 +67,12 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
   maxVersion: 9,
   handle(ctx, request) {
     const groups = ctx.broker.groups;
+    const requireStable = ctx.apiVersion >= 7 && request.requireStable === true;
     if (ctx.apiVersion >= 8) {
-      return groupsResponse((request.groups ?? []).map((g) => ({ groupId: g.groupId, result: groups.fetchOffsets(g.groupId, g.topics) })));
+      return groupsResponse((request.groups ?? []).map((g) => ({ groupId: g.groupId, result: groups.fetchOffsets(g.groupId, g.topics, requireStable) })));
     }
     const topics = request.topics ?? null;
-    return singleGroupResponse(groups.fetchOffsets(request.groupId ?? '', topics), topics, ctx.apiVersion);
+    return singleGroupResponse(groups.fetchOffsets(request.groupId ?? '', topics, requireStable), topics, ctx.apiVersion);
   },
   errorResponse(request, errorCode, apiVersion) {
     const failed: FetchOffsetsResult = { errorCode, topics: [] };

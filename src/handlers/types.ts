@@ -5,6 +5,8 @@ import type { TopicRegistry } from '../metadata/topic-registry.js';
 import type { LogManager } from '../log/log-manager.js';
 import type { GroupCoordinator } from '../group/coordinator.js';
 import type { ProducerIdManager } from '../metadata/producer-id-manager.js';
+import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
+import type { TransactionMarkerWriter } from '../txn/marker-writer.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -17,6 +19,10 @@ export interface BrokerServices {
   readonly groups: GroupCoordinator;
   /** Producer ids for InitProducerId, never reused (metadata/producer-id-manager.ts). */
   readonly producerIds: ProducerIdManager;
+  /** The transaction coordinator (this broker coordinates every transactional id; txn/). */
+  readonly transactions: TransactionCoordinator;
+  /** Writes COMMIT/ABORT markers to this broker's partitions (txn/partition-marker-writer.ts). */
+  readonly transactionMarkers: TransactionMarkerWriter;
   readonly logger: Logger;
   /** Host and port put into Metadata (advertised listener). */
   advertisedEndpoint(): { host: string; port: number };

@@ -100,6 +100,19 @@ export interface BrokerOptions {
    * superseded records (Kafka: `offsets.topic.segment.bytes`, 104857600, the segment size of __consumer_offsets).
    */
   offsetsTopicSegmentBytes?: number;
+  /** Longest transaction timeout a producer may ask for (Kafka: `transaction.max.timeout.ms`, 900000 = 15 minutes). */
+  transactionMaxTimeoutMs?: number;
+  /**
+   * A transactional id with no transaction in progress is forgotten after this long without an update (Kafka:
+   * `transactional.id.expiration.ms`, 604800000 = 7 days).
+   */
+  transactionalIdExpirationMs?: number;
+  /** How often transactions open longer than their timeout are aborted (Kafka: `transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10000). */
+  transactionAbortTimedOutTransactionCleanupIntervalMs?: number;
+  /** How often expired transactional ids are removed (Kafka: `transaction.remove.expired.transaction.cleanup.interval.ms`, 3600000). */
+  transactionRemoveExpiredTransactionCleanupIntervalMs?: number;
+  /** Partitions of `__transaction_state` when the broker creates it (Kafka: `transaction.state.log.num.partitions`, 50). */
+  transactionStateLogNumPartitions?: number;
   /** pino level; ignored when `logger` is given. */
   logLevel?: LevelWithSilent;
   /** A logger to use instead of creating one (embedding). */
@@ -142,6 +155,11 @@ export interface BrokerConfig {
   producerIdExpirationMs: number;
   producerIdExpirationCheckIntervalMs: number;
   offsetsTopicSegmentBytes: number;
+  transactionMaxTimeoutMs: number;
+  transactionalIdExpirationMs: number;
+  transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  transactionRemoveExpiredTransactionCleanupIntervalMs: number;
+  transactionStateLogNumPartitions: number;
   logLevel: LevelWithSilent;
 }
 
@@ -181,6 +199,11 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   producerIdExpirationMs: 86400000,
   producerIdExpirationCheckIntervalMs: 600000,
   offsetsTopicSegmentBytes: 104857600,
+  transactionMaxTimeoutMs: 900000,
+  transactionalIdExpirationMs: 604800000,
+  transactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
+  transactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
+  transactionStateLogNumPartitions: 50,
   logLevel: 'info',
 };
 
@@ -345,6 +368,12 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('producerIdExpirationMs', c.producerIdExpirationMs, 1, 2 ** 31 - 1);
   checkInt('producerIdExpirationCheckIntervalMs', c.producerIdExpirationCheckIntervalMs, 1, 2 ** 31 - 1);
   checkInt('offsetsTopicSegmentBytes', c.offsetsTopicSegmentBytes, 1, 2 ** 31 - 1);
+  // Kafka: atLeast(1) for each (TransactionStateManagerConfigs, TransactionLogConfigs); an int there too.
+  checkInt('transactionMaxTimeoutMs', c.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('transactionalIdExpirationMs', c.transactionalIdExpirationMs, 1, 2 ** 31 - 1);
+  checkInt('transactionAbortTimedOutTransactionCleanupIntervalMs', c.transactionAbortTimedOutTransactionCleanupIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('transactionRemoveExpiredTransactionCleanupIntervalMs', c.transactionRemoveExpiredTransactionCleanupIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('transactionStateLogNumPartitions', c.transactionStateLogNumPartitions, 1, 100_000);
   if (!LEVELS.has(c.logLevel)) invalid('logLevel', c.logLevel, [...LEVELS].join(', '));
   return c;
 }

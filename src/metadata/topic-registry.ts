@@ -37,8 +37,10 @@
 //
 // Reserved names (Kafka's rules, see CLUSTER_METADATA_TOPIC_NAME, INTERNAL_TOPIC_NAMES, BROKER_OWNED_TOPIC_NAMES):
 // `__cluster_metadata` is never a topic; `__consumer_offsets` and `__transaction_state` belong to the broker's
-// coordinators and are never created on a client's behalf. Any other name starting with `__` is an ordinary topic,
-// as in Kafka (e.g. Debezium's `__debezium-heartbeat.*`, created by auto-creation).
+// coordinators and are never created on a client's behalf: only createInternalTopic() creates them, for their
+// coordinator (the transaction coordinator creates `__transaction_state` on its first FindCoordinator, as Kafka
+// does). Any other name starting with `__` is an ordinary topic, as in Kafka (e.g. Debezium's
+// `__debezium-heartbeat.*`, created by auto-creation).
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -108,8 +110,9 @@ export function isInternalTopic(name: string): boolean {
  * The internal topics whose coordinators this broker runs (or will run: the exactly-once issue makes them real
  * topics). Kafka creates them itself, with their own configs, and never as a user's topic. A Kafka cluster whose
  * coordinators answer has them, so CreateTopics treats them as existing (TOPIC_ALREADY_EXISTS, and a '.'/'_' variant
- * collides with them); Metadata does not auto-create them and answers UNKNOWN_TOPIC_OR_PARTITION (Kafka's answer
- * while it is still creating one) because they hold no partitions here yet. `__share_group_state` is not among
+ * collides with them); Metadata does not auto-create them and, until their coordinator has created one
+ * (createInternalTopic), answers UNKNOWN_TOPIC_OR_PARTITION for it (Kafka's answer while it is still creating one);
+ * once created it is listed like any topic, with isInternal = true. `__share_group_state` is not among
  * them: Kafka 3.9 has no share groups enabled, so it is an ordinary name there too.
  */
 const BROKER_OWNED_TOPIC_NAMES: readonly string[] = ['__consumer_offsets', '__transaction_state'];
@@ -356,21 +359,52 @@ export class TopicRegistry {
       });
       if (validateOnly || accepted.length === 0) return results;
 
-      // The file first, then the maps (the topics exist), then their logs outside the chain. A crash before the
-      // logs exist is repaired at start (open() creates missing logs).
-      await this.persist([...this.list(), ...accepted]);
-      let previous: Promise<void> = Promise.resolve();
-      for (const topic of accepted) {
-        this.publish(topic);
-        const state: LogCreation = { cancelled: false, started: false, done: Promise.resolve() };
-        this.creations.set(topic.name, state);
-        const after = previous;
-        state.done = after.then(() => this.createLogs(topic, state));
-        previous = state.done.catch(() => undefined);
-        this.options.logger.info({ topic: topic.name, partitions: topic.partitions, topicId: topic.topicId.toString('hex') }, 'topic created');
-      }
+      await this.persistAndPublish(accepted);
       return results;
     });
+  }
+
+  /**
+   * The file first, then the maps (the topics exist), then their logs outside the mutation chain (one topic after
+   * another). A crash before the logs exist is repaired at start (open() creates missing logs).
+   */
+  private async persistAndPublish(accepted: readonly TopicInfo[]): Promise<void> {
+    await this.persist([...this.list(), ...accepted]);
+    let previous: Promise<void> = Promise.resolve();
+    for (const topic of accepted) {
+      this.publish(topic);
+      const state: LogCreation = { cancelled: false, started: false, done: Promise.resolve() };
+      this.creations.set(topic.name, state);
+      const after = previous;
+      state.done = after.then(() => this.createLogs(topic, state));
+      previous = state.done.catch(() => undefined);
+      this.options.logger.info({ topic: topic.name, partitions: topic.partitions, topicId: topic.topicId.toString('hex') }, 'topic created');
+    }
+  }
+
+  /**
+   * Creates one of the broker's own topics (`__transaction_state`, `__consumer_offsets`) with the configs its
+   * coordinator requires, as Kafka's AutoTopicCreationManager does when a coordinator is first looked up. It is
+   * the only way these names become topics: clients get TOPIC_ALREADY_EXISTS from CreateTopics and no
+   * auto-creation from Metadata (see the header). The client rules (name checks, `max.broker.partitions`) do not
+   * apply; the configs are validated as any topic's. Returns the topic once its partition logs exist; an existing
+   * topic is returned as it is (created earlier or concurrently), whatever its partition count.
+   */
+  async createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
+    if (!isBrokerOwnedTopic(name)) throw new Error(`${name} is not one of the broker's internal topics`);
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be in [1, ${MAX_PARTITIONS_PER_TOPIC}].`);
+    }
+    const topic = await this.mutate(async () => {
+      const existing = this.byName.get(name);
+      if (existing !== undefined) return existing;
+      const validConfigs = validateTopicConfigs(configs);
+      const created = this.describe(name, Buffer.from(randomUUID().replaceAll('-', ''), 'hex'), partitions, validConfigs);
+      await this.persistAndPublish([created]);
+      return created;
+    });
+    await this.creations.get(name)?.done;
+    return topic;
   }
 
   /** The checks of one creation, in Kafka's order, against the registry plus the topics accepted before it. */

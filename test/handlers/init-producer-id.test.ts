@@ -56,9 +56,9 @@ describe('InitProducerId', () => {
     expect(await initProducerId(5, { producerId: 17n, producerEpoch: -1 })).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 });
   });
 
-  it('answers a transactional id with COORDINATOR_NOT_AVAILABLE, after Kafka checks for an empty id and the timeout', async () => {
-    expect(await initProducerId(4, { transactionalId: 'tx-1' })).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 });
-    expect(await initProducerId(1, { transactionalId: 'tx-1' })).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+  it('answers a transactional id NOT_COORDINATOR until FindCoordinator has created __transaction_state, after Kafka checks for an empty id and the timeout', async () => {
+    expect(await initProducerId(4, { transactionalId: 'tx-1' })).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR, producerId: -1n, producerEpoch: -1 });
+    expect(await initProducerId(1, { transactionalId: 'tx-1' })).toMatchObject({ errorCode: ErrorCode.NOT_COORDINATOR });
     expect(await initProducerId(4, { transactionalId: '' })).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n });
     expect(await initProducerId(4, { transactionalId: 'tx-1', transactionTimeoutMs: 900_001 })).toMatchObject({ errorCode: ErrorCode.INVALID_TRANSACTION_TIMEOUT });
     expect(await initProducerId(4, { transactionalId: 'tx-1', transactionTimeoutMs: 0 })).toMatchObject({ errorCode: ErrorCode.INVALID_TRANSACTION_TIMEOUT });

@@ -120,14 +120,14 @@ describe('SyncGroup, Heartbeat, LeaveGroup', () => {
 });
 
 describe('FindCoordinator', () => {
-  test('group keys name this broker (v0–3 single key, v4+ batched); transaction keys COORDINATOR_NOT_AVAILABLE; unknown key types INVALID_REQUEST', async () => {
+  test('group and transaction keys name this broker (v0–3 single key, v4+ batched); unknown key types INVALID_REQUEST', async () => {
     const c = await TestClient.connect(tb.port);
     const v0 = await c.send(ApiKey.FindCoordinator, 0, { key: 'g' });
     expect(v0).toMatchObject({ errorCode: 0, nodeId: 1, host: '127.0.0.1', port: tb.port });
     const v2 = await c.send(ApiKey.FindCoordinator, 2, { key: 'g', keyType: 0 });
     expect(v2).toMatchObject({ errorCode: 0, errorMessage: 'NONE', nodeId: 1, port: tb.port });
     const txn = await c.send(ApiKey.FindCoordinator, 1, { key: 'tx', keyType: 1 });
-    expect(txn).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, nodeId: -1, host: '', port: -1 });
+    expect(txn).toMatchObject({ errorCode: ErrorCode.NONE, nodeId: 1, host: '127.0.0.1', port: tb.port });
     expect((await c.send(ApiKey.FindCoordinator, 3, { key: 'x', keyType: 7 })).errorCode).toBe(ErrorCode.INVALID_REQUEST);
     const v4 = await c.send(ApiKey.FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['a', 'b'] });
     expect(v4.coordinators.map((x: { key: string; errorCode: number; port: number }) => [x.key, x.errorCode, x.port])).toEqual([['a', 0, tb.port], ['b', 0, tb.port]]);

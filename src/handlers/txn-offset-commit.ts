@@ -1,0 +1,100 @@
+// TxnOffsetCommit (key 28), versions 0–4: a transactional producer commits a consumer group's offsets as part of
+// its transaction (KIP-98; sendOffsetsToTransaction), after AddOffsetsToTxn has added the group's
+// `__consumer_offsets` partition to the transaction.
+// - Per partition, first (as KafkaApis.handleTxnOffsetCommitRequest): a topic or partition this broker does not
+//   have gets UNKNOWN_TOPIC_OR_PARTITION; the rest go to the group coordinator.
+// - Group checks (GroupCoordinator.commitTransactionalOffsets, Group.validateTxnOffsetCommit): an empty group id
+//   INVALID_GROUP_ID; a group that does not exist is created Empty; with a generation, member id or group instance
+//   id (v3+) an unknown member UNKNOWN_MEMBER_ID, an instance id owned by another member FENCED_INSTANCE_ID, another
+//   generation ILLEGAL_GENERATION. Without them (v0–2, or a client that names only the group) the commit is
+//   accepted in any group state.
+// - Metadata longer than offset.metadata.max.bytes gets OFFSET_METADATA_TOO_LARGE, as OffsetCommit; null metadata
+//   is stored as "". A producer epoch older than one the group's `__consumer_offsets` partition has already seen
+//   (a fenced zombie) gets INVALID_PRODUCER_EPOCH, as Kafka's append to that partition does.
+// - Accepted offsets are pending for (group, producer id): OffsetFetch does not return them, and with
+//   require_stable answers UNSTABLE_OFFSET_COMMIT for their partitions, until the transaction's marker commits
+//   them (written then as ordinary commits) or aborts them (dropped). src/group/pending-txn-offsets.ts.
+// - The commit timestamp is the time of this request; transactional commits never carry an explicit expiry.
+// Deliberate differences from Kafka:
+// - The answer is sent without an fsync: pending offsets live in memory until the COMMIT marker, so a broker crash
+//   between EndTxn and the marker loses them (Kafka has already appended them to `__consumer_offsets` as
+//   transactional records). They move there with the `__consumer_offsets` step; see pending-txn-offsets.ts.
+// - No KIP-890 verification that the partition was added to the transaction (transaction version 0/1 semantics,
+//   as Kafka without transaction.partition.verification): a commit without AddOffsetsToTxn stays pending until a
+//   marker for that producer reaches the group's partition.
+// Version notes: v0 and v1 are the same; v0–1 get COORDINATOR_NOT_AVAILABLE instead of
+// COORDINATOR_LOAD_IN_PROGRESS (clients before 2.0 did not retry it, KAFKA-7296). v2 adds committed_leader_epoch
+// (KIP-320). v3 (KIP-447) adds generation_id, member_id, group_instance_id and is the first flexible version. v4
+// (KIP-890) only allows TRANSACTION_ABORTABLE, which verification would produce; it is never returned here.
+import { ApiKey } from '../protocol/generated/index.js';
+import { makeTxnOffsetCommitResponse, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../protocol/generated/txn-offset-commit.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { OffsetToCommit } from '../group/coordinator.js';
+import { NO_EXPIRE_TIMESTAMP } from '../group/offset-store.js';
+import type { ApiHandler } from './types.js';
+
+function response(request: TxnOffsetCommitRequest, code: (ti: number, pi: number) => number, apiVersion: number): TxnOffsetCommitResponse {
+  const res = makeTxnOffsetCommitResponse();
+  res.topics = request.topics.map((t, ti) => ({
+    name: t.name,
+    partitions: t.partitions.map((p, pi) => {
+      const errorCode = code(ti, pi);
+      return { partitionIndex: p.partitionIndex, errorCode: apiVersion < 2 && errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : errorCode };
+    }),
+  }));
+  return res;
+}
+
+export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
+  apiKey: ApiKey.TxnOffsetCommit,
+  name: 'TxnOffsetCommit',
+  minVersion: 0,
+  maxVersion: 4,
+  async handle(ctx, request) {
+    const v = ctx.apiVersion;
+    const groups = ctx.broker.groups;
+    const now = groups.now();
+    const codes = request.topics.map((t) => t.partitions.map((): number => ErrorCode.NONE));
+    const entries: OffsetToCommit[] = [];
+    const positions: Array<[number, number]> = [];
+    request.topics.forEach((t, ti) => {
+      const topic = ctx.broker.topics.get(t.name);
+      t.partitions.forEach((p, pi) => {
+        if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
+          codes[ti]![pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          return;
+        }
+        entries.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: v >= 2 ? (p.committedLeaderEpoch ?? -1) : -1,
+          metadata: p.committedMetadata,
+          commitTimestampMs: now,
+          expireTimestampMs: NO_EXPIRE_TIMESTAMP,
+        });
+        positions.push([ti, pi]);
+      });
+    });
+
+    if (entries.length > 0) {
+      const results = await groups.commitTransactionalOffsets(
+        request.groupId,
+        request.producerId,
+        request.producerEpoch,
+        v >= 3 ? (request.memberId ?? '') : '',
+        v >= 3 ? (request.groupInstanceId ?? null) : null,
+        v >= 3 ? (request.generationId ?? -1) : -1,
+        entries,
+      );
+      results.forEach((code, i) => {
+        const [ti, pi] = positions[i]!;
+        codes[ti]![pi] = code;
+      });
+    }
+    return response(request, (ti, pi) => codes[ti]![pi]!, v);
+  },
+  errorResponse(request, errorCode, apiVersion) {
+    return response(request, () => errorCode, apiVersion);
+  },
+};

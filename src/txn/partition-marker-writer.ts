@@ -1,0 +1,61 @@
+// The TransactionMarkerWriter of a single broker: every partition is local, so a marker is appended straight to
+// the partition's log (what Kafka's WriteTxnMarkers handler does on each leader, ReplicaManager.appendRecords with
+// AppendOrigin.COORDINATOR), and the transaction's `__consumer_offsets` partitions are completed by the group
+// coordinator (Kafka's GroupCoordinator.scheduleHandleTxnCompletion, which the WriteTxnMarkers handler calls for
+// them) instead of a marker in a log: committed offsets live in the group coordinator's store.
+//
+// Markers are durable appends when the broker fsyncs acks=all writes (flushOnAckAll): the coordinator writes
+// CompleteCommit / CompleteAbort only after every marker is acknowledged, so a crash never forgets a marker the
+// state log says was written.
+import type { Logger } from 'pino';
+import { isStorageError, KafkaError } from '../errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { LogManager } from '../log/log-manager.js';
+import type { GroupCoordinator } from '../group/coordinator.js';
+import type { TopicRegistry } from '../metadata/topic-registry.js';
+import { OFFSETS_TOPIC_NAME } from '../metadata/internal-topics.js';
+import type { TransactionMarkerPartition, TransactionMarkerRequest, TransactionMarkerResult, TransactionMarkerWriter } from './marker-writer.js';
+
+export interface PartitionMarkerWriterOptions {
+  logs: LogManager;
+  topics: TopicRegistry;
+  groups: GroupCoordinator;
+  durable: boolean;
+  logger: Logger;
+}
+
+export class PartitionMarkerWriter implements TransactionMarkerWriter {
+  constructor(private readonly options: PartitionMarkerWriterOptions) {}
+
+  writeMarkers(request: TransactionMarkerRequest): Promise<TransactionMarkerResult[]> {
+    return Promise.all(request.partitions.map((p) => this.writeOne(request, p)));
+  }
+
+  private async writeOne(request: TransactionMarkerRequest, target: TransactionMarkerPartition): Promise<TransactionMarkerResult> {
+    const { topic, partition } = target;
+    try {
+      if (topic === OFFSETS_TOPIC_NAME) {
+        await this.options.groups.completeTransaction(request.producerId, partition, request.commit, request.producerEpoch);
+        return { topic, partition, errorCode: ErrorCode.NONE };
+      }
+      const info = this.options.topics.get(topic);
+      const log = info === undefined ? undefined : this.options.logs.getLog(topic, partition);
+      if (log === undefined) {
+        const offline = info !== undefined && this.options.logs.isOffline(topic, partition);
+        return { topic, partition, errorCode: offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      }
+      await log.appendMarker(
+        request.producerId,
+        request.producerEpoch,
+        { commit: request.commit, coordinatorEpoch: request.coordinatorEpoch },
+        { durable: this.options.durable },
+      );
+      return { topic, partition, errorCode: ErrorCode.NONE };
+    } catch (err) {
+      if (err instanceof KafkaError) return { topic, partition, errorCode: err.errorCode };
+      const errorCode = isStorageError(err) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
+      this.options.logger.error({ err, topic, partition, producerId: request.producerId.toString() }, 'writing a transaction marker failed');
+      return { topic, partition, errorCode };
+    }
+  }
+}

@@ -1,0 +1,384 @@
+// The transaction coordinator's durable state: the internal compacted topic `__transaction_state`, in Kafka's
+// record format (Kafka 3.9 TransactionLog.scala, TransactionStateManager.scala; schemas TransactionLogKey.json and
+// TransactionLogValue.json), so the bytes are the ones a Kafka broker writes and reads.
+//
+// Topic: `__transaction_state`, transaction.state.log.num.partitions (50) partitions, created by the coordinator on
+// first use (FindCoordinator) with Kafka's enforced configs: cleanup.policy=compact, compression.type=uncompressed,
+// unclean.leader.election.enable=false, segment.bytes=104857600 (transaction.state.log.segment.bytes). The
+// transactional id `id` lives in partition internalPartitionFor(id, partitions) (internal-topics.ts).
+//
+// Batches, as MemoryRecords.withRecords(Compression.NONE, …) builds them: RecordBatch v2, baseOffset 0 (the log
+// assigns it), partitionLeaderEpoch -1, attributes 0 (no compression, CreateTime, not transactional, not control),
+// baseTimestamp = maxTimestamp = the write's time, producerId -1, producerEpoch -1, baseSequence -1. A state change
+// is one batch with one record; an expiration run writes one batch of tombstones per partition (split to stay under
+// max.message.bytes). Each record: attributes 0, timestampDelta 0, offsetDelta = its index, no headers, and
+//
+//   key   (TransactionLogKey, never null)
+//     int16   version                      0 (the only version)
+//     int16   TransactionalId length, then its UTF-8 bytes
+//
+//   value (TransactionLogValue; null = tombstone: the transactional id expired and is forgotten)
+//     int16   version                      0 is written (Kafka 3.9 writes 0 unless transaction.version >= 1, a 4.0
+//                                          feature); 0 and 1 are read
+//     int64   ProducerId
+//     int16   ProducerEpoch
+//     int32   TransactionTimeoutMs
+//     int8    TransactionStatus            the state's id (transaction-state.ts)
+//     array   TransactionPartitions        null when the state is Empty, else one entry per topic:
+//               string   Topic
+//               int32[]  PartitionIds
+//     int64   TransactionLastUpdateTimestampMs
+//     int64   TransactionStartTimestampMs  -1 while no transaction has started
+//
+//   v0 encodes arrays as an int32 count (-1 = null) and strings as an int16 length; v1 (flexible) as an unsigned
+//   varint of count + 1 / length + 1 (0 = null), with a tagged-field section (unsigned varint count, then tag, size,
+//   bytes per field) closing each TransactionPartitions entry and the value itself.
+//
+// Readers, as Kafka's: a key version other than 0 is skipped with a warning (an aborted upgrade's leftover); a
+// value version other than 0–1 stops loading that partition (an error is logged; what was read so far is kept).
+// The last record per transactional id wins and a tombstone removes it (the log is compacted, so older records may
+// or may not still be there). The last producer id and epoch are not stored: a loaded transactional id has -1 for
+// both, as in Kafka 3.9.
+import { crc32c } from '@node-rs/crc32';
+import type { Logger } from 'pino';
+import { KafkaError, isStorageError } from '../errors.js';
+import type { LogManager } from '../log/log-manager.js';
+import { TRANSACTION_STATE_TOPIC_NAME } from '../metadata/internal-topics.js';
+import type { TopicInfo, TopicRegistry } from '../metadata/topic-registry.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { Reader } from '../protocol/reader.js';
+import {
+  ATTRIBUTES_OFFSET,
+  CRC_OFFSET,
+  CompressionType,
+  LOG_OVERHEAD,
+  RECORD_BATCH_HEADER_SIZE,
+  compressionOf,
+  isControlBatch,
+  readBatchHeader,
+} from '../protocol/records/batch.js';
+import { decompressRecords } from '../protocol/records/compression.js';
+import { Writer } from '../protocol/writer.js';
+import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TransactionMetadata, type TopicPartitions, type TxnTransitMetadata } from './transaction-metadata.js';
+import { TransactionStateError, transactionStateFromId, transactionStateId } from './transaction-state.js';
+
+export const TRANSACTION_LOG_KEY_VERSION = 0;
+/** The value version Kafka 3.9 writes (transaction.version 0: not flexible). */
+export const TRANSACTION_LOG_VALUE_VERSION = 0;
+const HIGHEST_VALUE_VERSION = 1;
+/** Kafka's transaction.state.log.segment.bytes default. */
+export const TRANSACTION_STATE_SEGMENT_BYTES = 104857600;
+/** Kafka's transaction.state.log.load.buffer.size default: bytes read at a time while loading a partition. */
+const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
+
+/** The configs Kafka enforces on `__transaction_state` (TransactionStateManager.transactionTopicConfigs). */
+export const TRANSACTION_STATE_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.freeze({
+  'cleanup.policy': 'compact',
+  'compression.type': 'uncompressed',
+  'unclean.leader.election.enable': 'false',
+  'segment.bytes': String(TRANSACTION_STATE_SEGMENT_BYTES),
+});
+
+/** TransactionLogKey: version-prefixed bytes. */
+export function encodeTransactionLogKey(transactionalId: string): Buffer {
+  return new Writer(2 + 2 + transactionalId.length * 3).writeInt16(TRANSACTION_LOG_KEY_VERSION).writeString(transactionalId).toBuffer();
+}
+
+/** The transactional id of a key, or the version of a key this reader does not know (Kafka's UnknownKey). */
+export type DecodedTransactionLogKey = { version: number; transactionalId: string } | { version: number; transactionalId: undefined };
+
+export function decodeTransactionLogKey(key: Buffer): DecodedTransactionLogKey {
+  const r = new Reader(key);
+  const version = r.readInt16();
+  if (version !== TRANSACTION_LOG_KEY_VERSION) return { version, transactionalId: undefined };
+  return { version, transactionalId: r.readString() };
+}
+
+/** TransactionLogValue: version-prefixed bytes of the metadata a transition writes (Kafka's valueToBytes). */
+export function encodeTransactionLogValue(transit: TxnTransitMetadata, version: 0 | 1 = TRANSACTION_LOG_VALUE_VERSION): Buffer {
+  if (transit.txnState === 'Empty' && transit.topicPartitions.size > 0) {
+    throw new TransactionStateError(`Transaction is not expected to have any partitions since its state is Empty`);
+  }
+  const flexible = version >= 1;
+  const w = new Writer(64);
+  w.writeInt16(version);
+  w.writeInt64(transit.producerId);
+  w.writeInt16(transit.producerEpoch);
+  w.writeInt32(transit.txnTimeoutMs);
+  w.writeInt8(transactionStateId(transit.txnState));
+  const partitions: TopicPartitions | null = transit.txnState === 'Empty' ? null : transit.topicPartitions;
+  if (partitions === null) {
+    if (flexible) w.writeUnsignedVarint(0);
+    else w.writeInt32(-1);
+  } else {
+    if (flexible) w.writeCompactArrayLength(partitions.size);
+    else w.writeArrayLength(partitions.size);
+    for (const [topic, ids] of partitions) {
+      if (flexible) {
+        w.writeCompactString(topic);
+        w.writeCompactArrayLength(ids.size);
+      } else {
+        w.writeString(topic);
+        w.writeArrayLength(ids.size);
+      }
+      for (const id of ids) w.writeInt32(id);
+      if (flexible) w.writeUnsignedVarint(0);
+    }
+  }
+  w.writeInt64(BigInt(transit.txnLastUpdateTimestamp));
+  w.writeInt64(BigInt(transit.txnStartTimestamp));
+  if (flexible) w.writeUnsignedVarint(0);
+  return w.toBuffer();
+}
+
+/**
+ * Kafka's readTxnRecordValue: the metadata a value holds (lastProducerId and lastProducerEpoch -1, no pending
+ * state), or undefined for a tombstone. Throws TransactionStateError for an unknown version or state id, and
+ * ProtocolDecodeError for truncated bytes.
+ */
+export function decodeTransactionLogValue(transactionalId: string, value: Buffer | null): TransactionMetadata | undefined {
+  if (value === null) return undefined;
+  const r = new Reader(value);
+  const version = r.readInt16();
+  if (version < 0 || version > HIGHEST_VALUE_VERSION) {
+    throw new TransactionStateError(`Unknown version ${version} from the transaction log message value`);
+  }
+  const flexible = version >= 1;
+  const producerId = r.readInt64();
+  const producerEpoch = r.readInt16();
+  const txnTimeoutMs = r.readInt32();
+  const state = transactionStateFromId(r.readInt8());
+  const count = flexible ? r.readCompactArrayLength() : r.readArrayLength();
+  const partitions = new Map<string, Set<number>>();
+  for (let i = 0; i < count; i++) {
+    const topic = flexible ? r.readCompactString() : r.readString();
+    const n = flexible ? r.readCompactArrayLength() : r.readArrayLength();
+    let set = partitions.get(topic);
+    if (set === undefined) partitions.set(topic, (set = new Set()));
+    for (let j = 0; j < n; j++) set.add(r.readInt32());
+    if (flexible) r.skipTaggedFields();
+  }
+  const txnLastUpdateTimestamp = Number(r.readInt64());
+  const txnStartTimestamp = Number(r.readInt64());
+  if (flexible) r.skipTaggedFields();
+  return new TransactionMetadata({
+    transactionalId,
+    producerId,
+    lastProducerId: NO_PRODUCER_ID,
+    producerEpoch,
+    lastProducerEpoch: NO_PRODUCER_EPOCH,
+    txnTimeoutMs,
+    state,
+    // Kafka ignores the partitions of an Empty value.
+    topicPartitions: state === 'Empty' ? new Map() : partitions,
+    txnStartTimestamp,
+    txnLastUpdateTimestamp,
+  });
+}
+
+export interface TransactionLogRecord {
+  key: Buffer;
+  /** null: a tombstone. */
+  value: Buffer | null;
+}
+
+function varintSize(n: number): number {
+  let v = ((n << 1) ^ (n >> 31)) >>> 0;
+  let size = 1;
+  while (v >= 0x80) {
+    v >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+/** Bytes of a record after its length prefix: attributes, timestampDelta 0, offsetDelta, key, value, 0 headers. */
+function recordBodySize(record: TransactionLogRecord, index: number): number {
+  const valueLength = record.value === null ? -1 : record.value.length;
+  return 1 + 1 + varintSize(index) + varintSize(record.key.length) + record.key.length + varintSize(valueLength) + Math.max(0, valueLength) + 1;
+}
+
+/** Bytes a record takes inside a batch (length prefix included), for splitting tombstones into batches. */
+export function transactionLogRecordSize(record: TransactionLogRecord, index: number): number {
+  const body = recordBodySize(record, index);
+  return varintSize(body) + body;
+}
+
+/** One uncompressed RecordBatch v2 of `records` (at least one) written at `timestampMs` (header above). */
+export function buildTransactionLogBatch(records: readonly TransactionLogRecord[], timestampMs: number): Buffer {
+  if (records.length === 0) throw new RangeError('a record batch needs at least one record');
+  let size = RECORD_BATCH_HEADER_SIZE;
+  for (let i = 0; i < records.length; i++) size += transactionLogRecordSize(records[i]!, i);
+  const w = new Writer(size);
+  const timestamp = BigInt(timestampMs);
+  w.writeInt64(0n); // baseOffset
+  w.writeInt32(size - LOG_OVERHEAD); // batchLength
+  w.writeInt32(-1); // partitionLeaderEpoch
+  w.writeInt8(2); // magic
+  w.writeUInt32(0); // crc, set below
+  w.writeInt16(CompressionType.NONE); // attributes
+  w.writeInt32(records.length - 1); // lastOffsetDelta
+  w.writeInt64(timestamp); // baseTimestamp
+  w.writeInt64(timestamp); // maxTimestamp
+  w.writeInt64(-1n); // producerId
+  w.writeInt16(-1); // producerEpoch
+  w.writeInt32(-1); // baseSequence
+  w.writeInt32(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    w.writeVarint(recordBodySize(record, i));
+    w.writeInt8(0); // attributes
+    w.writeVarlong(0n); // timestampDelta
+    w.writeVarint(i); // offsetDelta
+    w.writeVarint(record.key.length);
+    w.writeRaw(record.key);
+    if (record.value === null) {
+      w.writeVarint(-1);
+    } else {
+      w.writeVarint(record.value.length);
+      w.writeRaw(record.value);
+    }
+    w.writeVarint(0); // headers
+  }
+  const batch = w.toBuffer();
+  if (batch.length !== size) throw new Error(`transaction log batch is ${batch.length} bytes, expected ${size}`);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0, CRC_OFFSET);
+  return batch;
+}
+
+/**
+ * Calls `visit` for every record of the whole batches in `buf` (control batches skipped, compressed ones
+ * decompressed); returns the offset after the last batch read, or undefined when `buf` held no whole batch.
+ */
+export function forEachTransactionLogRecord(buf: Buffer, visit: (record: TransactionLogRecord, offset: bigint) => void): bigint | undefined {
+  let pos = 0;
+  let nextOffset: bigint | undefined;
+  while (buf.length - pos >= RECORD_BATCH_HEADER_SIZE) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+    if (size < RECORD_BATCH_HEADER_SIZE || pos + size > buf.length) break;
+    const h = readBatchHeader(buf, pos);
+    const end = pos + size;
+    nextOffset = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+    if (h.magic === 2 && !isControlBatch(h.attributes)) {
+      const codec = compressionOf(h.attributes);
+      const payload = buf.subarray(pos + RECORD_BATCH_HEADER_SIZE, end);
+      const records = codec === CompressionType.NONE ? payload : decompressRecords(codec, payload);
+      const r = new Reader(records);
+      for (let i = 0; i < h.recordCount && r.remaining() > 0; i++) {
+        const length = r.readVarint();
+        const recordEnd = r.offset + length;
+        r.readInt8();
+        r.readVarlong();
+        const offsetDelta = r.readVarint();
+        const keyLength = r.readVarint();
+        if (keyLength < 0) throw new TransactionStateError(`Transaction state log's key should not be null (offset ${h.baseOffset + BigInt(offsetDelta)})`);
+        const keyAt = r.offset;
+        r.skip(keyLength);
+        const valueLength = r.readVarint();
+        let value: Buffer | null = null;
+        if (valueLength >= 0) {
+          const valueAt = r.offset;
+          r.skip(valueLength);
+          value = records.subarray(valueAt, valueAt + valueLength);
+        }
+        r.offset = recordEnd;
+        visit({ key: records.subarray(keyAt, keyAt + keyLength), value }, h.baseOffset + BigInt(offsetDelta));
+      }
+    }
+    pos = end;
+  }
+  return nextOffset;
+}
+
+export interface TransactionLogOptions {
+  logs: LogManager;
+  topics: TopicRegistry;
+  logger: Logger;
+  /** Whether appends wait for the fsync (the broker's acks=-1 rule: `flushOnAckAll`). */
+  durable: boolean;
+}
+
+/** Reads and appends the partitions of `__transaction_state` through the broker's own log. */
+export class TransactionLog {
+  constructor(private readonly options: TransactionLogOptions) {}
+
+  /** The topic, when it exists. */
+  get topic(): TopicInfo | undefined {
+    return this.options.topics.get(TRANSACTION_STATE_TOPIC_NAME);
+  }
+
+  /** Creates `__transaction_state` with `partitions` partitions unless it exists; resolves once its logs exist. */
+  async ensureTopic(partitions: number): Promise<TopicInfo> {
+    return this.topic ?? this.options.topics.createInternalTopic(TRANSACTION_STATE_TOPIC_NAME, partitions, { ...TRANSACTION_STATE_TOPIC_CONFIGS });
+  }
+
+  /** Whether the partition's log is there to be read (not offline, not missing). */
+  hasLog(partition: number): boolean {
+    return this.options.logs.getLog(TRANSACTION_STATE_TOPIC_NAME, partition) !== undefined;
+  }
+
+  /**
+   * Appends `records` as one batch to the partition and resolves once written (and fsynced when `durable`).
+   * Throws KafkaError with the log's code: UNKNOWN_TOPIC_OR_PARTITION (no such partition), KAFKA_STORAGE_ERROR
+   * (offline, or an I/O error now), MESSAGE_TOO_LARGE (over the topic's max.message.bytes), NOT_LEADER_OR_FOLLOWER
+   * (the log is closing).
+   */
+  async append(partition: number, records: readonly TransactionLogRecord[], timestampMs: number): Promise<void> {
+    const topic = this.topic;
+    const { logs } = this.options;
+    const log = topic !== undefined && partition < topic.partitions ? logs.getLog(TRANSACTION_STATE_TOPIC_NAME, partition) : undefined;
+    if (log === undefined) {
+      if (logs.isOffline(TRANSACTION_STATE_TOPIC_NAME, partition)) {
+        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${TRANSACTION_STATE_TOPIC_NAME}-${partition} is offline`);
+      }
+      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${TRANSACTION_STATE_TOPIC_NAME}-${partition} does not exist`);
+    }
+    const batch = buildTransactionLogBatch(records, timestampMs);
+    if (batch.length > topic!.maxMessageBytes) {
+      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `a ${batch.length}-byte transaction log batch exceeds max.message.bytes ${topic!.maxMessageBytes}`);
+    }
+    try {
+      await log.append(batch, readBatchHeader(batch), { durable: this.options.durable });
+    } catch (err) {
+      if (err instanceof KafkaError) throw err;
+      if (isStorageError(err)) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${TRANSACTION_STATE_TOPIC_NAME}-${partition}: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Reads the partition from its log start to its high watermark: the transaction metadata of each transactional
+   * id it holds, the last record per key winning and a tombstone removing the key. An undecodable record or read
+   * error stops the load there (logged at error, as Kafka's loader does) and what was read is returned.
+   */
+  async load(partition: number): Promise<Map<string, TransactionMetadata>> {
+    const loaded = new Map<string, TransactionMetadata>();
+    const log = this.options.logs.getLog(TRANSACTION_STATE_TOPIC_NAME, partition);
+    if (log === undefined) return loaded;
+    const logger = this.options.logger;
+    let offset = log.logStartOffset;
+    const end = log.highWatermark;
+    try {
+      // Each round reads at least one whole batch (minOneBatch) and moves past it, or stops.
+      while (offset < end) {
+        const buf = await log.read(offset, LOAD_BUFFER_BYTES, true);
+        if (buf === null || buf.length === 0) break;
+        const next = forEachTransactionLogRecord(buf, (record) => {
+          const key = decodeTransactionLogKey(record.key);
+          if (key.transactionalId === undefined) {
+            logger.warn({ partition, keyVersion: key.version }, 'ignoring a transaction log record with an unknown key version');
+            return;
+          }
+          const metadata = decodeTransactionLogValue(key.transactionalId, record.value);
+          if (metadata === undefined) loaded.delete(key.transactionalId);
+          else loaded.set(key.transactionalId, metadata);
+        });
+        if (next === undefined || next <= offset) break;
+        offset = next;
+      }
+    } catch (err) {
+      logger.error({ err, topic: TRANSACTION_STATE_TOPIC_NAME, partition, offset: offset.toString() }, 'error loading transactions from the transaction log');
+    }
+    return loaded;
+  }
+}
