@@ -41,8 +41,9 @@
 //   min_bytes, or when the wait ends. When a waited-on log closes (its topic deleted) the wait ends at once and the
 //   read answers UNKNOWN_TOPIC_OR_PARTITION for it (DelayedFetch.tryComplete case C). The log wakes us; nothing
 //   polls, and small appends cause no re-reads.
-// - No transactions yet: last stable offset = high watermark; aborted transactions are [] for read_committed and
-//   null for read_uncommitted (v4+).
+// - Transactions (v4+): lastStableOffset is the partition's LSO; read_committed reads stop there and carry the
+//   aborted transactions overlapping the returned batches (PartitionLog.abortedTransactions, Kafka's
+//   collectAbortedTxns); read_uncommitted carries null.
 // - v0–v3 readers expect magic 0/1 message sets; without down-conversion (as Kafka with
 //   message.downconversion.enable=false) a partition with data answers UNSUPPORTED_VERSION there. As in Kafka the
 //   conversion comes after the read: its bytes count toward min_bytes and it does not end the wait.
@@ -90,7 +91,8 @@ function dataResult(partitionIndex: number, log: PartitionLog, fetchOffset: bigi
  * addAbortedTransactions), from the fetch offset to just past the last batch; none when no records are returned.
  */
 function abortedTransactionsIn(log: PartitionLog, fetchOffset: bigint, records: Buffer): PartitionData['abortedTransactions'] {
-  if (records.length === 0) return [];
+  // Most partitions never saw an aborted transaction: skip the walk over the returned batch headers.
+  if (records.length === 0 || log.abortedTransactionIndex().length === 0) return [];
   let pos = 0;
   let upperBound = fetchOffset;
   while (pos + RECORD_BATCH_HEADER_SIZE <= records.length) {
