@@ -191,14 +191,14 @@ class EddyBroker implements Broker {
     // Committed offsets and group metadata are loaded before the server answers anything.
     let groups: GroupCoordinator;
     try {
-      groups = await GroupCoordinator.open({ dataDir, config, logger: this.logger });
+      groups = await GroupCoordinator.open({ dataDir, config, logs, topics, logger: this.logger });
     } catch (err) {
       await logs.close();
       throw err;
     }
     this.groups = groups;
     const producerIds = await ProducerIdManager.open({ dataDir, logger: this.logger });
-    // Transactions: markers go straight to local partitions (and __consumer_offsets ones to the group
+    // Transactions: markers go straight to local partitions (and, for __consumer_offsets ones, on to the group
     // coordinator); the coordinator loads __transaction_state and finishes decided transactions before serving.
     const transactionMarkers = new PartitionMarkerWriter({ logs, topics, groups, durable: config.flushOnAckAll, logger: this.logger });
     const transactions = new TransactionCoordinator({ logs, topics, producerIds, markers: transactionMarkers, config, logger: this.logger });

@@ -8,10 +8,14 @@ One mode per run (the test driving it, transactions.test.ts, checks what it prin
   fence         two producers with the same transactional.id: the second one's init_transactions() fences the first.
   invalid-timeout  init_transactions() with --txn-timeout-ms (above the broker's transaction.max.timeout.ms).
   open          init, begin, produce --count messages, flush, print `open`, then wait (to be killed).
-  commit-hold   init, begin, produce --count messages, commit, print `committed`, then wait (to be killed).
+  commit-hold   init, begin, produce --count messages, with --offsets-group also send_offsets_to_transaction()
+                offset 1000 + p for every partition p of --topic for that group, commit, print `committed`, then
+                wait (to be killed).
   produce       one committed transaction of --count messages, then exit.
   read          reads every partition from the beginning with --isolation until --expect messages arrived and
                 every partition is at its end, or --timeout; prints what it read.
+  committed     the committed offsets of --offsets-group for every partition of --topic (consumer.committed(),
+                which librdkafka sends with require_stable).
 
 Messages are value `<prefix>#<i>` with header idx=<i>, sent to partition i % P. Every mode but open/commit-hold
 prints one JSON line {"ok", "problems", "stats"} last; `ok` only covers the checks done here, the test asserts
@@ -222,8 +226,18 @@ def mode_commit_abort(ctx):
     ctx.stats['open_rc_positions'] = positions(ctx, rc)
 
     producer.commit_transaction(30)
-    ctx.stats['committed_lso'] = {str(p): o for p, o in watermarks(ctx, rc).items()}
-    ctx.stats['committed_hw'] = {str(p): o for p, o in watermarks(ctx, ru).items()}
+    # EndTxn is answered once PrepareCommit is durable, before the markers are written (Kafka does the same), so
+    # the COMMIT marker lands shortly after commit_transaction() returns: sample until every partition has one more
+    # record (the marker) and LSO = high watermark, for at most 5 s.
+    settle_until = time.monotonic() + 5
+    with_marker = {p: o + 1 for p, o in ctx.stats['open_hw'].items()}
+    while True:
+        ctx.stats['committed_hw'] = {str(p): o for p, o in watermarks(ctx, ru).items()}
+        ctx.stats['committed_lso'] = {str(p): o for p, o in watermarks(ctx, rc).items()}
+        settled = ctx.stats['committed_hw'] == with_marker and ctx.stats['committed_lso'] == with_marker
+        if settled or time.monotonic() > settle_until:
+            break
+        time.sleep(0.05)
     after = []
     hw = {p: int(o) for p, o in ctx.stats['committed_hw'].items()}
     ctx.stats['live_eof'] = drain(ctx, rc, {int(p): o for p, o in hw.items()}, after, min(deadline, time.monotonic() + 20), quiet=0.5)
@@ -354,9 +368,26 @@ def mode_commit_hold(ctx):
     producer.begin_transaction()
     d = {}
     produce_range(ctx, producer, a.prefix, 0, a.count, d)
+    if a.offsets_group:
+        group = ctx.consumer('read_committed', group=a.offsets_group)
+        offsets = [TopicPartition(a.topic, p, 1000 + p) for p in ctx.parts()]
+        producer.send_offsets_to_transaction(offsets, group.consumer_group_metadata(), 30)
+        group.close()
     producer.commit_transaction(30)
     ok = {i: v for i, v in d.items() if isinstance(v, tuple)}
     return hold(ctx, producer, 'committed %s' % json.dumps({'delivered': len(ok), 'offsets': sorted(ok.values())}))
+
+
+def mode_committed(ctx):
+    a = ctx.args
+    c = ctx.consumer('read_committed', group=a.offsets_group)
+    got = c.committed([TopicPartition(a.topic, p) for p in ctx.parts()], timeout=30)
+    ctx.stats['committed'] = {str(tp.partition): tp.offset for tp in got}
+    errors = [str(tp.error) for tp in got if tp.error is not None]
+    if errors:
+        ctx.problems.append('committed() errors: %s' % errors)
+    c.close()
+    return ctx.done()
 
 
 def mode_produce(ctx):
@@ -413,7 +444,7 @@ def mode_read(ctx):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['commit-abort', 'fence', 'invalid-timeout', 'open', 'commit-hold', 'produce', 'read'])
+    ap.add_argument('mode', choices=['commit-abort', 'fence', 'invalid-timeout', 'open', 'commit-hold', 'produce', 'read', 'committed'])
     ap.add_argument('--bootstrap', required=True)
     ap.add_argument('--topic', default='')
     ap.add_argument('--partitions', type=int, default=3)
@@ -423,6 +454,7 @@ def main():
     ap.add_argument('--prefix', default='m')
     ap.add_argument('--txn-timeout-ms', type=int, default=60000)
     ap.add_argument('--isolation', default='read_committed')
+    ap.add_argument('--offsets-group', default='')
     ap.add_argument('--expect', type=int, default=0)
     ap.add_argument('--timeout', type=float, default=60.0)
     args = ap.parse_args()
@@ -435,6 +467,7 @@ def main():
         'commit-hold': mode_commit_hold,
         'produce': mode_produce,
         'read': mode_read,
+        'committed': mode_committed,
     }[args.mode](ctx)
 
 

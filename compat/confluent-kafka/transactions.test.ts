@@ -256,12 +256,13 @@ describe('confluent-kafka-python 1.7.0 transactions across kill -9 of the broker
     }
   });
 
-  compatTest('a transaction whose commit_transaction() returned just before kill -9 of the broker is complete after the restart: read_committed reads all of its records, in order, LSO past its COMMIT marker', { timeout: 120_000 }, async () => {
+  compatTest('a transaction whose commit_transaction() returned just before kill -9 of the broker is complete after the restart: read_committed reads all of its records, in order, LSO past its COMMIT marker, and the offsets it sent with send_offsets_to_transaction() are the group\'s committed offsets', { timeout: 120_000 }, async () => {
     const topic = 'txn-kill-committed';
+    const group = 'compat-txn-durable-group';
     const { broker, restart } = await killableBroker(topic);
     const bootstrap = broker().bootstrap;
     const COUNT = 60;
-    const holder = startHolder('commit-hold', ['--bootstrap', bootstrap, '--topic', topic, '--partitions', String(PARTITIONS), '--count', String(COUNT), '--tid', 'compat-txn-durable', '--prefix', 'durable']);
+    const holder = startHolder('commit-hold', ['--bootstrap', bootstrap, '--topic', topic, '--partitions', String(PARTITIONS), '--count', String(COUNT), '--tid', 'compat-txn-durable', '--prefix', 'durable', '--offsets-group', group]);
     const committedLine = await heldLine(holder, 'committed ');
     await broker().kill9();
     expect(broker().exitInfo()?.signal).toBe('SIGKILL');
@@ -290,5 +291,11 @@ describe('confluent-kafka-python 1.7.0 transactions across kill -9 of the broker
     for (const p of ALL_PARTITIONS) expect([21, 22], `partition ${p} LSO\n${context}`).toContain(hw[String(p)]);
     expect(read.stats['high_watermarks'], 'LSO = high watermark').toEqual(hw);
     expect(read.stats['positions'], 'read_committed position past the last marker').toEqual(hw);
+
+    // The transactional offset commits were in __consumer_offsets before commit_transaction() returned; the COMMIT
+    // marker written after the restart makes them the group's offsets.
+    const committed = await run('committed', ['--bootstrap', bootstrap, '--topic', topic, '--partitions', String(PARTITIONS), '--offsets-group', group]);
+    expect(committed.problems, failureContext(committed, broker())).toEqual([]);
+    expect(committed.stats['committed']).toEqual(Object.fromEntries(ALL_PARTITIONS.map((p) => [String(p), 1000 + p])));
   });
 });

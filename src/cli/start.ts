@@ -45,7 +45,8 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('transaction-remove-expired-transaction-cleanup-interval-ms', { type: 'number', default: D.transactionRemoveExpiredTransactionCleanupIntervalMs, describe: 'How often expired transactional ids are removed (transaction.remove.expired.transaction.cleanup.interval.ms)' })
     .option('transaction-state-log-num-partitions', { type: 'number', default: D.transactionStateLogNumPartitions, describe: 'Partitions of __transaction_state when it is created (transaction.state.log.num.partitions)' })
     .option('offset-metadata-max-bytes', { type: 'number', default: D.offsetMetadataMaxBytes, describe: 'Longest offset commit metadata (offset.metadata.max.bytes)' })
-    .option('offsets-topic-segment-bytes', { type: 'number', default: D.offsetsTopicSegmentBytes, describe: 'Size at which the group metadata file is compacted (offsets.topic.segment.bytes)' })
+    .option('offsets-topic-segment-bytes', { type: 'number', default: D.offsetsTopicSegmentBytes, describe: 'Segment size of __consumer_offsets when it is created (offsets.topic.segment.bytes)' })
+    .option('offsets-topic-num-partitions', { type: 'number', default: D.offsetsTopicNumPartitions, describe: 'Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level' })
     .option('log-format', { type: 'string', choices: LOG_FORMATS, default: 'json', describe: 'Logs on stdout as JSON lines, or pretty (one readable line each, for terminals)' })
     .option('dev', { type: 'boolean', default: false, describe: 'Dev trade-offs: a temporary data dir removed on exit (unless --data-dir is given) and --group-initial-rebalance-delay-ms 0 (unless given)' });
@@ -95,6 +96,7 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     transactionStateLogNumPartitions: args['transaction-state-log-num-partitions'],
     offsetMetadataMaxBytes: args['offset-metadata-max-bytes'],
     offsetsTopicSegmentBytes: args['offsets-topic-segment-bytes'],
+    offsetsTopicNumPartitions: args['offsets-topic-num-partitions'],
     logLevel: args['log-level'] as BrokerOptions['logLevel'],
   };
 }

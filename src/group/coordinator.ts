@@ -1,9 +1,9 @@
 // The group coordinator: group id → Group, the checks Kafka makes before touching a group, committed offsets and
 // their durability, offset expiry, and the admin views (describe, list, delete).
 //
-// This broker coordinates every group. Loading: `GroupCoordinator.open()` replays the group metadata file
-// (offset-store.ts) before it returns, and `createBroker` opens it before the server listens, so clients never see
-// a half-loaded coordinator; the COORDINATOR_LOAD_IN_PROGRESS answers below exist for the window Kafka has, and
+// This broker coordinates every group. Loading: `GroupCoordinator.open()` replays `__consumer_offsets`
+// (offsets-topic.ts, which first migrates an older data dir's groups.log) before it returns, and `createBroker`
+// opens it before the server listens, so clients never see a half-loaded coordinator; the COORDINATOR_LOAD_IN_PROGRESS answers below exist for the window Kafka has, and
 // are exercised by tests that call the coordinator before `load()` finishes.
 //
 // Group status checks (Kafka's validateGroupStatus), in order:
@@ -15,7 +15,8 @@
 // SyncGroup turns LOAD_IN_PROGRESS into REBALANCE_IN_PROGRESS and Heartbeat into NONE, as Kafka does (old clients
 // do not expect the error there).
 //
-// Durability: a commit is acknowledged only after its record is fsynced; the in-memory offset changes only then,
+// Durability: a commit is acknowledged only after its record is written to `__consumer_offsets` (and fsynced under
+// the broker's acks=all fsync rule, flush.on.ack.all); the in-memory offset changes only then,
 // so OffsetFetch never returns an offset that a crash could take back. Group metadata (generation, members,
 // assignments) is written when a generation's assignment is stored and when a group becomes empty, as Kafka
 // does; after a restart a Stable group is loaded with its members, whose sessions restart, so consumers that
@@ -40,26 +41,32 @@
 //
 // Transactional offset commits (TxnOffsetCommit, KIP-98; Kafka's handleTxnCommitOffsets): validated as Kafka's
 // validateOffsetCommit(isTransactional = true) does (Group.validateTxnOffsetCommit), a group that does not exist is
-// created Empty, and the offsets stay pending for (group, producerId) until the transaction's marker reaches this
-// group's `__consumer_offsets` partition: completeTransaction then writes them as ordinary commits (COMMIT) or
-// drops them (ABORT). Which commit of a partition wins, how zombie producers are fenced, and why pending offsets
-// are not yet durable: pending-txn-offsets.ts. OffsetFetch with require_stable (KIP-447) answers
+// created Empty, and the offsets are appended to the group's `__consumer_offsets` partition as a transactional
+// batch of the producer before the answer; they stay pending for (group, producerId) until the transaction's
+// marker is written to that partition: completeTransaction then makes them current (COMMIT) or drops them (ABORT).
+// A restart in between reloads them as pending (offsets-topic.ts). Which commit of a partition wins and how zombie
+// producers are fenced: pending-txn-offsets.ts. OffsetFetch with require_stable (KIP-447) answers
 // UNSTABLE_OFFSET_COMMIT for a partition with a pending transactional offset or a commit still being written
 // (Kafka's hasPendingOffsetCommitsForTopicPartition).
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
+import type { LogManager } from '../log/log-manager.js';
+import type { TopicRegistry } from '../metadata/topic-registry.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, internalPartitionFor } from '../metadata/internal-topics.js';
 import type { BrokerConfig } from '../metadata/broker-config.js';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
 import { Group, GROUP_STATES, partitionKey, type GroupHooks, type GroupSettings, type GroupState, type GroupSummary, type JoinParams, type LeaveResult, type SyncParams } from './group.js';
 import { joinError, syncError, type JoinResult, type SyncResult } from './member.js';
-import { NO_EXPIRE_TIMESTAMP, OffsetStore, type StoredOffset, type StoreRecord } from './offset-store.js';
-import { ProducerEpochs, type PendingTxnOffset } from './pending-txn-offsets.js';
+import { NO_EXPIRE_TIMESTAMP, type StoredOffset, type StoreRecord } from './group-records.js';
+import { OffsetsTopicStore } from './offsets-topic.js';
+import type { PendingTxnOffset } from './pending-txn-offsets.js';
 
 export interface GroupCoordinatorOptions {
   dataDir: string;
   config: BrokerConfig;
+  /** The broker's logs and topics: the coordinator's state is the internal topic `__consumer_offsets`. */
+  logs: LogManager;
+  topics: TopicRegistry;
   logger: Logger;
   /** Clock for commit timestamps and expiry (tests). */
   now?: () => number;
@@ -103,7 +110,7 @@ export const CLASSIC_GROUP_TYPE = 'classic';
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
-  private store: OffsetStore | undefined;
+  private store: OffsetsTopicStore | undefined;
   private loading = true;
   private active = true;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -119,7 +126,6 @@ export class GroupCoordinator {
   private nextWriteSeq = 0;
   /** producerId → ids of the groups holding its pending transactional offsets (Kafka's openGroupsForProducer). */
   private readonly openGroupsForProducer = new Map<bigint, Set<string>>();
-  private readonly producerEpochs = new ProducerEpochs();
 
   constructor(private readonly options: GroupCoordinatorOptions) {
     this.now = options.now ?? Date.now;
@@ -132,9 +138,8 @@ export class GroupCoordinator {
         try {
           await this.store!.append([{ type: 'group', value: group.toStored(assignment) }]);
           return ErrorCode.NONE;
-        } catch {
-          // Kafka maps a failed append to the offsets topic to NOT_COORDINATOR; the client rediscovers and retries.
-          return ErrorCode.NOT_COORDINATOR;
+        } catch (err) {
+          return this.writeErrorCode(err);
         }
       },
     };
@@ -149,7 +154,17 @@ export class GroupCoordinator {
 
   async load(): Promise<void> {
     const startedAt = this.now();
-    const { store, state } = await OffsetStore.open({ dataDir: this.options.dataDir, logger: this.log, segmentBytes: this.options.config.offsetsTopicSegmentBytes });
+    const { config, dataDir, logs, topics } = this.options;
+    const { store, state } = await OffsetsTopicStore.open({
+      dataDir,
+      logs,
+      topics,
+      logger: this.log,
+      numPartitions: config.offsetsTopicNumPartitions,
+      segmentBytes: config.offsetsTopicSegmentBytes,
+      durable: config.flushOnAckAll,
+      now: this.now,
+    });
     this.store = store;
     for (const stored of state.groups.values()) this.groups.set(stored.groupId, Group.load(stored, this.settings, this.hooks));
     let offsetCount = 0;
@@ -158,12 +173,18 @@ export class GroupCoordinator {
       for (const o of offsets) group.offsets.set(partitionKey(o.topic, o.partition), o);
       offsetCount += offsets.length;
     }
+    // Open transactions' offsets, waiting for their markers (Kafka's pendingTransactionalOffsetCommits).
+    for (const [groupId, pending] of state.pendingTxnOffsets) {
+      const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+      for (const p of pending) {
+        group.pendingTxnOffsets.prepare(p.producerId, partitionKey(p.offset.topic, p.offset.partition), { offset: p.offset, position: p.position, superseded: p.superseded });
+        this.addOpenGroup(p.producerId, groupId);
+      }
+    }
+    this.nextWriteSeq = state.nextPosition;
     this.loading = false;
     for (const group of this.groups.values()) group.onLoaded();
-    this.expiryTimer = setInterval(() => {
-      void this.cleanupExpiredOffsets();
-      this.expireProducerEpochs();
-    }, this.options.config.offsetsRetentionCheckIntervalMs);
+    this.expiryTimer = setInterval(() => void this.cleanupExpiredOffsets(), this.options.config.offsetsRetentionCheckIntervalMs);
     this.expiryTimer.unref();
     this.log.info({ groups: this.groups.size, offsets: offsetCount, loadMs: this.now() - startedAt }, 'group metadata loaded');
   }
@@ -177,13 +198,41 @@ export class GroupCoordinator {
     return this.groups.get(groupId);
   }
 
-  storeStats(): { fileBytes: number; liveBytes: number } | undefined {
-    return this.store?.stats();
-  }
-
   /** The `__consumer_offsets` partition that owns the group (Kafka's GroupCoordinator.partitionFor). */
   partitionFor(groupId: string): number {
-    return internalPartitionFor(groupId, DEFAULT_OFFSETS_TOPIC_PARTITIONS);
+    return this.store!.partitionFor(groupId);
+  }
+
+  /** Creates `__consumer_offsets` unless it exists (FindCoordinator for a group, as Kafka does). */
+  ensureOffsetsTopic(): Promise<void> {
+    return this.store!.ensureTopic();
+  }
+
+  /**
+   * The error a failed write to `__consumer_offsets` answers (Kafka's GroupMetadataManager.storeOffsets mapping):
+   * the client rediscovers the coordinator and retries, or learns its commit is too large.
+   */
+  private writeErrorCode(err: unknown): number {
+    const code = err instanceof KafkaError ? err.errorCode : ErrorCode.KAFKA_STORAGE_ERROR;
+    switch (code) {
+      case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+      case ErrorCode.KAFKA_STORAGE_ERROR:
+        return ErrorCode.NOT_COORDINATOR;
+      case ErrorCode.MESSAGE_TOO_LARGE:
+      case ErrorCode.RECORD_LIST_TOO_LARGE:
+        return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+      default:
+        this.log.warn({ err }, 'writing to __consumer_offsets failed');
+        return code === ErrorCode.NONE ? ErrorCode.UNKNOWN_SERVER_ERROR : code;
+    }
+  }
+
+  private addOpenGroup(producerId: bigint, groupId: string): void {
+    let groups = this.openGroupsForProducer.get(producerId);
+    if (groups === undefined) this.openGroupsForProducer.set(producerId, (groups = new Set()));
+    groups.add(groupId);
   }
 
   private createGroup(groupId: string): Group {
@@ -278,39 +327,44 @@ export class GroupCoordinator {
     for (const o of accepted) group.pendingTxnOffsets.supersede(partitionKey(o.topic, o.partition), seq);
     const written = await this.writeOffsets(group, accepted, seq);
     entries.forEach((_, i) => {
-      if (codes[i] === ErrorCode.NONE && !written) codes[i] = ErrorCode.NOT_COORDINATOR;
+      if (codes[i] === ErrorCode.NONE) codes[i] = written;
     });
     return codes;
   }
 
   /**
-   * Writes offset commit records at write sequence `seq` and, once they are fsynced, makes them the group's
+   * Writes offset commit records at write sequence `seq` and, once they are written, makes them the group's
    * committed offsets, except where a later write of the same partition (a commit, an OffsetDelete, an expiry)
-   * was applied meanwhile. Returns false when the write failed.
+   * was applied meanwhile. Returns the commit's error code (NONE, or writeErrorCode's answer).
    */
-  private async writeOffsets(group: Group, offsets: StoredOffset[], seq: number): Promise<boolean> {
+  private async writeOffsets(group: Group, offsets: StoredOffset[], seq: number): Promise<number> {
     const keys = offsets.map((o) => partitionKey(o.topic, o.partition));
     for (const k of keys) group.pendingOffsetCommits.set(k, (group.pendingOffsetCommits.get(k) ?? 0) + 1);
-    let failed = false;
+    let errorCode: number = ErrorCode.NONE;
     try {
       await this.store!.append(offsets.map((value): StoreRecord => ({ type: 'offset', value })));
-    } catch {
-      failed = true;
+    } catch (err) {
+      errorCode = this.writeErrorCode(err);
     }
+    const failed = errorCode !== ErrorCode.NONE;
     for (const k of keys) {
       const n = group.pendingOffsetCommits.get(k)! - 1;
       if (n === 0) group.pendingOffsetCommits.delete(k);
       else group.pendingOffsetCommits.set(k, n);
     }
-    if (!failed && !group.is('Dead')) {
-      offsets.forEach((o, i) => {
-        const key = keys[i]!;
-        if ((group.offsetWriteSeq.get(key) ?? -1) > seq) return; // deleted (or recommitted) after this write
-        group.offsets.set(key, o);
-        group.offsetWriteSeq.set(key, seq);
-      });
+    if (!failed) this.applyCommitted(group, offsets, seq);
+    return errorCode;
+  }
+
+  /** Makes written offsets current, except where a later write of the same partition was applied meanwhile. */
+  private applyCommitted(group: Group, offsets: readonly StoredOffset[], seq: number): void {
+    if (group.is('Dead')) return;
+    for (const o of offsets) {
+      const key = partitionKey(o.topic, o.partition);
+      if ((group.offsetWriteSeq.get(key) ?? -1) > seq) continue; // deleted (or recommitted) after this write
+      group.offsets.set(key, o);
+      group.offsetWriteSeq.set(key, seq);
     }
-    return !failed;
   }
 
   // ---- transactional offsets ---------------------------------------------------------------------------------
@@ -340,39 +394,39 @@ export class GroupCoordinator {
     const codes = entries.map((e): number => (e.metadata !== null && e.metadata.length > maxMetadata ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE));
     if (codes.every((c) => c !== ErrorCode.NONE)) return codes;
 
-    const offsetsPartition = this.partitionFor(groupId);
-    if (this.producerEpochs.isFenced(offsetsPartition, producerId, producerEpoch)) {
-      this.log.info({ groupId, producerId: producerId.toString(), producerEpoch }, 'transactional offset commit from a fenced producer epoch');
-      return codes.map((c) => (c === ErrorCode.NONE ? ErrorCode.INVALID_PRODUCER_EPOCH : c));
-    }
-    this.producerEpochs.observe(offsetsPartition, producerId, producerEpoch, this.now());
-
+    // Pending from the moment the batch is queued (its position is its place in the log), so a commit queued
+    // after it supersedes it; taken back if the write fails.
     const position = this.nextWriteSeq++;
+    const prepared: Array<{ key: string; pending: PendingTxnOffset }> = [];
     entries.forEach((e, i) => {
       if (codes[i] !== ErrorCode.NONE) return;
-      const offset: StoredOffset = { groupId, ...e, metadata: e.metadata ?? '' };
-      group.pendingTxnOffsets.prepare(producerId, partitionKey(e.topic, e.partition), { offset, position, superseded: false });
+      const pending: PendingTxnOffset = { offset: { groupId, ...e, metadata: e.metadata ?? '' }, position, superseded: false };
+      const key = partitionKey(e.topic, e.partition);
+      group.pendingTxnOffsets.prepare(producerId, key, pending);
+      prepared.push({ key, pending });
     });
-    let groups = this.openGroupsForProducer.get(producerId);
-    if (groups === undefined) this.openGroupsForProducer.set(producerId, (groups = new Set()));
-    groups.add(groupId);
+    this.addOpenGroup(producerId, groupId);
+    try {
+      await this.store!.appendTransactional(groupId, { producerId, producerEpoch }, prepared.map((p) => p.pending.offset));
+    } catch (err) {
+      for (const p of prepared) group.pendingTxnOffsets.discard(producerId, p.key, p.pending);
+      // A fenced epoch (the partition's producer state: INVALID_PRODUCER_EPOCH) passes through, as in Kafka.
+      const code = this.writeErrorCode(err);
+      if (code === ErrorCode.INVALID_PRODUCER_EPOCH) this.log.info({ groupId, producerId: producerId.toString(), producerEpoch }, 'transactional offset commit from a fenced producer epoch');
+      return codes.map((c) => (c === ErrorCode.NONE ? code : c));
+    }
     return codes;
   }
 
   /**
    * The transaction of `producerId` has its marker written to `__consumer_offsets` partition `offsetsPartition`
-   * (Kafka's handleTxnCompletion): every group of that partition applies (COMMIT) or drops (ABORT) the producer's
-   * pending offsets. Committed offsets are fsynced before this resolves and before OffsetFetch returns them. Rejects
-   * with a KafkaError (KAFKA_STORAGE_ERROR) when they cannot be written; they stay pending, so calling again with
-   * the same arguments applies them. `producerEpoch` is the marker's epoch: a later TxnOffsetCommit with an older
-   * epoch on this partition is fenced.
+   * (Kafka's handleTxnCompletion, called once the marker is in the log: the marker is what makes the offsets
+   * durable): every group of that partition applies (COMMIT) or drops (ABORT) the producer's pending offsets.
    */
-  async completeTransaction(producerId: bigint, offsetsPartition: number, commit: boolean, producerEpoch?: number): Promise<void> {
+  completeTransaction(producerId: bigint, offsetsPartition: number, commit: boolean): void {
     if (!this.active) return;
-    if (producerEpoch !== undefined) this.producerEpochs.observe(offsetsPartition, producerId, producerEpoch, this.now());
     const groupIds = this.openGroupsForProducer.get(producerId);
     if (groupIds === undefined) return;
-    const work: Array<Promise<boolean>> = [];
     for (const groupId of [...groupIds]) {
       if (this.partitionFor(groupId) !== offsetsPartition) continue;
       groupIds.delete(groupId);
@@ -380,18 +434,14 @@ export class GroupCoordinator {
       if (group === undefined || group.is('Dead')) continue;
       const pending = group.pendingTxnOffsets.take(producerId);
       if (pending === undefined) continue;
-      if (commit) work.push(this.applyTxnOffsets(group, producerId, pending));
+      if (commit) this.applyTxnOffsets(group, producerId, pending);
       else this.log.debug({ groupId, producerId: producerId.toString(), offsets: pending.size }, 'transactional offsets aborted');
     }
     if (groupIds.size === 0) this.openGroupsForProducer.delete(producerId);
-    const written = await Promise.all(work);
-    if (written.includes(false)) {
-      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not write the committed transactional offsets of producer ${producerId}`);
-    }
   }
 
-  /** COMMIT of one group's pending offsets of a producer: Kafka's completePendingTxnOffsetCommit, made durable. */
-  private async applyTxnOffsets(group: Group, producerId: bigint, pending: Map<string, PendingTxnOffset>): Promise<boolean> {
+  /** COMMIT of one group's pending offsets of a producer: Kafka's completePendingTxnOffsetCommit. */
+  private applyTxnOffsets(group: Group, producerId: bigint, pending: Map<string, PendingTxnOffset>): void {
     const winners: StoredOffset[] = [];
     for (const [key, p] of pending) {
       if (p.superseded) continue;
@@ -399,24 +449,9 @@ export class GroupCoordinator {
       // Another producer's offset appended before this one must not replace it when its own marker comes.
       group.pendingTxnOffsets.supersede(key, p.position);
     }
-    if (winners.length === 0) return true;
-    const ok = await this.writeOffsets(group, winners, this.nextWriteSeq++);
-    if (ok) {
-      this.log.debug({ groupId: group.groupId, producerId: producerId.toString(), offsets: winners.length }, 'transactional offsets committed');
-      return true;
-    }
-    if (!group.is('Dead') && this.groups.get(group.groupId) === group) {
-      group.pendingTxnOffsets.restore(producerId, pending);
-      let groups = this.openGroupsForProducer.get(producerId);
-      if (groups === undefined) this.openGroupsForProducer.set(producerId, (groups = new Set()));
-      groups.add(group.groupId);
-    }
-    return false;
-  }
-
-  /** Forgets the producer epochs of producers idle for producer.id.expiration.ms with nothing pending. */
-  expireProducerEpochs(): number {
-    return this.producerEpochs.expire(this.now(), this.options.config.producerIdExpirationMs, (producerId) => this.openGroupsForProducer.has(producerId));
+    if (winners.length === 0) return;
+    this.applyCommitted(group, winners, this.nextWriteSeq++);
+    this.log.debug({ groupId: group.groupId, producerId: producerId.toString(), offsets: winners.length }, 'transactional offsets committed');
   }
 
   /**
@@ -620,10 +655,9 @@ export class GroupCoordinator {
     for (const group of this.groups.values()) group.markDead(ErrorCode.NOT_COORDINATOR);
   }
 
-  /** After shutdown() and once no request is in flight: waits for pending writes and closes the file. */
+  /** After shutdown() and once no request is in flight. Writes in flight finish in the logs, which close later. */
   async close(): Promise<void> {
     this.shutdown();
-    await this.store?.close();
   }
 }
 

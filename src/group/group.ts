@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { CONSUMER_PROTOCOL_TYPE, subscribedTopics } from './consumer-protocol.js';
 import { EMPTY_BYTES, Member, joinError, syncError, type JoinGroupMemberInfo, type JoinResult, type MemberProtocol, type SyncResult } from './member.js';
-import type { StoredGroup, StoredOffset } from './offset-store.js';
+import type { StoredGroup, StoredOffset } from './group-records.js';
 import { PendingTxnOffsetCommits } from './pending-txn-offsets.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';

@@ -2,10 +2,11 @@
 // Kafka's GroupMetadata.pendingTransactionalOffsetCommits and GroupMetadataManager.openGroupsForProducer.
 //
 // Life of a transactional offset:
-//   TxnOffsetCommit ──▶ pending for (group, producerId); invisible to OffsetFetch; require_stable (KIP-447) answers
+//   TxnOffsetCommit ──▶ appended to `__consumer_offsets` as a transactional record, pending for (group,
+//                        producerId); invisible to OffsetFetch; require_stable (KIP-447) answers
 //                        UNSTABLE_OFFSET_COMMIT for its partition
-//   marker COMMIT   ──▶ GroupCoordinator.completeTransaction: written to the offset store as an ordinary commit
-//                        record (fsynced), then visible, unless a newer commit of the partition wins (below)
+//   marker COMMIT   ──▶ GroupCoordinator.completeTransaction, once the marker is in the partition: visible, unless
+//                        a newer commit of the partition wins (below)
 //   marker ABORT    ──▶ dropped
 //   OffsetDelete / topic deletion of the partition ──▶ dropped (Kafka's GroupMetadata.removeOffsets)
 //
@@ -24,25 +25,15 @@
 // succeeds; if that write then fails (the client got NOT_COORDINATOR and normally retries), the transactional
 // offset is still not applied, where Kafka would apply it.
 //
-// Durability (deliberate difference, until offsets move to `__consumer_offsets`): Kafka appends transactional
-// offset commits to `__consumer_offsets` as transactional records before answering TxnOffsetCommit, so they
-// survive a coordinator failover and are completed by the marker after a restart. Here committed offsets live in
-// groups.log (offset-store.ts) and pending transactional offsets only in memory until the COMMIT marker, when they
-// are fsynced as ordinary commits before they become visible. A broker restart, clean or a crash, between the
-// TxnOffsetCommit and the marker reaching the group coordinator (in particular between the client's EndTxn and the
-// marker) loses them: the transaction still commits its produced records (the transaction coordinator keeps the
-// transaction in `__transaction_state` and completes it after the restart) but the group keeps its previous
-// offsets, so a read-process-write application re-processes those records once. Storing offsets in
-// `__consumer_offsets` as transactional records, and loading the ones still open, removes this window.
+// Durability: the TxnOffsetCommit is answered after its offsets are appended to the group's `__consumer_offsets`
+// partition as a transactional batch of the producer (offsets-topic.ts), as Kafka does; the marker written to that
+// partition decides them, and a restart before the marker reloads them as pending with their log positions.
 //
-// Producer epochs: Kafka's `__consumer_offsets` partitions track each producer's epoch like any partition, so a
-// TxnOffsetCommit from an epoch older than one already seen on that partition (a zombie fenced by
-// InitProducerId, whose abort marker carried the bumped epoch) fails with INVALID_PRODUCER_EPOCH
-// (ProducerAppendInfo.checkProducerEpoch). ProducerEpochs keeps that per offsets partition, and forgets a
-// producer without pending offsets after producer.id.expiration.ms, as Kafka's producer state expires. Like the
-// pending offsets the epochs are in memory only: after a restart the next TxnOffsetCommit or marker of a producer
-// sets them again (Kafka rebuilds them from the partition's log).
-import type { StoredOffset } from './offset-store.js';
+// Producer epochs: the `__consumer_offsets` partition tracks each producer's epoch like any partition
+// (producer-state.ts, durable with the log), so a TxnOffsetCommit from an epoch older than one the partition has
+// seen (a zombie fenced by InitProducerId, whose abort marker carried the bumped epoch) fails to append with
+// INVALID_PRODUCER_EPOCH (ProducerAppendInfo.checkProducerEpoch) and its offsets never become pending.
+import type { StoredOffset } from './group-records.js';
 
 export interface PendingTxnOffset {
   offset: StoredOffset;
@@ -87,12 +78,13 @@ export class PendingTxnOffsetCommits {
     return offsets;
   }
 
-  /** Puts back offsets taken by take() whose completion failed, unless the producer has committed that partition again. */
-  restore(producerId: bigint, offsets: Map<string, PendingTxnOffset>): void {
-    for (const [key, pending] of offsets) {
-      if (this.byProducer.get(producerId)?.has(key)) continue;
-      this.prepare(producerId, key, pending);
-    }
+  /** Takes back one prepared offset whose write failed, unless something replaced or removed it meanwhile. */
+  discard(producerId: bigint, key: string, pending: PendingTxnOffset): void {
+    const offsets = this.byProducer.get(producerId);
+    if (offsets?.get(key) !== pending) return;
+    offsets.delete(key);
+    this.decrementPartition(key);
+    if (offsets.size === 0) this.byProducer.delete(producerId);
   }
 
   /** A commit of `key` at `position` was queued or applied: older pending offsets of that partition lose to it. */
@@ -132,47 +124,5 @@ export class PendingTxnOffsetCommits {
     const n = (this.producersByPartition.get(key) ?? 1) - 1;
     if (n === 0) this.producersByPartition.delete(key);
     else this.producersByPartition.set(key, n);
-  }
-}
-
-/** The latest producer epoch seen per `__consumer_offsets` partition and producer, with when it was last seen. */
-export class ProducerEpochs {
-  private readonly entries = new Map<string, { producerEpoch: number; lastSeenMs: number }>();
-
-  private static key(offsetsPartition: number, producerId: bigint): string {
-    return `${offsetsPartition}:${producerId}`;
-  }
-
-  /** True when `producerEpoch` is older than an epoch this partition has already seen for the producer. */
-  isFenced(offsetsPartition: number, producerId: bigint, producerEpoch: number): boolean {
-    const e = this.entries.get(ProducerEpochs.key(offsetsPartition, producerId));
-    return e !== undefined && producerEpoch < e.producerEpoch;
-  }
-
-  /** Records an accepted TxnOffsetCommit or a written marker; the epoch never goes back. */
-  observe(offsetsPartition: number, producerId: bigint, producerEpoch: number, nowMs: number): void {
-    const key = ProducerEpochs.key(offsetsPartition, producerId);
-    const e = this.entries.get(key);
-    if (e === undefined) this.entries.set(key, { producerEpoch, lastSeenMs: nowMs });
-    else {
-      e.producerEpoch = Math.max(e.producerEpoch, producerEpoch);
-      e.lastSeenMs = nowMs;
-    }
-  }
-
-  /** Forgets producers not seen for `expirationMs` unless `isOpen` says they still have pending offsets. */
-  expire(nowMs: number, expirationMs: number, isOpen: (producerId: bigint) => boolean): number {
-    let removed = 0;
-    for (const [key, e] of this.entries) {
-      if (nowMs - e.lastSeenMs < expirationMs) continue;
-      if (isOpen(BigInt(key.slice(key.indexOf(':') + 1)))) continue;
-      this.entries.delete(key);
-      removed++;
-    }
-    return removed;
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 }

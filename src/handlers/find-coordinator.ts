@@ -3,11 +3,12 @@
 //   (TRANSACTION) answer this broker's advertised endpoint.
 // - v0–3 carry one key (v0 has no key type: GROUP); v4+ batch keys (`coordinatorKeys`, KIP-699) and answer one
 //   `coordinators` entry per key, in request order.
-// - Key type 1: Kafka creates `__transaction_state` the first time a transaction coordinator is looked up and
-//   answers COORDINATOR_NOT_AVAILABLE until it exists. Here the lookup creates it (its 50 partitions, before the
-//   answer: txn/transaction-coordinator.ts ensureStateTopic) and answers this broker at once; if that fails, the
-//   answer is COORDINATOR_NOT_AVAILABLE with node -1, host "" and port -1, which clients retry. A v4+ request
-//   with no keys creates nothing. The key is not validated, as in Kafka: an empty transactional id maps to
+// - Kafka creates the coordinator's internal topic the first time a coordinator of its type is looked up
+//   (`__consumer_offsets` for key type 0, `__transaction_state` for 1) and answers COORDINATOR_NOT_AVAILABLE until
+//   it exists. Here the lookup creates it (its 50 partitions, before the answer: group/coordinator.ts
+//   ensureOffsetsTopic, txn/transaction-coordinator.ts ensureStateTopic) and answers this broker at once; if that
+//   fails, the answer is COORDINATOR_NOT_AVAILABLE with node -1, host "" and port -1, which clients retry. A v4+
+//   request with no keys creates nothing. The key is not validated, as in Kafka: an empty transactional id maps to
 //   partition 0 like any other key (InitProducerId and the transaction APIs refuse it with INVALID_REQUEST); a
 //   null key does not decode, and the connection is closed, as Kafka does with a request it cannot parse.
 // - Any other key type: INVALID_REQUEST (Kafka's CoordinatorType.forId rejects it). v6 (KIP-932) only adds key
@@ -49,15 +50,17 @@ function coordinatorFor(ctx: RequestContext, keyType: number): Answer {
   return { errorCode: ErrorCode.NONE, nodeId: ctx.broker.nodeId, host, port };
 }
 
-/** The transaction coordinator's answer, once __transaction_state exists. */
-async function transactionCoordinator(ctx: RequestContext): Promise<Answer> {
+/** The coordinator's answer once its internal topic exists (`__consumer_offsets` or `__transaction_state`). */
+async function coordinatorWithTopic(ctx: RequestContext, keyType: number): Promise<Answer> {
+  const topic = keyType === GROUP_KEY_TYPE ? '__consumer_offsets' : '__transaction_state';
   try {
-    await ctx.broker.transactions.ensureStateTopic();
-    return coordinatorFor(ctx, TRANSACTION_KEY_TYPE);
+    if (keyType === GROUP_KEY_TYPE) await ctx.broker.groups.ensureOffsetsTopic();
+    else await ctx.broker.transactions.ensureStateTopic();
+    return coordinatorFor(ctx, keyType);
   } catch (err) {
     const code = kafkaErrorCode(err);
-    if (code === undefined) ctx.log.error({ err, api: 'FindCoordinator', clientId: ctx.clientId }, 'cannot create __transaction_state');
-    else ctx.log.warn({ errorCode: code, api: 'FindCoordinator', clientId: ctx.clientId }, `cannot create __transaction_state: ${(err as Error).message}`);
+    if (code === undefined) ctx.log.error({ err, api: 'FindCoordinator', clientId: ctx.clientId }, `cannot create ${topic}`);
+    else ctx.log.warn({ errorCode: code, api: 'FindCoordinator', clientId: ctx.clientId }, `cannot create ${topic}: ${(err as Error).message}`);
     return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, ...NO_COORDINATOR };
   }
 }
@@ -95,7 +98,8 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
     const v = ctx.apiVersion;
     const keyType = v >= 1 ? (request.keyType ?? GROUP_KEY_TYPE) : GROUP_KEY_TYPE;
     const hasKeys = v < 4 || (request.coordinatorKeys ?? []).length > 0;
-    const answer = keyType === TRANSACTION_KEY_TYPE && hasKeys ? await transactionCoordinator(ctx) : coordinatorFor(ctx, keyType);
+    const knownType = keyType === GROUP_KEY_TYPE || keyType === TRANSACTION_KEY_TYPE;
+    const answer = knownType && hasKeys ? await coordinatorWithTopic(ctx, keyType) : coordinatorFor(ctx, keyType);
     return respond(request, v, () => answer, false);
   },
   errorResponse(request, errorCode, apiVersion) {

@@ -1,5 +1,5 @@
 // OffsetCommit (key 8), versions 0–9.
-// - Commits are durable: the answer is sent after the commit record is fsynced (src/group/offset-store.ts).
+// - Commits are durable: the answer is sent after the commit record is fsynced (src/group/offsets-topic.ts).
 // - Per partition: a topic or partition this broker does not have gets UNKNOWN_TOPIC_OR_PARTITION (checked first,
 //   as Kafka's KafkaApis does); metadata longer than offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE; null
 //   metadata is stored as "".
@@ -21,7 +21,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { makeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { explicitExpireTimestampMs, type OffsetToCommit } from '../group/coordinator.js';
-import { NO_EXPIRE_TIMESTAMP } from '../group/offset-store.js';
+import { NO_EXPIRE_TIMESTAMP } from '../group/group-records.js';
 import type { ApiHandler } from './types.js';
 
 function uniformResponse(request: OffsetCommitRequest, errorCode: number): OffsetCommitResponse {

@@ -30,7 +30,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { makeTxnOffsetCommitResponse, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../protocol/generated/txn-offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { OffsetToCommit } from '../group/coordinator.js';
-import { NO_EXPIRE_TIMESTAMP } from '../group/offset-store.js';
+import { NO_EXPIRE_TIMESTAMP } from '../group/group-records.js';
 import type { ApiHandler } from './types.js';
 
 function response(request: TxnOffsetCommitRequest, code: (ti: number, pi: number) => number, apiVersion: number): TxnOffsetCommitResponse {

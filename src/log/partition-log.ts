@@ -57,6 +57,7 @@ import { offsetOfMaxTimestamp, searchBatchForTimestamp } from '../protocol/recor
 import { LogSegment, parseSegmentFileName, type FoundBatch } from './segment.js';
 import {
   ProducerStateManager,
+  type AppendOrigin,
   type DuplicateProducerAppend,
   type PendingMarker,
   type ProducerAppendCheck,
@@ -522,7 +523,8 @@ export class PartitionLog {
     }
   }
 
-  append(batch: Buffer, header: RecordBatchHeader, options: { durable: boolean }): Promise<AppendResult> {
+  /** `origin` 'coordinator': a coordinator's own batch (producer-state.ts: only its epoch is checked). */
+  append(batch: Buffer, header: RecordBatchHeader, options: { durable: boolean; origin?: AppendOrigin }): Promise<AppendResult> {
     if (this.closed) {
       return Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`));
     }
@@ -537,7 +539,7 @@ export class PartitionLog {
     // Producer checks before any offset is assigned; a sequence or epoch error (KafkaError) rejects the append.
     let producerAppend: ProducerAppendCheck | null;
     try {
-      producerAppend = this.producerState.checkAndPrepare(header);
+      producerAppend = this.producerState.checkAndPrepare(header, options.origin);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -25,6 +25,10 @@
 //   same epoch otherwise (a gap, or a retry older than the 5 kept)      OUT_OF_ORDER_SEQUENCE_NUMBER
 //   non-transactional batch while a transaction is ongoing              INVALID_TXN_STATE
 //
+// A batch a coordinator writes (origin 'coordinator': the group coordinator's transactional offset commits on
+// `__consumer_offsets`) has only its epoch checked, as Kafka's AppendOrigin.COORDINATOR: no duplicate detection,
+// no sequence rule.
+//
 // A transactional batch from a producer without an ongoing transaction here starts one at its first offset
 // (Kafka 3.9 with transaction version 0/1: the partition trusts the coordinator's AddPartitionsToTxn and does not
 // verify it, KIP-890's verification being off by default).
@@ -400,6 +404,9 @@ function compareBigint(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Who writes a batch (Kafka's AppendOrigin): a client's produce or a coordinator's own write. */
+export type AppendOrigin = 'client' | 'coordinator';
+
 export class ProducerStateManager {
   private readonly fs: LogFs;
   private readonly dir: string;
@@ -526,7 +533,7 @@ export class ProducerStateManager {
    * until commit(), and nothing may happen between the two calls (they run in one synchronous section of
    * PartitionLog.append, so appends are checked and committed in arrival order).
    */
-  checkAndPrepare(header: RecordBatchHeader): ProducerAppendCheck | null {
+  checkAndPrepare(header: RecordBatchHeader, origin: AppendOrigin = 'client'): ProducerAppendCheck | null {
     const { producerId } = header;
     if (producerId < 0n) return null;
     const epoch = header.producerEpoch;
@@ -534,7 +541,7 @@ export class ProducerStateManager {
     const lastSeq = incrementSequence(firstSeq, header.lastOffsetDelta);
     const transactional = isTransactional(header.attributes);
     const entry = this.lastEntry(producerId);
-    if (entry !== undefined) {
+    if (entry !== undefined && origin === 'client') {
       const duplicate = entry.findDuplicateBatch(epoch, firstSeq, lastSeq);
       if (duplicate !== undefined) {
         return { kind: 'duplicate', firstOffset: batchFirstOffset(duplicate), lastOffset: duplicate.lastOffset, timestamp: duplicate.timestamp };
@@ -548,7 +555,9 @@ export class ProducerStateManager {
         `epoch ${epoch} of producer ${producerId} in ${this.topic}-${this.partition} is smaller than the last seen epoch ${currentEpoch}`,
       );
     }
-    if (epoch !== currentEpoch) {
+    if (origin === 'coordinator') {
+      // Kafka's maybeValidateDataBatch: only a client's batches have their sequence checked.
+    } else if (epoch !== currentEpoch) {
       if (firstSeq !== 0 && currentEpoch !== NO_PRODUCER_EPOCH) {
         throw new KafkaError(
           ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,

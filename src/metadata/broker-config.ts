@@ -95,11 +95,10 @@ export interface BrokerOptions {
   producerIdExpirationMs?: number;
   /** How often expired producer ids are removed (Kafka: `producer.id.expiration.check.interval.ms`, 600000). */
   producerIdExpirationCheckIntervalMs?: number;
-  /**
-   * The group metadata file is rewritten (compacted) once it is larger than this and more than half of it is
-   * superseded records (Kafka: `offsets.topic.segment.bytes`, 104857600, the segment size of __consumer_offsets).
-   */
+  /** Segment size of `__consumer_offsets`, set when the topic is created (Kafka: `offsets.topic.segment.bytes`, 104857600). */
   offsetsTopicSegmentBytes?: number;
+  /** Partitions of `__consumer_offsets`, used when the topic is created (Kafka: `offsets.topic.num.partitions`, 50). */
+  offsetsTopicNumPartitions?: number;
   /** Longest transaction timeout a producer may ask for (Kafka: `transaction.max.timeout.ms`, 900000 = 15 minutes). */
   transactionMaxTimeoutMs?: number;
   /**
@@ -155,6 +154,7 @@ export interface BrokerConfig {
   producerIdExpirationMs: number;
   producerIdExpirationCheckIntervalMs: number;
   offsetsTopicSegmentBytes: number;
+  offsetsTopicNumPartitions: number;
   transactionMaxTimeoutMs: number;
   transactionalIdExpirationMs: number;
   transactionAbortTimedOutTransactionCleanupIntervalMs: number;
@@ -199,6 +199,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   producerIdExpirationMs: 86400000,
   producerIdExpirationCheckIntervalMs: 600000,
   offsetsTopicSegmentBytes: 104857600,
+  offsetsTopicNumPartitions: 50,
   transactionMaxTimeoutMs: 900000,
   transactionalIdExpirationMs: 604800000,
   transactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
@@ -368,6 +369,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('producerIdExpirationMs', c.producerIdExpirationMs, 1, 2 ** 31 - 1);
   checkInt('producerIdExpirationCheckIntervalMs', c.producerIdExpirationCheckIntervalMs, 1, 2 ** 31 - 1);
   checkInt('offsetsTopicSegmentBytes', c.offsetsTopicSegmentBytes, 1, 2 ** 31 - 1);
+  checkInt('offsetsTopicNumPartitions', c.offsetsTopicNumPartitions, 1, 2 ** 31 - 1);
   // Kafka: atLeast(1) for each (TransactionStateManagerConfigs, TransactionLogConfigs); an int there too.
   checkInt('transactionMaxTimeoutMs', c.transactionMaxTimeoutMs, 1, 2 ** 31 - 1);
   checkInt('transactionalIdExpirationMs', c.transactionalIdExpirationMs, 1, 2 ** 31 - 1);

@@ -2,8 +2,8 @@
 // wrote to: the coordinator decides COMMIT or ABORT, and a TransactionMarkerWriter makes that decision visible by
 // writing a control batch (Kafka's EndTransactionMarker) to each partition. In Kafka this is the
 // TransactionMarkerChannelManager sending WriteTxnMarkers to each partition's leader; here every partition is
-// local. Partitions of `__consumer_offsets` (added by AddOffsetsToTxn) are completed by the group coordinator,
-// which makes the transaction's pending offsets visible (commit) or drops them (abort).
+// local. Partitions of `__consumer_offsets` (added by AddOffsetsToTxn) get their marker too, and then the group
+// coordinator makes the transaction's pending offsets visible (commit) or drops them (abort).
 
 export interface TransactionMarkerPartition {
   topic: string;

@@ -1,8 +1,8 @@
 // The TransactionMarkerWriter of a single broker: every partition is local, so a marker is appended straight to
 // the partition's log (what Kafka's WriteTxnMarkers handler does on each leader, ReplicaManager.appendRecords with
-// AppendOrigin.COORDINATOR), and the transaction's `__consumer_offsets` partitions are completed by the group
-// coordinator (Kafka's GroupCoordinator.scheduleHandleTxnCompletion, which the WriteTxnMarkers handler calls for
-// them) instead of a marker in a log: committed offsets live in the group coordinator's store.
+// AppendOrigin.COORDINATOR). A `__consumer_offsets` partition gets its marker like any other, and then the group
+// coordinator completes the transaction's offsets in it (Kafka's GroupCoordinator.scheduleHandleTxnCompletion,
+// which the WriteTxnMarkers handler calls once the marker is appended).
 //
 // Markers are durable appends when the broker fsyncs acks=all writes (flushOnAckAll): the coordinator writes
 // CompleteCommit / CompleteAbort only after every marker is acknowledged, so a crash never forgets a marker the
@@ -34,10 +34,6 @@ export class PartitionMarkerWriter implements TransactionMarkerWriter {
   private async writeOne(request: TransactionMarkerRequest, target: TransactionMarkerPartition): Promise<TransactionMarkerResult> {
     const { topic, partition } = target;
     try {
-      if (topic === OFFSETS_TOPIC_NAME) {
-        await this.options.groups.completeTransaction(request.producerId, partition, request.commit, request.producerEpoch);
-        return { topic, partition, errorCode: ErrorCode.NONE };
-      }
       const info = this.options.topics.get(topic);
       const log = info === undefined ? undefined : this.options.logs.getLog(topic, partition);
       if (log === undefined) {
@@ -50,6 +46,7 @@ export class PartitionMarkerWriter implements TransactionMarkerWriter {
         { commit: request.commit, coordinatorEpoch: request.coordinatorEpoch },
         { durable: this.options.durable },
       );
+      if (topic === OFFSETS_TOPIC_NAME) this.options.groups.completeTransaction(request.producerId, partition, request.commit);
       return { topic, partition, errorCode: ErrorCode.NONE };
     } catch (err) {
       if (err instanceof KafkaError) return { topic, partition, errorCode: err.errorCode };

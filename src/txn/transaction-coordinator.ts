@@ -88,12 +88,12 @@ import type { ProducerIdManager } from '../metadata/producer-id-manager.js';
 import { isInternalTopic, type TopicRegistry } from '../metadata/topic-registry.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch.js';
+import { keyValueRecordSize } from '../protocol/records/key-value-batch.js';
 import type { TransactionMarkerPartition, TransactionMarkerResult, TransactionMarkerWriter } from './marker-writer.js';
 import {
   encodeTransactionLogKey,
   encodeTransactionLogValue,
   TransactionLog,
-  transactionLogRecordSize,
   type TransactionLogRecord,
 } from './transaction-log.js';
 import {
@@ -782,7 +782,7 @@ export class TransactionCoordinator {
           let size = RECORD_BATCH_HEADER_SIZE;
           let end = start;
           while (end < expired.length) {
-            const next = transactionLogRecordSize(expired[end]!.record, end - start);
+            const next = keyValueRecordSize(expired[end]!.record, end - start);
             if (end > start && size + next > maxBatchBytes) break;
             size += next;
             end++;

@@ -7,11 +7,9 @@
 // unclean.leader.election.enable=false, segment.bytes=104857600 (transaction.state.log.segment.bytes). The
 // transactional id `id` lives in partition internalPartitionFor(id, partitions) (internal-topics.ts).
 //
-// Batches, as MemoryRecords.withRecords(Compression.NONE, …) builds them: RecordBatch v2, baseOffset 0 (the log
-// assigns it), partitionLeaderEpoch -1, attributes 0 (no compression, CreateTime, not transactional, not control),
-// baseTimestamp = maxTimestamp = the write's time, producerId -1, producerEpoch -1, baseSequence -1. A state change
-// is one batch with one record; an expiration run writes one batch of tombstones per partition (split to stay under
-// max.message.bytes). Each record: attributes 0, timestampDelta 0, offsetDelta = its index, no headers, and
+// Batches, as MemoryRecords.withRecords(Compression.NONE, …) builds them (protocol/records/key-value-batch.ts,
+// without a producer). A state change is one batch with one record; an expiration run writes one batch of
+// tombstones per partition (split to stay under max.message.bytes). Each record:
 //
 //   key   (TransactionLogKey, never null)
 //     int16   version                      0 (the only version)
@@ -39,25 +37,13 @@
 // The last record per transactional id wins and a tombstone removes it (the log is compacted, so older records may
 // or may not still be there). The last producer id and epoch are not stored: a loaded transactional id has -1 for
 // both, as in Kafka 3.9.
-import { crc32c } from '@node-rs/crc32';
 import type { Logger } from 'pino';
-import { KafkaError, isStorageError } from '../errors.js';
 import type { LogManager } from '../log/log-manager.js';
+import { InternalTopicLog } from '../metadata/internal-topic-log.js';
 import { TRANSACTION_STATE_TOPIC_NAME } from '../metadata/internal-topics.js';
 import type { TopicInfo, TopicRegistry } from '../metadata/topic-registry.js';
-import { ErrorCode } from '../protocol/error-codes.js';
+import { buildKeyValueBatch, type KeyValueRecord } from '../protocol/records/key-value-batch.js';
 import { Reader } from '../protocol/reader.js';
-import {
-  ATTRIBUTES_OFFSET,
-  CRC_OFFSET,
-  CompressionType,
-  LOG_OVERHEAD,
-  RECORD_BATCH_HEADER_SIZE,
-  compressionOf,
-  isControlBatch,
-  readBatchHeader,
-} from '../protocol/records/batch.js';
-import { decompressRecords } from '../protocol/records/compression.js';
 import { Writer } from '../protocol/writer.js';
 import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TransactionMetadata, type TopicPartitions, type TxnTransitMetadata } from './transaction-metadata.js';
 import { TransactionStateError, transactionStateFromId, transactionStateId } from './transaction-state.js';
@@ -68,8 +54,6 @@ export const TRANSACTION_LOG_VALUE_VERSION = 0;
 const HIGHEST_VALUE_VERSION = 1;
 /** Kafka's transaction.state.log.segment.bytes default. */
 export const TRANSACTION_STATE_SEGMENT_BYTES = 104857600;
-/** Kafka's transaction.state.log.load.buffer.size default: bytes read at a time while loading a partition. */
-const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
 
 /** The configs Kafka enforces on `__transaction_state` (TransactionStateManager.transactionTopicConfigs). */
 export const TRANSACTION_STATE_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.freeze({
@@ -176,119 +160,8 @@ export function decodeTransactionLogValue(transactionalId: string, value: Buffer
   });
 }
 
-export interface TransactionLogRecord {
-  key: Buffer;
-  /** null: a tombstone. */
-  value: Buffer | null;
-}
-
-function varintSize(n: number): number {
-  let v = ((n << 1) ^ (n >> 31)) >>> 0;
-  let size = 1;
-  while (v >= 0x80) {
-    v >>>= 7;
-    size++;
-  }
-  return size;
-}
-
-/** Bytes of a record after its length prefix: attributes, timestampDelta 0, offsetDelta, key, value, 0 headers. */
-function recordBodySize(record: TransactionLogRecord, index: number): number {
-  const valueLength = record.value === null ? -1 : record.value.length;
-  return 1 + 1 + varintSize(index) + varintSize(record.key.length) + record.key.length + varintSize(valueLength) + Math.max(0, valueLength) + 1;
-}
-
-/** Bytes a record takes inside a batch (length prefix included), for splitting tombstones into batches. */
-export function transactionLogRecordSize(record: TransactionLogRecord, index: number): number {
-  const body = recordBodySize(record, index);
-  return varintSize(body) + body;
-}
-
-/** One uncompressed RecordBatch v2 of `records` (at least one) written at `timestampMs` (header above). */
-export function buildTransactionLogBatch(records: readonly TransactionLogRecord[], timestampMs: number): Buffer {
-  if (records.length === 0) throw new RangeError('a record batch needs at least one record');
-  let size = RECORD_BATCH_HEADER_SIZE;
-  for (let i = 0; i < records.length; i++) size += transactionLogRecordSize(records[i]!, i);
-  const w = new Writer(size);
-  const timestamp = BigInt(timestampMs);
-  w.writeInt64(0n); // baseOffset
-  w.writeInt32(size - LOG_OVERHEAD); // batchLength
-  w.writeInt32(-1); // partitionLeaderEpoch
-  w.writeInt8(2); // magic
-  w.writeUInt32(0); // crc, set below
-  w.writeInt16(CompressionType.NONE); // attributes
-  w.writeInt32(records.length - 1); // lastOffsetDelta
-  w.writeInt64(timestamp); // baseTimestamp
-  w.writeInt64(timestamp); // maxTimestamp
-  w.writeInt64(-1n); // producerId
-  w.writeInt16(-1); // producerEpoch
-  w.writeInt32(-1); // baseSequence
-  w.writeInt32(records.length);
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]!;
-    w.writeVarint(recordBodySize(record, i));
-    w.writeInt8(0); // attributes
-    w.writeVarlong(0n); // timestampDelta
-    w.writeVarint(i); // offsetDelta
-    w.writeVarint(record.key.length);
-    w.writeRaw(record.key);
-    if (record.value === null) {
-      w.writeVarint(-1);
-    } else {
-      w.writeVarint(record.value.length);
-      w.writeRaw(record.value);
-    }
-    w.writeVarint(0); // headers
-  }
-  const batch = w.toBuffer();
-  if (batch.length !== size) throw new Error(`transaction log batch is ${batch.length} bytes, expected ${size}`);
-  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0, CRC_OFFSET);
-  return batch;
-}
-
-/**
- * Calls `visit` for every record of the whole batches in `buf` (control batches skipped, compressed ones
- * decompressed); returns the offset after the last batch read, or undefined when `buf` held no whole batch.
- */
-export function forEachTransactionLogRecord(buf: Buffer, visit: (record: TransactionLogRecord, offset: bigint) => void): bigint | undefined {
-  let pos = 0;
-  let nextOffset: bigint | undefined;
-  while (buf.length - pos >= RECORD_BATCH_HEADER_SIZE) {
-    const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
-    if (size < RECORD_BATCH_HEADER_SIZE || pos + size > buf.length) break;
-    const h = readBatchHeader(buf, pos);
-    const end = pos + size;
-    nextOffset = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
-    if (h.magic === 2 && !isControlBatch(h.attributes)) {
-      const codec = compressionOf(h.attributes);
-      const payload = buf.subarray(pos + RECORD_BATCH_HEADER_SIZE, end);
-      const records = codec === CompressionType.NONE ? payload : decompressRecords(codec, payload);
-      const r = new Reader(records);
-      for (let i = 0; i < h.recordCount && r.remaining() > 0; i++) {
-        const length = r.readVarint();
-        const recordEnd = r.offset + length;
-        r.readInt8();
-        r.readVarlong();
-        const offsetDelta = r.readVarint();
-        const keyLength = r.readVarint();
-        if (keyLength < 0) throw new TransactionStateError(`Transaction state log's key should not be null (offset ${h.baseOffset + BigInt(offsetDelta)})`);
-        const keyAt = r.offset;
-        r.skip(keyLength);
-        const valueLength = r.readVarint();
-        let value: Buffer | null = null;
-        if (valueLength >= 0) {
-          const valueAt = r.offset;
-          r.skip(valueLength);
-          value = records.subarray(valueAt, valueAt + valueLength);
-        }
-        r.offset = recordEnd;
-        visit({ key: records.subarray(keyAt, keyAt + keyLength), value }, h.baseOffset + BigInt(offsetDelta));
-      }
-    }
-    pos = end;
-  }
-  return nextOffset;
-}
+/** A record of `__transaction_state`: key and value (null: a tombstone). */
+export type TransactionLogRecord = KeyValueRecord;
 
 export interface TransactionLogOptions {
   logs: LogManager;
@@ -300,50 +173,33 @@ export interface TransactionLogOptions {
 
 /** Reads and appends the partitions of `__transaction_state` through the broker's own log. */
 export class TransactionLog {
-  constructor(private readonly options: TransactionLogOptions) {}
+  private readonly log: InternalTopicLog;
+
+  constructor(private readonly options: TransactionLogOptions) {
+    this.log = new InternalTopicLog({ ...options, name: TRANSACTION_STATE_TOPIC_NAME, configs: TRANSACTION_STATE_TOPIC_CONFIGS });
+  }
 
   /** The topic, when it exists. */
   get topic(): TopicInfo | undefined {
-    return this.options.topics.get(TRANSACTION_STATE_TOPIC_NAME);
+    return this.log.topic;
   }
 
   /** Creates `__transaction_state` with `partitions` partitions unless it exists; resolves once its logs exist. */
-  async ensureTopic(partitions: number): Promise<TopicInfo> {
-    return this.topic ?? this.options.topics.createInternalTopic(TRANSACTION_STATE_TOPIC_NAME, partitions, { ...TRANSACTION_STATE_TOPIC_CONFIGS });
+  ensureTopic(partitions: number): Promise<TopicInfo> {
+    return this.log.ensureTopic(partitions);
   }
 
   /** Whether the partition's log is there to be read (not offline, not missing). */
   hasLog(partition: number): boolean {
-    return this.options.logs.getLog(TRANSACTION_STATE_TOPIC_NAME, partition) !== undefined;
+    return this.log.hasLog(partition);
   }
 
   /**
    * Appends `records` as one batch to the partition and resolves once written (and fsynced when `durable`).
-   * Throws KafkaError with the log's code: UNKNOWN_TOPIC_OR_PARTITION (no such partition), KAFKA_STORAGE_ERROR
-   * (offline, or an I/O error now), MESSAGE_TOO_LARGE (over the topic's max.message.bytes), NOT_LEADER_OR_FOLLOWER
-   * (the log is closing).
+   * Throws KafkaError with the log's code (InternalTopicLog.append).
    */
   async append(partition: number, records: readonly TransactionLogRecord[], timestampMs: number): Promise<void> {
-    const topic = this.topic;
-    const { logs } = this.options;
-    const log = topic !== undefined && partition < topic.partitions ? logs.getLog(TRANSACTION_STATE_TOPIC_NAME, partition) : undefined;
-    if (log === undefined) {
-      if (logs.isOffline(TRANSACTION_STATE_TOPIC_NAME, partition)) {
-        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${TRANSACTION_STATE_TOPIC_NAME}-${partition} is offline`);
-      }
-      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${TRANSACTION_STATE_TOPIC_NAME}-${partition} does not exist`);
-    }
-    const batch = buildTransactionLogBatch(records, timestampMs);
-    if (batch.length > topic!.maxMessageBytes) {
-      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `a ${batch.length}-byte transaction log batch exceeds max.message.bytes ${topic!.maxMessageBytes}`);
-    }
-    try {
-      await log.append(batch, readBatchHeader(batch), { durable: this.options.durable });
-    } catch (err) {
-      if (err instanceof KafkaError) throw err;
-      if (isStorageError(err)) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${TRANSACTION_STATE_TOPIC_NAME}-${partition}: ${(err as Error).message}`);
-      throw err;
-    }
+    await this.log.append(partition, buildKeyValueBatch(records, timestampMs));
   }
 
   /**
@@ -353,32 +209,20 @@ export class TransactionLog {
    */
   async load(partition: number): Promise<Map<string, TransactionMetadata>> {
     const loaded = new Map<string, TransactionMetadata>();
-    const log = this.options.logs.getLog(TRANSACTION_STATE_TOPIC_NAME, partition);
-    if (log === undefined) return loaded;
     const logger = this.options.logger;
-    let offset = log.logStartOffset;
-    const end = log.highWatermark;
-    try {
-      // Each round reads at least one whole batch (minOneBatch) and moves past it, or stops.
-      while (offset < end) {
-        const buf = await log.read(offset, LOAD_BUFFER_BYTES, true);
-        if (buf === null || buf.length === 0) break;
-        const next = forEachTransactionLogRecord(buf, (record) => {
-          const key = decodeTransactionLogKey(record.key);
-          if (key.transactionalId === undefined) {
-            logger.warn({ partition, keyVersion: key.version }, 'ignoring a transaction log record with an unknown key version');
-            return;
-          }
-          const metadata = decodeTransactionLogValue(key.transactionalId, record.value);
-          if (metadata === undefined) loaded.delete(key.transactionalId);
-          else loaded.set(key.transactionalId, metadata);
-        });
-        if (next === undefined || next <= offset) break;
-        offset = next;
-      }
-    } catch (err) {
-      logger.error({ err, topic: TRANSACTION_STATE_TOPIC_NAME, partition, offset: offset.toString() }, 'error loading transactions from the transaction log');
-    }
+    await this.log.scan(partition, {
+      record: (record, offset) => {
+        if (record.key === null) throw new TransactionStateError(`Transaction state log's key should not be null (offset ${offset})`);
+        const key = decodeTransactionLogKey(record.key);
+        if (key.transactionalId === undefined) {
+          logger.warn({ partition, keyVersion: key.version }, 'ignoring a transaction log record with an unknown key version');
+          return;
+        }
+        const metadata = decodeTransactionLogValue(key.transactionalId, record.value);
+        if (metadata === undefined) loaded.delete(key.transactionalId);
+        else loaded.set(key.transactionalId, metadata);
+      },
+    });
     return loaded;
   }
 }

@@ -1,15 +1,17 @@
 /**
  * Rebalance correctness under churn (kafkajs 2.2.4): members join and leave repeatedly while a producer keeps
- * writing. At the end, per partition: the committed offsets recorded in the group metadata file never go
+ * writing. At the end, per partition: the committed offsets recorded in __consumer_offsets never go
  * backwards, and the union of the offsets the members consumed covers everything produced.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { kafkaClient } from './support/in-process.js';
 import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.js';
-import { decodePayload, GROUP_METADATA_DIR, GROUP_METADATA_FILE } from '../../src/group/offset-store.js';
+import { decodeGroupRecordKey, decodeOffsetCommitValue } from '../../src/group/group-records.js';
+import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, OFFSETS_TOPIC_NAME, internalPartitionFor } from '../../src/metadata/internal-topics.js';
+import { forEachKeyValueRecord } from '../../src/protocol/records/key-value-batch.js';
 
 const TOPIC = 'churn';
 const GROUP = 'churn-g';
@@ -35,16 +37,18 @@ afterAll(async () => {
   await tb?.stop();
 });
 
-/** Every offset commit of GROUP in the group metadata file, in file order. */
+/** Every offset commit of GROUP in its `__consumer_offsets` partition, in log order (read from the segment files). */
 function committedHistory(): Array<{ partition: number; offset: bigint }> {
-  const data = readFileSync(path.join(tb.dataDir, GROUP_METADATA_DIR, GROUP_METADATA_FILE));
+  const dir = path.join(tb.dataDir, `${OFFSETS_TOPIC_NAME}-${internalPartitionFor(GROUP, DEFAULT_OFFSETS_TOPIC_PARTITIONS)}`);
   const out: Array<{ partition: number; offset: bigint }> = [];
-  for (let pos = 8; pos + 8 <= data.length; ) {
-    const length = data.readInt32BE(pos);
-    if (pos + 8 + length > data.length) break;
-    const record = decodePayload(data.subarray(pos + 8, pos + 8 + length));
-    if (record.type === 'offset' && record.value.groupId === GROUP) out.push({ partition: record.value.partition, offset: record.value.offset });
-    pos += 8 + length;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
+    forEachKeyValueRecord(readFileSync(path.join(dir, file)), {
+      record: ({ key, value }) => {
+        const k = decodeGroupRecordKey(key!);
+        if (k.kind !== 'offset' || k.groupId !== GROUP || value === null) return;
+        out.push({ partition: k.partition, offset: decodeOffsetCommitValue(k.groupId, k.topic, k.partition, value).offset });
+      },
+    });
   }
   return out;
 }

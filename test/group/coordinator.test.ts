@@ -1,18 +1,17 @@
 // The group coordinator and the classic rebalance protocol, driven directly (no sockets) with fake timers, against
-// a real group metadata file in a temporary directory.
+// real logs (`__consumer_offsets`) in a temporary directory.
 import { rmSync } from 'node:fs';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { GroupCoordinator } from '../../src/group/coordinator.js';
+import type { GroupCoordinator } from '../../src/group/coordinator.js';
 import type { JoinParams } from '../../src/group/group.js';
 import type { JoinResult } from '../../src/group/member.js';
-import { resolveBrokerConfig, type BrokerOptions } from '../../src/metadata/broker-config.js';
+import type { BrokerOptions } from '../../src/metadata/broker-config.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { openGroupCoordinator, type GroupCoordinatorHarness } from '../helpers/group-coordinator.js';
 import { makeTempDir } from '../helpers/in-process-broker.js';
 
-const logger = pino({ level: 'silent' });
 let dataDir: string;
-const open: GroupCoordinator[] = [];
+const open: GroupCoordinatorHarness[] = [];
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -20,7 +19,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
+  for (const h of open.splice(0)) await h.close();
   vi.useRealTimers();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -55,10 +54,9 @@ function settling(c: GroupCoordinator): GroupCoordinator {
 }
 
 async function coordinator(options: BrokerOptions = {}): Promise<GroupCoordinator> {
-  const config = resolveBrokerConfig({ dataDir, groupInitialRebalanceDelayMs: 0, ...options });
-  const c = await GroupCoordinator.open({ dataDir, config, logger });
-  open.push(c);
-  return settling(c);
+  const h = await done(openGroupCoordinator(dataDir, { broker: options }));
+  open.push(h);
+  return settling(h.coordinator);
 }
 
 const META = Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 116, 0, 0, 0, 0]); // consumer subscription v0: topics ["t"]
@@ -167,7 +165,7 @@ describe('JoinGroup / SyncGroup', () => {
     expect((await c.joinGroup('g', params({ protocols: [{ name: 'other', metadata: META }] }))).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     // group.max.size=2: two members are waiting in the rebalance, a third is turned away.
     // (Straight on the coordinator: the three joins must all land before the zero-delay join timer runs.)
-    const raw = open[open.length - 1]!;
+    const raw = open[open.length - 1]!.coordinator;
     const waiting = [raw.joinGroup('m', params()), raw.joinGroup('m', params())];
     expect((await raw.joinGroup('m', params())).errorCode).toBe(ErrorCode.GROUP_MAX_SIZE_REACHED);
     expect((await done(Promise.all(waiting))).map((r) => r.errorCode)).toEqual([0, 0]);
@@ -238,6 +236,8 @@ describe('timeouts', () => {
     expect(vi.getTimerCount()).toBeGreaterThan(0);
     c.shutdown();
     expect((await waiting).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    // The logs' own timers (checkpoints, producer expiry) go when they close; none of the coordinator's remain.
+    await done(open[open.length - 1]!.logs.close());
     expect(vi.getTimerCount()).toBe(0);
   });
 });
@@ -329,10 +329,9 @@ describe('offsets', () => {
   });
 
   test('COORDINATOR_LOAD_IN_PROGRESS until the offsets are loaded (SyncGroup: REBALANCE_IN_PROGRESS, Heartbeat: NONE)', async () => {
-    const config = resolveBrokerConfig({ dataDir });
-    const raw = new GroupCoordinator({ dataDir, config, logger });
-    open.push(raw);
-    const c = settling(raw);
+    const h = await done(openGroupCoordinator(dataDir, { broker: { groupInitialRebalanceDelayMs: 3000 }, load: false }));
+    open.push(h);
+    const c = settling(h.coordinator);
     expect((await c.joinGroup('g', params())).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     expect((await c.syncGroup('g', { generationId: 1, memberId: 'm', groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] })).errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     expect(c.heartbeat('g', 'm', null, 1)).toBe(ErrorCode.NONE);
@@ -371,8 +370,7 @@ describe('offset writes racing each other', () => {
     const inMemory = c.fetchOffsets('race', [{ name: 't', partitionIndexes: [0] }]).topics[0]!.partitions[0]!;
     expect(inMemory.offset).toBe(-1n);
 
-    const raw = open.pop()!;
-    await raw.close();
+    await done(open.pop()!.close());
     const reopened = await coordinator();
     const fromFile = reopened.fetchOffsets('race', [{ name: 't', partitionIndexes: [0] }]).topics[0]!.partitions[0]!;
     expect(fromFile.offset).toBe(-1n);

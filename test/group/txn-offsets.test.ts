@@ -1,45 +1,49 @@
-// Transactional offset commits in the group coordinator, driven directly (no sockets) against a real group
-// metadata file in a temporary directory: pending offsets, completeTransaction (COMMIT / ABORT) as the marker
-// writer calls it, the order in which transactional and ordinary commits of one partition win, producer-epoch
-// fencing, and what survives a restart.
-import { mkdtempSync, promises as fsp, rmSync } from 'node:fs';
+// Transactional offset commits in the group coordinator, driven directly (no sockets) against real logs in a
+// temporary data dir (`__consumer_offsets`): pending offsets, markers (COMMIT / ABORT) written as the transaction
+// coordinator writes them, the order in which transactional and ordinary commits of one partition win,
+// producer-epoch fencing by the partition, and what survives a restart.
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { GroupCoordinator, type OffsetToCommit } from '../../src/group/coordinator.js';
+import type { GroupCoordinator, OffsetToCommit } from '../../src/group/coordinator.js';
 import type { JoinParams } from '../../src/group/group.js';
-import { NO_EXPIRE_TIMESTAMP } from '../../src/group/offset-store.js';
-import { KafkaError } from '../../src/errors.js';
-import { resolveBrokerConfig, type BrokerOptions } from '../../src/metadata/broker-config.js';
+import { NO_EXPIRE_TIMESTAMP } from '../../src/group/group-records.js';
+import type { BrokerOptions } from '../../src/metadata/broker-config.js';
 import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, internalPartitionFor } from '../../src/metadata/internal-topics.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { openGroupCoordinator, type GroupCoordinatorHarness, type GroupCoordinatorHarnessOptions } from '../helpers/group-coordinator.js';
+import { countingFs } from '../log/helpers.js';
 
-const logger = pino({ level: 'silent' });
 let dataDir: string;
-const open: GroupCoordinator[] = [];
+const harnesses = new Map<GroupCoordinator, GroupCoordinatorHarness>();
 
 beforeEach(() => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-txn-offsets-'));
 });
 
 afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
+  for (const h of harnesses.values()) await h.close();
+  harnesses.clear();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function coordinator(options: BrokerOptions = {}, now?: () => number): Promise<GroupCoordinator> {
-  const config = resolveBrokerConfig({ dataDir, groupInitialRebalanceDelayMs: 0, ...options });
-  const c = await GroupCoordinator.open({ dataDir, config, logger, now });
-  open.push(c);
-  return c;
+async function coordinator(options: BrokerOptions = {}, now?: () => number, more: GroupCoordinatorHarnessOptions = {}): Promise<GroupCoordinator> {
+  const h = await openGroupCoordinator(dataDir, { broker: options, ...(now === undefined ? {} : { now }), ...more });
+  harnesses.set(h.coordinator, h);
+  return h.coordinator;
 }
 
 /** Closes `c` and opens a new coordinator on the same data dir (a restart). */
 async function reopen(c: GroupCoordinator): Promise<GroupCoordinator> {
-  await c.close();
-  open.splice(open.indexOf(c), 1);
+  await harnesses.get(c)!.close();
+  harnesses.delete(c);
   return coordinator();
+}
+
+/** The transaction coordinator's marker for `producerId` in the group's `__consumer_offsets` partition. */
+async function end(c: GroupCoordinator, producerId: bigint, groupId: string, commit: boolean, producerEpoch = 0): Promise<void> {
+  expect(await harnesses.get(c)!.endTransaction(producerId, groupId, commit, producerEpoch)).toBe(ErrorCode.NONE);
 }
 
 const offset = (partition: number, value: bigint, metadata: string | null = 'md', leaderEpoch = -1): OffsetToCommit => ({
@@ -88,7 +92,7 @@ describe('pending transactional offsets', () => {
     expect(fetched(c, 'g', 0, true)).toEqual({ offset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
     expect(fetched(c, 'g', 1, true)).toEqual({ offset: -1n, errorCode: ErrorCode.NONE }); // another partition is stable
 
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
+    await end(c, PID, 'g', true);
     const all = c.fetchOffsets('g', null, true);
     expect(all.topics).toEqual([{ name: 't', partitions: [{ partitionIndex: 0, offset: 9n, leaderEpoch: 3, metadata: 'txn', errorCode: ErrorCode.NONE }] }]);
   });
@@ -96,7 +100,7 @@ describe('pending transactional offsets', () => {
   test('a committed transactional offset is durable: it is there after a restart', async () => {
     const c = await coordinator();
     await txnCommit(c, 'g', [offset(0, 9n), offset(1, 10n, null)]);
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
+    await end(c, PID, 'g', true);
     const again = await reopen(c);
     expect(again.fetchOffsets('g', null).topics[0]!.partitions.map((p) => [p.partitionIndex, p.offset, p.metadata])).toEqual([
       [0, 9n, 'md'],
@@ -108,10 +112,10 @@ describe('pending transactional offsets', () => {
     const c = await coordinator();
     await c.commitOffsets('g', '', null, -1, [offset(0, 5n)]);
     await txnCommit(c, 'g', [offset(0, 9n)]);
-    await c.completeTransaction(PID, c.partitionFor('g'), false);
+    await end(c, PID, 'g', false);
     expect(fetched(c, 'g', 0, true)).toEqual({ offset: 5n, errorCode: ErrorCode.NONE });
     // A later COMMIT for the same producer has nothing left to apply.
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
+    await end(c, PID, 'g', true);
     expect(fetched(c, 'g', 0)).toEqual({ offset: 5n, errorCode: ErrorCode.NONE });
     expect((await reopen(c)).fetchOffsets('g', null).topics[0]!.partitions[0]!.offset).toBe(5n);
   });
@@ -122,10 +126,10 @@ describe('pending transactional offsets', () => {
     const b = ['other-1', 'other-2', 'other-3'].find((id) => c.partitionFor(id) !== c.partitionFor(a!))!;
     await txnCommit(c, a!, [offset(0, 1n)]);
     await txnCommit(c, b, [offset(0, 2n)]);
-    await c.completeTransaction(PID, c.partitionFor(a!), true);
+    await end(c, PID, a!, true);
     expect(fetched(c, a!, 0, true)).toEqual({ offset: 1n, errorCode: ErrorCode.NONE });
     expect(fetched(c, b, 0, true)).toEqual({ offset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
-    await c.completeTransaction(PID, c.partitionFor(b), true);
+    await end(c, PID, b, true);
     expect(fetched(c, b, 0, true)).toEqual({ offset: 2n, errorCode: ErrorCode.NONE });
   });
 
@@ -134,7 +138,7 @@ describe('pending transactional offsets', () => {
     const [a, b] = groupsOnOnePartition(2);
     await txnCommit(c, a!, [offset(0, 1n)]);
     await txnCommit(c, b!, [offset(0, 2n)]);
-    await c.completeTransaction(PID, c.partitionFor(a!), true);
+    await end(c, PID, a!, true);
     expect([fetched(c, a!, 0, true), fetched(c, b!, 0, true)]).toEqual([
       { offset: 1n, errorCode: ErrorCode.NONE },
       { offset: 2n, errorCode: ErrorCode.NONE },
@@ -145,7 +149,7 @@ describe('pending transactional offsets', () => {
     const c = await coordinator();
     await txnCommit(c, 'g', [offset(0, 1n)], 1n);
     await txnCommit(c, 'g', [offset(1, 2n)], 2n);
-    await c.completeTransaction(1n, c.partitionFor('g'), true);
+    await end(c, 1n, 'g', true);
     expect(fetched(c, 'g', 0, true)).toEqual({ offset: 1n, errorCode: ErrorCode.NONE });
     expect(fetched(c, 'g', 1, true)).toEqual({ offset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
   });
@@ -156,7 +160,7 @@ describe('which commit of a partition wins (Kafka orders them by their position 
     const c = await coordinator();
     await txnCommit(c, 'g', [offset(0, 9n), offset(1, 9n)]);
     await c.commitOffsets('g', '', null, -1, [offset(0, 20n)]);
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
+    await end(c, PID, 'g', true);
     expect(fetched(c, 'g', 0)).toEqual({ offset: 20n, errorCode: ErrorCode.NONE });
     expect(fetched(c, 'g', 1)).toEqual({ offset: 9n, errorCode: ErrorCode.NONE }); // not superseded
     const again = await reopen(c);
@@ -167,7 +171,7 @@ describe('which commit of a partition wins (Kafka orders them by their position 
     const c = await coordinator();
     await c.commitOffsets('g', '', null, -1, [offset(0, 20n)]);
     await txnCommit(c, 'g', [offset(0, 9n)]);
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
+    await end(c, PID, 'g', true);
     expect(fetched(c, 'g', 0)).toEqual({ offset: 9n, errorCode: ErrorCode.NONE });
     expect(fetched(await reopen(c), 'g', 0).offset).toBe(9n);
   });
@@ -177,7 +181,7 @@ describe('which commit of a partition wins (Kafka orders them by their position 
     await txnCommit(c, 'g', [offset(0, 9n)]);
     const ordinary = c.commitOffsets('g', '', null, -1, [offset(0, 20n)]); // queued, not yet fsynced
     expect(fetched(c, 'g', 0, true).errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
-    const completion = c.completeTransaction(PID, c.partitionFor('g'), true);
+    const completion = end(c, PID, 'g', true);
     expect(await ordinary).toEqual([ErrorCode.NONE]);
     await completion;
     expect(fetched(c, 'g', 0, true)).toEqual({ offset: 20n, errorCode: ErrorCode.NONE });
@@ -188,7 +192,7 @@ describe('which commit of a partition wins (Kafka orders them by their position 
     const c = await coordinator();
     const ordinary = c.commitOffsets('g', '', null, -1, [offset(0, 20n)]); // queued first
     await txnCommit(c, 'g', [offset(0, 9n)]);
-    const completion = c.completeTransaction(PID, c.partitionFor('g'), true);
+    const completion = end(c, PID, 'g', true);
     await Promise.all([ordinary, completion]);
     expect(fetched(c, 'g', 0)).toEqual({ offset: 9n, errorCode: ErrorCode.NONE });
     expect(fetched(await reopen(c), 'g', 0).offset).toBe(9n);
@@ -200,11 +204,13 @@ describe('which commit of a partition wins (Kafka orders them by their position 
       const c = await coordinator();
       await txnCommit(c, groupId, [offset(0, 100n)], 1n);
       await txnCommit(c, groupId, [offset(0, 200n)], 2n);
-      await c.completeTransaction(firstToComplete, c.partitionFor(groupId), true);
-      await c.completeTransaction(firstToComplete === 1n ? 2n : 1n, c.partitionFor(groupId), true);
+      await end(c, firstToComplete, groupId, true);
+      await end(c, firstToComplete === 1n ? 2n : 1n, groupId, true);
       expect(fetched(c, groupId, 0, true)).toEqual({ offset: 200n, errorCode: ErrorCode.NONE });
-      expect(fetched(await reopen(c), groupId, 0).offset).toBe(200n);
-      await open.pop()!.close();
+      const again = await reopen(c);
+      expect(fetched(again, groupId, 0).offset).toBe(200n);
+      await harnesses.get(again)!.close();
+      harnesses.delete(again);
     }
   });
 
@@ -212,7 +218,7 @@ describe('which commit of a partition wins (Kafka orders them by their position 
     const c = await coordinator();
     await txnCommit(c, 'g', [offset(0, 1n)]);
     await txnCommit(c, 'g', [offset(0, 2n)]);
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
+    await end(c, PID, 'g', true);
     expect(fetched(c, 'g', 0)).toEqual({ offset: 2n, errorCode: ErrorCode.NONE });
   });
 });
@@ -265,27 +271,18 @@ describe('TxnOffsetCommit validation', () => {
     expect(fetched(c, 'g', 1, true).errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
   });
 
-  test('a producer epoch older than one the partition has seen (a fenced zombie) gets INVALID_PRODUCER_EPOCH', async () => {
+  test('a producer epoch older than one the partition has seen (a fenced zombie) gets INVALID_PRODUCER_EPOCH, also after a restart', async () => {
     const c = await coordinator();
     expect(await txnCommit(c, 'g', [offset(0, 1n)], PID, 5)).toEqual([ErrorCode.NONE]);
     // InitProducerId fenced epoch 5: the coordinator aborts its transaction with a marker at epoch 6.
-    await c.completeTransaction(PID, c.partitionFor('g'), false, 6);
+    await end(c, PID, 'g', false, 6);
     expect(await txnCommit(c, 'g', [offset(0, 2n)], PID, 5)).toEqual([ErrorCode.INVALID_PRODUCER_EPOCH]);
     expect(fetched(c, 'g', 0, true).errorCode).toBe(ErrorCode.NONE);
     expect(await txnCommit(c, 'g', [offset(0, 3n)], PID, 6)).toEqual([ErrorCode.NONE]);
     expect(await txnCommit(c, 'g', [offset(0, 3n)], PID, 5)).toEqual([ErrorCode.INVALID_PRODUCER_EPOCH]);
-  });
-
-  test('producer epochs are forgotten after producer.id.expiration.ms, but not while offsets are pending', async () => {
-    let nowMs = 1_000_000;
-    const c = await coordinator({ producerIdExpirationMs: 60_000 }, () => nowMs);
-    await txnCommit(c, 'g', [offset(0, 1n)], 1n, 3);
-    await txnCommit(c, 'g', [offset(0, 1n)], 2n, 3);
-    await c.completeTransaction(2n, c.partitionFor('g'), true, 4);
-    nowMs += 60_000;
-    expect(c.expireProducerEpochs()).toBe(1); // producer 2; producer 1 still has pending offsets
-    expect(await txnCommit(c, 'g', [offset(0, 1n)], 1n, 2)).toEqual([ErrorCode.INVALID_PRODUCER_EPOCH]);
-    expect(await txnCommit(c, 'g', [offset(0, 1n)], 2n, 0)).toEqual([ErrorCode.NONE]);
+    // The partition's producer state is durable with its log.
+    const again = await reopen(c);
+    expect(await txnCommit(again, 'g', [offset(0, 4n)], PID, 5)).toEqual([ErrorCode.INVALID_PRODUCER_EPOCH]);
   });
 });
 
@@ -297,7 +294,7 @@ describe('pending offsets and the rest of the group lifecycle', () => {
     nowMs += 10 * 60_000;
     await c.cleanupExpiredOffsets();
     expect(c.group('g')?.state).toBe('Empty');
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
+    await end(c, PID, 'g', true);
     expect(fetched(c, 'g', 0)).toEqual({ offset: 1n, errorCode: ErrorCode.NONE });
   });
 
@@ -311,25 +308,51 @@ describe('pending offsets and the rest of the group lifecycle', () => {
     await c.removeOffsetsOfTopic('t');
     expect(fetched(c, 'g', 1, true).errorCode).toBe(ErrorCode.NONE);
     expect(fetched(c, 'h', 0, true).errorCode).toBe(ErrorCode.NONE);
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
-    await c.completeTransaction(PID, c.partitionFor('h'), true);
+    await end(c, PID, 'g', true);
+    await end(c, PID, 'h', true);
     expect([fetched(c, 'g', 0).offset, fetched(c, 'g', 1).offset, fetched(c, 'h', 0).offset]).toEqual([-1n, -1n, -1n]);
   });
 
-  test('a COMMIT whose offsets cannot be written rejects with KAFKA_STORAGE_ERROR and keeps them pending for a retry', async () => {
+  test('a TxnOffsetCommit whose batch cannot be written answers NOT_COORDINATOR and leaves nothing pending', async () => {
+    const fs = countingFs();
+    const c = await coordinator({}, undefined, { fs });
+    await c.ensureOffsetsTopic();
+    fs.fault = (op, file) => {
+      if (op === 'writev' && file.includes('__consumer_offsets')) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    };
+    expect(await txnCommit(c, 'g', [offset(0, 7n)])).toEqual([ErrorCode.NOT_COORDINATOR]);
+    expect(fetched(c, 'g', 0, true)).toEqual({ offset: -1n, errorCode: ErrorCode.NONE });
+  });
+});
+
+describe('pending transactional offsets across a restart (they are transactional records in __consumer_offsets)', () => {
+  test('offsets pending at a restart are pending after it, and the COMMIT marker written after it makes them current', async () => {
     const c = await coordinator();
-    await txnCommit(c, 'g', [offset(0, 7n)]);
-    // A real I/O failure: the store's file descriptor is closed under it, so the write fails with EBADF.
-    const store = (c as unknown as { store: { fh: { close(): Promise<void> } | undefined; file: string } }).store;
-    const fh = store.fh!;
-    await fh.close();
-    const err = await c.completeTransaction(PID, c.partitionFor('g'), true).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KafkaError);
-    expect((err as KafkaError).errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
-    expect(fetched(c, 'g', 0, true)).toEqual({ offset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
-    store.fh = await fsp.open(store.file, 'r+');
-    await c.completeTransaction(PID, c.partitionFor('g'), true);
-    expect(fetched(c, 'g', 0, true)).toEqual({ offset: 7n, errorCode: ErrorCode.NONE });
-    expect(fetched(await reopen(c), 'g', 0).offset).toBe(7n);
+    await c.commitOffsets('g', '', null, -1, [offset(0, 5n)]);
+    await txnCommit(c, 'g', [offset(0, 9n), offset(1, 10n)]);
+    const again = await reopen(c);
+    expect(fetched(again, 'g', 0)).toEqual({ offset: 5n, errorCode: ErrorCode.NONE });
+    expect(fetched(again, 'g', 0, true)).toEqual({ offset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
+    await end(again, PID, 'g', true);
+    expect([fetched(again, 'g', 0, true), fetched(again, 'g', 1, true)]).toEqual([
+      { offset: 9n, errorCode: ErrorCode.NONE },
+      { offset: 10n, errorCode: ErrorCode.NONE },
+    ]);
+    const third = await reopen(again);
+    expect([fetched(third, 'g', 0).offset, fetched(third, 'g', 1).offset]).toEqual([9n, 10n]);
+  });
+
+  test('an ABORT marker after a restart drops them; an ordinary commit after the TxnOffsetCommit still wins at COMMIT', async () => {
+    const c = await coordinator();
+    await txnCommit(c, 'g', [offset(0, 9n)], 1n);
+    await txnCommit(c, 'g', [offset(1, 9n)], 2n);
+    await c.commitOffsets('g', '', null, -1, [offset(1, 20n)]);
+    const again = await reopen(c);
+    await end(again, 1n, 'g', false);
+    await end(again, 2n, 'g', true);
+    expect([fetched(again, 'g', 0, true), fetched(again, 'g', 1, true)]).toEqual([
+      { offset: -1n, errorCode: ErrorCode.NONE },
+      { offset: 20n, errorCode: ErrorCode.NONE },
+    ]);
   });
 });

@@ -2,14 +2,12 @@
 // TransactionLogValue.json (Kafka 3.9 writes value version 0), and the record batch around it.
 import { describe, expect, it } from 'vitest';
 import { batchCrcIsValid, readBatchHeader } from '../../src/protocol/records/batch.js';
+import { buildKeyValueBatch, forEachKeyValueRecord } from '../../src/protocol/records/key-value-batch.js';
 import {
-  buildTransactionLogBatch,
   decodeTransactionLogKey,
   decodeTransactionLogValue,
   encodeTransactionLogKey,
   encodeTransactionLogValue,
-  forEachTransactionLogRecord,
-  type TransactionLogRecord,
 } from '../../src/txn/transaction-log.js';
 import type { TxnTransitMetadata } from '../../src/txn/transaction-metadata.js';
 import { TransactionStateError } from '../../src/txn/transaction-state.js';
@@ -148,7 +146,7 @@ describe('TransactionLogValue', () => {
 describe('transaction log batches', () => {
   it('are uncompressed RecordBatch v2 with producer -1, leader epoch -1 and the write time, as MemoryRecords.withRecords builds them', () => {
     const key = encodeTransactionLogKey('tx');
-    const batch = buildTransactionLogBatch([{ key, value: ONGOING_V0 }], 1700000000123);
+    const batch = buildKeyValueBatch([{ key, value: ONGOING_V0 }], 1700000000123);
     const recordBody = `00 00 00 0c ${key.toString('hex')} ${(ONGOING_V0.length * 2).toString(16)} ${ONGOING_V0.toString('hex')} 00`.replaceAll(' ', '');
     // attributes, timestampDelta, offsetDelta, key length (zigzag 6 = 0x0c), 6-byte key, value length (zigzag 57 =
     // 0x72), 57-byte value, header count: 69 bytes, whose zigzag varint (138) is 0x8a 0x01.
@@ -174,7 +172,7 @@ describe('transaction log batches', () => {
 
   it('write a tombstone as a null value (length -1)', () => {
     const key = encodeTransactionLogKey('tx');
-    const batch = buildTransactionLogBatch([{ key, value: null }, { key: encodeTransactionLogKey('ty'), value: null }], 5);
+    const batch = buildKeyValueBatch([{ key, value: null }, { key: encodeTransactionLogKey('ty'), value: null }], 5);
     // record 0: attributes, timestampDelta, offsetDelta 0, key, value -1, no headers.
     expect(batch.subarray(61, 61 + 13).toString('hex')).toBe(`18 00 00 00 0c ${key.toString('hex')} 01 00`.replaceAll(' ', ''));
     // record 1: length, attributes, timestampDelta, offsetDelta 1 (zigzag 0x02).
@@ -184,12 +182,14 @@ describe('transaction log batches', () => {
   });
 
   it('read back every record of consecutive batches, with the offset after the last', () => {
-    const a = buildTransactionLogBatch([{ key: encodeTransactionLogKey('a'), value: ONGOING_V0 }], 1);
-    const b = buildTransactionLogBatch([{ key: encodeTransactionLogKey('b'), value: null }, { key: encodeTransactionLogKey('c'), value: ONGOING_V1 }], 2);
+    const a = buildKeyValueBatch([{ key: encodeTransactionLogKey('a'), value: ONGOING_V0 }], 1);
+    const b = buildKeyValueBatch([{ key: encodeTransactionLogKey('b'), value: null }, { key: encodeTransactionLogKey('c'), value: ONGOING_V1 }], 2);
     b.writeBigInt64BE(1n, 0); // the log assigns offsets: a is 0, b starts at 1
     const seen: Array<{ key: string; value: string | null; offset: bigint }> = [];
-    const next = forEachTransactionLogRecord(Buffer.concat([a, b]), (r: TransactionLogRecord, offset) => {
-      seen.push({ key: decodeTransactionLogKey(r.key).transactionalId!, value: r.value === null ? null : r.value.toString('hex'), offset });
+    const next = forEachKeyValueRecord(Buffer.concat([a, b]), {
+      record: (r, offset) => {
+        seen.push({ key: decodeTransactionLogKey(r.key!).transactionalId!, value: r.value === null ? null : r.value.toString('hex'), offset });
+      },
     });
     expect(seen).toEqual([
       { key: 'a', value: ONGOING_V0.toString('hex'), offset: 0n },
