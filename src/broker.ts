@@ -71,6 +71,10 @@ function defaultLogConfig(config: BrokerConfig): LogConfig {
     indexIntervalBytes: config.logIndexIntervalBytes,
     flushMessages: config.logFlushIntervalMessages,
     flushMs: config.logFlushIntervalMs,
+    deleteRetentionMs: config.logCleanerDeleteRetentionMs,
+    minCompactionLagMs: config.logCleanerMinCompactionLagMs,
+    maxCompactionLagMs: config.logCleanerMaxCompactionLagMs,
+    minCleanableDirtyRatio: config.logCleanerMinCleanableRatio,
   };
 }
 
@@ -180,6 +184,13 @@ class EddyBroker implements Broker {
       producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
     });
     this.logs = logs;
+    // Compaction runs in the background once the logs are loaded (stopped first by close()).
+    await logs.startCleaner({
+      enable: config.logCleanerEnable,
+      backoffMs: config.logCleanerBackoffMs,
+      dedupeBufferSize: config.logCleanerDedupeBufferSize,
+      ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
+    });
     const topics = await TopicRegistry.open({
       dataDir,
       logs,
@@ -292,6 +303,7 @@ class EddyBroker implements Broker {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
     this.shutdown.abort();
+    await this.logs?.stopCleaner();
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so in-flight requests can finish.
     this.groups?.shutdown();
     await this.server?.close();

@@ -31,6 +31,14 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('log-index-interval-bytes', { type: 'number', default: D.logIndexIntervalBytes, describe: 'Bytes between offset index entries (log.index.interval.bytes)' })
     .option('log-max-open-files', { type: 'number', default: D.logMaxOpenFiles, describe: 'Most log files open at once, idle ones closed (0: half the fd soft limit; no Kafka equivalent)' })
     .option('max-broker-partitions', { type: 'number', default: D.maxBrokerPartitions, describe: 'Most partitions on this broker, all topics (KIP-578 max.broker.partitions)' })
+    .option('log-cleaner-enable', { type: 'boolean', default: D.logCleanerEnable, describe: 'Compact cleanup.policy=compact topics in the background (log.cleaner.enable)' })
+    .option('log-cleaner-backoff-ms', { type: 'number', default: D.logCleanerBackoffMs, describe: 'Cleaner sleep when no log needs cleaning (log.cleaner.backoff.ms)' })
+    .option('log-cleaner-min-cleanable-ratio', { type: 'number', default: D.logCleanerMinCleanableRatio, describe: 'Default min.cleanable.dirty.ratio (log.cleaner.min.cleanable.ratio)' })
+    .option('log-cleaner-delete-retention-ms', { type: 'number', default: D.logCleanerDeleteRetentionMs, describe: 'Default delete.retention.ms: how long tombstones stay (log.cleaner.delete.retention.ms)' })
+    .option('log-cleaner-io-max-bytes-per-second', { type: 'number', describe: 'Cleaner I/O rate cap, read + write (log.cleaner.io.max.bytes.per.second; default unlimited)' })
+    .option('log-cleaner-dedupe-buffer-size', { type: 'number', default: D.logCleanerDedupeBufferSize, describe: 'Bytes bounding the cleaner\'s key map (log.cleaner.dedupe.buffer.size)' })
+    .option('log-cleaner-min-compaction-lag-ms', { type: 'number', default: D.logCleanerMinCompactionLagMs, describe: 'Default min.compaction.lag.ms (log.cleaner.min.compaction.lag.ms)' })
+    .option('log-cleaner-max-compaction-lag-ms', { type: 'number', describe: 'Default max.compaction.lag.ms (log.cleaner.max.compaction.lag.ms; default unlimited)' })
     .option('group-initial-rebalance-delay-ms', { type: 'number', default: D.groupInitialRebalanceDelayMs, describe: 'Delay of the first rebalance of an empty group (group.initial.rebalance.delay.ms)' })
     .option('group-min-session-timeout-ms', { type: 'number', default: D.groupMinSessionTimeoutMs, describe: 'Smallest accepted member session timeout (group.min.session.timeout.ms)' })
     .option('group-max-session-timeout-ms', { type: 'number', default: D.groupMaxSessionTimeoutMs, describe: 'Largest accepted member session timeout (group.max.session.timeout.ms)' })
@@ -81,6 +89,14 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     logIndexIntervalBytes: args['log-index-interval-bytes'],
     logMaxOpenFiles: args['log-max-open-files'],
     maxBrokerPartitions: args['max-broker-partitions'],
+    logCleanerEnable: args['log-cleaner-enable'],
+    logCleanerBackoffMs: args['log-cleaner-backoff-ms'],
+    logCleanerMinCleanableRatio: args['log-cleaner-min-cleanable-ratio'],
+    logCleanerDeleteRetentionMs: args['log-cleaner-delete-retention-ms'],
+    logCleanerIoMaxBytesPerSecond: args['log-cleaner-io-max-bytes-per-second'],
+    logCleanerDedupeBufferSize: args['log-cleaner-dedupe-buffer-size'],
+    logCleanerMinCompactionLagMs: args['log-cleaner-min-compaction-lag-ms'],
+    logCleanerMaxCompactionLagMs: args['log-cleaner-max-compaction-lag-ms'],
     groupInitialRebalanceDelayMs: args['group-initial-rebalance-delay-ms'],
     groupMinSessionTimeoutMs: args['group-min-session-timeout-ms'],
     groupMaxSessionTimeoutMs: args['group-max-session-timeout-ms'],

@@ -16,8 +16,19 @@ export interface LogConfig {
   flushMs: number;
   /** message.timestamp.type. */
   messageTimestampType: 'CreateTime' | 'LogAppendTime';
-  /** cleanup.policy includes `compact` (Kafka's LogConfig.compact): produced records must have a key. */
+  /**
+   * cleanup.policy includes `compact` (Kafka's LogConfig.compact): produced records must have a key, and the log
+   * cleaner (cleaner/log-cleaner.ts) keeps the latest record per key in the sealed segments.
+   */
   compact: boolean;
+  /** delete.retention.ms: tombstones and empty transactions' markers stay this long after cleaning (KIP-534). Default 1 day. */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: records newer than this are not cleaned. Default 0. */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a dirty record older than this makes the log cleanable whatever its dirty ratio. Default Long.MAX (clamped). */
+  maxCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio: clean when dirty bytes / all bytes exceed this. Default 0.5. */
+  minCleanableDirtyRatio: number;
   /**
    * message.timestamp.before.max.ms / after.max.ms: how far a CreateTime record's timestamp may lie before / after
    * the broker's clock. Default Long.MAX_VALUE (no limit). KIP-937: while one is at its default, the deprecated
@@ -51,6 +62,10 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   flushMs: Number.MAX_SAFE_INTEGER,
   messageTimestampType: 'CreateTime',
   compact: false,
+  deleteRetentionMs: 86_400_000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  minCleanableDirtyRatio: 0.5,
   messageTimestampBeforeMaxMs: LONG_MAX_VALUE,
   messageTimestampAfterMaxMs: LONG_MAX_VALUE,
   messageTimestampDifferenceMaxMs: LONG_MAX_VALUE,

@@ -16,6 +16,9 @@
 // is recovered from its checkpointed recovery point (PartitionLog.load). The marker is then deleted (and the
 // deletion made durable) so a later crash is recognised. Other files and directories are ignored.
 //
+// Compaction: startCleaner() runs the log cleaner (cleaner/log-cleaner.ts) over this manager's logs, with its
+// `cleaner-offset-checkpoint` in the data dir; close() stops it before closing any log.
+//
 // File handles: every log file goes through one FileHandleCache (file-handle-cache.ts) capped at
 // `maxOpenFiles` (`log.max.open.files`; default half the process's fd soft limit), so the number of partitions is
 // bounded by memory and `max.broker.partitions`, not by `ulimit -n`.
@@ -37,6 +40,7 @@ import type { CrcCheck } from './recovery.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { PartitionLog } from './partition-log.js';
 import { DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS } from './producer-state.js';
+import { LogCleaner, type CleanerConfig } from './cleaner/log-cleaner.js';
 
 export { PartitionLog, waitForAppend, type AppendResult, type WakeReason } from './partition-log.js';
 export { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
@@ -129,6 +133,7 @@ export class LogManager {
   private lastCheckpoint = '';
   private checkpointing: Promise<void> = Promise.resolve();
   private closed = false;
+  private cleaner: LogCleaner | undefined;
   private readonly offline: OfflinePartitions;
   /** Shared by every log (one closure, not one per partition). */
   private readonly onLogFailure = (log: PartitionLog, cause: Error): void => this.takeOffline(log, cause);
@@ -330,6 +335,30 @@ export class LogManager {
     return [...this.logs.values()];
   }
 
+  /**
+   * Opens the log cleaner over these logs and starts it (unless `config.enable` is false); returns it (tests run
+   * passes with cleanOnce()). Called once, after the logs are loaded.
+   */
+  async startCleaner(config: CleanerConfig): Promise<LogCleaner> {
+    if (this.cleaner) return this.cleaner;
+    const cleaner = await LogCleaner.open({
+      dataDir: this.dataDir,
+      fs: this.fs,
+      logs: () => this.logs.values(),
+      config,
+      logger: this.logger,
+      clock: this.clock,
+    });
+    this.cleaner = cleaner;
+    cleaner.start();
+    return cleaner;
+  }
+
+  /** Stops the log cleaner (a cleaning in progress is abandoned, or its swap finished). */
+  async stopCleaner(): Promise<void> {
+    await this.cleaner?.close();
+  }
+
   /** Creates the partition's directory and first segment; returns the existing log (with `config`) if any. */
   async createLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
     const key = tpKey(topic, partition);
@@ -479,6 +508,7 @@ export class LogManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.stopCleaner().catch((err: unknown) => this.logger.error({ err }, 'log cleaner did not stop cleanly'));
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.producerExpirationTimer) clearInterval(this.producerExpirationTimer);
     this.offline.close();

@@ -31,6 +31,13 @@
 // Reads never go past the high watermark, come from one segment, and return whole batches in one Buffer
 // filled by one positional read (or taken from the header-scan chunk when it already holds them).
 //
+// Compaction (cleaner/log-cleaner.ts) reads sealed segments through cleanerSegments() and swaps a cleaned segment
+// in with replaceSegments(). Reads in flight during a swap: the swap closes a gate that new reads (Fetch,
+// ListOffsets) wait at, waits for the reads already running to finish, renames the files and installs the new
+// segment in a new segments array, then opens the gate. So no read ever sees a closed or renamed file, and a read
+// never mixes the old segment's index with the new file; the pause is a few renames and one directory fsync.
+// Loops that await while walking the segments (syncTo) hold the array they started with.
+//
 // I/O errors: a failed write or fsync takes the partition offline: that append and everything queued behind it
 // reject with the I/O error, and later appends with KafkaError(KAFKA_STORAGE_ERROR). Reads keep working.
 import type { Logger } from 'pino';
@@ -64,6 +71,7 @@ import {
   type ProducerStateSegmentSource,
 } from './producer-state.js';
 import { AbortedTxnIndex, type AbortedTxn } from './txn-index.js';
+import { recoverInterruptedSwaps, type SegmentSwap } from './cleaner/segment-swap.js';
 import { buildEndTxnMarkerBatch, type EndTxnMarker } from '../protocol/records/control-batch.js';
 
 export interface AppendResult {
@@ -203,6 +211,10 @@ export class PartitionLog {
   /** Sealed segments with indexes in memory, least recently used first (see MAX_LOADED_SEALED_INDEXES). */
   private readonly loadedSealedIndexes: LogSegment[] = [];
   private readsDrained: (() => void) | undefined;
+  /** Set while replaceSegments() swaps files: reads wait for it (see the header). */
+  private segmentGate: Promise<void> | undefined;
+  /** Resolved when readsInFlight drops to 0 while a swap waits. */
+  private readsIdleForSwap: (() => void) | undefined;
 
   private constructor(options: PartitionLogOptions) {
     this.topic = options.topic;
@@ -352,7 +364,10 @@ export class PartitionLog {
 
   private async loadSegments(clean: boolean, recoveryPoint: bigint | undefined, crcCheck: CrcCheck): Promise<void> {
     const { fs, dir, config } = this;
-    const entries = await fs.readdir(dir);
+    let entries = await fs.readdir(dir);
+    // A compaction swap cut short by a crash is finished or rolled back first (cleaner/segment-swap.ts); the
+    // directory is listed again only when that changed it.
+    if ((await recoverInterruptedSwaps(fs, dir, entries, this.logger, { topic: this.topic, partition: this.partition })) > 0) entries = await fs.readdir(dir);
     const bases = entries
       .filter((e) => !e.isDirectory)
       .map((e) => parseSegmentFileName(e.name))
@@ -707,6 +722,7 @@ export class PartitionLog {
   }
 
   private async readBelowHighWatermark(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
+    if (this.segmentGate !== undefined) await this.segmentGate;
     this.checkOpen();
     if (fetchOffset < this.logStartOffset || fetchOffset > this.endOffset) {
       throw new KafkaError(
@@ -808,6 +824,7 @@ export class PartitionLog {
    * is the batch's partitionLeaderEpoch (-1 when it has none). null when no record qualifies.
    */
   async offsetForTimestamp(timestampMs: bigint): Promise<TimestampAndOffset | null> {
+    if (this.segmentGate !== undefined) await this.segmentGate;
     this.checkOpen();
     const target = Number(timestampMs);
     this.readsInFlight++;
@@ -850,6 +867,7 @@ export class PartitionLog {
    * batch is not yet below the high watermark.
    */
   async maxTimestampAndOffset(): Promise<TimestampAndOffset | null> {
+    if (this.segmentGate !== undefined) await this.segmentGate;
     this.checkOpen();
     let best: LogSegment | undefined;
     for (const segment of this.segments) {
@@ -919,6 +937,7 @@ export class PartitionLog {
     this.notifyAppend();
     this.clearFlushTimer();
     await this.waitIdle();
+    if (this.segmentGate !== undefined) await this.segmentGate;
     try {
       for (const segment of this.segments) if (segment.sealing) await segment.sealing;
       if (options.flush !== false && !this.failure) {
@@ -935,6 +954,64 @@ export class PartitionLog {
       if (this.readsInFlight > 0) await new Promise<void>((resolve) => (this.readsDrained = resolve));
       await Promise.allSettled(this.segments.map((s) => s.close()));
     }
+  }
+
+  // ---- log cleaner hooks (cleaner/log-cleaner.ts) ------------------------------------------------------------
+
+  /** The segments, oldest first, the active one last: a copy for the cleaner to walk. */
+  cleanerSegments(): LogSegment[] {
+    return this.segments.slice();
+  }
+
+  /**
+   * Swaps the consecutive sealed segments `replaced` for the cleaned segment staged by `swap` (Kafka's
+   * UnifiedLog.replaceSegments), with reads held at the gate (header). False, with nothing changed, when the log
+   * is closed or offline or `replaced` are no longer its sealed segments. A failure once files are being renamed
+   * takes the log offline: loading it again finishes the swap from the files (cleaner/segment-swap.ts).
+   */
+  async replaceSegments(replaced: readonly LogSegment[], swap: SegmentSwap): Promise<boolean> {
+    const at = this.segments.indexOf(replaced[0]!);
+    if (this.closed || this.failure || this.segmentGate !== undefined || at < 0 || at + replaced.length >= this.segments.length) return false;
+    if (replaced.some((segment, i) => this.segments[at + i] !== segment)) return false;
+    let openGate!: () => void;
+    this.segmentGate = new Promise<void>((resolve) => (openGate = resolve));
+    let deleted: string[] = [];
+    try {
+      for (const segment of replaced) if (segment.sealing) await segment.sealing;
+      while (this.readsInFlight > 0) await new Promise<void>((resolve) => (this.readsIdleForSwap = resolve));
+      for (const segment of replaced) {
+        const hint = this.loadedSealedIndexes.indexOf(segment);
+        if (hint >= 0) this.loadedSealedIndexes.splice(hint, 1);
+        await segment.close();
+      }
+      for (let i = this.readHints.length - 1; i >= 0; i--) if (replaced.includes(this.readHints[i]!.segment)) this.readHints.splice(i, 1);
+      deleted = await swap.commit(replaced.map((s) => s.baseOffset));
+      const { config } = this;
+      const opened = await LogSegment.open(this.files, this.dir, swap.baseOffset, config.indexIntervalBytes, config.segmentIndexBytes);
+      const segment = opened.segment;
+      if (!opened.indexesValid) await recoverSegment(segment, this.fs, this.dir, { active: false });
+      segment.nextOffset = replaced.at(-1)!.nextOffset;
+      segment.rollingBaseMs = this.clock();
+      const from = this.segments.indexOf(replaced[0]!);
+      this.segments = [...this.segments.slice(0, from), segment, ...this.segments.slice(from + replaced.length)];
+      // Aborted transactions whose markers were in the replaced segments: only those the cleaned one keeps.
+      const first = replaced[0]!.baseOffset;
+      const end = segment.nextOffset;
+      const abortedTxns = AbortedTxnIndex.empty(this.fs, this.dir);
+      for (const txn of this.abortedTxns.all()) if (txn.lastOffset < first || txn.lastOffset >= end) abortedTxns.insert(txn);
+      for (const txn of swap.abortedTxns) abortedTxns.insert(txn);
+      this.abortedTxns = abortedTxns;
+      this.touchSealedIndexes(segment);
+    } catch (err) {
+      this.markFailed(err);
+      throw err;
+    } finally {
+      this.segmentGate = undefined;
+      openGate();
+    }
+    // Nothing holds the old files now; a failure here only leaves files that the next load removes.
+    for (const path of deleted) await this.fs.unlink(path).catch(() => undefined);
+    return true;
   }
 
   // ---- append queue ------------------------------------------------------------------------------------------
@@ -1098,8 +1175,10 @@ export class PartitionLog {
 
   /** fsyncs every segment with unflushed data (waiting for background seals) and records the recovery point. */
   private async syncTo(offset: bigint): Promise<void> {
-    for (let i = this.segments.length - 1; i >= 0; i--) {
-      const segment = this.segments[i]!;
+    // This array, even if replaceSegments() installs another meanwhile (the replaced segments are clean).
+    const segments = this.segments;
+    for (let i = segments.length - 1; i >= 0; i--) {
+      const segment = segments[i]!;
       if (segment.sealing) await segment.sealing;
       else if (segment.dirty) await segment.flush();
       if (segment.baseOffset <= this.flushedOffset && !segment.dirty) break;
@@ -1191,6 +1270,11 @@ export class PartitionLog {
 
   private readDone(): void {
     this.readsInFlight--;
+    if (this.readsInFlight === 0 && this.readsIdleForSwap) {
+      const resolve = this.readsIdleForSwap;
+      this.readsIdleForSwap = undefined;
+      resolve();
+    }
     if (this.readsInFlight === 0 && this.readsDrained) {
       const resolve = this.readsDrained;
       this.readsDrained = undefined;

@@ -77,6 +77,22 @@ export interface BrokerOptions {
   logMaxOpenFiles?: number;
   /** Most partitions on this broker, all topics together (KIP-578's `max.broker.partitions`; default 200000). */
   maxBrokerPartitions?: number;
+  /** Run the log cleaner for `cleanup.policy=compact` topics (Kafka: `log.cleaner.enable`, true). */
+  logCleanerEnable?: boolean;
+  /** The cleaner sleeps this long when no log needs cleaning (Kafka: `log.cleaner.backoff.ms`, 15000). */
+  logCleanerBackoffMs?: number;
+  /** Default `min.cleanable.dirty.ratio` (Kafka: `log.cleaner.min.cleanable.ratio`, 0.5). */
+  logCleanerMinCleanableRatio?: number;
+  /** Default `delete.retention.ms` (Kafka: `log.cleaner.delete.retention.ms`, 86400000). */
+  logCleanerDeleteRetentionMs?: number;
+  /** Cleaner I/O rate cap, read + write (Kafka: `log.cleaner.io.max.bytes.per.second`, Double.MAX_VALUE = none). */
+  logCleanerIoMaxBytesPerSecond?: number;
+  /** Bounds the cleaner's key → offset map (Kafka: `log.cleaner.dedupe.buffer.size`, 134217728). */
+  logCleanerDedupeBufferSize?: number;
+  /** Default `min.compaction.lag.ms` (Kafka: `log.cleaner.min.compaction.lag.ms`, 0). */
+  logCleanerMinCompactionLagMs?: number;
+  /** Default `max.compaction.lag.ms` (Kafka: `log.cleaner.max.compaction.lag.ms`, Long.MAX_VALUE; clamped to 2^53-1). */
+  logCleanerMaxCompactionLagMs?: number;
   /** Wait for more members before the first rebalance of an empty group (Kafka: `group.initial.rebalance.delay.ms`, 3000). */
   groupInitialRebalanceDelayMs?: number;
   /** Smallest session timeout a member may ask for (Kafka: `group.min.session.timeout.ms`, 6000). */
@@ -144,6 +160,14 @@ export interface BrokerConfig {
   logIndexIntervalBytes: number;
   logMaxOpenFiles: number;
   maxBrokerPartitions: number;
+  logCleanerEnable: boolean;
+  logCleanerBackoffMs: number;
+  logCleanerMinCleanableRatio: number;
+  logCleanerDeleteRetentionMs: number;
+  logCleanerIoMaxBytesPerSecond: number;
+  logCleanerDedupeBufferSize: number;
+  logCleanerMinCompactionLagMs: number;
+  logCleanerMaxCompactionLagMs: number;
   groupInitialRebalanceDelayMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
@@ -189,6 +213,14 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logIndexIntervalBytes: 4096,
   logMaxOpenFiles: 0,
   maxBrokerPartitions: 200_000,
+  logCleanerEnable: true,
+  logCleanerBackoffMs: 15_000,
+  logCleanerMinCleanableRatio: 0.5,
+  logCleanerDeleteRetentionMs: 86_400_000,
+  logCleanerIoMaxBytesPerSecond: Number.MAX_VALUE,
+  logCleanerDedupeBufferSize: 134_217_728,
+  logCleanerMinCompactionLagMs: 0,
+  logCleanerMaxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
@@ -359,6 +391,20 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('logIndexIntervalBytes', c.logIndexIntervalBytes, 0, 2 ** 31 - 1);
   checkInt('logMaxOpenFiles', c.logMaxOpenFiles, 0, 2 ** 31 - 1);
   checkInt('maxBrokerPartitions', c.maxBrokerPartitions, 1, 2 ** 31 - 1);
+  // Kafka's validators: backoff atLeast(0), ratio between(0, 1), delete retention and min lag atLeast(0), max lag
+  // atLeast(1); the dedupe buffer must hold at least one entry.
+  if (typeof c.logCleanerEnable !== 'boolean') invalid('logCleanerEnable', c.logCleanerEnable, 'true or false');
+  checkInt('logCleanerBackoffMs', c.logCleanerBackoffMs, 0, 2 ** 31 - 1);
+  if (typeof c.logCleanerMinCleanableRatio !== 'number' || !(c.logCleanerMinCleanableRatio >= 0 && c.logCleanerMinCleanableRatio <= 1)) {
+    invalid('logCleanerMinCleanableRatio', c.logCleanerMinCleanableRatio, 'a number in [0, 1]');
+  }
+  checkInt('logCleanerDeleteRetentionMs', c.logCleanerDeleteRetentionMs, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof c.logCleanerIoMaxBytesPerSecond !== 'number' || !(c.logCleanerIoMaxBytesPerSecond > 0)) {
+    invalid('logCleanerIoMaxBytesPerSecond', c.logCleanerIoMaxBytesPerSecond, 'a positive number of bytes per second');
+  }
+  checkInt('logCleanerDedupeBufferSize', c.logCleanerDedupeBufferSize, 48, Number.MAX_SAFE_INTEGER);
+  checkInt('logCleanerMinCompactionLagMs', c.logCleanerMinCompactionLagMs, 0, Number.MAX_SAFE_INTEGER);
+  checkInt('logCleanerMaxCompactionLagMs', c.logCleanerMaxCompactionLagMs, 1, Number.MAX_SAFE_INTEGER);
   checkInt('groupInitialRebalanceDelayMs', c.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
   checkInt('groupMinSessionTimeoutMs', c.groupMinSessionTimeoutMs, 0, 2 ** 31 - 1);
   checkInt('groupMaxSessionTimeoutMs', c.groupMaxSessionTimeoutMs, c.groupMinSessionTimeoutMs, 2 ** 31 - 1);

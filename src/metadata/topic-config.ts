@@ -19,8 +19,9 @@
 // Stored values are the strings exactly as sent (Kafka's ConfigRecord carries the request's value, untrimmed);
 // logConfigFor parses them again with the same rules.
 //
-// Accepted and stored but not enforced yet: retention and compaction (`retention.*`, `cleanup.policy`,
-// `delete.retention.ms`, `min.compaction.lag.ms`…), and `compression.type`/`compression.*.level`: Kafka recompresses
+// Compaction is enforced (`cleanup.policy`, `delete.retention.ms`, `min/max.compaction.lag.ms`,
+// `min.cleanable.dirty.ratio`: log/cleaner/). Accepted and stored but not enforced yet: retention (`retention.*`), and
+// `compression.type`/`compression.*.level`: Kafka recompresses
 // batches whose codec differs from a topic's `compression.type` other than `producer`; Eddy stores every batch as the
 // producer compressed it for now.
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -346,6 +347,13 @@ export function logConfigFor(configs: Record<string, string>, brokerDefaults: Lo
   if (configs['cleanup.policy'] !== undefined) {
     // LogConfig.compact: the list contains "compact" (compared lower-cased; the validator already refused other case).
     c.compact = (parseAndValidate('cleanup.policy', configs['cleanup.policy']) as string[]).some((p) => p.toLowerCase() === 'compact');
+  }
+  // Compaction (log/cleaner/): the topic's values over the broker's log.cleaner.* defaults.
+  c.deleteRetentionMs = number('delete.retention.ms') ?? c.deleteRetentionMs;
+  c.minCompactionLagMs = number('min.compaction.lag.ms') ?? c.minCompactionLagMs;
+  c.maxCompactionLagMs = number('max.compaction.lag.ms') ?? c.maxCompactionLagMs;
+  if (configs['min.cleanable.dirty.ratio'] !== undefined) {
+    c.minCleanableDirtyRatio = Number(parseAndValidate('min.cleanable.dirty.ratio', configs['min.cleanable.dirty.ratio']));
   }
   return c;
 }
