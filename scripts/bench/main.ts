@@ -3,8 +3,16 @@
 //
 //   limits    this machine's ceilings: sequential write with fdatasync (dd conv=fdatasync), write with a sync
 //             per 1 MiB (dd oflag=dsync), and a raw loopback TCP sink in Node
-//   produce   kcat (librdkafka) producing 100 B and 1 KiB values, acks=1 and acks=-1, 1 and 8 partitions
+//   produce   kcat (librdkafka) producing 100 B and 1 KiB values, acks=1 and acks=-1, 1 and 8 partitions; and
+//             (issue 9) 100 B with enable.idempotence=true (acks=all, max.in.flight 5) on 1 and 8 partitions,
+//             plus plain acks=-1 with max.in.flight=5 as the control that separates the in-flight cap from the
+//             rest; the idempotence cost against the plain acks=-1 rows (from medians); a Fetch of every
+//             partition's first batch proving each run wrote what its row says (producerId, epoch and
+//             baseSequence >= 0 for idempotent runs, -1 for plain ones; a mismatch fails the row and the bench
+//             exits 1). Runs go round by round over all cases, so load changes hit every case alike.
 //   kafkajs   the same from kafkajs, as a JS-side figure
+//   transactions  kafkajs, one partition, transactions of 100 and 1000 messages (commit each): msg/s and
+//             commits/s, next to the same sends from an idempotent producer without transactions
 //   consume   kcat reading those topics back from the beginning, page cache warm and (when root can drop caches)
 //             cold
 //   latency   end-to-end p50/p99/p99.9 at a fixed rate, acks=1 and acks=-1 (latency.c, built with gcc against
@@ -19,6 +27,10 @@
 //   listoffsets  ListOffsets by timestamp (one lookup per request, one connection) against uncompressed and
 //             gzip-compressed batches of 100 records from kafkajs; a compressed lookup decompresses one batch
 //
+// `--main-js` runs another build (e.g. a commit built in a scratch copy) instead of rebuilding dist/ from a working
+// tree that others are editing. `scripts/bench/idempotence-profile.ts` is the follow-up tool for the idempotence
+// rows (kcat and broker CPU, batch counts and a CPU profile per producer mode).
+//
 // Prints markdown tables and writes bench-results/<timestamp>.json and bench-results/latest.{json,md}. Every load
 // loop is bounded in count and time; every child process is killed on exit. Numbers are never asserted.
 import { execFileSync } from 'node:child_process';
@@ -29,6 +41,7 @@ import { parseArgs } from 'node:util';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { TestClient } from '../../test/helpers/kafka-test-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { RECORD_BATCH_HEADER_SIZE, isTransactional, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { REPO_ROOT, startBroker, timeStartup, type BrokerProcess } from './broker-process.js';
 import { run, sleep, spawnTracked } from './proc.js';
 import { formatProfile, summariseProfile } from './profile-summary.js';
@@ -47,6 +60,7 @@ const { values: opts } = parseArgs({
     'startup-mb': { type: 'string' },
     'startup-partitions': { type: 'string' },
     'kafkajs-count': { type: 'string' },
+    'txn-count': { type: 'string' },
     'dd-mb': { type: 'string' },
     'list-offsets-lookups': { type: 'string' },
     'validation-batches': { type: 'string' },
@@ -55,6 +69,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'boolean' },
     'no-profile': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results' },
+    'main-js': { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -72,12 +87,16 @@ if (opts.help) {
   --startup-mb M          data for the recovery startup case (default 1024)
   --startup-partitions P  partitions for it (default 100)
   --kafkajs-count N       messages per kafkajs run (default 200000; quick 50000)
+  --txn-count N           messages per transactions run (default 100000; quick 20000)
   --dd-mb M               MiB written by the dd fdatasync test (default 2048; quick 512)
   --list-offsets-lookups N  ListOffsets requests per case (default 5000; quick 500)
   --validation-batches N  batches of 1000 x 100 B per validation case (default 2000; quick 200)
-  --only a,b / --skip a,b sections: limits,produce,kafkajs,consume,latency,startup,profile,listoffsets,validation
+  --only a,b / --skip a,b sections: limits,produce,kafkajs,transactions,consume,latency,startup,profile,
+                          listoffsets,validation
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
   --out DIR               results directory (default bench-results)
+  --main-js PATH          run this build's cli/main.js instead of dist/ (not rebuilt): e.g. a build of a
+                          commit in a scratch copy, while the working tree is being edited
   --keep                  keep the temporary data directories
 `);
   process.exit(0);
@@ -96,13 +115,15 @@ const cfg = {
   startupMb: num(opts['startup-mb'], 1024, 1024),
   startupPartitions: num(opts['startup-partitions'], 100, 100),
   kafkajsCount: num(opts['kafkajs-count'], 200_000, 50_000),
+  txnCount: num(opts['txn-count'], 100_000, 20_000),
   ddMb: num(opts['dd-mb'], 2048, 512),
   listOffsetsLookups: num(opts['list-offsets-lookups'], 5000, 500),
   listOffsetsBatches: quick ? 200 : 2000,
   validationBatches: num(opts['validation-batches'], 2000, 200),
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
+  mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };
-const SECTIONS = ['limits', 'produce', 'kafkajs', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation'];
+const SECTIONS = ['limits', 'produce', 'kafkajs', 'transactions', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation'];
 const only = opts.only ? new Set(opts.only.split(',')) : new Set(SECTIONS);
 for (const s of opts.skip?.split(',') ?? []) only.delete(s);
 if (!cfg.profile) only.delete('profile');
@@ -113,6 +134,7 @@ const REFERENCE = { produceMsgPerSec: 2.0e6, consumeMsgPerSec: 2.9e6 };
 const KCAT_TIMEOUT_MS = 180_000;
 
 const outDir = path.resolve(REPO_ROOT, opts.out!);
+const brokerOptions = { mainJs: cfg.mainJs };
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-'));
 const results: Record<string, unknown> = {};
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -197,10 +219,17 @@ async function topicEndOffset(bootstrap: string, topic: string): Promise<number>
   }
 }
 
-async function kcatProduce(bootstrap: string, topic: string, files: string[], acks: number): Promise<{ seconds: number; ok: boolean; detail: string }> {
+/**
+ * kcat -P of `files` (one message per line). `idempotent` sets enable.idempotence=true, with which librdkafka
+ * requires acks=all and caps max.in.flight.requests.per.connection at 5 (plain runs keep its default, 1000000);
+ * `maxInFlight` sets that cap on a plain run (the control row that separates the cap from the broker's work).
+ */
+async function kcatProduce(bootstrap: string, topic: string, files: string[], acks: number, idempotent = false, maxInFlight?: number): Promise<{ seconds: number; ok: boolean; detail: string }> {
+  const delivery = idempotent ? ['-X', 'acks=all', '-X', 'enable.idempotence=true'] : ['-X', `acks=${acks}`, '-X', 'enable.idempotence=false'];
+  if (maxInFlight !== undefined) delivery.push('-X', `max.in.flight.requests.per.connection=${maxInFlight}`);
   const r = await run(
     'kcat',
-    ['-P', '-b', bootstrap, '-t', topic, '-l', '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', `acks=${acks}`, '-X', 'enable.idempotence=false', ...files],
+    ['-P', '-b', bootstrap, '-t', topic, '-l', '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', ...delivery, ...files],
     KCAT_TIMEOUT_MS,
   );
   const ok = r.code === 0 && !r.timedOut;
@@ -287,38 +316,136 @@ async function measureLimits(): Promise<Record<string, unknown>> {
   return out;
 }
 
+/** What a produced topic's first batches say about the producer that wrote them. */
+type BatchExpectation = 'plain' | 'idempotent' | 'transactional';
+
+interface FirstBatch {
+  partition: number;
+  producerId: string;
+  producerEpoch: number;
+  baseSequence: number;
+  transactional: boolean;
+}
+
+/**
+ * Reads the header of the first batch of every partition of `topic` (one Fetch v11 per partition from offset 0,
+ * 1-byte limits: the broker still returns the first batch whole; empty partitions are skipped, but one batch at
+ * least must be there) and checks it against `expect`: an idempotent
+ * or transactional producer stamps producerId >= 0, producerEpoch >= 0 and baseSequence >= 0 (transactional
+ * batches also carry the transactional attribute bit), a plain producer leaves producerId and baseSequence at -1.
+ * Returns the headers read and the problems found (empty when the topic is what the row claims).
+ */
+async function checkFirstBatches(bootstrap: string, topic: string, partitions: number, expect: BatchExpectation): Promise<{ batches: FirstBatch[]; problems: string[] }> {
+  const batches: FirstBatch[] = [];
+  const problems: string[] = [];
+  const client = await TestClient.connect(Number(bootstrap.split(':').at(-1)), 'eddy-bench-batch-check');
+  try {
+    for (let partition = 0; partition < partitions; partition++) {
+      const res = await client.send(ApiKey.Fetch, 11, {
+        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: 0n, partitionMaxBytes: 1, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }],
+        forgottenTopicsData: [], rackId: '',
+      });
+      const p = res.responses[0]?.partitions[0];
+      const records: Buffer | null | undefined = p?.records;
+      // librdkafka's sticky partitioner can leave a partition empty when few messages are produced.
+      if (p && p.errorCode === 0 && p.highWatermark === 0n) continue;
+      if (!p || p.errorCode !== 0 || !records || records.length < RECORD_BATCH_HEADER_SIZE) {
+        problems.push(`partition ${partition}: no batch header fetched (error ${p?.errorCode}, ${records?.length ?? 0} bytes)`);
+        continue;
+      }
+      const h = readBatchHeader(records);
+      const b: FirstBatch = { partition, producerId: String(h.producerId), producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, transactional: isTransactional(h.attributes) };
+      batches.push(b);
+      const stamped = h.producerId >= 0n && h.producerEpoch >= 0 && h.baseSequence >= 0;
+      const what = `partition ${partition} first batch producerId ${b.producerId} epoch ${b.producerEpoch} baseSequence ${b.baseSequence}${b.transactional ? ' transactional' : ''}`;
+      if (expect === 'plain' ? h.producerId !== -1n || h.baseSequence !== -1 : !stamped) problems.push(`${what}: not ${expect === 'idempotent' ? 'an' : 'a'} ${expect} batch`);
+      else if (b.transactional !== (expect === 'transactional')) problems.push(`${what}: transactional bit ${b.transactional ? 'set' : 'clear'} in a ${expect} batch`);
+    }
+  } finally {
+    client.close();
+  }
+  if (batches.length === 0 && problems.length === 0) problems.push('no partition holds a batch');
+  if (expect !== 'plain' && new Set(batches.map((b) => b.producerId)).size > 1) problems.push(`first batches from more than one producerId: ${batches.map((b) => b.producerId).join(' ')}`);
+  return { batches, problems };
+}
+
+/** Rows whose topic did not hold what the row claims (e.g. an "idempotent" run that wrote plain batches): the bench exits 1. */
+const loudFailures: string[] = [];
+
 interface ProduceCase {
   size: number;
   acks: number;
+  /** kcat with enable.idempotence=true (then acks is -1). */
+  idempotent: boolean;
+  /** max.in.flight.requests.per.connection on a plain run (librdkafka's default otherwise). */
+  maxInFlight?: number;
   partitions: number;
   count: number;
-  runs: Array<{ seconds: number; ok: boolean; detail: string; topic: string; rssAfterBytes: number }>;
+  runs: Array<{ seconds: number; ok: boolean; detail: string; topic: string; rssAfterBytes: number; firstBatches: FirstBatch[] }>;
   msgPerSec: number;
   mbPerSec: number;
   topic: string;
 }
 
-async function produceBench(broker: BrokerProcess, tag: string, cases: Array<{ size: number; acks: number; partitions: number }>, repeat: number): Promise<ProduceCase[]> {
-  const out: ProduceCase[] = [];
-  for (const c of cases) {
+/**
+ * kcat produce runs: `repeat` rounds, each running every case once in order (so a change in the machine's load
+ * during the section hits all cases alike, and an idempotent row is measured right next to its plain acks=-1
+ * row), median per case. After each run the topic's end offsets must add up to the count, and the first batch of
+ * every partition must be what the row claims (plain or idempotent).
+ */
+async function produceBench(broker: BrokerProcess, tag: string, cases: Array<{ size: number; acks: number; partitions: number; idempotent?: boolean; maxInFlight?: number }>, repeat: number): Promise<ProduceCase[]> {
+  const state = cases.map((c) => {
     const count = c.size <= 100 ? cfg.countSmall : cfg.countLarge;
-    const file = valuesFile(c.size, count);
-    const runs: ProduceCase['runs'] = [];
-    for (let r = 0; r < repeat; r++) {
-      const topic = `${tag}-${c.size}b-acks${c.acks === -1 ? 'all' : c.acks}-${c.partitions}p-r${r}`;
+    return { c: { ...c, idempotent: c.idempotent ?? false }, count, file: valuesFile(c.size, count), runs: [] as ProduceCase['runs'] };
+  });
+  for (let r = 0; r < repeat; r++) {
+    for (const { c, count, file, runs } of state) {
+      const topic = `${tag}-${c.size}b-acks${c.acks === -1 ? 'all' : c.acks}${c.idempotent ? '-idem' : ''}${c.maxInFlight ? `-inflight${c.maxInFlight}` : ''}-${c.partitions}p-r${r}`;
       await createTopic(broker.bootstrap, topic, c.partitions);
-      const res = await kcatProduce(broker.bootstrap, topic, [file], c.acks);
+      const res = await kcatProduce(broker.bootstrap, topic, [file], c.acks, c.idempotent, c.maxInFlight);
       const end = await topicEndOffset(broker.bootstrap, topic);
       if (res.ok && end !== count) {
         res.ok = false;
         res.detail = `topic holds ${end} messages, expected ${count}`;
       }
       const rssAfterBytes = broker.memory().rssBytes;
-      runs.push({ ...res, topic, rssAfterBytes });
+      const check = await checkFirstBatches(broker.bootstrap, topic, c.partitions, c.idempotent ? 'idempotent' : 'plain');
+      if (check.problems.length > 0) {
+        res.ok = false;
+        res.detail = `${res.detail ? `${res.detail}; ` : ''}${check.problems.join('; ')}`;
+        loudFailures.push(`produce ${topic}: ${check.problems.join('; ')}`);
+      }
+      runs.push({ ...res, topic, rssAfterBytes, firstBatches: check.batches });
       log(`produce ${topic}: ${count} msgs in ${res.seconds.toFixed(3)} s = ${fmt(count / res.seconds)} msg/s${res.ok ? '' : ` FAILED ${res.detail}`}`);
     }
-    const seconds = median(runs.filter((r) => r.ok).map((r) => r.seconds));
-    out.push({ ...c, count, runs, msgPerSec: count / seconds, mbPerSec: mb((count * c.size) / seconds), topic: runs.at(-1)!.topic });
+  }
+  return state.map(({ c, count, runs }) => {
+    const seconds = median(runs.filter((x) => x.ok).map((x) => x.seconds));
+    return { ...c, count, runs, msgPerSec: count / seconds, mbPerSec: mb((count * c.size) / seconds), topic: runs.at(-1)!.topic };
+  });
+}
+
+/**
+ * Issue 9: the throughput idempotence costs, from medians, for each idempotent case against the plain acks=-1
+ * case of its shape; and the share of it that librdkafka's in-flight cap alone costs (the plain acks=-1 run with
+ * max.in.flight 5, when present), which is client behaviour rather than broker work.
+ */
+function idempotenceCost(produced: ProduceCase[]): Array<Record<string, number>> {
+  const out: Array<Record<string, number>> = [];
+  for (const idem of produced.filter((p) => p.idempotent)) {
+    const same = (p: ProduceCase): boolean => !p.idempotent && p.acks === -1 && p.size === idem.size && p.partitions === idem.partitions;
+    const plain = produced.find((p) => same(p) && p.maxInFlight === undefined);
+    if (!plain) continue;
+    const capped = produced.find((p) => same(p) && p.maxInFlight === 5);
+    out.push({
+      size: idem.size,
+      partitions: idem.partitions,
+      plainMsgPerSec: plain.msgPerSec,
+      idempotentMsgPerSec: idem.msgPerSec,
+      costPercent: 100 * (1 - idem.msgPerSec / plain.msgPerSec),
+      ...(capped ? { inFlight5MsgPerSec: capped.msgPerSec, inFlight5CostPercent: 100 * (1 - capped.msgPerSec / plain.msgPerSec), costVsInFlight5Percent: 100 * (1 - idem.msgPerSec / capped.msgPerSec) } : {}),
+    });
   }
   return out;
 }
@@ -392,6 +519,67 @@ async function kafkajsBench(broker: BrokerProcess): Promise<Record<string, unkno
   return out;
 }
 
+/**
+ * Transactions (issue 9): kafkajs-txn-worker.ts on one partition, 100 B values. Sends of 1000 messages from an
+ * idempotent producer without transactions (the baseline), then the same sends each in its own transaction, then
+ * transactions of 100 messages; `repeat` runs each, round by round, median reported. The end offset must be the
+ * messages plus one COMMIT marker per transaction, and the first batch must carry the producer's id (and the
+ * transactional bit for the transactional rows).
+ */
+async function transactionsBench(broker: BrokerProcess): Promise<Record<string, unknown>[]> {
+  const worker = path.join(import.meta.dirname, 'kafkajs-txn-worker.ts');
+  const size = 100;
+  const cases = [
+    { mode: 'idempotent', perTxn: 1000 },
+    { mode: 'txn', perTxn: 1000 },
+    { mode: 'txn', perTxn: 100 },
+  ] as const;
+  const runs = cases.map(() => [] as Array<{ count: number; seconds: number; commits: number; ok: boolean; detail: string }>);
+  for (let r = 0; r < cfg.repeat; r++) {
+    for (const [i, c] of cases.entries()) {
+      const topic = `txn-${c.mode}-${c.perTxn}-r${r}`;
+      await createTopic(broker.bootstrap, topic, 1);
+      const res = await run(process.execPath, ['--import', 'tsx', worker, broker.bootstrap, topic, String(cfg.txnCount), String(size), String(c.perTxn), c.mode, '90'], 150_000, { cwd: REPO_ROOT });
+      let parsed: { count: number; seconds: number; commits: number } | undefined;
+      try {
+        parsed = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as { count: number; seconds: number; commits: number };
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || res.code !== 0) {
+        const detail = `kafkajs-txn-worker failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${res.stderr.slice(-300)}`;
+        runs[i]!.push({ count: 0, seconds: NaN, commits: 0, ok: false, detail });
+        log(`transactions ${topic}: FAILED ${detail}`);
+        continue;
+      }
+      const problems: string[] = [];
+      if (parsed.count !== cfg.txnCount) problems.push(`stopped at the time bound after ${parsed.count} of ${cfg.txnCount} messages`);
+      // The warm-up send is one more message (and, in a transaction, one more marker).
+      const expectedEnd = parsed.count + 1 + (c.mode === 'txn' ? parsed.commits + 1 : 0);
+      const end = await topicEndOffset(broker.bootstrap, topic);
+      if (end !== expectedEnd) problems.push(`end offset ${end}, expected ${expectedEnd}`);
+      const check = await checkFirstBatches(broker.bootstrap, topic, 1, c.mode === 'txn' ? 'transactional' : 'idempotent');
+      if (check.problems.length > 0) loudFailures.push(`transactions ${topic}: ${check.problems.join('; ')}`);
+      problems.push(...check.problems);
+      runs[i]!.push({ ...parsed, ok: problems.length === 0, detail: problems.join('; ') });
+      log(`transactions ${topic}: ${fmt(parsed.count / parsed.seconds)} msg/s, ${fmt(parsed.commits / parsed.seconds)} commits/s${problems.length ? ` FAILED ${problems.join('; ')}` : ''}`);
+    }
+  }
+  return cases.map((c, i) => {
+    const ok = runs[i]!.filter((x) => x.ok);
+    const seconds = median(ok.map((x) => x.seconds / x.count)) * cfg.txnCount;
+    return {
+      ...c,
+      size,
+      count: cfg.txnCount,
+      runs: runs[i],
+      msgPerSec: cfg.txnCount / seconds,
+      mbPerSec: mb((cfg.txnCount * size) / seconds),
+      commitsPerSec: c.mode === 'txn' ? cfg.txnCount / c.perTxn / seconds : NaN,
+    };
+  });
+}
+
 function buildLatencyTool(): { bin?: string; error?: string } {
   const bin = path.join(tmpRoot, 'eddy-latency');
   try {
@@ -432,7 +620,7 @@ async function startupBench(): Promise<Record<string, unknown>> {
   const empty: Array<{ toMetadataMs: number; startupMs: number }> = [];
   for (let r = 0; r < 3; r++) {
     const dir = path.join(tmpRoot, `startup-empty-${r}`);
-    const { broker, toMetadataMs } = await timeStartup({ dataDir: dir });
+    const { broker, toMetadataMs } = await timeStartup({ ...brokerOptions, dataDir: dir });
     empty.push({ toMetadataMs, startupMs: broker.startupMs });
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -442,7 +630,7 @@ async function startupBench(): Promise<Record<string, unknown>> {
   log(`startup empty: ${fmt(out.emptyMs as number, 1)} ms to first Metadata`);
 
   const dir = path.join(tmpRoot, 'startup-data');
-  const loader = await startBroker({ dataDir: dir });
+  const loader = await startBroker({ ...brokerOptions, dataDir: dir });
   const topic = 'startup';
   await createTopic(loader.bootstrap, topic, cfg.startupPartitions);
   const totalMessages = Math.round((cfg.startupMb * 1e6) / 1024);
@@ -457,14 +645,14 @@ async function startupBench(): Promise<Record<string, unknown>> {
   out.dataBytes = dirBytes(dir);
   out.dataMessages = messages;
 
-  const unclean = await timeStartup({ dataDir: dir, timeoutMs: 300_000 });
+  const unclean = await timeStartup({ ...brokerOptions, dataDir: dir, timeoutMs: 300_000 });
   out.uncleanMs = unclean.toMetadataMs;
   out.uncleanBrokerStartupMs = unclean.broker.startupMs;
   out.uncleanRssBytes = unclean.broker.memory().rssBytes;
   log(`startup after SIGKILL with ${fmt(mb(out.dataBytes as number))} MB: ${fmt(unclean.toMetadataMs, 1)} ms`);
   await unclean.broker.stop(120_000);
 
-  const clean = await timeStartup({ dataDir: dir, timeoutMs: 300_000 });
+  const clean = await timeStartup({ ...brokerOptions, dataDir: dir, timeoutMs: 300_000 });
   out.cleanMs = clean.toMetadataMs;
   out.cleanBrokerStartupMs = clean.broker.startupMs;
   log(`startup after a clean stop: ${fmt(clean.toMetadataMs, 1)} ms`);
@@ -614,7 +802,7 @@ async function profileBench(): Promise<Record<string, unknown>> {
   mkdirSync(profDir, { recursive: true });
   const before = new Set(readdirSync(profDir));
   const dir = path.join(tmpRoot, 'profile-data');
-  const broker = await startBroker({ dataDir: dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const broker = await startBroker({ ...brokerOptions, dataDir: dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   const cases = [
     { size: 100, acks: 1, partitions: 1 },
     { size: 1024, acks: -1, partitions: 1 },
@@ -655,7 +843,7 @@ function machineInfo(): Record<string, unknown> {
 function renderTable(r: Record<string, any>): string {
   const lines: string[] = [];
   const m = r.machine;
-  lines.push(`Run ${r.startedAt} (${r.config.quick ? 'quick' : 'full'}; ${m.cores} cores ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, kcat ${m.kcat})`);
+  lines.push(`Run ${r.startedAt} (${r.config.quick ? 'quick' : 'full'}; ${m.cores} cores ${m.cpu}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, kcat ${m.kcat}${r.config.mainJs ? `; broker ${path.relative(REPO_ROOT, r.config.mainJs)}` : ''})`);
   const load = (xs: number[] | undefined): string => (xs ? xs.map((x) => x.toFixed(2)).join(' ') : 'n/a');
   lines.push(`Load average (1/5/15 min) at start ${load(r.loadAverageAtStart)}, at end ${load(r.loadAverageAtEnd)}: anything else running on this machine skews the figures.`, '');
   if (r.limits) {
@@ -670,13 +858,33 @@ function renderTable(r: Record<string, any>): string {
     lines.push('| produce (kcat) | partitions | acks | msg/s | MB/s (values) | vs 2.0 M ceiling | runs |', '|---|---:|---:|---:|---:|---:|---|');
     for (const p of r.produce as ProduceCase[]) {
       const ok = p.runs.every((x) => x.ok) ? '' : ' FAILED';
-      lines.push(`| ${p.size} B x ${fmt(p.count)} | ${p.partitions} | ${p.acks} | ${fmt(p.msgPerSec)} | ${fmt(p.mbPerSec, 1)} | ${fmt((100 * p.msgPerSec) / REFERENCE.produceMsgPerSec)}% | ${p.runs.map((x) => x.seconds.toFixed(2) + 's').join(' ')}${ok} |`);
+      lines.push(`| ${p.size} B x ${fmt(p.count)} | ${p.partitions} | ${p.idempotent ? 'all+idempotent' : p.maxInFlight ? `${p.acks}, in-flight ${p.maxInFlight}` : p.acks} | ${fmt(p.msgPerSec)} | ${fmt(p.mbPerSec, 1)} | ${fmt((100 * p.msgPerSec) / REFERENCE.produceMsgPerSec)}% | ${p.runs.map((x) => x.seconds.toFixed(2) + 's').join(' ')}${ok} |`);
     }
     lines.push('');
+    for (const c of r.idempotenceCost ?? []) {
+      if (!Number.isFinite(c.costPercent)) {
+        lines.push(`Idempotence cost, ${c.size} B on ${c.partitions} partition${c.partitions === 1 ? '' : 's'}: n/a (a row FAILED, see below).`);
+        continue;
+      }
+      const capped = c.inFlight5MsgPerSec === undefined ? '' : ` The in-flight cap of 5 alone (plain acks=-1, max.in.flight=5): ${fmt(c.inFlight5CostPercent, 1)}% (${fmt(c.inFlight5MsgPerSec)} msg/s); idempotent vs that: ${fmt(c.costVsInFlight5Percent, 1)}%.`;
+      lines.push(`Idempotence cost, ${c.size} B on ${c.partitions} partition${c.partitions === 1 ? '' : 's'}: ${fmt(c.costPercent, 1)}% of the plain acks=-1 throughput (medians ${fmt(c.plainMsgPerSec)} -> ${fmt(c.idempotentMsgPerSec)} msg/s; issue 9 allows < 10%).${capped}`);
+    }
+    const failed = (r.produce as ProduceCase[]).flatMap((p) => p.runs.filter((x) => !x.ok).map((x) => `${x.topic}: ${x.detail}`));
+    for (const f of failed) lines.push(`FAILED ${f}`);
+    if (r.idempotenceCost?.length || failed.length) lines.push('');
   }
   if (r.kafkajs) {
     lines.push('| produce (kafkajs 2.2.4, 1 partition) | acks | msg/s | MB/s |', '|---|---:|---:|---:|');
     for (const k of r.kafkajs) lines.push(k.error ? `| ${k.size} B | ${k.acks} | n/a | ${k.error.slice(0, 80)} |` : `| ${k.size} B x ${fmt(k.count)} | ${k.acks} | ${fmt(k.msgPerSec)} | ${fmt(k.mbPerSec, 1)} |`);
+    lines.push('');
+  }
+  if (r.transactions) {
+    lines.push('| transactions (kafkajs 2.2.4, 1 partition, one send at a time) | producer | msg/s | commits/s | MB/s (values) | runs (s) |', '|---|---|---:|---:|---:|---|');
+    for (const t of r.transactions) {
+      const failed = t.runs.some((x: any) => !x.ok) ? ` FAILED ${t.runs.filter((x: any) => !x.ok).map((x: any) => x.detail).join('; ').slice(0, 200)}` : '';
+      const what = t.mode === 'txn' ? `transactional, ${fmt(t.perTxn)} per transaction` : `idempotent, no transaction`;
+      lines.push(`| ${t.size} B x ${fmt(t.count)}, sends of ${fmt(t.perTxn)} | ${what} | ${fmt(t.msgPerSec)} | ${t.mode === 'txn' ? fmt(t.commitsPerSec) : '-'} | ${fmt(t.mbPerSec, 1)} | ${t.runs.map((x: any) => (Number.isFinite(x.seconds) ? x.seconds.toFixed(2) : 'n/a')).join(' ')}${failed} |`);
+    }
     lines.push('');
   }
   if (r.consume) {
@@ -732,7 +940,7 @@ function renderTable(r: Record<string, any>): string {
 
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
-  buildIfStale();
+  if (cfg.mainJs === undefined) buildIfStale();
   mkdirSync(outDir, { recursive: true });
   results.startedAt = startedAt;
   results.config = cfg;
@@ -744,24 +952,37 @@ async function main(): Promise<void> {
 
   if (want('limits')) results.limits = await measureLimits();
 
-  if (want('produce') || want('consume') || want('latency') || want('kafkajs') || want('listoffsets') || want('validation')) {
+  if (['produce', 'consume', 'latency', 'kafkajs', 'transactions', 'listoffsets', 'validation'].some(want)) {
     const dataDir = path.join(tmpRoot, 'main-data');
-    const broker = await startBroker({ dataDir });
+    const broker = await startBroker({ ...brokerOptions, dataDir });
     try {
       await sleep(1000);
       const memory: Record<string, any> = { idleRssBytes: broker.memory().rssBytes };
       results.memory = memory;
       if (want('produce') || want('consume')) {
         const cases = [];
-        for (const size of [100, 1024]) for (const acks of [1, -1]) for (const partitions of [1, 8]) cases.push({ size, acks, partitions });
+        for (const size of [100, 1024]) {
+          for (const acks of [1, -1]) for (const partitions of [1, 8]) cases.push({ size, acks, partitions, idempotent: false });
+          // Issue 9: 100 B with enable.idempotence=true, right after the plain acks=-1 rows it is compared with.
+          // The in-flight-5 rows are plain acks=-1 with the cap librdkafka imposes on idempotent producers: they
+          // separate what the cap costs (client side) from what the broker's producer-state work costs.
+          if (size === 100) {
+            for (const partitions of [1, 8]) cases.push({ size, acks: -1, partitions, idempotent: true });
+            for (const partitions of [1, 8]) cases.push({ size, acks: -1, partitions, idempotent: false, maxInFlight: 5 });
+          }
+        }
         const produced = await produceBench(broker, 'bench', want('produce') ? cases : cases.filter((c) => c.acks === 1 && c.partitions === 1), want('produce') ? cfg.repeat : 1);
-        if (want('produce')) results.produce = produced;
+        if (want('produce')) {
+          results.produce = produced;
+          results.idempotenceCost = idempotenceCost(produced);
+        }
         memory.rssAfterRuns = produced.flatMap((p) => p.runs.map((x) => x.rssAfterBytes));
         memory.peakAfterProduceBytes = broker.memory().hwmBytes;
         memory.retainedBytesAtEnd = dirBytes(dataDir);
         if (want('consume')) results.consume = await consumeBench(broker, produced);
       }
       if (want('kafkajs')) results.kafkajs = await kafkajsBench(broker);
+      if (want('transactions')) results.transactions = await transactionsBench(broker);
       if (want('latency')) results.latency = await latencyBench(broker);
       if (want('listoffsets')) results.listoffsets = await listOffsetsBench(broker);
       if (want('validation')) results.validation = await validationBench(broker);
@@ -781,6 +1002,10 @@ async function main(): Promise<void> {
   writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(results, null, 2));
   writeFileSync(path.join(outDir, 'latest.md'), `${table}\n`);
   process.stdout.write(`\n${table}\n\nresults: ${path.relative(REPO_ROOT, outDir)}/latest.json, latest.md\n`);
+  if (loudFailures.length > 0) {
+    process.stderr.write(`\nbench: ${loudFailures.length} run(s) did not measure what their row claims:\n${loudFailures.map((f) => `  ${f}`).join('\n')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 try {

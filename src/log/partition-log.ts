@@ -8,13 +8,14 @@
 // runs form the next group, so concurrent durable appends share one fsync (group commit).
 //
 //   group contains                                   after the write
-//   a durable append (acks=-1 with fsync)            fsync, then high watermark, then resolve
-//   a flush() request                                fsync, then resolve
-//   flush.messages reached since the last fsync      fsync, then high watermark
+//   a durable append (acks=-1 with fsync)            fsync of the .log, then high watermark, then resolve
+//   a flush() request                                fsync of the .log and its indexes, then resolve
+//   flush.messages reached since the last fsync      fsync of the .log and its indexes, then high watermark
 //   none of these                                    high watermark at once; flush.ms timer armed
 //
 // The recovery point (recorded in recovery-point-offset-checkpoint by LogManager) is the log end offset at the
-// last completed fsync.
+// last completed fsync of the .log. Indexes are not needed on disk below it: an unclean start rebuilds the indexes
+// of the segment holding the recovery point and of every later one (loadSegments).
 //
 // Rolls (Kafka's UnifiedLog.maybeRoll), checked before each batch; an empty segment never rolls:
 //
@@ -495,7 +496,7 @@ export class PartitionLog {
       this.dirNeedsSync = false;
     }
     if (activeWalked) {
-      active.dirty = true;
+      active.markUnflushed();
       const durableTo = recoveryPoint !== undefined && recoveryPoint > active.baseOffset ? recoveryPoint : active.baseOffset;
       this.flushedOffset = durableTo < this.endOffset ? durableTo : this.endOffset;
     } else {
@@ -1054,12 +1055,15 @@ export class PartitionLog {
       let bytes = 0;
       let messages = 0;
       let needSync = false;
+      /** A flush() request or flush.messages: indexes too; durable appends alone need only the .log. */
+      let needFullFlush = false;
       let last: PendingAppend | undefined;
       while (this.queue.length > 0) {
         const item = this.queue[0]!;
         if (item.kind !== 'append') {
           group.push(this.queue.shift()!);
           if (item.kind === 'flush' || item.durable) needSync = true;
+          if (item.kind === 'flush') needFullFlush = true;
           continue;
         }
         const size = item.batch.length;
@@ -1104,9 +1108,9 @@ export class PartitionLog {
           });
         }
         this.messagesSinceFlush += messages;
-        if (this.messagesSinceFlush >= this.config.flushMessages) needSync = true;
+        if (this.messagesSinceFlush >= this.config.flushMessages) needSync = needFullFlush = true;
       }
-      if (needSync) await this.syncTo(this.endOffset);
+      if (needSync) await this.syncTo(this.endOffset, !needFullFlush);
       else if (last) this.armFlushTimer();
 
       const moved = this.endOffset > this.hw;
@@ -1174,13 +1178,14 @@ export class PartitionLog {
   }
 
   /** fsyncs every segment with unflushed data (waiting for background seals) and records the recovery point. */
-  private async syncTo(offset: bigint): Promise<void> {
+  /** `dataOnly`: fsync the .log files only (LogSegment.syncData), as durable appends need; else flush everything. */
+  private async syncTo(offset: bigint, dataOnly = false): Promise<void> {
     // This array, even if replaceSegments() installs another meanwhile (the replaced segments are clean).
     const segments = this.segments;
     for (let i = segments.length - 1; i >= 0; i--) {
       const segment = segments[i]!;
       if (segment.sealing) await segment.sealing;
-      else if (segment.dirty) await segment.flush();
+      else if (segment.dirty) await (dataOnly ? segment.syncData() : segment.flush());
       if (segment.baseOffset <= this.flushedOffset && !segment.dirty) break;
     }
     await this.syncDirs();

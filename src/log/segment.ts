@@ -75,8 +75,10 @@ export class LogSegment {
   offsetOfMaxTimestamp: bigint;
   /** segment.ms is measured from here (clock at the first append, or the first batch's timestamp on load). */
   rollingBaseMs: number | undefined;
-  /** Written but not fsynced. */
+  /** Written since the last flush(): the .log or the indexes are not all fsynced. */
   dirty = false;
+  /** The .log has writes not yet fsynced (syncData() and flush() clear it). */
+  private logUnsynced = false;
   /** Set once the segment is no longer active: its final fsync and index trim (in the background). */
   sealing: Promise<void> | undefined;
   private bytesSinceLastIndexEntry = 0;
@@ -306,6 +308,7 @@ export class LogSegment {
     }
     this.size = position + bytes;
     this.dirty = true;
+    this.logUnsynced = true;
   }
 
   /**
@@ -408,16 +411,42 @@ export class LogSegment {
    */
   async flush(force = false): Promise<void> {
     const wasDirty = this.dirty;
+    const logWasUnsynced = this.logUnsynced;
     this.dirty = false;
+    this.logUnsynced = false;
     try {
       await this.persistIndexes();
       // A segment with nothing written since its last fsync is not fsynced again (a clean shutdown of 100,000
       // idle partitions must not reopen and fsync 300,000 files); `force`: recovery makes walked data durable.
-      if (force || wasDirty || this.log.unsynced) await this.log.sync();
+      if (force || logWasUnsynced || this.log.unsynced) await this.log.sync();
       if (this.indexFile?.unsynced) await this.indexFile.sync();
       if (this.timeIndexFile?.unsynced) await this.timeIndexFile.sync();
     } catch (err) {
       this.dirty ||= wasDirty;
+      this.logUnsynced ||= logWasUnsynced;
+      throw err;
+    }
+  }
+
+  /** Recovery walked this segment without fsyncing it: the next flush (or syncData) must fsync it all. */
+  markUnflushed(): void {
+    this.dirty = true;
+    this.logUnsynced = true;
+  }
+
+  /**
+   * fsyncs the .log only: what an acks=-1 append needs to be durable. The indexes stay dirty for the next flush()
+   * (flush.ms, flush.messages, a roll, close): recovery after a crash rebuilds the indexes of every segment from
+   * the one holding the recovery point on, so they need not be on disk for the data to be safe (Kafka fsyncs them
+   * only when it flushes, never per produce).
+   */
+  async syncData(): Promise<void> {
+    if (!this.logUnsynced) return;
+    this.logUnsynced = false;
+    try {
+      await this.log.sync();
+    } catch (err) {
+      this.logUnsynced = true;
       throw err;
     }
   }
@@ -449,6 +478,7 @@ export class LogSegment {
     this.size = size;
     this.visibleSize = Math.min(this.visibleSize, size);
     this.dirty = true;
+    this.logUnsynced = true;
   }
 
   async close(): Promise<void> {
