@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import {
   checkOptionNames,
+  effectiveLogRetentionMs,
   LIBRARY_DEFAULTS,
   nonDefaultConfig,
   parseMaxConnectionsPerIpOverrides,
@@ -28,6 +29,7 @@ import { EDDY_VERSION } from './version.js';
 import { loadOrCreateClusterIdentity } from './metadata/cluster-identity.js';
 import { DataDirLock } from './metadata/data-dir-lock.js';
 import { TopicRegistry } from './metadata/topic-registry.js';
+import { DynamicBrokerConfig } from './metadata/dynamic-broker-config.js';
 import { LogManager } from './log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/log-config.js';
 import { KafkaServer, type ServerStats } from './server/server.js';
@@ -75,6 +77,9 @@ function defaultLogConfig(config: BrokerConfig): LogConfig {
     minCompactionLagMs: config.logCleanerMinCompactionLagMs,
     maxCompactionLagMs: config.logCleanerMaxCompactionLagMs,
     minCleanableDirtyRatio: config.logCleanerMinCleanableRatio,
+    retentionMs: effectiveLogRetentionMs(config),
+    retentionBytes: config.logRetentionBytes,
+    fileDeleteDelayMs: config.fileDeleteDelayMs,
   };
 }
 
@@ -171,7 +176,9 @@ class EddyBroker implements Broker {
     const config = this.config;
     const identity = await loadOrCreateClusterIdentity(dataDir, config.nodeId);
     this.clusterId = identity.clusterId;
-    const logDefaults = defaultLogConfig(config);
+    // Dynamic broker configs (AlterConfigs) go over the options before anything reads them.
+    const brokerConfigs = await DynamicBrokerConfig.open({ dataDir, config, logger: this.logger });
+    const logDefaults = brokerConfigs.logDefaults(defaultLogConfig(config));
     const topicConfigs = await TopicRegistry.readLogConfigs(dataDir, logDefaults);
     const logs = await LogManager.open({
       dataDir,
@@ -182,15 +189,17 @@ class EddyBroker implements Broker {
       maxOpenFiles: config.logMaxOpenFiles > 0 ? config.logMaxOpenFiles : undefined,
       producerIdExpirationMs: config.producerIdExpirationMs,
       producerIdExpirationCheckIntervalMs: config.producerIdExpirationCheckIntervalMs,
+      retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
     });
     this.logs = logs;
     // Compaction runs in the background once the logs are loaded (stopped first by close()).
-    await logs.startCleaner({
+    const cleanerConfig = {
       enable: config.logCleanerEnable,
       backoffMs: config.logCleanerBackoffMs,
       dedupeBufferSize: config.logCleanerDedupeBufferSize,
       ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
-    });
+    };
+    await logs.startCleaner(cleanerConfig);
     const topics = await TopicRegistry.open({
       dataDir,
       logs,
@@ -198,6 +207,13 @@ class EddyBroker implements Broker {
       defaultLogConfig: logDefaults,
       messageMaxBytes: config.messageMaxBytes,
       maxBrokerPartitions: config.maxBrokerPartitions,
+      brokerConfigs,
+    });
+    // A dynamic broker config changed: new defaults for every topic's running logs (the cleaner reads its backoff
+    // each time it sleeps; the other options read only at start take effect at the next start).
+    brokerConfigs.onChange(async () => {
+      cleanerConfig.backoffMs = config.logCleanerBackoffMs;
+      await topics.updateBrokerDefaults(brokerConfigs.logDefaults(defaultLogConfig(config)), config.messageMaxBytes);
     });
     // Committed offsets and group metadata are loaded before the server answers anything.
     let groups: GroupCoordinator;

@@ -39,6 +39,12 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('log-cleaner-dedupe-buffer-size', { type: 'number', default: D.logCleanerDedupeBufferSize, describe: 'Bytes bounding the cleaner\'s key map (log.cleaner.dedupe.buffer.size)' })
     .option('log-cleaner-min-compaction-lag-ms', { type: 'number', default: D.logCleanerMinCompactionLagMs, describe: 'Default min.compaction.lag.ms (log.cleaner.min.compaction.lag.ms)' })
     .option('log-cleaner-max-compaction-lag-ms', { type: 'number', describe: 'Default max.compaction.lag.ms (log.cleaner.max.compaction.lag.ms; default unlimited)' })
+    .option('log-retention-check-interval-ms', { type: 'number', default: D.logRetentionCheckIntervalMs, describe: 'How often retention deletes old segments (log.retention.check.interval.ms)' })
+    .option('log-retention-ms', { type: 'number', describe: 'Default retention.ms, -1 unlimited (log.retention.ms; overrides the minutes and hours)' })
+    .option('log-retention-minutes', { type: 'number', describe: 'Default retention in minutes (log.retention.minutes; overrides the hours)' })
+    .option('log-retention-hours', { type: 'number', default: D.logRetentionHours, describe: 'Default retention in hours (log.retention.hours)' })
+    .option('log-retention-bytes', { type: 'number', default: D.logRetentionBytes, describe: 'Default retention.bytes per partition, -1 unlimited (log.retention.bytes)' })
+    .option('file-delete-delay-ms', { type: 'number', default: D.fileDeleteDelayMs, describe: 'Delay before deleted segments\' files are unlinked (log.segment.delete.delay.ms)' })
     .option('group-initial-rebalance-delay-ms', { type: 'number', default: D.groupInitialRebalanceDelayMs, describe: 'Delay of the first rebalance of an empty group (group.initial.rebalance.delay.ms)' })
     .option('group-min-session-timeout-ms', { type: 'number', default: D.groupMinSessionTimeoutMs, describe: 'Smallest accepted member session timeout (group.min.session.timeout.ms)' })
     .option('group-max-session-timeout-ms', { type: 'number', default: D.groupMaxSessionTimeoutMs, describe: 'Largest accepted member session timeout (group.max.session.timeout.ms)' })
@@ -97,6 +103,12 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     logCleanerDedupeBufferSize: args['log-cleaner-dedupe-buffer-size'],
     logCleanerMinCompactionLagMs: args['log-cleaner-min-compaction-lag-ms'],
     logCleanerMaxCompactionLagMs: args['log-cleaner-max-compaction-lag-ms'],
+    logRetentionCheckIntervalMs: args['log-retention-check-interval-ms'],
+    logRetentionMs: args['log-retention-ms'],
+    logRetentionMinutes: args['log-retention-minutes'],
+    logRetentionHours: args['log-retention-hours'],
+    logRetentionBytes: args['log-retention-bytes'],
+    fileDeleteDelayMs: args['file-delete-delay-ms'],
     groupInitialRebalanceDelayMs: args['group-initial-rebalance-delay-ms'],
     groupMinSessionTimeoutMs: args['group-min-session-timeout-ms'],
     groupMaxSessionTimeoutMs: args['group-max-session-timeout-ms'],

@@ -28,6 +28,15 @@ import { txnOffsetCommitHandler } from './txn-offset-commit.js';
 import { describeProducersHandler } from './describe-producers.js';
 import { describeTransactionsHandler } from './describe-transactions.js';
 import { listTransactionsHandler } from './list-transactions.js';
+import { deleteRecordsHandler } from './delete-records.js';
+import { createPartitionsHandler } from './create-partitions.js';
+import { describeClusterHandler } from './describe-cluster.js';
+import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { electLeadersHandler } from './elect-leaders.js';
+import { describeTopicPartitionsHandler } from './describe-topic-partitions.js';
+import { describeConfigsHandler } from './describe-configs.js';
+import { alterConfigsHandler } from './alter-configs.js';
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 
 export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHandler>(
   [
@@ -58,5 +67,14 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
     describeProducersHandler,
     describeTransactionsHandler,
     listTransactionsHandler,
+    deleteRecordsHandler,
+    createPartitionsHandler,
+    describeClusterHandler,
+    describeLogDirsHandler,
+    electLeadersHandler,
+    describeTopicPartitionsHandler,
+    describeConfigsHandler,
+    alterConfigsHandler,
+    incrementalAlterConfigsHandler,
   ].map((h) => [h.apiKey, h as ApiHandler]),
 );

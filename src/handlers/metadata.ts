@@ -33,15 +33,10 @@ import { KafkaError } from '../errors.js';
 import { CLUSTER_METADATA_TOPIC_NAME, isBrokerOwnedTopic, isInternalTopic, topicNameProblem, type TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, BrokerServices, RequestContext } from './types.js';
 import { LEADER_EPOCH } from './partition-lookup.js';
+import { ALL_CLUSTER_OPERATIONS, ALL_TOPIC_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
 
 type ResponseTopic = MetadataResponse['topics'][number];
 
-const NO_AUTHORIZED_OPERATIONS = -2147483648;
-// AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9,
-// DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12 (AclEntry.supportedOperations per resource type).
-const bits = (...ops: number[]) => ops.reduce((acc, op) => acc | (1 << op), 0);
-const ALL_TOPIC_OPERATIONS = bits(3, 4, 5, 6, 7, 8, 10, 11);
-const ALL_CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12);
 const ZERO_UUID = Buffer.alloc(16);
 
 function describeTopic(topic: TopicInfo, broker: BrokerServices, includeOperations: boolean): ResponseTopic {

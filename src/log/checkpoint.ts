@@ -12,6 +12,15 @@
 // ignores the whole file (logging a warning): every partition is then recovered from its first segment, which
 // is slow but safe.
 //
+// `log-start-offset-checkpoint` (Kafka's LogManager.LogStartOffsetCheckpointFile), the same format: one line per
+// partition whose log start offset lies above its first segment's base offset (DeleteRecords moved it inside a
+// segment; Kafka's checkpointLogStartOffsetsInDir lists only those), the offset being the log start offset. It is
+// rewritten (atomically, as above) after a log start offset moves, on close(), and by retention before it removes
+// segments (the entry then holds the offset the removal sets, so a crash part-way through the renames cannot bring
+// the removed offsets back; it becomes redundant, and is dropped at the next write, once they are gone); loading a log takes the larger of its entry and its first segment's base offset. An unreadable file is
+// ignored (with a warning): every log then starts at its first segment, so records that DeleteRecords removed
+// inside that segment become readable again, which Kafka accepts too for a lost checkpoint.
+//
 // `.kafka_cleanshutdown`: an empty file whose presence means every log was flushed and both checkpoints were
 // written on shutdown, so indexes can be trusted and no segment is walked. Its content is ignored (Kafka 3.5+
 // writes a small JSON document there; we accept either). It is deleted once the logs are loaded, and the
@@ -19,6 +28,7 @@
 import type { LogFs } from './fs.js';
 
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
+export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 const CHECKPOINT_VERSION = 0;
 

@@ -21,6 +21,17 @@ export interface LogConfig {
    * cleaner (cleaner/log-cleaner.ts) keeps the latest record per key in the sealed segments.
    */
   compact: boolean;
+  /**
+   * cleanup.policy includes `delete` (Kafka's LogConfig.delete, the default): retention (retention.ts) deletes old
+   * segments by retention.ms and retention.bytes, and DeleteRecords may move the log start offset.
+   */
+  delete: boolean;
+  /** retention.ms: sealed segments whose largest timestamp is older than this are deleted; -1 = unlimited. Default 7 days. */
+  retentionMs: number;
+  /** retention.bytes: the partition is cut (oldest segments first) to at most this size; -1 = unlimited (default). */
+  retentionBytes: number;
+  /** file.delete.delay.ms: a deleted segment's `.deleted` files are unlinked this long after removal. Default 60 s. */
+  fileDeleteDelayMs: number;
   /** delete.retention.ms: tombstones and empty transactions' markers stay this long after cleaning (KIP-534). Default 1 day. */
   deleteRetentionMs: number;
   /** min.compaction.lag.ms: records newer than this are not cleaned. Default 0. */
@@ -62,6 +73,10 @@ export const DEFAULT_LOG_CONFIG: LogConfig = Object.freeze({
   flushMs: Number.MAX_SAFE_INTEGER,
   messageTimestampType: 'CreateTime',
   compact: false,
+  delete: true,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  fileDeleteDelayMs: 60_000,
   deleteRetentionMs: 86_400_000,
   minCompactionLagMs: 0,
   maxCompactionLagMs: Number.MAX_SAFE_INTEGER,

@@ -7,6 +7,9 @@
 //   <dataDir>/recovery-point-offset-checkpoint    per-partition recovery points, rewritten every
 //                                                 checkpointIntervalMs (Kafka: log.flush.offset.checkpoint
 //                                                 .interval.ms, 60 s), after flushAll() and on close()
+//   <dataDir>/log-start-offset-checkpoint         log start offsets moved inside a segment (DeleteRecords),
+//                                                 rewritten after a log start offset moves, with the recovery
+//                                                 points and on close()
 //   <dataDir>/<topic>-<partition>/                one PartitionLog each (topic names may contain '-', so the
 //                                                 partition is after the LAST dash)
 //   <dataDir>/<topic>-<partition>.<id>-delete/    a deleted log not yet removed; removed at startup
@@ -15,6 +18,14 @@
 // each active segment only (no walking, so start-up time does not grow with the data). Without it, each log
 // is recovered from its checkpointed recovery point (PartitionLog.load). The marker is then deleted (and the
 // deletion made durable) so a later crash is recognised. Other files and directories are ignored.
+//
+// Retention: every `retentionCheckIntervalMs` (Kafka's log.retention.check.interval.ms, 5 minutes; the first run one
+// interval after startup, where Kafka waits log.initial.task.delay.ms, 30 s) each log runs one retention pass
+// (PartitionLog.deleteOldSegments, rules in retention.ts), one log at a time, off the request path; a pass still
+// running when the next is due makes that one skip. deleteRecords() moves a log start offset for DeleteRecords and
+// answers once the checkpoint holding it is written. Unlike Kafka, where the log cleaner thread runs retention for
+// compacted logs between cleanings, this task covers every log; a cleaning and a retention pass of the same log
+// exclude each other at the log's segment gate (PartitionLog.replaceSegments refuses a swap of removed segments).
 //
 // Compaction: startCleaner() runs the log cleaner (cleaner/log-cleaner.ts) over this manager's logs, with its
 // `cleaner-offset-checkpoint` in the data dir; close() stops it before closing any log.
@@ -26,6 +37,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   CLEAN_SHUTDOWN_FILE,
+  LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
   encodeOffsetCheckpoint,
   readOffsetCheckpoint,
@@ -71,7 +83,12 @@ export interface LogManagerOptions {
   producerIdExpirationMs?: number;
   /** `producer.id.expiration.check.interval.ms`: how often expiration runs; default 10 minutes. */
   producerIdExpirationCheckIntervalMs?: number;
+  /** `log.retention.check.interval.ms`: how often retention runs over every log; default 5 minutes. */
+  retentionCheckIntervalMs?: number;
 }
+
+/** Kafka's log.retention.check.interval.ms default. */
+export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 
 /** Logs closed at once by close(). */
 const CLOSE_CONCURRENCY = 16;
@@ -132,6 +149,18 @@ export class LogManager {
   private producerIdExpirationMs: number | undefined;
   private lastCheckpoint = '';
   private checkpointing: Promise<void> = Promise.resolve();
+  private lastLogStartCheckpoint = '';
+  private logStartCheckpointing: Promise<void> = Promise.resolve();
+  /** Log start offsets of partitions that are offline (from the checkpoint or the log that failed): kept in it. */
+  private readonly offlineLogStartOffsets = new Map<string, bigint>();
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retentionRun: Promise<void> | undefined;
+  /** Shared by every log: a log start offset moved, so the checkpoint is rewritten (coalesced). */
+  private readonly onLogStartOffsetIncremented = (): Promise<void> =>
+    this.writeLogStartOffsetCheckpoint().catch((err: unknown) => {
+      this.logger.error({ err, file: LOG_START_OFFSET_CHECKPOINT_FILE }, 'failed to write the log start offset checkpoint');
+      throw err;
+    });
   private closed = false;
   private cleaner: LogCleaner | undefined;
   private readonly offline: OfflinePartitions;
@@ -165,6 +194,16 @@ export class LogManager {
       options.logger.warn(
         { file: RECOVERY_POINT_CHECKPOINT_FILE, problem: checkpoint.problem },
         'ignoring the recovery point checkpoint; logs are recovered from their first segment if needed',
+      );
+    }
+    const logStartCheckpointPath = `${options.dataDir}/${LOG_START_OFFSET_CHECKPOINT_FILE}`;
+    // Written once some log start offset needs it (an empty one is not created: most data dirs never need it).
+    if ((await fs.fileSize(logStartCheckpointPath)) === undefined) manager.lastLogStartCheckpoint = encodeOffsetCheckpoint([]).toString('utf8');
+    const logStartCheckpoint = await readOffsetCheckpoint(fs, logStartCheckpointPath);
+    if (logStartCheckpoint.problem) {
+      options.logger.warn(
+        { file: LOG_START_OFFSET_CHECKPOINT_FILE, problem: logStartCheckpoint.problem },
+        'ignoring the log start offset checkpoint; every log starts at its first segment',
       );
     }
 
@@ -206,12 +245,14 @@ export class LogManager {
           partition,
           config: options.topicConfigs?.get(topic) ?? defaultConfig,
           recoveryPoint: checkpoint.offsets.get(key),
+          logStartOffset: logStartCheckpoint.offsets.get(key),
         };
         try {
           manager.logs.set(key, await manager.loadLog({ ...load, clean, crcCheck }));
         } catch (err) {
           const cause = err instanceof Error ? err : new Error(String(err));
           options.logger.error({ topic, partition, dir: load.dir, err: cause }, 'partition log failed to load; it stays offline and is retried');
+          if (load.logStartOffset !== undefined) manager.offlineLogStartOffsets.set(key, load.logStartOffset);
           manager.offline.markOffline(key, { topic, partition, cause, recoveryPoint: load.recoveryPoint }, () => manager.reload(key, load));
         }
       }
@@ -238,6 +279,14 @@ export class LogManager {
       for (const log of manager.logs.values()) log.removeExpiredProducers(nowMs);
     }, options.producerIdExpirationCheckIntervalMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS);
     manager.producerExpirationTimer.unref();
+    await manager.writeLogStartOffsetCheckpoint().catch((err: unknown) => {
+      options.logger.warn({ err, file: LOG_START_OFFSET_CHECKPOINT_FILE }, 'could not write the log start offset checkpoint');
+    });
+    // Kafka's kafka-log-retention task (fixed rate); a run still going when the next is due makes that one skip.
+    manager.retentionTimer = setInterval(() => {
+      if (manager.retentionRun === undefined) void manager.runRetention();
+    }, options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS);
+    manager.retentionTimer.unref();
     options.logger.info(
       { dataDir: options.dataDir, logs: manager.logs.size, cleanShutdown: found.length === 0 ? undefined : clean, recoveryCrcCheck: clean || found.length === 0 ? undefined : crcCheck, maxOpenFiles, openFiles: files.openFiles, durationMs: Date.now() - startedMs },
       'logs loaded',
@@ -280,6 +329,7 @@ export class LogManager {
     partition: number;
     config: LogConfig;
     recoveryPoint: bigint | undefined;
+    logStartOffset?: bigint;
     clean: boolean;
     crcCheck?: CrcCheck;
   }): Promise<PartitionLog> {
@@ -290,6 +340,7 @@ export class LogManager {
       logger: this.logger,
       clock: this.clock,
       onFailure: this.onLogFailure,
+      onLogStartOffsetIncremented: this.onLogStartOffsetIncremented,
       producerIdExpirationMs: this.producerIdExpirationMs,
     });
   }
@@ -302,7 +353,8 @@ export class LogManager {
   private takeOffline(log: PartitionLog, cause: Error): void {
     const key = tpKey(log.topic, log.partition);
     if (this.closed || this.logs.get(key) !== log) return;
-    const load = { dir: log.dir, topic: log.topic, partition: log.partition, config: log.logConfig, recoveryPoint: log.recoveryPoint };
+    const load = { dir: log.dir, topic: log.topic, partition: log.partition, config: log.logConfig, recoveryPoint: log.recoveryPoint, logStartOffset: log.logStartOffset };
+    this.offlineLogStartOffsets.set(key, log.logStartOffset);
     this.offline.markOffline(key, { topic: log.topic, partition: log.partition, cause, recoveryPoint: log.recoveryPoint }, async () => {
       const current = this.logs.get(key);
       if (current === log) {
@@ -318,7 +370,7 @@ export class LogManager {
   /** One attempt to bring an offline partition back: the disk must take a write, then the log must load. */
   private async reload(
     key: string,
-    load: { dir: string; topic: string; partition: number; config: LogConfig; recoveryPoint: bigint | undefined },
+    load: { dir: string; topic: string; partition: number; config: LogConfig; recoveryPoint: bigint | undefined; logStartOffset?: bigint },
   ): Promise<void> {
     if (this.closed) throw new Error('log manager is closed');
     await probeWritable(this.fs, load.dir);
@@ -329,6 +381,7 @@ export class LogManager {
       return;
     }
     this.logs.set(key, log);
+    this.offlineLogStartOffsets.delete(key);
   }
 
   listLogs(): PartitionLog[] {
@@ -357,6 +410,50 @@ export class LogManager {
   /** Stops the log cleaner (a cleaning in progress is abandoned, or its swap finished). */
   async stopCleaner(): Promise<void> {
     await this.cleaner?.close();
+  }
+
+  /**
+   * One retention pass over every open log (PartitionLog.deleteOldSegments), one log at a time; a failure of one
+   * log is logged (an I/O error has already taken it offline) and the others go on. Returns the segments removed.
+   * A call while a run is under way waits for that run.
+   */
+  async runRetention(): Promise<number> {
+    if (this.retentionRun) {
+      await this.retentionRun;
+      return 0;
+    }
+    let removed = 0;
+    const run = (async () => {
+      const startedMs = Date.now();
+      for (const log of this.listLogs()) {
+        if (this.closed) break;
+        if (log.isClosed || log.isOffline) continue;
+        try {
+          removed += await log.deleteOldSegments();
+        } catch (err) {
+          this.logger.error({ topic: log.topic, partition: log.partition, err }, 'retention failed for a log');
+        }
+      }
+      if (removed > 0) this.logger.info({ segments: removed, durationMs: Date.now() - startedMs }, 'retention deleted segments');
+    })();
+    this.retentionRun = run;
+    try {
+      await run;
+    } finally {
+      this.retentionRun = undefined;
+    }
+    return removed;
+  }
+
+  /**
+   * DeleteRecords on one partition (PartitionLog.deleteRecordsOnLeader: `offset` -1 is the high watermark):
+   * moves its log start offset and returns it (the low watermark) once log-start-offset-checkpoint holds it, so
+   * an acknowledged deletion survives a crash. KafkaError for the refusals listed there.
+   */
+  async deleteRecords(log: PartitionLog, offset: bigint): Promise<bigint> {
+    const lowWatermark = log.deleteRecordsOnLeader(offset);
+    await this.writeLogStartOffsetCheckpoint();
+    return lowWatermark;
   }
 
   /** Creates the partition's directory and first segment; returns the existing log (with `config`) if any. */
@@ -393,6 +490,7 @@ export class LogManager {
         logger: this.logger,
         clock: this.clock,
         onFailure: this.onLogFailure,
+        onLogStartOffsetIncremented: this.onLogStartOffsetIncremented,
         producerIdExpirationMs: this.producerIdExpirationMs,
       });
       this.logs.set(key, log);
@@ -464,6 +562,7 @@ export class LogManager {
     const offline = this.offline.list().filter((o) => o.topic === topic && !doomed.some(([key]) => key === tpKey(o.topic, o.partition)));
     for (const o of offline) this.offline.forget(tpKey(o.topic, o.partition));
     for (const [key] of doomed) this.offline.forget(key);
+    for (const key of [...doomed.map(([k]) => k), ...offline.map((o) => tpKey(o.topic, o.partition))]) this.offlineLogStartOffsets.delete(key);
     const removeDir = async (key: string): Promise<void> => {
       const dir = `${this.dataDir}/${key}`;
       if (!(await this.fs.exists(dir))) return;
@@ -484,6 +583,10 @@ export class LogManager {
     ]);
     if (doomed.length + offline.length > 0) {
       await this.fs.syncDir(this.dataDir);
+      // A topic recreated under this name must not inherit a log start offset (Kafka checkpoints at deletion too).
+      await this.writeLogStartOffsetCheckpoint().catch((err: unknown) => {
+        this.logger.warn({ err, file: LOG_START_OFFSET_CHECKPOINT_FILE }, 'could not write the log start offset checkpoint');
+      });
       this.logger.info({ topic, partitions: [...doomed.map(([, l]) => l.partition), ...offline.map((o) => o.partition)] }, 'deleted logs');
     }
   }
@@ -511,6 +614,8 @@ export class LogManager {
     await this.stopCleaner().catch((err: unknown) => this.logger.error({ err }, 'log cleaner did not stop cleanly'));
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.producerExpirationTimer) clearInterval(this.producerExpirationTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.retentionRun?.catch(() => undefined);
     this.offline.close();
     const logs = this.listLogs();
     // At most CLOSE_CONCURRENCY at a time: closing fsyncs every log with unflushed data, and 100,000 closes at once
@@ -526,6 +631,7 @@ export class LogManager {
     await this.files.closeAll();
     try {
       await this.writeCheckpoint(true);
+      await this.writeLogStartOffsetCheckpoint();
       if (clean) await this.fs.touch(`${this.dataDir}/${CLEAN_SHUTDOWN_FILE}`);
     } catch (err) {
       clean = false;
@@ -533,6 +639,34 @@ export class LogManager {
     }
     if (clean) this.logger.info({ dataDir: this.dataDir, logs: logs.length }, 'logs closed cleanly');
     else this.logger.warn({ dataDir: this.dataDir, logs: logs.length, offline: this.offline.size }, 'logs closed; no clean-shutdown marker written');
+  }
+
+  /**
+   * Writes log-start-offset-checkpoint when it changed (serialised: one write at a time): the partitions whose log
+   * start offset is above their first segment's base offset (Kafka's checkpointLogStartOffsetsInDir), and the
+   * offline ones' last known values.
+   */
+  writeLogStartOffsetCheckpoint(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const entries: Array<{ topic: string; partition: number; offset: bigint }> = [];
+      for (const log of this.logs.values()) {
+        const offset = log.logStartOffsetToCheckpoint;
+        if (offset > log.firstSegmentBaseOffset) entries.push({ topic: log.topic, partition: log.partition, offset });
+      }
+      for (const o of this.offline.list()) {
+        const key = tpKey(o.topic, o.partition);
+        const offset = this.offlineLogStartOffsets.get(key);
+        if (offset !== undefined && !this.logs.has(key)) entries.push({ topic: o.topic, partition: o.partition, offset });
+      }
+      entries.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+      const data = encodeOffsetCheckpoint(entries);
+      const text = data.toString('utf8');
+      if (text === this.lastLogStartCheckpoint) return;
+      await this.fs.writeFileAtomic(`${this.dataDir}/${LOG_START_OFFSET_CHECKPOINT_FILE}`, data);
+      this.lastLogStartCheckpoint = text;
+    };
+    this.logStartCheckpointing = this.logStartCheckpointing.then(run, run);
+    return this.logStartCheckpointing;
   }
 
   /** Writes recovery-point-offset-checkpoint when it changed (serialised: one write at a time). */

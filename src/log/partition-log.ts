@@ -39,6 +39,17 @@
 // never mixes the old segment's index with the new file; the pause is a few renames and one directory fsync.
 // Loops that await while walking the segments (syncTo) hold the array they started with.
 //
+// Log start offset and retention (retention.ts). The log start offset is a field of its own: at least the first
+// segment's base offset, moved forward by retention (to the base of the first segment kept) and by DeleteRecords
+// (maybeIncrementLogStartOffset, to any offset up to the high watermark, inside a segment); LogManager keeps it in
+// `log-start-offset-checkpoint` and passes it back to load(). A read or ListOffsets below it is out of range.
+// deleteOldSegments() is one retention pass: for each rule it decides how many of the oldest segments go, rolls the
+// active segment first when all of them would (a `roll` item in the append queue, so the roll lands between two
+// appends exactly as a size roll does), and removes them with removeOldestSegments(), which uses the compaction
+// swap's gate: new reads wait, reads in flight finish, the new log start offset is checkpointed, then the segments
+// leave the array, the log start offset moves, their files are renamed `.deleted`, and the gate opens. The files are unlinked file.delete.delay.ms later
+// (no read can reach a segment once it has left the array; the cleaner's own copy keeps reading the renamed .log).
+//
 // I/O errors: a failed write or fsync takes the partition offline: that append and everything queued behind it
 // reject with the I/O error, and later appends with KafkaError(KAFKA_STORAGE_ERROR). Reads keep working.
 import type { Logger } from 'pino';
@@ -74,6 +85,8 @@ import {
 import { AbortedTxnIndex, type AbortedTxn } from './txn-index.js';
 import { recoverInterruptedSwaps, type SegmentSwap } from './cleaner/segment-swap.js';
 import { buildEndTxnMarkerBatch, type EndTxnMarker } from '../protocol/records/control-batch.js';
+import { deletableSegmentCount, isDeletedFile, retentionRules, type RetentionView, type SegmentDeletionReason } from './retention.js';
+import { txnIndexFileName } from './txn-index.js';
 
 export interface AppendResult {
   baseOffset: bigint;
@@ -108,6 +121,13 @@ export interface PartitionLogOptions {
   onFailure?: (log: PartitionLog, cause: Error) => void;
   /** `producer.id.expiration.ms` (producer-state.ts); default one day. */
   producerIdExpirationMs?: number;
+  /**
+   * Writes `logStartOffsetToCheckpoint` durably (LogManager: log-start-offset-checkpoint). Called after
+   * DeleteRecords moved the log start offset (not awaited: LogManager.deleteRecords awaits its own write), and
+   * awaited by retention before it removes any segment, so a crash part-way through the renames never brings the
+   * log start offset back.
+   */
+  onLogStartOffsetIncremented?: (log: PartitionLog) => Promise<void>;
 }
 
 export interface LoadOptions extends PartitionLogOptions {
@@ -117,6 +137,8 @@ export interface LoadOptions extends PartitionLogOptions {
   recoveryPoint: bigint | undefined;
   /** What an unclean start verifies in walked segments (recovery.ts); default 'every-batch'. */
   crcCheck?: CrcCheck;
+  /** From log-start-offset-checkpoint; the first segment's base offset when absent or lower. */
+  logStartOffset?: bigint;
 }
 
 interface PendingAppend {
@@ -147,7 +169,21 @@ interface PendingFlush {
   reject: (err: unknown) => void;
 }
 
-type QueueItem = PendingAppend | PendingFlush | PendingDuplicate;
+/** Rolls the active segment at this point of the queue (retention, when every segment is to be deleted). */
+interface PendingRoll {
+  kind: 'roll';
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+type QueueItem = PendingAppend | PendingFlush | PendingDuplicate | PendingRoll;
+
+/** Removed segments whose `.deleted` files wait for file.delete.delay.ms before being unlinked. */
+interface PendingSegmentDeletion {
+  segments: LogSegment[];
+  paths: string[];
+  timer: NodeJS.Timeout;
+}
 
 /** Caps on one coalesced write (IOV_MAX is 1024 on Linux). */
 const MAX_WRITE_BUFFERS = 1024;
@@ -177,12 +213,20 @@ export class PartitionLog {
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly onFailure: ((log: PartitionLog, cause: Error) => void) | undefined;
+  private readonly onLogStartOffsetIncremented: ((log: PartitionLog) => Promise<void>) | undefined;
+  /** The log start offset retention is about to set (checkpointed before its segments are removed). */
+  private pendingStartOffset: bigint | undefined;
   /** Idempotent and transactional producers' state (producer-state.ts); set by create() and load(). */
   private producerState!: ProducerStateManager;
   /** Aborted transactions, for read_committed fetches (txn-index.ts); set by create() and load(). */
   private abortedTxns!: AbortedTxnIndex;
 
   private segments: LogSegment[] = [];
+  /** The log start offset (header): >= the first segment's base offset, <= the high watermark. */
+  private startOffset = 0n;
+  /** The retention pass running, if any (passes do not overlap). */
+  private retentionPass: Promise<number> | undefined;
+  private readonly pendingDeletions = new Set<PendingSegmentDeletion>();
   /** Next offset to assign: includes queued appends. */
   private nextOffset = 0n;
   private endOffset = 0n;
@@ -227,6 +271,7 @@ export class PartitionLog {
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
     this.onFailure = options.onFailure;
+    this.onLogStartOffsetIncremented = options.onLogStartOffsetIncremented;
   }
 
   private producerStateOptions(options: PartitionLogOptions) {
@@ -242,8 +287,12 @@ export class PartitionLog {
   }
 
   get logStartOffset(): bigint {
-    // Retention will move this forward (deleting whole segments); until then it is the first segment's base.
-    return this.segments[0]!.baseOffset;
+    return this.startOffset;
+  }
+
+  /** What log-start-offset-checkpoint records for this log: the log start offset, or the one retention is setting. */
+  get logStartOffsetToCheckpoint(): bigint {
+    return this.pendingStartOffset !== undefined && this.pendingStartOffset > this.startOffset ? this.pendingStartOffset : this.startOffset;
   }
 
   /** Offset after the last batch written to the file. */
@@ -297,6 +346,11 @@ export class PartitionLog {
     return this.segments.filter((segment) => segment.indexesLoaded).length;
   }
 
+  /** The first segment's base offset (the log start offset is at least this). */
+  get firstSegmentBaseOffset(): bigint {
+    return this.segments[0]!.baseOffset;
+  }
+
   /** Base offsets of the segments, oldest first (for tools and tests). */
   segmentBaseOffsets(): bigint[] {
     return this.segments.map((s) => s.baseOffset);
@@ -342,6 +396,7 @@ export class PartitionLog {
     await options.fs.mkdir(options.dir);
     try {
       await log.loadSegments(options.clean, options.recoveryPoint, options.crcCheck ?? 'every-batch');
+      log.initLogStartOffset(options.logStartOffset);
       // Producer state from the latest snapshot, then the batch headers after it (producer-state.ts, load()).
       log.producerState = await ProducerStateManager.load({
         ...log.producerStateOptions(options),
@@ -363,12 +418,34 @@ export class PartitionLog {
     return log;
   }
 
+  /**
+   * Kafka's LogLoader: the log start offset is the checkpointed one, at least the first segment's base offset. A
+   * checkpointed offset past the log end offset (segment files removed behind the broker's back) is capped at the
+   * log end offset (Kafka deletes every segment and starts the log there; the outcome for readers is the same: an
+   * empty log whose next offset is that end).
+   */
+  private initLogStartOffset(checkpointed: bigint | undefined): void {
+    let start = this.segments[0]!.baseOffset;
+    if (checkpointed !== undefined && checkpointed > start) start = checkpointed;
+    if (start > this.endOffset) {
+      this.logger.warn(
+        { topic: this.topic, partition: this.partition, logStartOffset: start.toString(), logEndOffset: this.endOffset.toString() },
+        'checkpointed log start offset is past the log end offset; using the log end offset',
+      );
+      start = this.endOffset;
+    }
+    this.startOffset = start;
+    if (this.flushedOffset < start) this.flushedOffset = start;
+  }
+
   private async loadSegments(clean: boolean, recoveryPoint: bigint | undefined, crcCheck: CrcCheck): Promise<void> {
     const { fs, dir, config } = this;
     let entries = await fs.readdir(dir);
     // A compaction swap cut short by a crash is finished or rolled back first (cleaner/segment-swap.ts); the
     // directory is listed again only when that changed it.
     if ((await recoverInterruptedSwaps(fs, dir, entries, this.logger, { topic: this.topic, partition: this.partition })) > 0) entries = await fs.readdir(dir);
+    // Files of segments removed by retention whose delayed unlink a crash or shutdown cut short (retention.ts).
+    for (const entry of entries) if (!entry.isDirectory && isDeletedFile(entry.name)) await fs.unlink(`${dir}/${entry.name}`);
     const bases = entries
       .filter((e) => !e.isDirectory)
       .map((e) => parseSegmentFileName(e.name))
@@ -828,19 +905,23 @@ export class PartitionLog {
     if (this.segmentGate !== undefined) await this.segmentGate;
     this.checkOpen();
     const target = Number(timestampMs);
+    // Kafka searches from the log start offset (LogSegment.findOffsetByTimestamp's startingOffset): batches wholly
+    // below it are passed over, and so is a record below it that a batch straddling it answers (then the search
+    // goes on with the next batch; Kafka would look further inside that batch).
+    const start = this.startOffset;
     this.readsInFlight++;
     try {
       for (const segment of this.segments) {
-        if (segment.size === 0 || segment.maxTimestamp < target) continue;
+        if (segment.size === 0 || segment.maxTimestamp < target || segment.nextOffset <= start) continue;
         await this.indexesFor(segment);
         const relativeOffset = segment.timeIndex.lookup(target);
         let position = relativeOffset < 0 ? 0 : segment.offsetIndex.lookup(relativeOffset);
         for (;;) {
-          const found = await segment.findBatch(position, segment.visibleSize, (b) => b.maxTimestamp >= target);
+          const found = await segment.findBatch(position, segment.visibleSize, (b) => b.maxTimestamp >= target && b.lastOffset >= start);
           if (!found) break;
           const batch = await this.batchBytes(segment, found);
           const record = searchBatchForTimestamp(batch, timestampMs);
-          if (record) return { ...record, leaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET) };
+          if (record && record.offset >= start) return { ...record, leaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET) };
           position = found.position + found.size;
         }
       }
@@ -939,6 +1020,13 @@ export class PartitionLog {
     this.clearFlushTimer();
     await this.waitIdle();
     if (this.segmentGate !== undefined) await this.segmentGate;
+    // Removed segments waiting for file.delete.delay.ms: their descriptors close now, their `.deleted` files are
+    // unlinked by the next load (Kafka drops the scheduled deletions at shutdown too).
+    for (const pending of this.pendingDeletions) {
+      clearTimeout(pending.timer);
+      await Promise.allSettled(pending.segments.map((s) => s.close()));
+    }
+    this.pendingDeletions.clear();
     try {
       for (const segment of this.segments) if (segment.sealing) await segment.sealing;
       if (options.flush !== false && !this.failure) {
@@ -954,6 +1042,242 @@ export class PartitionLog {
     } finally {
       if (this.readsInFlight > 0) await new Promise<void>((resolve) => (this.readsDrained = resolve));
       await Promise.allSettled(this.segments.map((s) => s.close()));
+    }
+  }
+
+  // ---- retention and DeleteRecords (retention.ts) ------------------------------------------------------------
+
+  /**
+   * Kafka's Partition.deleteRecordsOnLeader (DeleteRecords): `offset` -1 means the high watermark; the log start
+   * offset moves there (maybeIncrementLogStartOffset) and the new log start offset, the low watermark, is returned.
+   * The segments wholly below it go at the next retention pass (log-start-offset-breach).
+   *
+   *   condition                                    KafkaError
+   *   cleanup.policy without `delete`              POLICY_VIOLATION
+   *   offset < 0 (other than -1)                   OFFSET_OUT_OF_RANGE "The offset … is not valid"
+   *   offset > high watermark                      OFFSET_OUT_OF_RANGE "Cannot increment the log start offset …"
+   *   offset <= log start offset                   nothing changes; the current log start offset is returned
+   */
+  deleteRecordsOnLeader(offset: bigint): bigint {
+    this.checkOpen();
+    if (this.failure) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.topic}-${this.partition} is offline after an I/O error`);
+    if (!this.config.delete) {
+      throw new KafkaError(ErrorCode.POLICY_VIOLATION, `Records of partition ${this.topic}-${this.partition} can not be deleted due to the configured policy`);
+    }
+    const converted = offset === -1n ? this.hw : offset;
+    if (converted < 0n) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `The offset ${converted} for partition ${this.topic}-${this.partition} is not valid`);
+    this.maybeIncrementLogStartOffset(converted, 'client-record-deletion');
+    return this.startOffset;
+  }
+
+  /**
+   * Kafka's UnifiedLog.maybeIncrementLogStartOffset: moves the log start offset forward to `offset` (never back);
+   * throws OFFSET_OUT_OF_RANGE when `offset` is past the high watermark. The recovery point follows (Kafka's
+   * updateLogStartOffset). Producer state keeps its producers (Kafka's onLogStartOffsetIncremented only drops
+   * unreplicated transactions, which a single broker never has, and moves the map end offset, which is already
+   * at the log end here); aborted transactions whose markers are below it go with their segments.
+   */
+  maybeIncrementLogStartOffset(offset: bigint, reason: 'client-record-deletion'): boolean {
+    if (offset > this.hw) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot increment the log start offset to ${offset} of partition ${this.topic}-${this.partition} since it is larger than the high watermark ${this.hw}`,
+      );
+    }
+    if (!this.advanceLogStartOffset(offset)) return false;
+    this.logger.info({ topic: this.topic, partition: this.partition, logStartOffset: offset.toString(), reason }, 'incremented the log start offset');
+    // A failure is logged by the owner; DeleteRecords waits for a write of its own.
+    this.onLogStartOffsetIncremented?.(this).catch(() => undefined);
+    return true;
+  }
+
+  /** Sets the log start offset (and the recovery point with it) when `offset` is above it. */
+  private advanceLogStartOffset(offset: bigint): boolean {
+    if (offset <= this.startOffset) return false;
+    this.startOffset = offset;
+    if (this.flushedOffset < offset) this.flushedOffset = offset;
+    return true;
+  }
+
+  /** Removed segments whose files are not yet unlinked (tests, tools). */
+  get pendingSegmentDeletions(): number {
+    let n = 0;
+    for (const pending of this.pendingDeletions) n += pending.segments.length;
+    return n;
+  }
+
+  /** Bytes in the segments' .log files (Kafka's UnifiedLog.size). */
+  get size(): number {
+    let bytes = 0;
+    for (const segment of this.segments) bytes += segment.size;
+    return bytes;
+  }
+
+  /**
+   * One retention pass (Kafka's UnifiedLog.deleteOldSegments; rules in retention.ts): returns how many segments
+   * were removed. Passes do not overlap: a call during one returns that one.
+   */
+  deleteOldSegments(): Promise<number> {
+    if (this.closed || this.failure) return Promise.resolve(0);
+    this.retentionPass ??= this.runRetentionPass().finally(() => {
+      this.retentionPass = undefined;
+    });
+    return this.retentionPass;
+  }
+
+  private async runRetentionPass(): Promise<number> {
+    let removed = 0;
+    for (const rule of retentionRules(this.config)) {
+      if (this.closed || this.failure) break;
+      let count = deletableSegmentCount(rule, this.retentionView());
+      if (count === 0) continue;
+      if (count === this.segments.length) {
+        // Every segment, the active one too: roll it so that it can go and an empty one remains (Kafka's
+        // deleteSegments), then decide again with the data appended meanwhile.
+        this.logger.info({ topic: this.topic, partition: this.partition, rule }, 'rolling the active segment so that retention can delete it');
+        await this.rollActiveSegment();
+        count = Math.min(deletableSegmentCount(rule, this.retentionView()), this.segments.length - 1);
+      }
+      if (count > 0) removed += await this.removeOldestSegments(this.segments.slice(0, count), rule);
+    }
+    return removed;
+  }
+
+  private retentionView(): RetentionView {
+    return {
+      segments: this.segments,
+      highWatermark: this.hw,
+      logEndOffset: this.endOffset,
+      logStartOffset: this.startOffset,
+      config: this.config,
+      nowMs: this.clock(),
+    };
+  }
+
+  /** Rolls the active segment between the appends queued before and after this call (nothing when it is empty). */
+  private rollActiveSegment(): Promise<void> {
+    if (this.closed || this.failure) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind: 'roll', resolve, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  /**
+   * Removes `doomed`, the oldest sealed segments, from the log (Kafka's UnifiedLog.deleteSegments and
+   * LocalLog.removeAndDeleteSegments): behind the segment gate (see the header), so no read is using them. Returns
+   * how many were removed: 0 when the log changed meanwhile (a compaction swap, a close).
+   */
+  private async removeOldestSegments(doomed: LogSegment[], reason: SegmentDeletionReason): Promise<number> {
+    while (this.segmentGate !== undefined) await this.segmentGate;
+    if (this.closed || this.failure) return 0;
+    let openGate!: () => void;
+    this.segmentGate = new Promise<void>((resolve) => (openGate = resolve));
+    const paths: string[] = [];
+    let newStart: bigint;
+    let moved: boolean;
+    try {
+      for (const segment of doomed) if (segment.sealing) await segment.sealing;
+      while (this.readsInFlight > 0) await new Promise<void>((resolve) => (this.readsIdleForSwap = resolve));
+      if (this.closed || this.failure || doomed.length >= this.segments.length || doomed.some((s, i) => this.segments[i] !== s)) return 0;
+      // The new log start offset is durable before the first rename: after a crash part-way through them, loading
+      // takes the checkpointed offset over the first segment left (Kafka checkpoints it only periodically and can
+      // bring deleted segments' offsets back; Eddy promises what it answered).
+      const target = this.segments[doomed.length]!.baseOffset;
+      if (target > this.startOffset && this.onLogStartOffsetIncremented) {
+        this.pendingStartOffset = target;
+        try {
+          await this.onLogStartOffsetIncremented(this);
+        } catch (err) {
+          this.pendingStartOffset = undefined;
+          this.logger.error({ topic: this.topic, partition: this.partition, err }, 'could not checkpoint the log start offset; segments are not deleted');
+          return 0;
+        }
+      }
+      this.segments = this.segments.slice(doomed.length);
+      newStart = this.segments[0]!.baseOffset;
+      // Before the gate opens, so no read ever looks for an offset of a removed segment (Kafka increments the log
+      // start offset before removing the segments for lookups).
+      moved = this.advanceLogStartOffset(newStart);
+      for (const segment of doomed) {
+        const at = this.loadedSealedIndexes.indexOf(segment);
+        if (at >= 0) this.loadedSealedIndexes.splice(at, 1);
+      }
+      for (let i = this.readHints.length - 1; i >= 0; i--) if (doomed.includes(this.readHints[i]!.segment)) this.readHints.splice(i, 1);
+      // The aborted transactions whose markers were in the removed segments go with their .txnindex files.
+      if (this.abortedTxns.size > 0) {
+        const abortedTxns = AbortedTxnIndex.empty(this.fs, this.dir);
+        for (const txn of this.abortedTxns.all()) if (txn.lastOffset >= newStart) abortedTxns.insert(txn);
+        this.abortedTxns = abortedTxns;
+      }
+      this.pendingStartOffset = undefined;
+      for (const segment of doomed) {
+        paths.push(...(await segment.renameToDeleted(this.fs)));
+        const txnIndex = `${this.dir}/${txnIndexFileName(segment.baseOffset)}`;
+        if ((await this.fs.fileSize(txnIndex)) !== undefined) {
+          await this.fs.rename(txnIndex, `${txnIndex}.deleted`);
+          paths.push(`${txnIndex}.deleted`);
+        }
+      }
+    } catch (err) {
+      this.markFailed(err);
+      throw err;
+    } finally {
+      this.segmentGate = undefined;
+      openGate();
+    }
+    this.logger.info(
+      {
+        topic: this.topic,
+        partition: this.partition,
+        reason,
+        segments: doomed.map((s) => s.baseOffset.toString()),
+        retentionMs: this.config.retentionMs,
+        retentionBytes: this.config.retentionBytes,
+        logStartOffset: newStart.toString(),
+      },
+      'deleting segments',
+    );
+    try {
+      // The renames are durable before the log start offset is checkpointed (a crash then never brings them back).
+      await this.fs.syncDir(this.dir);
+    } catch (err) {
+      this.markFailed(err);
+      throw err;
+    }
+    // The checkpoint entry written above is redundant now (the first segment starts there): dropped at this write.
+    if (moved) this.onLogStartOffsetIncremented?.(this).catch(() => undefined);
+    // Kafka's deleteProducerSnapshots: the snapshots of the removed segments (the next one's base snapshot stays).
+    await this.producerState.deleteSnapshotsBefore(newStart).catch((err: unknown) => {
+      this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'could not delete producer state snapshots of deleted segments');
+    });
+    if (this.closed) {
+      // Closed meanwhile: no delayed unlink outlives the log; the next load unlinks the files.
+      await Promise.allSettled(doomed.map((s) => s.close()));
+      return doomed.length;
+    }
+    const pending: PendingSegmentDeletion = {
+      segments: doomed,
+      paths,
+      timer: setTimeout(() => {
+        this.pendingDeletions.delete(pending);
+        void this.deleteSegmentFiles(pending);
+      }, Math.min(this.config.fileDeleteDelayMs, MAX_TIMER_MS)),
+    };
+    pending.timer.unref();
+    this.pendingDeletions.add(pending);
+    return doomed.length;
+  }
+
+  /** The delayed unlink of removed segments' `.deleted` files (a failure leaves them to the next load). */
+  private async deleteSegmentFiles(pending: PendingSegmentDeletion): Promise<void> {
+    await Promise.allSettled(pending.segments.map((s) => s.close()));
+    for (const path of pending.paths) {
+      try {
+        await this.fs.unlink(path);
+      } catch (err) {
+        this.logger.warn({ topic: this.topic, partition: this.partition, path, err }, 'could not unlink a deleted segment file; the next start removes it');
+      }
     }
   }
 
@@ -1060,6 +1384,13 @@ export class PartitionLog {
       let last: PendingAppend | undefined;
       while (this.queue.length > 0) {
         const item = this.queue[0]!;
+        if (item.kind === 'roll') {
+          // Everything queued before it is written first; then the roll, if the active segment has data.
+          if (bytes > 0) break;
+          group.push(this.queue.shift()!);
+          if (segment.size > 0) segment = await this.roll(this.endOffset);
+          continue;
+        }
         if (item.kind !== 'append') {
           group.push(this.queue.shift()!);
           if (item.kind === 'flush' || item.durable) needSync = true;
@@ -1119,7 +1450,7 @@ export class PartitionLog {
       segment.visibleSize = segment.size;
       const logStartOffset = this.logStartOffset;
       for (const item of group) {
-        if (item.kind === 'flush') item.resolve();
+        if (item.kind === 'flush' || item.kind === 'roll') item.resolve();
         else if (item.kind === 'duplicate') {
           const { firstOffset, lastOffset, timestamp } = item.duplicate;
           item.resolve({ baseOffset: firstOffset, lastOffset, logAppendTimeMs: timestamp, logStartOffset });

@@ -1,5 +1,6 @@
 // One log segment: `<20-digit base offset>.log` plus its `.index` and `.timeindex` (formats documented in
-// offset-index.ts and time-index.ts).
+// offset-index.ts and time-index.ts). A segment removed by retention has its files renamed `<name>.deleted` until
+// they are unlinked (retention.ts); a loader never reads those.
 //
 // The .log file is Kafka's: RecordBatch v2 batches back to back, with no file header and no padding.
 // Each batch, big-endian (full header layout in src/protocol/records/batch.ts):
@@ -32,6 +33,7 @@ import type { CachedFile, FileHandleCache } from './file-handle-cache.js';
 import type { LogFs } from './fs.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex, writeFully } from './offset-index.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+import { DELETED_FILE_SUFFIX } from './retention.js';
 
 /** Bytes read per syscall when scanning batch headers. */
 const SCAN_CHUNK_BYTES = 16 * 1024;
@@ -90,13 +92,16 @@ export class LogSegment {
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
   private indexesReleased = false;
+  /** Set by renameToDeleted(): the index files are gone from their paths. */
+  private indexFilesDeleted = false;
   private indexLoad: Promise<void> | undefined;
 
   private constructor(
     readonly baseOffset: bigint,
-    readonly logPath: string,
+    /** Changes once, when retention renames the files (renameToDeleted). */
+    public logPath: string,
     private readonly files: FileHandleCache,
-    readonly log: CachedFile,
+    public log: CachedFile,
     private indexFile: CachedFile | undefined,
     private timeIndexFile: CachedFile | undefined,
     offsetIndex: OffsetIndex,
@@ -333,7 +338,7 @@ export class LogSegment {
    * scan from the segment start, slower but still correct.
    */
   loadIndexes(fs: LogFs, dir: string): Promise<void> {
-    if (!this.indexesReleased) return Promise.resolve();
+    if (!this.indexesReleased || this.indexFilesDeleted) return Promise.resolve();
     this.indexLoad ??= (async () => {
       const p = LogSegment.paths(dir, this.baseOffset);
       const [indexData, timeData] = await Promise.all([
@@ -471,6 +476,31 @@ export class LogSegment {
     this.indexFilesOpen = false;
     await index?.close();
     await timeIndex?.close();
+  }
+
+  /**
+   * Retention removed this sealed segment from its log (retention.ts): renames its files to `<name>.deleted`, the
+   * .log first, and points the segment at the renamed .log, so that a reader still holding the segment (the log
+   * cleaner's copy of the segment list) keeps reading it until deleteFiles(). Returns the renamed paths. Its index
+   * files are not read again (loadIndexes finds nothing and lookups scan from the start).
+   */
+  async renameToDeleted(fs: LogFs): Promise<string[]> {
+    const stem = this.logPath.slice(0, -'.log'.length);
+    const renamed: string[] = [];
+    for (const path of [this.logPath, `${stem}.index`, `${stem}.timeindex`]) {
+      if (path !== this.logPath && (await fs.fileSize(path)) === undefined) continue;
+      await fs.rename(path, path + DELETED_FILE_SUFFIX);
+      renamed.push(path + DELETED_FILE_SUFFIX);
+      if (path === this.logPath) {
+        const old = this.log;
+        this.logPath = path + DELETED_FILE_SUFFIX;
+        this.log = this.files.file(this.logPath, 'r');
+        // Waits for a read in flight on the old descriptor (FileHandle.close does); later reads use the new path.
+        await old.close();
+      }
+    }
+    this.indexFilesDeleted = true;
+    return renamed;
   }
 
   async truncateTo(size: number): Promise<void> {

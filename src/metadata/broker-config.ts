@@ -93,6 +93,21 @@ export interface BrokerOptions {
   logCleanerMinCompactionLagMs?: number;
   /** Default `max.compaction.lag.ms` (Kafka: `log.cleaner.max.compaction.lag.ms`, Long.MAX_VALUE; clamped to 2^53-1). */
   logCleanerMaxCompactionLagMs?: number;
+  /** How often retention runs over every log (Kafka: `log.retention.check.interval.ms`, 300000). */
+  logRetentionCheckIntervalMs?: number;
+  /**
+   * Default `retention.ms` (Kafka: `log.retention.ms`, unset); -1 (any negative) = unlimited. When unset,
+   * `logRetentionMinutes`, then `logRetentionHours` apply (Kafka's precedence; effectiveLogRetentionMs).
+   */
+  logRetentionMs?: number;
+  /** Kafka: `log.retention.minutes`, unset: used when `logRetentionMs` is not set. */
+  logRetentionMinutes?: number;
+  /** Kafka: `log.retention.hours`, 168: used when neither `logRetentionMs` nor `logRetentionMinutes` is set. */
+  logRetentionHours?: number;
+  /** Default `retention.bytes` per partition (Kafka: `log.retention.bytes`, -1 = unlimited). */
+  logRetentionBytes?: number;
+  /** Default `file.delete.delay.ms`: deleted segments' files are unlinked this much later (Kafka: `log.segment.delete.delay.ms`, 60000). */
+  fileDeleteDelayMs?: number;
   /** Wait for more members before the first rebalance of an empty group (Kafka: `group.initial.rebalance.delay.ms`, 3000). */
   groupInitialRebalanceDelayMs?: number;
   /** Smallest session timeout a member may ask for (Kafka: `group.min.session.timeout.ms`, 6000). */
@@ -168,6 +183,12 @@ export interface BrokerConfig {
   logCleanerDedupeBufferSize: number;
   logCleanerMinCompactionLagMs: number;
   logCleanerMaxCompactionLagMs: number;
+  logRetentionCheckIntervalMs: number;
+  logRetentionMs: number | undefined;
+  logRetentionMinutes: number | undefined;
+  logRetentionHours: number;
+  logRetentionBytes: number;
+  fileDeleteDelayMs: number;
   groupInitialRebalanceDelayMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
@@ -221,6 +242,12 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logCleanerDedupeBufferSize: 134_217_728,
   logCleanerMinCompactionLagMs: 0,
   logCleanerMaxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  logRetentionCheckIntervalMs: 300_000,
+  logRetentionMs: undefined,
+  logRetentionMinutes: undefined,
+  logRetentionHours: 168,
+  logRetentionBytes: -1,
+  fileDeleteDelayMs: 60_000,
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
@@ -317,6 +344,15 @@ export function checkOptionNames(options: object): void {
   }
 }
 
+/**
+ * The broker's default `retention.ms` (Kafka's KafkaConfig.logRetentionTimeMillis): log.retention.ms when set,
+ * else log.retention.minutes × 60000 when set, else log.retention.hours × 3600000; any negative result is -1.
+ */
+export function effectiveLogRetentionMs(config: Pick<BrokerConfig, 'logRetentionMs' | 'logRetentionMinutes' | 'logRetentionHours'>): number {
+  const ms = config.logRetentionMs ?? (config.logRetentionMinutes !== undefined ? config.logRetentionMinutes * 60_000 : config.logRetentionHours * 3_600_000);
+  return ms < 0 ? -1 : ms;
+}
+
 function checkInt(option: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     invalid(option, value, `an integer in [${min}, ${max}]`);
@@ -405,6 +441,15 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('logCleanerDedupeBufferSize', c.logCleanerDedupeBufferSize, 48, Number.MAX_SAFE_INTEGER);
   checkInt('logCleanerMinCompactionLagMs', c.logCleanerMinCompactionLagMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('logCleanerMaxCompactionLagMs', c.logCleanerMaxCompactionLagMs, 1, Number.MAX_SAFE_INTEGER);
+  // Kafka: check interval atLeast(1); log.retention.ms must be -1 or >= 1 once resolved (KafkaConfig's require);
+  // minutes and hours are INTs, bytes a LONG, the delete delay atLeast(0).
+  checkInt('logRetentionCheckIntervalMs', c.logRetentionCheckIntervalMs, 1, 2 ** 31 - 1);
+  if (c.logRetentionMs !== undefined) checkInt('logRetentionMs', c.logRetentionMs, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  if (c.logRetentionMinutes !== undefined) checkInt('logRetentionMinutes', c.logRetentionMinutes, -(2 ** 31), 2 ** 31 - 1);
+  checkInt('logRetentionHours', c.logRetentionHours, -(2 ** 31), 2 ** 31 - 1);
+  if (effectiveLogRetentionMs(c) === 0) invalid('logRetentionMs', 0, 'unlimited (-1) or at least 1 ms (log.retention.ms)');
+  checkInt('logRetentionBytes', c.logRetentionBytes, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  checkInt('fileDeleteDelayMs', c.fileDeleteDelayMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('groupInitialRebalanceDelayMs', c.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
   checkInt('groupMinSessionTimeoutMs', c.groupMinSessionTimeoutMs, 0, 2 ** 31 - 1);
   checkInt('groupMaxSessionTimeoutMs', c.groupMaxSessionTimeoutMs, c.groupMinSessionTimeoutMs, 2 ** 31 - 1);

@@ -20,20 +20,21 @@
 // logConfigFor parses them again with the same rules.
 //
 // Compaction is enforced (`cleanup.policy`, `delete.retention.ms`, `min/max.compaction.lag.ms`,
-// `min.cleanable.dirty.ratio`: log/cleaner/). Accepted and stored but not enforced yet: retention (`retention.*`), and
-// `compression.type`/`compression.*.level`: Kafka recompresses
+// `min.cleanable.dirty.ratio`: log/cleaner/), and so is retention (`retention.ms`, `retention.bytes`,
+// `file.delete.delay.ms`, `cleanup.policy` containing `delete`: log/retention.ts). Accepted and stored but not
+// enforced yet: `compression.type`/`compression.*.level`: Kafka recompresses
 // batches whose codec differs from a topic's `compression.type` other than `producer`; Eddy stores every batch as the
 // producer compressed it for now.
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import type { LogConfig } from '../log/log-config.js';
 
-type ConfigType = 'INT' | 'LONG' | 'DOUBLE' | 'BOOLEAN' | 'STRING' | 'LIST';
-type Parsed = bigint | number | boolean | string | string[];
+export type ConfigType = 'INT' | 'LONG' | 'DOUBLE' | 'BOOLEAN' | 'STRING' | 'LIST';
+export type Parsed = bigint | number | boolean | string | string[];
 /** Why a validator refused a parsed value: the value as Java prints it, and ConfigException's text. */
 type Problem = { value: string; reason: string };
 /** A ConfigDef validator: the problem with a parsed value, or null. Each knows its config's parsed type. */
-type Validator = (parsed: Parsed, name: string) => Problem | null;
+export type Validator = (parsed: Parsed, name: string) => Problem | null;
 
 interface ConfigKey {
   readonly type: ConfigType;
@@ -66,7 +67,7 @@ export function javaDoubleToString(d: number): string {
 }
 
 /** Range.atLeast / Range.between: compares as doubles, as Kafka does. */
-function range(min: number | null, max: number | null = null): Validator {
+export function range(min: number | null, max: number | null = null): Validator {
   return (parsed) => {
     const n = parsed as bigint | number;
     const v = Number(n);
@@ -77,7 +78,7 @@ function range(min: number | null, max: number | null = null): Validator {
 }
 
 /** ValidString.in: case-sensitive. */
-function validString(...values: string[]): Validator {
+export function validString(...values: string[]): Validator {
   return (parsed) => {
     const s = parsed as string;
     return values.includes(s) ? null : { value: s, reason: `String must be one of: ${values.join(', ')}` };
@@ -85,7 +86,7 @@ function validString(...values: string[]): Validator {
 }
 
 /** ValidList.in: every element must be one of the values (an empty list is valid). */
-function validList(...values: string[]): Validator {
+export function validList(...values: string[]): Validator {
   const element = validString(...values);
   return (parsed, name) => {
     for (const s of parsed as string[]) {
@@ -248,7 +249,7 @@ function invalid(name: string, value: string, reason: string): KafkaError {
 }
 
 /** ConfigDef.parseType: throws INVALID_CONFIG (with the raw value) when `raw` is not of the config's type. */
-function parseValue(name: string, type: ConfigType, raw: string): Parsed {
+export function parseValue(name: string, type: ConfigType, raw: string): Parsed {
   const trimmed = javaTrim(raw);
   switch (type) {
     case 'BOOLEAN':
@@ -275,6 +276,23 @@ function parseValue(name: string, type: ConfigType, raw: string): Parsed {
     case 'LIST':
       return trimmed === '' ? [] : trimmed.split(/[ \t\n\x0B\f\r]*,[ \t\n\x0B\f\r]*/);
   }
+}
+
+/** ConfigDef.convertToString: a parsed value as Kafka reports it (LIST joined by commas, doubles as Java prints them). */
+export function configValueToString(parsed: Parsed): string {
+  if (Array.isArray(parsed)) return parsed.join(',');
+  if (typeof parsed === 'number') return javaDoubleToString(parsed);
+  return String(parsed);
+}
+
+/** The ConfigDef type of a topic config (undefined for a name Kafka does not know). */
+export function topicConfigType(name: string): ConfigType | undefined {
+  return TOPIC_CONFIGS.get(name)?.type;
+}
+
+/** A stored (validated) topic config value as DescribeConfigs reports it: parsed, then converted back to a string. */
+export function topicConfigValueToString(name: string, raw: string): string {
+  return configValueToString(parseAndValidate(name, raw));
 }
 
 function parseAndValidate(name: string, raw: string): Parsed {
@@ -346,8 +364,15 @@ export function logConfigFor(configs: Record<string, string>, brokerDefaults: Lo
   c.messageTimestampDifferenceMaxMs = long('message.timestamp.difference.max.ms') ?? c.messageTimestampDifferenceMaxMs;
   if (configs['cleanup.policy'] !== undefined) {
     // LogConfig.compact: the list contains "compact" (compared lower-cased; the validator already refused other case).
-    c.compact = (parseAndValidate('cleanup.policy', configs['cleanup.policy']) as string[]).some((p) => p.toLowerCase() === 'compact');
+    const policies = parseAndValidate('cleanup.policy', configs['cleanup.policy']) as string[];
+    c.compact = policies.some((p) => p.toLowerCase() === 'compact');
+    // LogConfig.delete: likewise "delete" (retention and DeleteRecords act only then).
+    c.delete = policies.some((p) => p.toLowerCase() === 'delete');
   }
+  // Retention (log/retention.ts): -1 (any negative retention.bytes) = unlimited.
+  c.retentionMs = number('retention.ms') ?? c.retentionMs;
+  c.retentionBytes = number('retention.bytes') ?? c.retentionBytes;
+  c.fileDeleteDelayMs = number('file.delete.delay.ms') ?? c.fileDeleteDelayMs;
   // Compaction (log/cleaner/): the topic's values over the broker's log.cleaner.* defaults.
   c.deleteRetentionMs = number('delete.retention.ms') ?? c.deleteRetentionMs;
   c.minCompactionLagMs = number('min.compaction.lag.ms') ?? c.minCompactionLagMs;

@@ -29,6 +29,11 @@
 // created (a full disk) goes offline and is retried (KAFKA_STORAGE_ERROR for that partition meanwhile); the topic
 // stays created. Deleting a topic whose logs are still being created stops the creation first.
 //
+// Adding partitions (createPartitions, CreatePartitions) takes the same two steps: step 1 writes the new count to
+// this file and publishes it (Metadata lists the new partitions, so producers and consumer groups find them at their
+// next metadata refresh), step 2 creates the new partitions' logs, after any creation or growth of the same topic
+// still running; a deletion stops all of them. A crash between the two is repaired at start like a creation's.
+//
 // Limits (checked in step 1, also for validateOnly): at most MAX_PARTITIONS_PER_TOPIC per topic, and at most
 // `max.broker.partitions` on the broker, counting every registered topic. KIP-578 proposed `max.broker.partitions`
 // and `max.partitions` (cluster-wide; the same thing on a single broker) but Kafka 3.9 implements neither; Eddy uses
@@ -50,6 +55,7 @@ import type { LogManager } from '../log/log-manager.js';
 import type { LogConfig } from '../log/log-config.js';
 import { logConfigFor, maxMessageBytesFor, validateTopicConfigs } from './topic-config.js';
 import { readJsonFile, writeFileAtomically } from './metadata-fs.js';
+import type { DynamicBrokerConfig } from './dynamic-broker-config.js';
 
 export interface TopicInfo {
   readonly name: string;
@@ -136,6 +142,15 @@ export interface TopicCreation {
   /** Manual assignment, in request order; empty = none. */
   assignments: ReadonlyArray<{ partitionIndex: number; brokerIds: readonly number[] }>;
   configs: Record<string, string | null>;
+}
+
+/** One CreatePartitions entry, as the request gives it. */
+export interface PartitionGrowth {
+  name: string;
+  /** The partition count wanted (the new total). */
+  count: number;
+  /** The replicas of each new partition, in partition order; null = placed by the broker. */
+  assignments: ReadonlyArray<readonly number[]> | null;
 }
 
 /** What placement needs to know about the cluster: the registered brokers and `num.partitions`. */
@@ -226,6 +241,8 @@ export interface TopicRegistryOptions {
   messageMaxBytes: number;
   /** `max.broker.partitions`; default DEFAULT_MAX_BROKER_PARTITIONS. */
   maxBrokerPartitions?: number;
+  /** The broker's dynamic configs (DescribeConfigs / AlterConfigs reach them through the registry). */
+  brokerConfigs?: DynamicBrokerConfig;
 }
 
 /** A topic whose partition logs are being created (step 2 above). */
@@ -234,6 +251,8 @@ interface LogCreation {
   /** Its logs are being created (topics of one request are created one after another). */
   started: boolean;
   done: Promise<void>;
+  /** The topic's creation (or growth) that was still running when this growth began; this one runs after it. */
+  previous?: LogCreation;
 }
 
 export class TopicRegistry {
@@ -407,6 +426,100 @@ export class TopicRegistry {
     return topic;
   }
 
+  /**
+   * Grows topics to the partition counts asked (CreatePartitions), checking in Kafka's order
+   * (ReplicationControlManager.createPartitions) against the registry plus the growths accepted before it in the
+   * same call. Like a creation: one serialised step validates, writes the file and publishes the new counts (the
+   * new partitions are in Metadata from then on), then the new partition logs are created outside it (after any
+   * creation or growth of the same topic still running) and the call resolves once they exist. Each entry is the
+   * grown topic or its KafkaError: UNKNOWN_TOPIC_OR_PARTITION, INVALID_REQUEST (the broker's own topics, see
+   * below), INVALID_PARTITIONS (not an increase, or a limit), INVALID_REPLICA_ASSIGNMENT.
+   *
+   * Deliberate difference: `__consumer_offsets` and `__transaction_state` cannot grow. Kafka 3.9 lets them, and its
+   * coordinators keep using the count they started with until a restart, when every group and transactional id
+   * whose hash lands elsewhere loses its state; here the coordinators follow the live count, so the damage would
+   * be immediate.
+   */
+  async createPartitions(growths: readonly PartitionGrowth[], cluster: ClusterView, validateOnly = false): Promise<Array<TopicInfo | KafkaError>> {
+    const results = await this.mutate(async () => {
+      const grown = new Map<string, { topic: TopicInfo; firstPartition: number }>();
+      let acceptedPartitions = 0;
+      const outcomes = growths.map((growth): TopicInfo | KafkaError => {
+        try {
+          const current = grown.get(growth.name)?.topic ?? this.byName.get(growth.name);
+          const topic = this.validateGrowth(growth, current, cluster, acceptedPartitions);
+          acceptedPartitions += topic.partitions - current!.partitions;
+          grown.set(topic.name, { topic, firstPartition: grown.get(topic.name)?.firstPartition ?? current!.partitions });
+          return topic;
+        } catch (err) {
+          if (err instanceof KafkaError) return err;
+          throw err;
+        }
+      });
+      if (validateOnly || grown.size === 0) return outcomes;
+
+      await this.persist(this.list().map((t) => grown.get(t.name)?.topic ?? t));
+      let previousInRequest: Promise<unknown> = Promise.resolve();
+      for (const { topic, firstPartition } of grown.values()) {
+        this.publish(topic);
+        const previous = this.creations.get(topic.name);
+        const state: LogCreation = { cancelled: false, started: false, done: Promise.resolve(), previous };
+        this.creations.set(topic.name, state);
+        const after = Promise.all([previousInRequest, previous?.done.catch(() => undefined)]);
+        state.done = after.then(() => this.createLogs(topic, state, firstPartition));
+        previousInRequest = state.done.catch(() => undefined);
+        this.options.logger.info({ topic: topic.name, partitions: topic.partitions, added: topic.partitions - firstPartition }, 'partitions added');
+      }
+      return outcomes;
+    });
+    if (!validateOnly) {
+      for (const r of results) if (!(r instanceof KafkaError)) await this.creations.get(r.name)?.done;
+    }
+    return results;
+  }
+
+  /** The checks of one growth (ReplicationControlManager.createPartitions, 3.9 messages), then Eddy's limits. */
+  private validateGrowth(growth: PartitionGrowth, current: TopicInfo | undefined, cluster: ClusterView, acceptedPartitions: number): TopicInfo {
+    // No message: Kafka's ApiError drops the exception's default one.
+    if (current === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const name = current.name;
+    if (isBrokerOwnedTopic(name)) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REQUEST,
+        `Partitions cannot be added to the internal topic ${name}: its partition count decides which partition holds each coordinator key.`,
+      );
+    }
+    if (growth.count === current.partitions) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current.partitions} partition(s).`);
+    }
+    if (growth.count < current.partitions) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `The topic ${name} currently has ${current.partitions} partition(s); ${growth.count} would not be an increase.`);
+    }
+    const additional = growth.count - current.partitions;
+    if (growth.assignments !== null) {
+      if (growth.assignments.length !== additional) {
+        throw new KafkaError(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `Attempted to add ${additional} additional partition(s), but only ${growth.assignments.length} assignment(s) were specified.`,
+        );
+      }
+      // The new partitions keep the topic's replication factor: 1, this broker.
+      for (const brokerIds of growth.assignments) validateReplicas(brokerIds, DEFAULT_REPLICATION_FACTOR, cluster);
+    }
+    if (growth.count > MAX_PARTITIONS_PER_TOPIC) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS_PER_TOPIC}.`);
+    }
+    const limit = this.maxBrokerPartitions;
+    const existing = this.partitionTotal + acceptedPartitions;
+    if (existing + additional > limit) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `Adding ${additional} partition(s) would exceed the broker's partition limit: max.broker.partitions is ${limit} and ${existing} partition(s) exist.`,
+      );
+    }
+    return this.describe(name, current.topicId, growth.count, { ...current.configs });
+  }
+
   /** The checks of one creation, in Kafka's order, against the registry plus the topics accepted before it. */
   private validateCreation(
     creation: TopicCreation,
@@ -443,13 +556,16 @@ export class TopicRegistry {
     return this.describe(name, topicId, partitions, validConfigs);
   }
 
-  /** Step 2: the topic's partition logs, CREATE_LOGS_CONCURRENCY at a time, then one fsync of the data dir. */
-  private async createLogs(topic: TopicInfo, state: LogCreation): Promise<void> {
+  /**
+   * Step 2: the topic's partition logs from `firstPartition` on (0 for a new topic, the old count for a growth),
+   * CREATE_LOGS_CONCURRENCY at a time, then one fsync of the data dir.
+   */
+  private async createLogs(topic: TopicInfo, state: LogCreation, firstPartition = 0): Promise<void> {
     state.started = true;
     const startedMs = Date.now();
     const logs = this.options.logs;
     const created: Array<NonNullable<Awaited<ReturnType<LogManager['ensureLog']>>>> = [];
-    let next = 0;
+    let next = firstPartition;
     const worker = async (): Promise<void> => {
       while (next < topic.partitions && !state.cancelled) {
         const log = await logs.ensureLog(topic.name, next++, topic.logConfig);
@@ -457,7 +573,7 @@ export class TopicRegistry {
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.min(CREATE_LOGS_CONCURRENCY, topic.partitions) }, worker));
+      await Promise.all(Array.from({ length: Math.min(CREATE_LOGS_CONCURRENCY, topic.partitions - firstPartition) }, worker));
       if (!state.cancelled) {
         await logs.syncCreatedLogs(created).catch((err: unknown) => {
           // Not fatal: each log fsyncs the data dir itself before its first durable append.
@@ -480,15 +596,58 @@ export class TopicRegistry {
       this.byIdHex.delete(topic.topicId.toString('hex'));
       this.byCollisionKey.delete(collisionKey(name));
       this.partitionTotal -= topic.partitions;
-      // Logs still being created: stop (the creations in flight finish), then delete what exists.
-      const creation = this.creations.get(name);
-      if (creation) {
-        creation.cancelled = true;
+      // Logs still being created (the topic's creation and any growths queued behind it): stop them all (the
+      // creations in flight finish; one not started yet creates nothing), then delete what exists.
+      for (let creation = this.creations.get(name); creation !== undefined; creation = creation.previous) creation.cancelled = true;
+      for (let creation = this.creations.get(name); creation !== undefined; creation = creation.previous) {
         if (creation.started) await creation.done.catch(() => undefined);
       }
       await this.options.logs.deleteLogs(name);
       this.options.logger.info({ topic: name }, 'topic deleted');
       return topic;
+    });
+  }
+
+  /** The broker's dynamic configs, when the broker gave them (createBroker always does). */
+  get brokerConfigs(): DynamicBrokerConfig | undefined {
+    return this.options.brokerConfigs;
+  }
+
+  /**
+   * Replaces a topic's configs with `compute(current)` (AlterConfigs / IncrementalAlterConfigs), serialised with
+   * the other mutations: `compute` validates and may throw KafkaError; then an unknown topic is
+   * UNKNOWN_TOPIC_OR_PARTITION (Kafka checks existence after the configs). Unless validateOnly, the file is
+   * rewritten and the running partition logs take the new settings at once.
+   */
+  alterTopicConfigs(name: string, compute: (current: Readonly<Record<string, string>>) => Record<string, string>, validateOnly: boolean): Promise<void> {
+    return this.mutate(async () => {
+      const existing = this.byName.get(name);
+      const configs = compute(existing?.configs ?? {});
+      if (existing === undefined) {
+        throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
+      }
+      if (validateOnly) return;
+      const updated = this.describe(name, existing.topicId, existing.partitions, configs);
+      await this.persist(this.list().map((t) => (t.name === name ? updated : t)));
+      this.publish(updated);
+      this.options.logs.updateConfig(name, updated.logConfig);
+      this.options.logger.info({ topic: name, configs }, 'topic configs updated');
+    });
+  }
+
+  /**
+   * New broker defaults (a dynamic broker config changed): every topic's effective settings are computed again and
+   * applied to its running logs; topics' own configs are unchanged.
+   */
+  updateBrokerDefaults(defaultLogConfig: LogConfig, messageMaxBytes: number): Promise<void> {
+    return this.mutate(async () => {
+      this.options.defaultLogConfig = defaultLogConfig;
+      this.options.messageMaxBytes = messageMaxBytes;
+      for (const t of this.list()) {
+        const updated = this.describe(t.name, t.topicId, t.partitions, { ...t.configs });
+        this.publish(updated);
+        this.options.logs.updateConfig(t.name, updated.logConfig);
+      }
     });
   }
 

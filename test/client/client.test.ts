@@ -105,16 +105,16 @@ describe('version negotiation', () => {
   it('an API the broker does not offer is UNSUPPORTED_VERSION naming the API', async () => {
     const conn = await Connection.connect({ host: '127.0.0.1', port: broker!.port });
     connections.push(conn);
-    expect(conn.supports(ApiKey.CreatePartitions)).toBe(false);
+    expect(conn.supports(ApiKey.AlterReplicaLogDirs)).toBe(false);
     let caught: unknown;
     try {
-      conn.versionFor(ApiKey.CreatePartitions);
+      conn.versionFor(ApiKey.AlterReplicaLogDirs);
     } catch (err) {
       caught = err;
     }
     expect(caught).toBeInstanceOf(UnsupportedApiError);
     expect((caught as UnsupportedApiError).errorName).toBe('UNSUPPORTED_VERSION');
-    expect((caught as Error).message).toBe('UNSUPPORTED_VERSION: The version of API is not supported. (CreatePartitions is not supported by the broker)');
+    expect((caught as Error).message).toBe('UNSUPPORTED_VERSION: The version of API is not supported. (AlterReplicaLogDirs is not supported by the broker)');
   });
 
   it('falls back to the ApiVersions version an older broker answers with in v0, then picks the common versions', async () => {

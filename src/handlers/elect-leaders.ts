@@ -1,0 +1,69 @@
+// ElectLeaders (key 43), versions 0–2.
+// Kafka 3.9's controller path (ControllerApis.handleElectLeaders → QuorumController.electLeaders →
+// ReplicationControlManager.electLeaders); the decision per partition is in metadata/leader-election.ts:
+// - Named partitions: one result per requested partition, in request order (repeats answered again, as Kafka
+//   does): ELECTION_NOT_NEEDED "Leader election not needed for topic partition." for every existing partition
+//   (this broker is its only replica, leader and preferred leader, for PREFERRED and UNCLEAN alike), otherwise
+//   UNKNOWN_TOPIC_OR_PARTITION "No such topic as T" / "No such partition as T-P".
+// - TopicPartitions null = every partition of every topic: each topic is listed, and partitions whose election is
+//   not needed are left out (Kafka's rule for this form), so here every topic has an empty list.
+// - An empty TopicPartitions list answers nothing (QuorumController returns an empty response at once).
+// - ElectionType (v1+, KIP-460): 0 PREFERRED, 1 UNCLEAN; v0 is PREFERRED. Any other value fails the request:
+//   top-level (v1+) and every requested partition INVALID_REQUEST "Unknown election type N"
+//   (ElectLeadersRequest.getErrorResponse).
+// - The top-level error code (v1+) is NONE otherwise. TimeoutMs is not needed: nothing is waited for.
+import { ApiKey } from '../protocol/generated/index.js';
+import { makeElectLeadersResponse, type ElectLeadersRequest, type ElectLeadersResponse } from '../protocol/generated/elect-leaders.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { KafkaError } from '../errors.js';
+import { ElectionType, checkElectionType, electLeader } from '../metadata/leader-election.js';
+import type { ApiHandler } from './types.js';
+
+type TopicResult = ElectLeadersResponse['replicaElectionResults'][number];
+
+function failAll(request: ElectLeadersRequest, apiVersion: number, errorCode: number, errorMessage: string | null): ElectLeadersResponse {
+  const res = makeElectLeadersResponse();
+  // v0 has no top-level error code.
+  if (apiVersion >= 1) res.errorCode = errorCode;
+  res.replicaElectionResults = (request.topicPartitions ?? []).map((t) => ({
+    topic: t.topic,
+    partitionResult: t.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage })),
+  }));
+  return res;
+}
+
+export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersResponse> = {
+  apiKey: ApiKey.ElectLeaders,
+  name: 'ElectLeaders',
+  minVersion: 0,
+  maxVersion: 2,
+  handle(ctx, request) {
+    try {
+      checkElectionType(request.electionType ?? ElectionType.PREFERRED);
+    } catch (err) {
+      if (err instanceof KafkaError) return failAll(request, ctx.apiVersion, err.errorCode, err.message);
+      throw err;
+    }
+    const topics = ctx.broker.topics;
+    const res = makeElectLeadersResponse();
+    if (request.topicPartitions === null) {
+      res.replicaElectionResults = topics.list().map((t): TopicResult => {
+        const partitionResult: TopicResult['partitionResult'] = [];
+        for (let p = 0; p < t.partitions; p++) {
+          const outcome = electLeader(topics, t.name, p);
+          if (outcome.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) partitionResult.push({ partitionId: p, ...outcome });
+        }
+        return { topic: t.name, partitionResult };
+      });
+      return res;
+    }
+    res.replicaElectionResults = request.topicPartitions.map((t) => ({
+      topic: t.topic,
+      partitionResult: t.partitions.map((partitionId) => ({ partitionId, ...electLeader(topics, t.topic, partitionId) })),
+    }));
+    return res;
+  },
+  errorResponse(request, errorCode, apiVersion) {
+    return failAll(request, apiVersion, errorCode, null);
+  },
+};
