@@ -43,6 +43,7 @@ import { TestClient } from '../../test/helpers/kafka-test-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { RECORD_BATCH_HEADER_SIZE, isTransactional, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { REPO_ROOT, startBroker, timeStartup, type BrokerProcess } from './broker-process.js';
+import { cleanerBench } from './cleaner.js';
 import { run, sleep, spawnTracked } from './proc.js';
 import { formatProfile, summariseProfile } from './profile-summary.js';
 
@@ -64,6 +65,7 @@ const { values: opts } = parseArgs({
     'dd-mb': { type: 'string' },
     'list-offsets-lookups': { type: 'string' },
     'validation-batches': { type: 'string' },
+    'cleaner-mb': { type: 'string' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'boolean' },
@@ -91,8 +93,9 @@ if (opts.help) {
   --dd-mb M               MiB written by the dd fdatasync test (default 2048; quick 512)
   --list-offsets-lookups N  ListOffsets requests per case (default 5000; quick 500)
   --validation-batches N  batches of 1000 x 100 B per validation case (default 2000; quick 200)
+  --cleaner-mb M          MB of records (uncompressed) in the zstd topic the cleaner compacts (default 1024; quick 256)
   --only a,b / --skip a,b sections: limits,produce,kafkajs,transactions,consume,latency,startup,profile,
-                          listoffsets,validation
+                          listoffsets,validation,cleaner
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
   --out DIR               results directory (default bench-results)
   --main-js PATH          run this build's cli/main.js instead of dist/ (not rebuilt): e.g. a build of a
@@ -120,10 +123,11 @@ const cfg = {
   listOffsetsLookups: num(opts['list-offsets-lookups'], 5000, 500),
   listOffsetsBatches: quick ? 200 : 2000,
   validationBatches: num(opts['validation-batches'], 2000, 200),
+  cleanerMb: num(opts['cleaner-mb'], 1024, 256),
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
   mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };
-const SECTIONS = ['limits', 'produce', 'kafkajs', 'transactions', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation'];
+const SECTIONS = ['limits', 'produce', 'kafkajs', 'transactions', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation', 'cleaner'];
 const only = opts.only ? new Set(opts.only.split(',')) : new Set(SECTIONS);
 for (const s of opts.skip?.split(',') ?? []) only.delete(s);
 if (!cfg.profile) only.delete('profile');
@@ -929,6 +933,20 @@ function renderTable(r: Record<string, any>): string {
     for (const v of r.validation) lines.push(`| ${v.codec} | ${fmt(v.batchBytes)} | ${fmt(v.validateNsPerRecord, 1)} | ${fmt(v.validateUncompressedMbPerSec)} | ${fmt(v.produceRecordsPerSec)} | ${fmt(v.produceMbPerSec, 1)} | ${v.failedRequests} |`);
     lines.push('');
   }
+  if (r.cleaner) {
+    const c = r.cleaner;
+    if (c.error) lines.push(`cleaner: ${c.error}`, '');
+    else {
+      const p = (l: any, k: string) => (l && !l.error ? fmt(l[k], 2) : 'n/a');
+      lines.push(
+        '| log cleaner (one zstd partition, 16 MiB segments) | records MB | on disk MB before → after | cleaning s | MB/s on disk | MB/s records | e2e p50 / p99 ms while cleaning | idle | p99 ratio |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        `| compaction, with latency.c (acks=1, ${cfg.latencyRate}/s x ${cfg.latencySize} B) on another topic | ${fmt(c.recordBytes / 1e6)} | ${fmt(c.sealedBytesBefore / 1e6)} → ${fmt(c.sealedBytesAfter / 1e6)} | ${fmt(c.cleaningMs / 1000, 1)} | ${fmt(c.diskMBps, 1)} | ${fmt(c.recordsMBps, 1)} | ${p(c.latencyWhileCleaning, 'p50Ms')} / ${p(c.latencyWhileCleaning, 'p99Ms')} | ${p(c.latencyIdle, 'p50Ms')} / ${p(c.latencyIdle, 'p99Ms')} | ${c.p99Ratio ?? 'n/a'} |`,
+        '',
+      );
+      if (c.note) lines.push(`cleaner: ${c.note}`, '');
+    }
+  }
   if (r.profile && !r.profile.error) {
     lines.push(`CPU profile of the broker under produce (100 B acks=1 and 1 KiB acks=-1; ${r.profile.file}):`, '');
     lines.push(formatProfile({ ...r.profile, entries: r.profile.entries.slice(0, 15) }), '');
@@ -992,6 +1010,10 @@ async function main(): Promise<void> {
     }
   }
   if (want('startup')) results.startup = await startupBench();
+  if (want('cleaner')) {
+    const tool = buildLatencyTool();
+    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, log });
+  }
   if (want('profile')) results.profile = await profileBench();
 
   results.finishedAt = new Date().toISOString();

@@ -438,7 +438,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   if (typeof c.logCleanerIoMaxBytesPerSecond !== 'number' || !(c.logCleanerIoMaxBytesPerSecond > 0)) {
     invalid('logCleanerIoMaxBytesPerSecond', c.logCleanerIoMaxBytesPerSecond, 'a positive number of bytes per second');
   }
-  checkInt('logCleanerDedupeBufferSize', c.logCleanerDedupeBufferSize, 48, Number.MAX_SAFE_INTEGER);
+  checkInt('logCleanerDedupeBufferSize', c.logCleanerDedupeBufferSize, 1024 * 1024 + 1, Number.MAX_SAFE_INTEGER);
   checkInt('logCleanerMinCompactionLagMs', c.logCleanerMinCompactionLagMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('logCleanerMaxCompactionLagMs', c.logCleanerMaxCompactionLagMs, 1, Number.MAX_SAFE_INTEGER);
   // Kafka: check interval atLeast(1); log.retention.ms must be -1 or >= 1 once resolved (KafkaConfig's require);

@@ -1,5 +1,5 @@
 // The log cleaner (src/log/cleaner/) on real files: compaction of a keyed log, tombstones and their delete horizon,
-// compressed batches, transactions (aborted data removed, committed kept, markers), and the dirty-ratio rule.
+// compressed batches of every codec (recompressed with their codec), transactions (aborted data removed, committed kept, markers), and the dirty-ratio rule.
 import { readdir, stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogManager } from '../../src/log/log-manager.js';
@@ -9,7 +9,8 @@ import type { LogCleaner } from '../../src/log/cleaner/log-cleaner.js';
 import { DEFAULT_CLEANER_CONFIG } from '../../src/log/cleaner/log-cleaner.js';
 import { batchCrcIsValid, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { buildRecordBatch, type BuildRecord } from '../protocol/records/batch-builder.js';
-import { compressBatch, type TestCodec } from '../protocol/records/compressed-batch.js';
+import { compress as zstdCompress } from '@mongodb-js/zstd';
+import { compressBatch, withRecordsPayload, type TestCodec } from '../protocol/records/compressed-batch.js';
 import { captureLogger, makeTempDir } from './helpers.js';
 import { readAll, type ReadRecord } from './cleaner-support.js';
 
@@ -159,20 +160,23 @@ describe('log cleaner', () => {
     expect((await readAll(log)).filter((r) => r.key === 'a').map((r) => r.value)).toEqual(['v199']);
   });
 
-  const codecs: Array<TestCodec> = ['gzip', 'snappy', 'lz4'];
-  it.each(codecs)('keeps the latest values of %s-compressed batches (gzip recompressed as gzip, others rewritten uncompressed)', async (codec) => {
+  const codecs = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
+  it.each(codecs)('keeps the latest values of %s-compressed batches and rewrites them with the same codec', async (codec) => {
     const { log, cleaner } = await open();
-    const codecId = { gzip: 1, snappy: 2, lz4: 3 }[codec as 'gzip' | 'snappy' | 'lz4'];
+    const codecId = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 }[codec];
+    // The producer's side: test encoders for gzip/snappy/lz4 (compressed-batch.ts), zstd through libzstd.
+    const compress = async (batch: Buffer): Promise<Buffer> =>
+      codec === 'zstd' ? withRecordsPayload(batch, 4, await zstdCompress(batch.subarray(61), 3)) : compressBatch(batch, codec as TestCodec);
     for (let round = 0; round < 300; round++) {
       const batch = keyed([
         { key: 'a', value: `a-${round}-${'p'.repeat(100)}` },
         { key: `u${round}`, value: `unique-${round}` },
         { key: 'b', value: `b-${round}` },
       ]);
-      await append(log, compressBatch(batch, codec));
+      await append(log, await compress(batch));
     }
     const n = log.segmentCount;
-    while (log.segmentCount === n) await append(log, compressBatch(keyed([{ key: 'c', value: 'z'.repeat(1000) }]), codec));
+    while (log.segmentCount === n) await append(log, await compress(keyed([{ key: 'c', value: 'z'.repeat(1000) }])));
     await cleaner.cleanOnce();
     const records = await readAll(log);
     const latest = latestByKey(records);
@@ -182,13 +186,16 @@ describe('log cleaner', () => {
     const activeBase = log.segmentBaseOffsets().at(-1)!;
     const cleaned = records.filter((r) => r.offset < activeBase);
     expect(cleaned.filter((r) => r.key === 'a')).toHaveLength(1);
-    // Rewritten batches (rounds before the last lost 'a' and 'b'): gzip stays gzip; snappy and lz4 (no
-    // compressor in Eddy) are written uncompressed.
+    // Rewritten batches (rounds before the last lost 'a' and 'b') keep their codec (Kafka's
+    // buildRetainedRecordsInto), decoded above by the broker's own decoders.
     const rewritten = cleaned.filter((r) => r.key !== null && /^u\d+$/.test(r.key) && r.key !== 'u299');
     expect(rewritten).toHaveLength(299);
-    expect([...new Set(rewritten.map((r) => r.attributes & 7))]).toEqual([codec === 'gzip' ? codecId : 0]);
+    expect([...new Set(rewritten.map((r) => r.attributes & 7))]).toEqual([codecId]);
     // The last round's batch keeps every record, so it is copied with its codec.
     expect(cleaned.filter((r) => r.key === 'a').map((r) => r.attributes & 7)).toEqual([codecId]);
+    // Every batch of the cleaned segments is a valid batch (CRC over the recompressed payload).
+    const raw = await log.read(0n, 1 << 24, true);
+    for (let pos = 0; pos < raw!.length; pos += 12 + raw!.readInt32BE(pos + 8)) expect(batchCrcIsValid(raw!, pos)).toBe(true);
   });
 
   it('removes aborted transactions, keeps committed ones, and an aborted value never hides the committed one', async () => {

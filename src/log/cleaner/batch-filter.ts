@@ -24,15 +24,17 @@
 // once the horizon has passed. Where the arithmetic would not be exact (timestamps beyond 2^53 ms, Eddy keeps
 // deltas as numbers) no horizon is set and the tombstones stay: safe, only less compact.
 //
-// Compression of a new batch: gzip batches are recompressed with gzip (node:zlib, off the event loop). Eddy has
-// no snappy, lz4 or zstd compressor (only decoders, src/protocol/records/compression.ts), so a snappy, lz4 or zstd
-// batch that must be rewritten is written uncompressed (codec bits 0); one kept whole keeps its codec.
+// Compression of a new batch: the original batch's codec, as Kafka's MemoryRecords.buildRetainedRecordsInto
+// (gzip, snappy, lz4, zstd in Kafka's framing: compressRecords in src/protocol/records/compression.ts, off the
+// event loop). A recompressed batch can come out larger than the original (another compressor, another level);
+// the caller passes the most bytes the batch may take (`maxBytes`, log-cleaner.ts keeps a cleaned segment within
+// min(segment.bytes, 2^31 - 1)), and a rewritten batch above it is replaced by the original bytes, which always
+// fit: keeping superseded records is only less compact, while a segment past 2^31 - 1 bytes breaks its 32-bit
+// index positions.
 //
 // Deliberate difference from Kafka: a rewritten batch keeps the original baseTimestamp (unless a horizon is set)
 // and the records' bytes, where Kafka's builder re-bases timestamps on the first kept record. Readers compute
 // base + delta either way.
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 import {
   ATTRIBUTES_OFFSET,
@@ -50,13 +52,12 @@ import {
   isLogAppendTime,
   isTransactional,
 } from '../../protocol/records/batch.js';
-import { decompressRecords } from '../../protocol/records/compression.js';
+import { compressRecords, decompressRecordsAsync } from '../../protocol/records/compression.js';
 import { readEndTxnMarker } from '../../protocol/records/control-batch.js';
 
-const gzip = promisify(gzipCallback);
-
 export const DELETE_HORIZON_BIT = 0x40;
-const COMPRESSION_MASK = 0x07;
+/** The smallest record: length, attributes, timestampDelta, offsetDelta, key length, value length, header count. */
+const MIN_RECORD_BYTES = 7;
 const PRODUCER_EPOCH_OFFSET = 51;
 const BASE_SEQUENCE_OFFSET = 53;
 /** |timestamp arithmetic| must stay below this to be exact in a double. */
@@ -123,27 +124,30 @@ export class BatchRecords {
   /** Some timestampDelta took more than 7 varint bytes (not exact as a number). */
   wideTimestamp = false;
 
+  /** Bytes of records parsed by the last parse (decompressed size for a compressed batch). */
+  sourceBytes = 0;
+
   /**
-   * Parses the records of the whole batch at 0 in `batch`; throws on a malformed record (the cleaner then leaves
-   * the log alone: Kafka's cleaner fails the partition the same way).
+   * Parses the records of the whole batch at 0 in `batch` (decompressing it first; gzip off the event loop);
+   * throws on a malformed record (the cleaner then leaves the log alone: Kafka's cleaner fails the partition the
+   * same way).
    */
-  parse(batch: Buffer): void {
+  async parse(batch: Buffer): Promise<void> {
     const end = LOG_OVERHEAD + batch.readInt32BE(8);
     const codec = compressionOf(batch.readInt16BE(ATTRIBUTES_OFFSET));
-    const declared = batch.readInt32BE(RECORD_COUNT_OFFSET);
-    let source: Buffer;
-    let p: number;
-    let limit: number;
-    if (codec === CompressionType.NONE) {
-      source = batch;
-      p = RECORD_BATCH_HEADER_SIZE;
-      limit = end;
-    } else {
-      source = decompressRecords(codec, batch.subarray(RECORD_BATCH_HEADER_SIZE, end));
-      p = 0;
-      limit = source.length;
+    if (codec === CompressionType.NONE) this.parseRecords(batch, batch, RECORD_BATCH_HEADER_SIZE, end);
+    else {
+      const source = await decompressRecordsAsync(codec, batch.subarray(RECORD_BATCH_HEADER_SIZE, end));
+      this.parseRecords(batch, source, 0, source.length);
     }
+  }
+
+  private parseRecords(batch: Buffer, source: Buffer, from: number, limit: number): void {
+    let p = from;
+    // The header's count bounds nothing: no more records than the bytes can hold.
+    const declared = Math.min(batch.readInt32BE(RECORD_COUNT_OFFSET), Math.ceil((limit - p) / MIN_RECORD_BYTES));
     this.source = source;
+    this.sourceBytes = limit - from;
     this.wideTimestamp = false;
     if (declared > this.starts.length) this.grow(declared);
     let i = 0;
@@ -191,6 +195,8 @@ export interface BatchDecision {
   retention: BatchRetention;
   /** The batch is a marker of a transaction with no data left (Kafka's containsMarkerForEmptyTxn). */
   markerForEmptyTxn: boolean;
+  /** The most bytes the written batch may take; a rewritten batch above it is replaced by the original. */
+  maxBytes?: number;
 }
 
 /**
@@ -244,17 +250,14 @@ export async function rewriteBatch(
     }
     parts.push(reencodeRecord(source, records, i, delta + shift));
   }
-  let payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   const codec = compressionOf(attributes);
-  let codecOut = 0;
-  if (codec === CompressionType.GZIP) {
-    payload = await gzip(payload);
-    codecOut = CompressionType.GZIP;
-  }
+  const payload = await compressRecords(codec, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  const originalSize = LOG_OVERHEAD + batch.readInt32BE(8);
+  if (decision.maxBytes !== undefined && RECORD_BATCH_HEADER_SIZE + payload.length > decision.maxBytes) return batch.subarray(0, originalSize);
   const out = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + payload.length);
   batch.copy(out, 0, 0, RECORD_BATCH_HEADER_SIZE);
   out.writeInt32BE(RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD + payload.length, 8);
-  let outAttributes = (attributes & ~COMPRESSION_MASK) | codecOut;
+  let outAttributes = attributes;
   if (horizon !== undefined) {
     outAttributes |= DELETE_HORIZON_BIT;
     out.writeBigInt64BE(BigInt(horizon), BASE_TIMESTAMP_OFFSET);

@@ -1,7 +1,11 @@
 // The log cleaner: compaction of `cleanup.policy=compact` logs (Kafka 3.9's LogCleaner, LogCleanerManager and
 // Cleaner), one background task in the broker process, off the request path. It only awaits async I/O, reads and
-// writes in chunks of IO_CHUNK_BYTES, yields to the event loop between chunks and is throttled by
-// `log.cleaner.io.max.bytes.per.second` (throttler.ts), so produce and fetch keep their latency while it runs.
+// writes in chunks of IO_CHUNK_BYTES, decompresses gzip and compresses every codec on the thread pool, and yields
+// to the event loop on a work budget (YIELD_BYTES of batch and decompressed record bytes or YIELD_MS of work,
+// whichever comes first, checked after every batch); it is throttled by `log.cleaner.io.max.bytes.per.second`
+// (throttler.ts). So produce and fetch keep their latency while it runs (figures in BENCHMARKS.md, cleaner
+// section); the longest stall is one batch's synchronous decode (a snappy, lz4 or zstd batch of at most
+// max.message.bytes compressed) and its records' hashing.
 //
 // One pass (cleanOnce), as Kafka's CleanerThread.cleanFilthiestLog:
 //  1. Pick the filthiest log (LogCleanerManager.grabFilthiestCompactedLog). For each compacted log that is not
@@ -10,7 +14,9 @@
 //                              or when it lies below the log start or above the log end (then rewritten)
 //       firstUncleanableOffset min(last stable offset, active segment base, base of the first dirty sealed
 //                              segment whose largest timestamp is newer than now - min.compaction.lag.ms),
-//                              rounded down to the base of the segment holding it (see "Differences")
+//                              rounded down to the base of the segment holding it (Kafka's
+//                              calculateCleanableBytes); when that is not above firstDirtyOffset (the map
+//                              filled inside the segment holding the bound last time), nothing is cleanable
 //       cleanableRatio         bytes of segments in [firstDirty, firstUncleanable) / bytes in [logStart,
 //                              firstUncleanable)
 //       needCompactionNow      a dirty sealed segment's first batch is older than now - max.compaction.lag.ms
@@ -18,11 +24,18 @@
 //     the highest ratio wins. None: sleep `log.cleaner.backoff.ms` (woken by close()).
 //  2. Build the offset map (Cleaner.buildOffsetMap, offset-map.ts) from the batches of [firstDirty,
 //     firstUncleanable): key → last offset, skipping aborted transactions' batches and control batches
-//     (transaction-metadata.ts), stopping when the map is full (`log.cleaner.dedupe.buffer.size`). endOffset =
-//     the last offset mapped + 1.
+//     (transaction-metadata.ts), stopping when the map is full (`log.cleaner.dedupe.buffer.size`). The map's
+//     latest offset is the last record put, each batch passed, and the end of each fully mapped segment (Kafka's
+//     updateLatestOffset(nextSegmentStartOffset - 1), so a segment ending in an offset gap is wholly clean);
+//     endOffset = latest + 1. A map that cannot take the first record fails the cleaning (the checkpoint does not
+//     jump over an uncleaned section; Kafka refuses such a map at startup).
 //  3. Group the sealed segments below endOffset (all of them from the log start: the clean section is
 //     re-cleaned against the new map) so that a group's .log and indexes fit segment.bytes / segment.index.bytes
-//     and its offsets fit 32-bit relative offsets (Cleaner.groupSegmentsBySize).
+//     and its offsets fit 32-bit relative offsets (Cleaner.groupSegmentsBySize). The output is bounded too:
+//     rewritten batches are recompressed with their own codec, and one that would push the cleaned segment past
+//     min(max(segment.bytes, the group's first segment), 2^31 - 1) (counting the input still to come at its
+//     original size) is written as the original batch instead, so a cleaned segment never outgrows its limit
+//     (Kafka's FileRecords.append refuses to pass Integer.MAX_VALUE; CleanedSegmentWriter checks it too).
 //  4. Rewrite each group into one cleaned segment (Cleaner.cleanSegments / cleanInto; batch-filter.ts), stage it
 //     and swap it in (segment-swap.ts, PartitionLog.replaceSegments). Per batch and record, Kafka's rules:
 //
@@ -48,11 +61,11 @@
 // (every compacted log is then cleaned from its start once, which is only slower).
 //
 // Differences from Kafka, deliberate:
-//  - The cleanable range ends at a segment boundary below the last stable offset: Kafka maps and cleans the whole
-//    segment holding the LSO, which can let a record of a still-open transaction supersede a committed one.
 //  - The cleaner stops cleaning a partition after an unexpected error (logged at error) until the partition is
 //    reloaded or the broker restarted, as Kafka's markPartitionUncleanable does until the log dir changes.
 //  - One cleaner task per broker (Kafka's log.cleaner.threads default is 1 too).
+//  - The offset map's slots are allocated per cleaning, no more than the dirty section's offset range needs, and
+//    dropped after it (offset-map.ts); Kafka holds the whole buffer for the broker's life.
 import type { Logger } from 'pino';
 import { LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE } from '../../protocol/records/batch.js';
 import { encodeOffsetCheckpoint, readOffsetCheckpoint, tpKey } from '../checkpoint.js';
@@ -61,7 +74,7 @@ import type { LogConfig } from '../log-config.js';
 import type { LogSegment } from '../segment.js';
 import type { AbortedTxn } from '../txn-index.js';
 import { BatchRecords, rewriteBatch, viewBatch, type BatchRetention } from './batch-filter.js';
-import { OffsetMap } from './offset-map.js';
+import { OffsetMap, offsetMapBytes } from './offset-map.js';
 import { CleanedSegmentWriter, type SegmentSwap } from './segment-swap.js';
 import { Throttler } from './throttler.js';
 import { CleanedTransactionMetadata } from './transaction-metadata.js';
@@ -70,6 +83,16 @@ export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 /** Bytes read from a segment at a time (Kafka's log.cleaner.io.buffer.size is 512 KiB for read + write). */
 const IO_CHUNK_BYTES = 512 * 1024;
 const INT32_MAX = 0x7fffffff;
+/** Work between two yields to the event loop: bytes of batches read plus records decompressed, … */
+const YIELD_BYTES = 1024 * 1024;
+/** … or milliseconds of work, whichever comes first. */
+const YIELD_MS = 4;
+/**
+ * The pause at each yield (a timer, not setImmediate): the event loop then runs timers and polls for I/O with the
+ * cleaner off the CPU, so on a small machine requests are not left to compete with it for the core (measured in
+ * BENCHMARKS.md, cleaner section).
+ */
+const YIELD_PAUSE_MS = 1;
 
 /** Broker-wide cleaner settings (Kafka's CleanerConfig). */
 export interface CleanerConfig {
@@ -168,11 +191,21 @@ export class LogCleaner {
   private backoffTimer: NodeJS.Timeout | undefined;
   private checkpointWrites: Promise<void> = Promise.resolve();
   private stats = { bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsKept: 0 };
+  /** Work since the last yield (see YIELD_BYTES / YIELD_MS). */
+  private sliceBytes = 0;
+  private sliceStartMs = performance.now();
 
   private constructor(private readonly options: LogCleanerOptions) {
     this.clock = options.clock ?? Date.now;
-    this.map = new OffsetMap(options.config.dedupeBufferSize);
-    this.throttler = new Throttler(options.config.ioMaxBytesPerSecond, this.clock);
+    const mapBytes = offsetMapBytes(options.config.dedupeBufferSize);
+    if (mapBytes < options.config.dedupeBufferSize) {
+      options.logger.warn(
+        { dedupeBufferSize: options.config.dedupeBufferSize, usedBytes: mapBytes },
+        'log.cleaner.dedupe.buffer.size is more than the offset map can use (2^31 - 1 bytes, or a quarter of the memory); clamped',
+      );
+    }
+    this.map = new OffsetMap(mapBytes);
+    this.throttler = new Throttler(options.config.ioMaxBytesPerSecond, this.clock, (ms) => this.sleep(ms));
   }
 
   /** Reads the cleaner checkpoint; start() begins the background task. */
@@ -194,6 +227,11 @@ export class LogCleaner {
     return this.checkpoint.get(tpKey(topic, partition))?.offset;
   }
 
+  /** Bytes the offset map holds now (0 between cleanings) and the entries a full map takes (tests, tools). */
+  get offsetMapUsage(): { allocatedBytes: number; capacity: number } {
+    return { allocatedBytes: this.map.allocatedBytes, capacity: this.map.capacity };
+  }
+
   /** Starts the background task (no-op when log.cleaner.enable is false). */
   start(): void {
     if (!this.options.config.enable || this.running || this.stopping) return;
@@ -205,8 +243,25 @@ export class LogCleaner {
     this.stopping = true;
     clearTimeout(this.backoffTimer);
     this.wake?.();
+    this.wakeSleep?.();
     await this.running;
     await this.checkpointWrites;
+  }
+
+  /** The throttler's sleep, cut short by close() (the next checkDone then aborts the cleaning). */
+  private wakeSleep: (() => void) | undefined;
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleep = done;
+    }).finally(() => {
+      this.wakeSleep = undefined;
+    });
   }
 
   private async run(): Promise<void> {
@@ -292,10 +347,11 @@ export class LogCleaner {
         }
       }
     }
-    // Only whole segments below the bound (see "Differences").
+    // Only whole segments below the bound (Kafka's calculateCleanableBytes rounds down to a segment base). A bound
+    // inside the segment holding firstDirty leaves nothing cleanable: mapping that segment would pass the bound.
     let firstUncleanable = segments[0]!.baseOffset;
     for (const s of segments) if (s.baseOffset <= bound) firstUncleanable = s.baseOffset;
-    if (firstUncleanable < firstDirty) firstUncleanable = firstDirty;
+    if (firstUncleanable <= firstDirty) return undefined;
 
     const cleanBytes = bytesIn(segments, logStart, firstDirty);
     const cleanableBytes = bytesIn(segments, firstDirty, firstUncleanable);
@@ -331,22 +387,39 @@ export class LogCleaner {
     const startedMs = Date.now();
     this.stats = { bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsKept: 0 };
     const segments = log.cleanerSegments();
+    try {
+      return await this.cleanWithMap(log, segments, firstDirtyOffset, firstUncleanableOffset, now, startedMs);
+    } finally {
+      this.map.release();
+    }
+  }
+
+  private async cleanWithMap(
+    log: CleanableLog,
+    segments: LogSegment[],
+    firstDirtyOffset: bigint,
+    firstUncleanableOffset: bigint,
+    now: number,
+    startedMs: number,
+  ): Promise<CleanerStats> {
     const sealed = segments.slice(0, -1);
     const config = log.logConfig;
-
     // 2. The offset map.
-    this.map.clear();
+    this.map.reset(Number(firstUncleanableOffset - firstDirtyOffset));
     const mapTxns = new CleanedTransactionMetadata();
     mapTxns.addAbortedTransactions(abortedIn(log, firstDirtyOffset, firstUncleanableOffset));
-    for (const segment of sealed) {
+    for (let i = 0; i < sealed.length; i++) {
+      const segment = sealed[i]!;
       if (segment.nextOffset <= firstDirtyOffset || segment.baseOffset >= firstUncleanableOffset) continue;
-      if (await this.mapSegment(log, segment, firstDirtyOffset, mapTxns)) break;
+      const next = segments[i + 1]!.baseOffset;
+      const nextSegmentStartOffset = next < firstUncleanableOffset ? next : firstUncleanableOffset;
+      if (await this.mapSegment(log, segment, firstDirtyOffset, nextSegmentStartOffset, mapTxns)) break;
     }
     const endOffset = BigInt(this.map.latestOffset + 1);
     if (endOffset <= firstDirtyOffset) {
-      this.setCheckpoint(log, firstUncleanableOffset);
-      await this.writeCheckpoint();
-      return this.result(log, firstDirtyOffset, firstUncleanableOffset, 0, startedMs);
+      // Only when the map could not take even the first record: do not move the checkpoint past what was never
+      // cleaned (cleanOnce marks the partition uncleanable and logs this).
+      throw new Error(`the offset map (${this.map.capacity} entries) cannot hold the records at the first dirty offset ${firstDirtyOffset}`);
     }
 
     // 3–4. Group and rewrite everything below endOffset.
@@ -379,19 +452,35 @@ export class LogCleaner {
     return { topic: log.topic, partition: log.partition, firstDirtyOffset, endOffset, segmentsCleaned, ...this.stats, durationMs: Date.now() - startedMs };
   }
 
-  /** Cleaner.buildOffsetMapForSegment; true when the map filled up. */
-  private async mapSegment(log: CleanableLog, segment: LogSegment, startOffset: bigint, txns: CleanedTransactionMetadata): Promise<boolean> {
+  /**
+   * Cleaner.buildOffsetMapForSegment: maps the keyed records at or above `startOffset` and below
+   * `nextSegmentStartOffset` (the next segment's base, or the first uncleanable offset); true when the map filled
+   * up. A segment mapped to its end moves the map's latest offset to nextSegmentStartOffset - 1.
+   */
+  private async mapSegment(
+    log: CleanableLog,
+    segment: LogSegment,
+    startOffset: bigint,
+    nextSegmentStartOffset: bigint,
+    txns: CleanedTransactionMetadata,
+  ): Promise<boolean> {
     const map = this.map;
     const records = this.records;
     const start = Number(startOffset);
     let full = false;
+    let pastEnd = false;
     const from = startOffset > segment.baseOffset && segment.indexesLoaded ? segment.offsetIndex.lookup(Number(startOffset - segment.baseOffset)) : 0;
     await this.forEachBatch(log, segment, from, async (batch) => {
       const view = viewBatch(batch);
       if (view.lastOffset < startOffset) return true;
+      if (view.lastOffset >= nextSegmentStartOffset) {
+        pastEnd = true;
+        return false;
+      }
       if (view.isControl) txns.onControlBatchRead(view);
       else if (!txns.onBatchRead(view)) {
-        records.parse(batch);
+        await records.parse(batch);
+        this.sliceBytes += records.sourceBytes;
         const base = Number(view.baseOffset);
         for (let i = 0; i < records.count; i++) {
           const offset = base + records.offsetDeltas[i]!;
@@ -406,7 +495,11 @@ export class LogCleaner {
       map.latestOffset = Number(view.lastOffset);
       return true;
     });
-    return full;
+    if (full) return true;
+    // Kafka's "fast forward to latest expected offset in this segment" (an offset gap at the segment's end). A
+    // batch at or past the bound (never expected: the bound is a segment base) leaves latest at the last batch.
+    if (!pastEnd) map.latestOffset = Number(nextSegmentStartOffset - 1n);
+    return false;
   }
 
   /** Cleaner.cleanSegments: one group into one cleaned segment, staged and swapped in. */
@@ -418,13 +511,19 @@ export class LogCleaner {
     now: number,
   ): Promise<void> {
     const config = log.logConfig;
-    const writer = await CleanedSegmentWriter.create(this.options.fs, log.dir, group[0]!.baseOffset, config.indexIntervalBytes, config.segmentIndexBytes);
+    // The cleaned segment's limit (step 3 in the header): a lone first segment larger than segment.bytes (the
+    // setting was lowered since) keeps its own size as the limit.
+    const maxSize = Math.min(Math.max(config.segmentBytes, group[0]!.size), INT32_MAX);
+    const writer = await CleanedSegmentWriter.create(this.options.fs, log.dir, group[0]!.baseOffset, config.indexIntervalBytes, config.segmentIndexBytes, maxSize);
     txns.retainedAbortedTxns = [];
     let swap: SegmentSwap;
     try {
+      let inputLeft = 0;
+      for (const segment of group) inputLeft += segment.size;
+      const budget = { maxSize, inputLeft };
       for (const segment of group) {
         txns.addAbortedTransactions(abortedIn(log, segment.baseOffset, segment.nextOffset));
-        await this.cleanInto(log, segment, writer, txns, lastRecords, now);
+        await this.cleanInto(log, segment, writer, txns, lastRecords, now, budget);
       }
       writer.addAbortedTxns(txns.retainedAbortedTxns);
       this.checkDone(log);
@@ -439,7 +538,11 @@ export class LogCleaner {
     }
   }
 
-  /** Cleaner.cleanInto: the kept batches of `segment`, appended to `writer` a chunk at a time. */
+  /**
+   * Cleaner.cleanInto: the kept batches of `segment`, appended to `writer` a chunk at a time. `budget.inputLeft` is
+   * the group's input not yet read: bytes written + inputLeft never exceed budget.maxSize, so each batch may take
+   * maxSize - written - (inputLeft after it), which the original batch always fits.
+   */
   private async cleanInto(
     log: CleanableLog,
     segment: LogSegment,
@@ -447,6 +550,7 @@ export class LogCleaner {
     txns: CleanedTransactionMetadata,
     lastRecords: Map<bigint, LastRecord>,
     now: number,
+    budget: { maxSize: number; inputLeft: number },
   ): Promise<void> {
     const map = this.map;
     const records = this.records;
@@ -459,6 +563,7 @@ export class LogCleaner {
       segment,
       0,
       async (batch) => {
+        budget.inputLeft -= batch.length;
         const view = viewBatch(batch);
         const canDiscard = view.isControl ? txns.onControlBatchRead(view) : txns.onBatchRead(view);
         const discardRecords = view.isControl
@@ -473,7 +578,8 @@ export class LogCleaner {
         if (discardRecords) {
           records.count = 0;
         } else {
-          records.parse(batch);
+          await records.parse(batch);
+          this.sliceBytes += records.sourceBytes;
           if (this.kept.length < records.count) this.kept = new Uint8Array(Math.max(records.count, this.kept.length * 2));
           const kept = this.kept;
           const base = Number(view.baseOffset);
@@ -493,7 +599,8 @@ export class LogCleaner {
           }
           this.stats.recordsRead += records.count;
         }
-        const out = await rewriteBatch(batch, records, this.kept, { retention, markerForEmptyTxn: canDiscard && view.isControl }, now, deleteRetentionMs);
+        const maxBytes = budget.maxSize - writer.size - pendingBytes - budget.inputLeft;
+        const out = await rewriteBatch(batch, records, this.kept, { retention, markerForEmptyTxn: canDiscard && view.isControl, maxBytes }, now, deleteRetentionMs);
         if (out !== undefined) {
           pending.push(out);
           pendingBytes += out.length;
@@ -514,7 +621,7 @@ export class LogCleaner {
   /**
    * Calls `visit` for each whole batch of `segment` from file position `from`, reading IO_CHUNK_BYTES at a time
    * (a larger batch is read whole); `visit` returning false stops. `afterChunk` runs after each chunk's batches.
-   * Yields to the event loop between chunks and throttles the reads.
+   * Yields to the event loop on the work budget (maybeYield, after each batch) and throttles the reads.
    */
   private async forEachBatch(
     log: CleanableLog,
@@ -545,12 +652,21 @@ export class LogCleaner {
           break;
         }
         off += batchSize;
+        this.sliceBytes += batchSize;
+        await this.maybeYield();
       }
       if (afterChunk) await afterChunk();
       if (stop) return;
       pos += off;
-      await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Yields to the event loop (for YIELD_PAUSE_MS) once the work since the last yield reaches YIELD_BYTES or YIELD_MS. */
+  private async maybeYield(): Promise<void> {
+    if (this.sliceBytes < YIELD_BYTES && performance.now() - this.sliceStartMs < YIELD_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, YIELD_PAUSE_MS));
+    this.sliceBytes = 0;
+    this.sliceStartMs = performance.now();
   }
 
   private checkDone(log: CleanableLog): void {

@@ -41,6 +41,8 @@ import { encodeAbortedTxn, type AbortedTxn } from '../txn-index.js';
 export const CLEANED_SUFFIX = '.cleaned';
 export const SWAP_SUFFIX = '.swap';
 export const DELETED_SUFFIX = '.deleted';
+/** A segment's largest size: offset index positions are 32-bit (Kafka's Integer.MAX_VALUE for FileRecords). */
+export const MAX_SEGMENT_BYTES = 0x7fffffff;
 /**
  * The files of one segment, in the order they are renamed (.cleaned → .swap → final): the .log first, as Kafka's
  * changeFileSuffixes, so an index .swap never exists beside an old .log it does not describe (see the table).
@@ -85,21 +87,38 @@ export class CleanedSegmentWriter {
     private readonly log: LogFile,
     private readonly indexIntervalBytes: number,
     segmentIndexBytes: number,
+    private readonly maxSize: number,
   ) {
     this.offsetOfMaxTimestamp = baseOffset;
     this.offsetIndex = new OffsetIndex(Math.max(1, Math.floor(segmentIndexBytes / OFFSET_INDEX_ENTRY_SIZE)));
     this.timeIndex = new TimeIndex(Math.max(1, Math.floor(segmentIndexBytes / TIME_INDEX_ENTRY_SIZE)));
   }
 
-  static async create(fs: LogFs, dir: string, baseOffset: bigint, indexIntervalBytes: number, segmentIndexBytes: number): Promise<CleanedSegmentWriter> {
+  /** `maxSize`: the most bytes the .log may reach (at most 2^31 - 1: index positions are 32-bit). */
+  static async create(
+    fs: LogFs,
+    dir: string,
+    baseOffset: bigint,
+    indexIntervalBytes: number,
+    segmentIndexBytes: number,
+    maxSize = MAX_SEGMENT_BYTES,
+  ): Promise<CleanedSegmentWriter> {
     // A leftover of an earlier attempt is overwritten ('w+' truncates).
     const log = await fs.open(`${stem(dir, baseOffset)}.log${CLEANED_SUFFIX}`, 'w+');
-    return new CleanedSegmentWriter(fs, dir, baseOffset, log, indexIntervalBytes, segmentIndexBytes);
+    return new CleanedSegmentWriter(fs, dir, baseOffset, log, indexIntervalBytes, segmentIndexBytes, Math.min(maxSize, MAX_SEGMENT_BYTES));
   }
 
-  /** Appends whole batches (each a Buffer) with one positional write. */
+  /**
+   * Appends whole batches (each a Buffer) with one positional write. Throws, writing nothing, when they would take
+   * the .log past its maximum size (Kafka's FileRecords.append; the cleaner then fails the partition's cleaning).
+   */
   async append(batches: Buffer[]): Promise<void> {
     if (batches.length === 0) return;
+    let total = 0;
+    for (const batch of batches) total += batch.length;
+    if (this.size + total > this.maxSize) {
+      throw new Error(`the cleaned segment ${this.baseOffset} would reach ${this.size + total} bytes, past its maximum ${this.maxSize}`);
+    }
     let bytes = 0;
     for (const batch of batches) {
       const baseOffset = batch.readBigInt64BE(0);

@@ -21,31 +21,43 @@ import type { BatchView } from './batch-filter.js';
 export class CleanedTransactionMetadata {
   private readonly ongoingCommitted = new Set<bigint>();
   private readonly ongoingAborted = new Map<bigint, { txn: AbortedTxn; sawData: boolean }>();
-  /** Aborted transactions not yet reached, by first offset. */
+  /** Aborted transactions not yet reached, by first offset, from pendingHead on. */
   private pending: AbortedTxn[] = [];
+  private pendingHead = 0;
   private readonly known = new Set<bigint>();
   /** The aborted transactions to write into the cleaned segment being built (Kafka's cleanedIndex). */
   retainedAbortedTxns: AbortedTxn[] = [];
 
-  /** Adds aborted transactions of the range about to be read (each once: they are unique by marker offset). */
+  /**
+   * Adds aborted transactions of the range about to be read (each once: they are unique by marker offset). The
+   * new ones are sorted and merged into those not yet reached: linear in what is pending, not a re-sort of all.
+   */
   addAbortedTransactions(txns: Iterable<AbortedTxn>): void {
-    let added = false;
+    const added: AbortedTxn[] = [];
     for (const txn of txns) {
       if (this.known.has(txn.lastOffset)) continue;
       this.known.add(txn.lastOffset);
-      this.pending.push(txn);
-      added = true;
+      added.push(txn);
     }
-    if (added) this.pending.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+    if (added.length === 0) return;
+    added.sort(byFirstOffset);
+    const merged: AbortedTxn[] = [];
+    let i = this.pendingHead;
+    let j = 0;
+    while (i < this.pending.length || j < added.length) {
+      if (j === added.length || (i < this.pending.length && byFirstOffset(this.pending[i]!, added[j]!) <= 0)) merged.push(this.pending[i++]!);
+      else merged.push(added[j++]!);
+    }
+    this.pending = merged;
+    this.pendingHead = 0;
   }
 
   private consumeAbortedUpTo(offset: bigint): void {
-    let n = 0;
-    while (n < this.pending.length && this.pending[n]!.firstOffset <= offset) {
-      const txn = this.pending[n++]!;
+    const pending = this.pending;
+    while (this.pendingHead < pending.length && pending[this.pendingHead]!.firstOffset <= offset) {
+      const txn = pending[this.pendingHead++]!;
       if (!this.ongoingAborted.has(txn.producerId)) this.ongoingAborted.set(txn.producerId, { txn, sawData: false });
     }
-    if (n > 0) this.pending = this.pending.slice(n);
   }
 
   /** A control batch was read; true when it may be discarded (table above). */
@@ -77,4 +89,8 @@ export class CleanedTransactionMetadata {
     this.ongoingCommitted.add(batch.producerId);
     return false;
   }
+}
+
+function byFirstOffset(a: AbortedTxn, b: AbortedTxn): number {
+  return a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0;
 }

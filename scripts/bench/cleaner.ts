@@ -1,0 +1,160 @@
+// The log cleaner's section of `npm run bench` (issue 10): throughput of compacting a zstd topic, in MB/s of
+// segment bytes read (on disk, compressed) and of records (decompressed), and the end-to-end produce→fetch
+// latency of another topic measured by latency.c while the cleaner runs, next to the same measurement on the same
+// broker once the cleaner is idle. Issue 10 asks p99 while cleaning within 2x of idle.
+//
+// Steps: a broker with the cleaner disabled takes `dataMb` MB of keyed records (20 000 keys, ~800 B values
+// compressing about 2:1, so most records are superseded) through kcat -z zstd into a compacted topic with 16 MiB segments, and stops; the
+// same data dir is started with the cleaner on (its first pass starts at once): the latency probe starts right
+// away, and the cleaning's end is when cleaner-offset-checkpoint holds the active segment's base offset.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startBroker } from './broker-process.js';
+
+export interface CleanerBenchOptions {
+  tmpRoot: string;
+  mainJs?: string;
+  /** The compiled latency.c (main.ts buildLatencyTool); without it only throughput is measured. */
+  latencyBin?: string;
+  /** Uncompressed MB produced into the compacted topic. */
+  dataMb: number;
+  latencySeconds: number;
+  latencyRate: number;
+  latencySize: number;
+  log: (line: string) => void;
+}
+
+const TOPIC = 'cleaner-zstd';
+const LATENCY_TOPIC = 'cleaner-latency';
+const KEYS = 20_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function writeInput(file: string, mb: number): Promise<number> {
+  const out = createWriteStream(file);
+  let bytes = 0;
+  let i = 0;
+  const target = mb * 1024 * 1024;
+  while (bytes < target) {
+    // ~1 KB values compressing about 2:1 with zstd: hex digits of hashes (4 bits of entropy per byte) in JSON.
+    let hex = '';
+    for (let h = 0; h < 12; h++) hex += createHash('sha256').update(`${i}/${h}`).digest('hex');
+    const line = `k${i % KEYS}:{"id":${i},"user":"user-${i % 977}","event":"click","data":"${hex}"}\n`;
+    bytes += line.length;
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    i++;
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  return i;
+}
+
+function segmentBytes(partitionDir: string): { sealedBytes: number; activeBase: number } {
+  const logs = readdirSync(partitionDir).filter((n) => n.endsWith('.log')).sort();
+  let sealedBytes = 0;
+  for (const name of logs.slice(0, -1)) sealedBytes += statSync(path.join(partitionDir, name)).size;
+  return { sealedBytes, activeBase: Number(logs.at(-1)!.slice(0, 20)) };
+}
+
+function checkpointed(dataDir: string): number | undefined {
+  try {
+    for (const line of readFileSync(path.join(dataDir, 'cleaner-offset-checkpoint'), 'utf8').split('\n').slice(2)) {
+      const [t, p, offset] = line.split(' ');
+      if (t === TOPIC && p === '0') return Number(offset);
+    }
+  } catch {
+    // not written yet
+  }
+  return undefined;
+}
+
+function latency(bin: string, bootstrap: string, o: CleanerBenchOptions, topic: string): Promise<Record<string, number> | { error: string }> {
+  const count = Math.round(o.latencyRate * o.latencySeconds);
+  return new Promise((resolve) => {
+    // Asynchronous: the cleaning is watched while the probe runs.
+    import('node:child_process').then(({ execFile }) => {
+      execFile(
+        bin,
+        [bootstrap, topic, String(o.latencyRate), String(count), String(o.latencySize), '1', String(o.latencySeconds + 5), String(Math.round(o.latencyRate / 2))],
+        { timeout: (o.latencySeconds + 60) * 1000, maxBuffer: 1 << 20 },
+        (err, stdout, stderr) => {
+          try {
+            resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>);
+          } catch {
+            resolve({ error: `latency tool failed: ${err?.message ?? ''} ${stderr.slice(-300)}` });
+          }
+        },
+      );
+    });
+  });
+}
+
+export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<string, unknown>> {
+  const dataDir = path.join(o.tmpRoot, 'cleaner-data');
+  const input = path.join(o.tmpRoot, 'cleaner-input.txt');
+  const records = await writeInput(input, o.dataMb);
+  const loader = await startBroker({ mainJs: o.mainJs, dataDir, flushOnAckAll: false, extraArgs: ['--log-cleaner-enable', 'false'] });
+  try {
+    const admin = new Kafka({ clientId: 'bench-cleaner', brokers: [loader.bootstrap], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: TOPIC, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: String(16 * 1024 * 1024) }] },
+        { topic: LATENCY_TOPIC, numPartitions: 1 },
+      ],
+    });
+    await admin.disconnect();
+    const produce = spawnSync(
+      'kcat',
+      ['-P', '-b', loader.bootstrap, '-t', TOPIC, '-p', '0', '-K:', '-z', 'zstd', '-X', 'linger.ms=20', '-X', 'batch.num.messages=1000', '-X', 'acks=1'],
+      { input: readFileSync(input), timeout: 600_000, maxBuffer: 1 << 20 },
+    );
+    if (produce.status !== 0) return { error: `kcat produce failed: ${produce.stderr.toString().slice(-300)}` };
+  } finally {
+    await loader.stop(60_000);
+  }
+  const partitionDir = path.join(dataDir, `${TOPIC}-0`);
+  const { sealedBytes, activeBase } = segmentBytes(partitionDir);
+  const inputBytes = statSync(input).size;
+  o.log(`cleaner: ${records} records, ${(inputBytes / 1e6).toFixed(0)} MB of records, ${(sealedBytes / 1e6).toFixed(0)} MB sealed on disk (zstd)`);
+
+  const broker = await startBroker({ mainJs: o.mainJs, dataDir, flushOnAckAll: false, extraArgs: ['--log-cleaner-backoff-ms', '1000'] });
+  const startedMs = performance.now();
+  try {
+    const during = o.latencyBin ? latency(o.latencyBin, broker.bootstrap, o, LATENCY_TOPIC) : Promise.resolve(undefined);
+    let cleanedMs: number | undefined;
+    for (let i = 0; i < 6000 && cleanedMs === undefined; i++) {
+      if (checkpointed(dataDir) === activeBase) cleanedMs = performance.now() - startedMs;
+      else await sleep(50);
+    }
+    const duringResult = await during;
+    const afterSealed = segmentBytes(partitionDir).sealedBytes;
+    // Idle: the same broker and probe once the cleaner has nothing left to do.
+    const idleResult = o.latencyBin ? await latency(o.latencyBin, broker.bootstrap, o, `${LATENCY_TOPIC}-idle`) : undefined;
+    const out: Record<string, unknown> = {
+      records,
+      recordBytes: inputBytes,
+      sealedBytesBefore: sealedBytes,
+      sealedBytesAfter: afterSealed,
+      cleaningMs: cleanedMs === undefined ? null : Math.round(cleanedMs),
+      diskMBps: cleanedMs === undefined ? null : +(sealedBytes / 1e6 / (cleanedMs / 1000)).toFixed(1),
+      recordsMBps: cleanedMs === undefined ? null : +(inputBytes / 1e6 / (cleanedMs / 1000)).toFixed(1),
+      latencyWhileCleaning: duringResult,
+      latencyIdle: idleResult,
+    };
+    const p99During = (duringResult as Record<string, number> | undefined)?.p99Ms;
+    const p99Idle = (idleResult as Record<string, number> | undefined)?.p99Ms;
+    if (p99During !== undefined && p99Idle !== undefined) out.p99Ratio = +(p99During / p99Idle).toFixed(2);
+    if (cleanedMs !== undefined && cleanedMs < o.latencySeconds * 1000) {
+      out.note = `the cleaning (${Math.round(cleanedMs)} ms) ended before the ${o.latencySeconds} s latency window: raise --cleaner-mb`;
+    }
+    o.log(`cleaner: ${JSON.stringify(out)}`);
+    return out;
+  } finally {
+    await broker.stop(60_000);
+  }
+}
