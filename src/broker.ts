@@ -9,6 +9,10 @@
 // group.initial.rebalance.delay.ms=0, and without `dataDir` a temporary data dir that close() removes. `eddy start`
 // passes every value explicitly and keeps Kafka's defaults. Unknown option names are refused (INVALID_OPTION).
 //   await using broker = await createBroker();   // closed (and its temporary dir removed) at the end of the scope
+//
+// For test suites (broker-helpers.ts): broker.bootstrap, createTopic(), records(), waitForOffset(), reset(); and
+// broker.faults, the fault-injection rules (faults/). With `httpPort` the HTTP admin listener (http/) serves
+// /healthz, /readyz and /v1/faults.
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
@@ -39,8 +43,20 @@ import { ProducerIdManager } from './metadata/producer-id-manager.js';
 import { TransactionCoordinator } from './txn/transaction-coordinator.js';
 import { PartitionMarkerWriter } from './txn/partition-marker-writer.js';
 import { BrokerError } from './errors.js';
+import { FaultInjector, type FaultRules } from './faults/index.js';
+import { startAdminHttp, type AdminHttpServer } from './http/index.js';
+import {
+  createTopic,
+  readRecords,
+  resetBroker,
+  waitForOffset,
+  type CreateTopicOptions,
+  type CreatedTopic,
+  type StoredRecord,
+  type WaitForOffsetOptions,
+} from './broker-helpers.js';
 
-export type { BrokerOptions, BrokerConfig };
+export type { BrokerOptions, BrokerConfig, CreateTopicOptions, CreatedTopic, StoredRecord, WaitForOffsetOptions, FaultRules };
 
 /** Broker-wide counters and gauges (for the coming metrics endpoint); a snapshot, taken when called. */
 export interface BrokerStats {
@@ -53,7 +69,21 @@ export interface Broker {
   /** The bound host and port (valid after start()). */
   readonly host: string;
   readonly port: number;
+  /** `host:port` for a client's bootstrap servers (valid after start()). */
+  readonly bootstrap: string;
+  /** The HTTP admin listener's port, undefined when it is off (no `httpPort`). */
+  readonly httpPort: number | undefined;
   readonly clusterId: string;
+  /** Fault injection: add(rule) → id, list(), remove(id), clear() (faults/rule.ts has the rule fields). */
+  readonly faults: FaultRules;
+  /** Creates a topic (a KafkaError such as TOPIC_ALREADY_EXISTS when Kafka would refuse it). */
+  createTopic(name: string, options?: CreateTopicOptions): Promise<CreatedTopic>;
+  /** The records of a partition, decoded, from its log start offset to its high watermark. */
+  records(topic: string, partition: number): Promise<StoredRecord[]>;
+  /** Resolves with the high watermark once it reaches `offset`; BrokerError TIMEOUT after timeoutMs (5000). */
+  waitForOffset(topic: string, partition: number, offset: bigint | number, options?: WaitForOffsetOptions): Promise<bigint>;
+  /** Drops every topic (internal ones excepted), consumer group and fault rule: a clean broker between tests. */
+  reset(): Promise<void>;
   /** Client connections currently open. */
   readonly connectionCount: number;
   /** Counters and gauges: refused connections, request memory, read timeouts … (zeros before start()). */
@@ -117,6 +147,9 @@ class EddyBroker implements Broker {
   private groups: GroupCoordinator | undefined;
   private transactions: TransactionCoordinator | undefined;
   private lock: DataDirLock | undefined;
+  private services: BrokerServices | undefined;
+  private http: AdminHttpServer | undefined;
+  readonly faults: FaultInjector;
   private readonly shutdown = new AbortController();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
 
@@ -129,6 +162,7 @@ class EddyBroker implements Broker {
     this.temporaryDataDir = temporaryDataDir;
     this.config = resolveBrokerConfig(temporaryDataDir === undefined ? options : { ...options, dataDir: temporaryDataDir });
     this.logger = options.logger ?? createLogger(this.config.logLevel);
+    this.faults = new FaultInjector(this.logger, this.shutdown.signal);
   }
 
   async start(): Promise<void> {
@@ -157,6 +191,7 @@ class EddyBroker implements Broker {
     try {
       await this.open(dataDir, startedAt);
     } catch (err) {
+      await this.http?.close();
       this.groups?.shutdown();
       await this.transactions?.close().catch(() => undefined);
       await this.groups?.close().catch(() => undefined);
@@ -174,6 +209,16 @@ class EddyBroker implements Broker {
 
   private async open(dataDir: string, startedAt: bigint): Promise<void> {
     const config = this.config;
+    // The admin listener comes up first, so /healthz answers and /readyz says "starting" while the logs load.
+    if (config.httpPort !== undefined) {
+      this.http = await startAdminHttp({
+        host: config.host,
+        port: config.httpPort,
+        logger: this.logger,
+        faults: this.faults,
+        readiness: () => (this.state === 'running' ? 'ready' : this.state === 'new' || this.state === 'starting' ? 'starting' : 'stopping'),
+      });
+    }
     const identity = await loadOrCreateClusterIdentity(dataDir, config.nodeId);
     this.clusterId = identity.clusterId;
     // Dynamic broker configs (AlterConfigs) go over the options before anything reads them.
@@ -248,7 +293,9 @@ class EddyBroker implements Broker {
         host: config.advertisedHost ?? (config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host),
         port: config.advertisedPort ?? this.port,
       }),
+      faults: this.faults,
     };
+    this.services = services;
     const server = new KafkaServer({
       host: config.host,
       port: config.port,
@@ -287,10 +334,42 @@ class EddyBroker implements Broker {
         nodeId: config.nodeId,
         topics: topics.list().length,
         config: nonDefaultConfig(config),
+        httpPort: this.http?.port,
         startupMs,
       },
       'listening',
     );
+  }
+
+  get bootstrap(): string {
+    const host = this.host === '0.0.0.0' ? '127.0.0.1' : this.host === '::' ? '::1' : this.host;
+    return `${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  get httpPort(): number | undefined {
+    return this.http?.port;
+  }
+
+  /** The broker's services, or BrokerError NOT_STARTED before start() / after close() (the helpers reject with it). */
+  private running(): BrokerServices {
+    if (this.state !== 'running' || this.services === undefined) throw new BrokerError('NOT_STARTED', 'the broker is not running: call start() first');
+    return this.services;
+  }
+
+  async createTopic(name: string, options?: CreateTopicOptions): Promise<CreatedTopic> {
+    return createTopic(this.running(), name, options);
+  }
+
+  async records(topic: string, partition: number): Promise<StoredRecord[]> {
+    return readRecords(this.running(), topic, partition);
+  }
+
+  async waitForOffset(topic: string, partition: number, offset: bigint | number, options?: WaitForOffsetOptions): Promise<bigint> {
+    return waitForOffset(this.running(), topic, partition, offset, options);
+  }
+
+  async reset(): Promise<void> {
+    return resetBroker(this.running(), this.faults);
   }
 
   get connectionCount(): number {
@@ -319,6 +398,8 @@ class EddyBroker implements Broker {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
     this.shutdown.abort();
+    // Stalled requests are answered, so the server's graceful close does not wait on them.
+    this.faults.clear();
     await this.logs?.stopCleaner();
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so in-flight requests can finish.
     this.groups?.shutdown();
@@ -326,6 +407,7 @@ class EddyBroker implements Broker {
     await this.transactions?.close();
     await this.groups?.close();
     await this.logs?.close();
+    await this.http?.close();
     await this.lock?.release();
     await this.removeTemporaryDataDir();
     this.state = 'closed';

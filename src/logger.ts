@@ -20,7 +20,7 @@ export function createLogger(level: LevelWithSilent = 'info'): Logger {
 }
 
 /** Fields of the startup ("listening") record that its pretty message already says. */
-const STARTUP_FIELDS = ['version', 'listeners', 'host', 'port', 'dataDir', 'temporaryDataDir', 'clusterId', 'nodeId', 'topics', 'config', 'startupMs'];
+const STARTUP_FIELDS = ['version', 'listeners', 'host', 'port', 'dataDir', 'temporaryDataDir', 'clusterId', 'nodeId', 'topics', 'config', 'startupMs', 'httpPort'];
 
 function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -33,10 +33,11 @@ export function describeStartup(log: Record<string, unknown>): string {
   const settings = Object.entries(config).map(([k, v]) => `--${kebab(k)}=${String(v)}`);
   const temporary = log.temporaryDataDir === true ? ' (temporary, removed on exit)' : '';
   const ms = typeof log.startupMs === 'number' ? `, started in ${Math.round(log.startupMs)} ms` : '';
+  const http = typeof log.httpPort === 'number' ? `; admin http://${String(log.host)}:${log.httpPort}` : '';
   return (
     `Eddy ${String(log.version)} listening on ${listeners}; data dir ${String(log.dataDir)}${temporary}; ` +
     `cluster ${String(log.clusterId)}, node ${String(log.nodeId)}, ${String(log.topics)} topic(s)${ms}; ` +
-    `non-default config: ${settings.length > 0 ? settings.join(' ') : 'none'}`
+    `non-default config: ${settings.length > 0 ? settings.join(' ') : 'none'}${http}`
   );
 }
 

@@ -11,6 +11,7 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('data-dir', { type: 'string', default: D.dataDir, describe: 'Directory for logs and metadata (log.dirs)' })
     .option('advertised-host', { type: 'string', describe: 'Host clients are told to connect to (default: --host)' })
     .option('advertised-port', { type: 'number', describe: 'Port clients are told to connect to (default: the bound port)' })
+    .option('http-port', { type: 'number', describe: 'Port of the HTTP admin listener on --host: /healthz, /readyz, /v1/faults (default off; 0 = any free port)' })
     .option('node-id', { type: 'number', default: D.nodeId, describe: 'This broker\'s id (node.id)' })
     .option('auto-create-topics', { type: 'boolean', default: D.autoCreateTopics, describe: 'Create unknown topics on Metadata requests (auto.create.topics.enable)' })
     .option('num-partitions', { type: 'number', default: D.numPartitions, describe: 'Partitions of an auto-created topic (num.partitions)' })
@@ -75,6 +76,7 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     dataDir: args['data-dir'],
     advertisedHost: args['advertised-host'],
     advertisedPort: args['advertised-port'],
+    httpPort: args['http-port'],
     nodeId: args['node-id'],
     autoCreateTopics: args['auto-create-topics'],
     numPartitions: args['num-partitions'],

@@ -37,6 +37,7 @@ import { describeTopicPartitionsHandler } from './describe-topic-partitions.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 
 export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHandler>(
   [
@@ -76,5 +77,6 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
     describeConfigsHandler,
     alterConfigsHandler,
     incrementalAlterConfigsHandler,
+    offsetForLeaderEpochHandler,
   ].map((h) => [h.apiKey, h as ApiHandler]),
 );

@@ -3,14 +3,16 @@
 // |----------------------------------|----------------------------------------------------------------------------|
 // | -1 LATEST                        | high watermark (read_committed, v2+: the last stable offset), -1, the      |
 // |                                  | partition's leader epoch                                                   |
-// | -2 EARLIEST                      | log start offset, -1, the partition's leader epoch                         |
+// | -2 EARLIEST                      | log start offset, -1, the epoch of the first leader-epoch cache entry when |
+// |                                  | it starts at or below the log start offset, else -1                        |
 // | -3 MAX_TIMESTAMP (v7+, KIP-734)  | earliest record carrying the largest timestamp, its timestamp, its batch's |
 // |                                  | epoch; -1/-1/-1 for an empty log                                           |
 // | -4 EARLIEST_LOCAL (v8+, KIP-405) | as EARLIEST (no tiered storage: everything is local)                       |
 // | -5 LATEST_TIERED (v9+, KIP-1005) | -1, -1, -1 (nothing is tiered)                                             |
 // | other negative, or one above the | UNSUPPORTED_VERSION, -1/-1/-1 (KafkaApis timestampMinSupportedVersion)     |
 // |   request's version              |                                                                            |
-// | t >= 0                           | first record with timestamp >= t (compressed batches are decompressed, one |
+// | t >= 0                           | first record with timestamp >= t at or after the log start offset (also    |
+// |                                  | inside a batch straddling it; compressed batches are decompressed, one     |
 // |                                  | batch per lookup), its timestamp, its batch's epoch; -1/-1/-1 when none    |
 // - Order of checks (v1+, KafkaApis.handleListOffsetRequestV1AndAbove): duplicate partition (INVALID_REQUEST for
 //   each occurrence), unsupported negative timestamp, then the partition (unknown, leader epoch), then the lookup.
@@ -73,9 +75,8 @@ function answer(partitionIndex: number, errorCode: number, found: Found, apiVers
 async function lookupOffset(log: PartitionLog, timestamp: bigint, readCommitted: boolean): Promise<Found> {
   const lastFetchable = readCommitted ? log.lastStableOffset : log.highWatermark;
   if (timestamp === LATEST) return { offset: lastFetchable, timestamp: -1n, leaderEpoch: log.leaderEpoch };
-  if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) {
-    return { offset: log.logStartOffset, timestamp: -1n, leaderEpoch: log.leaderEpoch };
-  }
+  // Kafka's Partition.fetchOffsetForTimestamp: EARLIEST is not bounded by the last fetchable offset.
+  if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) return log.earliestOffsetAndEpoch();
   if (timestamp === LATEST_TIERED) return NOT_FOUND;
   const found = timestamp === MAX_TIMESTAMP ? await log.maxTimestampAndOffset() : await log.offsetForTimestamp(timestamp);
   return found !== null && found.offset < lastFetchable ? found : NOT_FOUND;

@@ -7,6 +7,7 @@ import type { GroupCoordinator } from '../group/coordinator.js';
 import type { ProducerIdManager } from '../metadata/producer-id-manager.js';
 import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import type { TransactionMarkerWriter } from '../txn/marker-writer.js';
+import type { FaultInjector } from '../faults/index.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -28,6 +29,8 @@ export interface BrokerServices {
   advertisedEndpoint(): { host: string; port: number };
   /** Aborted when the broker starts shutting down: long polls end early. */
   readonly shutdownSignal: AbortSignal;
+  /** Fault rules (faults/); consulted by server/dispatch.ts only. */
+  readonly faults?: FaultInjector;
 }
 
 export interface RequestContext {

@@ -50,6 +50,12 @@
 // leave the array, the log start offset moves, their files are renamed `.deleted`, and the gate opens. The files are unlinked file.delete.delay.ms later
 // (no read can reach a segment once it has left the array; the cleaner's own copy keeps reading the renamed .log).
 //
+// Leader epochs (leader-epoch-cache.ts, Kafka's LeaderEpochFileCache). Every appended batch carries `leaderEpoch`
+// (fixed at 0 on a single broker); the cache records where each epoch starts: assigned when the log becomes leader
+// (create, load) and when a batch with a new epoch is appended, rebuilt or corrected at load (loadLeaderEpochs), cut
+// at the front when the log start offset moves (advanceLogStartOffset). Its file is written before the recovery
+// point passes an entry not yet in it (syncTo) and at close. OffsetForLeaderEpoch and ListOffsets EARLIEST read it.
+//
 // I/O errors: a failed write or fsync takes the partition offline: that append and everything queued behind it
 // reject with the I/O error, and later appends with KafkaError(KAFKA_STORAGE_ERROR). Reads keep working.
 import type { Logger } from 'pino';
@@ -87,6 +93,7 @@ import { recoverInterruptedSwaps, type SegmentSwap } from './cleaner/segment-swa
 import { buildEndTxnMarkerBatch, type EndTxnMarker } from '../protocol/records/control-batch.js';
 import { deletableSegmentCount, isDeletedFile, retentionRules, type RetentionView, type SegmentDeletionReason } from './retention.js';
 import { txnIndexFileName } from './txn-index.js';
+import { LeaderEpochCache, type EpochEntry, type EpochSegmentSource } from './leader-epoch-cache.js';
 
 export interface AppendResult {
   baseOffset: bigint;
@@ -205,7 +212,10 @@ export class PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly dir: string;
-  /** Written into every appended batch's partitionLeaderEpoch (single broker: stays 0). */
+  /**
+   * Written into every appended batch's partitionLeaderEpoch (single broker: stays 0); a new value takes effect at the
+   * next append, which records it in the leader-epoch cache.
+   */
   leaderEpoch = 0;
   private config: LogConfig;
   private readonly fs: LogFs;
@@ -220,6 +230,8 @@ export class PartitionLog {
   private producerState!: ProducerStateManager;
   /** Aborted transactions, for read_committed fetches (txn-index.ts); set by create() and load(). */
   private abortedTxns!: AbortedTxnIndex;
+  /** Where each leader epoch starts (leader-epoch-cache.ts); set by create() and load(). */
+  private epochCache!: LeaderEpochCache;
 
   private segments: LogSegment[] = [];
   /** The log start offset (header): >= the first segment's base offset, <= the high watermark. */
@@ -375,6 +387,9 @@ export class PartitionLog {
     const { config } = log;
     log.producerState = ProducerStateManager.empty(log.producerStateOptions(options));
     log.abortedTxns = AbortedTxnIndex.empty(options.fs, options.dir);
+    // Becoming leader (Kafka's Partition.makeLeader) assigns the epoch at the log end offset; no file until data.
+    log.epochCache = LeaderEpochCache.empty(options.fs, options.dir);
+    log.epochCache.assign(log.leaderEpoch, 0n);
     log.segments.push(await LogSegment.create(log.files, options.dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes, { newDir: true }));
     log.dirNeedsSync = true;
     log.parentDirNeedsSync = true;
@@ -395,8 +410,11 @@ export class PartitionLog {
     const log = new PartitionLog(options);
     await options.fs.mkdir(options.dir);
     try {
-      await log.loadSegments(options.clean, options.recoveryPoint, options.crcCheck ?? 'every-batch');
+      const epochs = await LeaderEpochCache.load(options.fs, options.dir, options.logger, { topic: options.topic, partition: options.partition });
+      log.epochCache = epochs.cache;
+      const recoveryMetNewEpoch = await log.loadSegments(options.clean, options.recoveryPoint, options.crcCheck ?? 'every-batch');
       log.initLogStartOffset(options.logStartOffset);
+      await log.loadLeaderEpochs(epochs.found, recoveryMetNewEpoch);
       // Producer state from the latest snapshot, then the batch headers after it (producer-state.ts, load()).
       log.producerState = await ProducerStateManager.load({
         ...log.producerStateOptions(options),
@@ -438,8 +456,49 @@ export class PartitionLog {
     if (this.flushedOffset < start) this.flushedOffset = start;
   }
 
-  private async loadSegments(clean: boolean, recoveryPoint: bigint | undefined, crcCheck: CrcCheck): Promise<void> {
+  /**
+   * The leader-epoch cache after the segments are loaded (Kafka's LogLoader, then Partition.makeLeader; rules in
+   * leader-epoch-cache.ts): entries past the recovered log end go; the cache is rebuilt from the batch headers when
+   * the file was missing or unreadable, or when recovery met an epoch the file did not have (then the file is
+   * behind the log, and a walk that started at the recovery point or at the last index entry saw only part of that
+   * epoch, so its start is not known without a look at the segments before); entries below the log start offset
+   * go; and the leader epoch is assigned at the log end offset (unless the cache already has a higher epoch).
+   */
+  private async loadLeaderEpochs(fileFound: boolean, recoveryMetNewEpoch: boolean): Promise<void> {
+    const cache = this.epochCache;
+    cache.truncateFromEnd(this.endOffset);
+    if (!fileFound || recoveryMetNewEpoch) {
+      if (fileFound) {
+        this.logger.warn(
+          { topic: this.topic, partition: this.partition, cachedEpochs: cache.entries().map((e) => e.epoch) },
+          'recovery found a leader epoch the checkpoint does not have; rebuilding the cache from the log',
+        );
+      }
+      await cache.rebuildFromLog(this.segments.map((segment) => this.epochSegmentSource(segment)));
+    }
+    cache.truncateFromStart(this.startOffset);
+    // Kafka's controller never makes a replica leader at an epoch below one its log already has; a log whose
+    // batches carry a higher epoch than this broker's (written by another broker) keeps its entries.
+    const latest = cache.latestEpoch;
+    if (latest === undefined || this.leaderEpoch >= latest) cache.assign(this.leaderEpoch, this.endOffset);
+  }
+
+  private epochSegmentSource(segment: LogSegment): EpochSegmentSource {
+    return {
+      baseOffset: segment.baseOffset,
+      size: segment.size,
+      read: (position, length) => segment.read(position, length),
+      lastBatchPosition: async () => {
+        await this.indexesFor(segment);
+        return (await segment.lastBatch())?.position;
+      },
+    };
+  }
+
+  /** Returns whether recovery met a batch whose leader epoch the cache did not have (loadLeaderEpochs). */
+  private async loadSegments(clean: boolean, recoveryPoint: bigint | undefined, crcCheck: CrcCheck): Promise<boolean> {
     const { fs, dir, config } = this;
+    let metNewEpoch = false;
     let entries = await fs.readdir(dir);
     // A compaction swap cut short by a crash is finished or rolled back first (cleaner/segment-swap.ts); the
     // directory is listed again only when that changed it.
@@ -456,7 +515,7 @@ export class PartitionLog {
     if (bases.length === 0) {
       this.segments.push(await LogSegment.create(this.files, dir, 0n, config.indexIntervalBytes, config.segmentIndexBytes));
       this.dirNeedsSync = true;
-      return;
+      return false;
     }
 
     // On an unclean start, walk from the segment containing the recovery point (all of them without one).
@@ -514,6 +573,9 @@ export class PartitionLog {
       // A segment walked only because its index is bad (below the recovery point) was flushed: check it all.
       const result = await recoverSegment(segment, fs, dir, {
         active: isLast,
+        onBatch: (epoch, baseOffset) => {
+          if (this.epochCache.assignFromLog(epoch, baseOffset)) metNewEpoch = true;
+        },
         crcCheck: i >= walkFrom ? crcCheck : 'every-batch',
         // After a process-only crash the loaded index entries point at written batches: walk from the last one.
         fromLastIndexEntry: i >= walkFrom && crcCheck === 'last-batch' && indexesValid,
@@ -581,6 +643,7 @@ export class PartitionLog {
     }
     // Keep the indexes of the newest sealed segments; release the rest until a lookup needs them.
     for (const segment of this.segments.slice(0, -1)) this.touchSealedIndexes(segment);
+    return metNewEpoch;
   }
 
   /** A segment as ProducerStateManager.load reads it: an offset-index lookup for the start, positional reads. */
@@ -644,6 +707,7 @@ export class PartitionLog {
     this.nextOffset = lastOffset + 1n;
     setBaseOffset(bytes, 0, baseOffset);
     setPartitionLeaderEpoch(bytes, 0, this.leaderEpoch);
+    this.epochCache.assign(this.leaderEpoch, baseOffset);
     let logAppendTimeMs = -1n;
     let maxTimestamp = Number(header.maxTimestamp);
     if (this.config.messageTimestampType === 'LogAppendTime') {
@@ -702,6 +766,7 @@ export class PartitionLog {
     this.nextOffset = offset + 1n;
     setBaseOffset(bytes, 0, offset);
     setPartitionLeaderEpoch(bytes, 0, this.leaderEpoch);
+    this.epochCache.assign(this.leaderEpoch, offset);
     this.producerState.commitMarker(pending, offset, BigInt(now));
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({
@@ -894,34 +959,40 @@ export class PartitionLog {
 
   /**
    * ListOffsets by timestamp (Kafka's UnifiedLog.fetchOffsetByTimestamp → LogSegment.findOffsetByTimestamp →
-   * FileRecords.searchForTimestamp): in the first segment whose largest timestamp reaches `timestampMs`, from the
-   * time index's floor entry on, the first batch below the high watermark whose maxTimestamp >= timestampMs, and
-   * in it the first record with timestamp >= timestampMs (record.ts). Only that batch is read record by record:
-   * decompressed when compressed, not at all for LogAppendTime (every record has maxTimestamp). A batch whose
-   * records don't reach the target (its maxTimestamp overstates them) is passed over, as Kafka does. leaderEpoch
-   * is the batch's partitionLeaderEpoch (-1 when it has none). null when no record qualifies.
+   * FileRecords.searchForTimestamp), searching from the log start offset (Kafka's startingOffset): in the first
+   * segment whose largest timestamp reaches `timestampMs`, from the offset-index entry at or before the later of the
+   * time index's floor entry and the log start offset, the first batch below the high watermark whose maxTimestamp
+   * >= timestampMs, and in it the first record with timestamp >= timestampMs and offset >= the log start offset
+   * (record.ts; a batch straddling the log start offset is searched from it). Only that batch is read record by
+   * record: decompressed when compressed, not at all for LogAppendTime with contiguous offsets (every record has
+   * maxTimestamp). A batch with no such record (its maxTimestamp overstates its records, or they lie below the log
+   * start offset) is passed over, as Kafka does. leaderEpoch is the batch's partitionLeaderEpoch (-1 when it has
+   * none). null when no record qualifies.
+   *
+   * Deliberate difference: when that segment has no qualifying record, Kafka answers "none" (it searches one
+   * segment only); Eddy goes on with the later segments, and skips segments wholly below the log start offset that
+   * retention has not yet deleted (Kafka may pick one of those and answer "none" too). Both happen only when record
+   * timestamps are out of order around the log start offset.
    */
   async offsetForTimestamp(timestampMs: bigint): Promise<TimestampAndOffset | null> {
     if (this.segmentGate !== undefined) await this.segmentGate;
     this.checkOpen();
     const target = Number(timestampMs);
-    // Kafka searches from the log start offset (LogSegment.findOffsetByTimestamp's startingOffset): batches wholly
-    // below it are passed over, and so is a record below it that a batch straddling it answers (then the search
-    // goes on with the next batch; Kafka would look further inside that batch).
     const start = this.startOffset;
     this.readsInFlight++;
     try {
       for (const segment of this.segments) {
         if (segment.size === 0 || segment.maxTimestamp < target || segment.nextOffset <= start) continue;
         await this.indexesFor(segment);
-        const relativeOffset = segment.timeIndex.lookup(target);
+        let relativeOffset = segment.timeIndex.lookup(target);
+        if (start > segment.baseOffset && Number(start - segment.baseOffset) > relativeOffset) relativeOffset = Number(start - segment.baseOffset);
         let position = relativeOffset < 0 ? 0 : segment.offsetIndex.lookup(relativeOffset);
         for (;;) {
           const found = await segment.findBatch(position, segment.visibleSize, (b) => b.maxTimestamp >= target && b.lastOffset >= start);
           if (!found) break;
           const batch = await this.batchBytes(segment, found);
-          const record = searchBatchForTimestamp(batch, timestampMs);
-          if (record && record.offset >= start) return { ...record, leaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET) };
+          const record = searchBatchForTimestamp(batch, timestampMs, start);
+          if (record) return { ...record, leaderEpoch: batch.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET) };
           position = found.position + found.size;
         }
       }
@@ -973,6 +1044,34 @@ export class PartitionLog {
     } finally {
       this.readDone();
     }
+  }
+
+  /**
+   * OffsetForLeaderEpoch (Kafka's UnifiedLog.endOffsetForEpoch → LeaderEpochFileCache.endOffsetFor, rules in
+   * leader-epoch-cache.ts): the largest epoch <= `leaderEpoch` that wrote to this log and the offset where it ends,
+   * the log end offset for the latest epoch; null when the cache has no answer (UNDEFINED_EPOCH_OFFSET).
+   */
+  endOffsetForEpoch(leaderEpoch: number): { leaderEpoch: number; endOffset: bigint } | null {
+    this.checkOpen();
+    const found = this.epochCache.endOffsetFor(leaderEpoch, this.endOffset);
+    return found.endOffset < 0n ? null : { leaderEpoch: found.epoch, endOffset: found.endOffset };
+  }
+
+  /**
+   * ListOffsets EARLIEST (and EARLIEST_LOCAL: nothing is tiered), as Kafka's UnifiedLog.fetchOffsetByTimestamp: the
+   * log start offset, with the epoch of the first leader-epoch entry when that entry starts at or below it (-1
+   * otherwise).
+   */
+  earliestOffsetAndEpoch(): TimestampAndOffset {
+    this.checkOpen();
+    const earliest = this.epochCache.earliestEntry;
+    const leaderEpoch = earliest !== undefined && earliest.startOffset <= this.startOffset ? earliest.epoch : -1;
+    return { offset: this.startOffset, timestamp: -1n, leaderEpoch };
+  }
+
+  /** The leader-epoch cache's entries, oldest first (tests, tools). */
+  leaderEpochEntries(): readonly EpochEntry[] {
+    return this.epochCache.entries();
   }
 
   /**
@@ -1034,6 +1133,7 @@ export class PartitionLog {
         // An empty log's directory need not be durable (startup recreates it), so closing 100,000 new, idle
         // partitions costs no fsync.
         if (this.endOffset > 0n) await this.syncDirs();
+        if (this.epochCache.needsWrite(this.endOffset)) await this.epochCache.write();
         this.flushedOffset = this.endOffset;
         // Clean shutdown: the producer state at the log end offset (after the fsync above, producer-state.ts).
         await this.producerState.takeSnapshot(this.endOffset);
@@ -1096,6 +1196,13 @@ export class PartitionLog {
     if (offset <= this.startOffset) return false;
     this.startOffset = offset;
     if (this.flushedOffset < offset) this.flushedOffset = offset;
+    // Kafka's leaderEpochCache.truncateFromStartAsyncFlush: written in the background (load repeats the truncation).
+    this.epochCache.truncateFromStart(offset);
+    if (!this.closed && this.epochCache.needsWrite(this.endOffset)) {
+      this.epochCache.write().catch((err: unknown) => {
+        if (!this.closed) this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'could not write the leader epoch checkpoint; the next flush retries');
+      });
+    }
     return true;
   }
 
@@ -1520,6 +1627,8 @@ export class PartitionLog {
       if (segment.baseOffset <= this.flushedOffset && !segment.dirty) break;
     }
     await this.syncDirs();
+    // The recovery point may not pass an epoch's start before the checkpoint holds it (leader-epoch-cache.ts).
+    if (this.epochCache.needsWrite(this.endOffset)) await this.epochCache.write();
     if (this.failure) throw this.failure;
     if (offset > this.flushedOffset) this.flushedOffset = offset;
     this.messagesSinceFlush = 0;

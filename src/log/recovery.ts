@@ -18,6 +18,7 @@ import {
   MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   MIN_BATCH_LENGTH,
+  PARTITION_LEADER_EPOCH_OFFSET,
   RECORD_BATCH_HEADER_SIZE,
   batchCrcIsValid,
 } from '../protocol/records/batch.js';
@@ -63,7 +64,13 @@ export async function recoverSegment(
   segment: LogSegment,
   fs: LogFs,
   dir: string,
-  options: { active: boolean; crcCheck?: CrcCheck; fromLastIndexEntry?: boolean } = { active: false },
+  options: {
+    active: boolean;
+    crcCheck?: CrcCheck;
+    fromLastIndexEntry?: boolean;
+    /** Called for each valid batch walked, in order (the leader-epoch cache, LogSegment.recover). */
+    onBatch?: (partitionLeaderEpoch: number, baseOffset: bigint) => void;
+  } = { active: false },
 ): Promise<SegmentRecovery> {
   const everyCrc = (options.crcCheck ?? 'every-batch') === 'every-batch';
   const chunkBytes = everyCrc ? WALK_CHUNK_BYTES : HEADER_WALK_CHUNK_BYTES;
@@ -134,6 +141,7 @@ export async function recoverSegment(
     }
     const maxTimestamp = Number(chunk.readBigInt64BE(off + MAX_TIMESTAMP_OFFSET));
     segment.indexBatch(pos, size, baseOffset, lastOffset, maxTimestamp);
+    options.onBatch?.(chunk.readInt32BE(off + PARTITION_LEADER_EPOCH_OFFSET), baseOffset);
     next = lastOffset + 1n;
     pos += size;
   }

@@ -19,6 +19,11 @@ export interface BrokerOptions {
   advertisedHost?: string;
   /** Port clients are told to connect to. Defaults to the bound port. */
   advertisedPort?: number;
+  /**
+   * Port of the HTTP admin listener (health, readiness, fault injection; http/), on `host`. Off unless given;
+   * 0 picks a free port. No Kafka equivalent (Redpanda's admin API listens on 9644).
+   */
+  httpPort?: number;
   /** This broker's id (Kafka: `node.id`). */
   nodeId?: number;
   /** Create unknown topics on Metadata/Produce (Kafka: `auto.create.topics.enable`, default true). */
@@ -155,6 +160,7 @@ export interface BrokerConfig {
   dataDir: string;
   advertisedHost: string | undefined;
   advertisedPort: number | undefined;
+  httpPort: number | undefined;
   nodeId: number;
   autoCreateTopics: boolean;
   numPartitions: number;
@@ -214,6 +220,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   dataDir: './data',
   advertisedHost: undefined,
   advertisedPort: undefined,
+  httpPort: undefined,
   nodeId: 1,
   autoCreateTopics: true,
   numPartitions: 1,
@@ -398,6 +405,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     invalid('advertisedHost', c.advertisedHost, 'a host name');
   }
   if (c.advertisedPort !== undefined) checkInt('advertisedPort', c.advertisedPort, 1, 65535);
+  if (c.httpPort !== undefined) checkInt('httpPort', c.httpPort, 0, 65535);
   checkInt('nodeId', c.nodeId, 0, 2 ** 31 - 1);
   if (typeof c.autoCreateTopics !== 'boolean') invalid('autoCreateTopics', c.autoCreateTopics, 'true or false');
   checkInt('numPartitions', c.numPartitions, 1, 100_000);

@@ -18,6 +18,9 @@
 // |                                             |   KAFKA_STORAGE_ERROR for I/O failures)                   |
 // | handler returns null                        | no response (acks=0)                                      |
 // | response cannot be encoded (a bug)          | error log, errorResponse(UNKNOWN_SERVER_ERROR)            |
+// | a fault rule is armed (faults/)             | the injector runs the request instead of `handle`: it may |
+// |                                             |   answer an error, delay, stall or drop (no response and  |
+// |                                             |   close); with no rule, one flag check per request        |
 import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
 import { readRequestHeader, responseHeaderVersion, writeResponseHeader, type ParsedRequestHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
@@ -27,6 +30,7 @@ import { KafkaError, isStorageError } from '../errors.js';
 import { HANDLERS } from '../handlers/index.js';
 import { unsupportedApiVersionsResponse } from '../handlers/api-versions.js';
 import type { ApiHandler, RequestContext } from '../handlers/types.js';
+// BrokerServices.faults is declared by faults/ (a module augmentation until handlers/types.ts names it).
 
 export type DispatchOutcome =
   | { kind: 'respond'; buffers: Buffer[]; closeAfter: boolean }
@@ -96,7 +100,9 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
 
   let response: unknown;
   try {
-    response = await handler.handle(ctx, request);
+    // Fault injection's one hook: `armed` is false whenever no rule can match.
+    const faults = ctx.broker.faults;
+    response = await (faults !== undefined && faults.armed ? faults.handle(ctx, handler, request) : handler.handle(ctx, request));
   } catch (err) {
     let code: number;
     if (err instanceof KafkaError) {

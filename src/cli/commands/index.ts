@@ -1,13 +1,15 @@
-// The client commands of `eddy` (each a yargs CommandModule over src/client), registered by main.ts in one line.
+// The client commands of `eddy` (each a yargs CommandModule over src/client; `fault` over the HTTP admin
+// listener), registered by main.ts in one line.
 import type { CommandModule } from 'yargs';
 import { clusterCommand } from './cluster.js';
 import { consumeCommand } from './consume.js';
+import { faultCommand } from './fault.js';
 import { groupCommand } from './group.js';
 import { logCommand } from './log-dump.js';
 import { produceCommand } from './produce.js';
 import { topicCommand } from './topic.js';
 
-export const clientCommands: CommandModule[] = [topicCommand, produceCommand, consumeCommand, groupCommand, clusterCommand, logCommand];
+export const clientCommands: CommandModule[] = [topicCommand, produceCommand, consumeCommand, groupCommand, clusterCommand, logCommand, faultCommand];
 
 /** The first word of each client command, for main.ts's "unknown command" check. */
 export const CLIENT_COMMAND_NAMES: readonly string[] = clientCommands.map((c) => String(c.command).split(' ')[0]!);

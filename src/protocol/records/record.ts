@@ -17,6 +17,7 @@ import {
   ATTRIBUTES_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   BASE_TIMESTAMP_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
   RECORD_BATCH_HEADER_SIZE,
   RECORD_COUNT_OFFSET,
   batchSizeAt,
@@ -90,21 +91,51 @@ let matchedOffsetDelta = 0;
 let matchedTimestampDelta = 0;
 
 /**
+ * Whether the batch at 0 holds every offset from its base offset to its last offset (recordCount = lastOffsetDelta
+ * + 1, so the offset deltas are 0, 1, 2, …). Compaction keeps a batch's base offset while removing records, so a
+ * cleaned batch may not; then only its records tell which offsets it still has.
+ */
+function hasContiguousOffsets(batch: Buffer): boolean {
+  const count = batch.readInt32BE(RECORD_COUNT_OFFSET);
+  return count > 0 && count === batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET) + 1;
+}
+
+/** The offset of the first record of the batch at 0 whose offset delta is >= `minOffsetDelta`, or undefined. */
+function firstOffsetFrom(batch: Buffer, minOffsetDelta: number, maxDecompressedBytes: number | undefined): bigint | undefined {
+  const { source, start, end } = recordsOf(batch, maxDecompressedBytes);
+  const index = findRecord(source, start, end, batch.readInt32BE(RECORD_COUNT_OFFSET), (_timestampDelta, offsetDelta) => {
+    if (offsetDelta < minOffsetDelta) return false;
+    matchedOffsetDelta = offsetDelta;
+    return true;
+  });
+  return index < 0 ? undefined : batch.readBigInt64BE(0) + BigInt(matchedOffsetDelta);
+}
+
+/**
  * Kafka's FileRecords.searchForTimestamp inside one batch (the whole batch at 0 in `batch`): the offset and
- * timestamp of the first record whose timestamp is >= `targetMs`, or undefined. Compressed batches are
- * decompressed (at most `maxDecompressedBytes`, see compression.ts). In a LogAppendTime batch every record has
- * the batch maxTimestamp, so the answer is the first record, the base offset (offset deltas start at 0),
- * without decompressing anything.
+ * timestamp of the first record whose timestamp is >= `targetMs` and whose offset is >= `startingOffset` (the log
+ * start offset: a batch may straddle it, and its records below it are gone for readers), or undefined. Compressed
+ * batches are decompressed (at most `maxDecompressedBytes`, see compression.ts). In a LogAppendTime batch every
+ * record has the batch maxTimestamp, so when its offsets are contiguous the answer is the base offset or
+ * `startingOffset`, whichever is later, without decompressing anything.
  */
 export function searchBatchForTimestamp(
   batch: Buffer,
   targetMs: bigint,
+  startingOffset?: bigint,
   maxDecompressedBytes?: number,
 ): { offset: bigint; timestamp: bigint } | undefined {
   const baseOffset = batch.readBigInt64BE(0);
+  const lastOffset = baseOffset + BigInt(batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET));
+  if (startingOffset !== undefined && startingOffset > lastOffset) return undefined;
+  // Records with an offset delta below this are below startingOffset.
+  const minOffsetDelta = startingOffset !== undefined && startingOffset > baseOffset ? Number(startingOffset - baseOffset) : 0;
   if (isLogAppendTime(batch.readInt16BE(ATTRIBUTES_OFFSET))) {
     const maxTimestamp = batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET);
-    return maxTimestamp >= targetMs ? { offset: baseOffset, timestamp: maxTimestamp } : undefined;
+    if (maxTimestamp < targetMs) return undefined;
+    if (hasContiguousOffsets(batch)) return { offset: baseOffset + BigInt(minOffsetDelta), timestamp: maxTimestamp };
+    const offset = firstOffsetFrom(batch, minOffsetDelta, maxDecompressedBytes);
+    return offset === undefined ? undefined : { offset, timestamp: maxTimestamp };
   }
   const baseTimestamp = batch.readBigInt64BE(BASE_TIMESTAMP_OFFSET);
   // Deltas compared as numbers: the target relative to baseTimestamp (exact for any real timestamp gap). Near
@@ -113,7 +144,7 @@ export function searchBatchForTimestamp(
   const mayWrap = baseTimestamp > WRAP_ZONE || baseTimestamp < -WRAP_ZONE;
   const { source, start, end } = recordsOf(batch, maxDecompressedBytes);
   const index = findRecord(source, start, end, batch.readInt32BE(RECORD_COUNT_OFFSET), (timestampDelta, offsetDelta) => {
-    if (timestampDelta < targetDelta) return false;
+    if (timestampDelta < targetDelta || offsetDelta < minOffsetDelta) return false;
     if (mayWrap && BigInt.asIntN(64, baseTimestamp + BigInt(timestampDelta)) < targetMs) return false;
     matchedTimestampDelta = timestampDelta;
     matchedOffsetDelta = offsetDelta;
@@ -126,11 +157,14 @@ export function searchBatchForTimestamp(
 /**
  * Kafka's RecordBatch.offsetOfMaxTimestamp for the whole batch at 0 in `batch`: the offset of the first record
  * whose timestamp equals the batch maxTimestamp (so of three records with the same largest timestamp, the
- * earliest), or undefined when none does. LogAppendTime: the first record, without decompressing.
+ * earliest), or undefined when none does. LogAppendTime: the first record (the base offset, without decompressing,
+ * when the offsets are contiguous).
  */
 export function offsetOfMaxTimestamp(batch: Buffer, maxDecompressedBytes?: number): bigint | undefined {
   const baseOffset = batch.readBigInt64BE(0);
-  if (isLogAppendTime(batch.readInt16BE(ATTRIBUTES_OFFSET))) return baseOffset;
+  if (isLogAppendTime(batch.readInt16BE(ATTRIBUTES_OFFSET))) {
+    return hasContiguousOffsets(batch) ? baseOffset : firstOffsetFrom(batch, 0, maxDecompressedBytes);
+  }
   const maxDelta = Number(batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET) - batch.readBigInt64BE(BASE_TIMESTAMP_OFFSET));
   const { source, start, end } = recordsOf(batch, maxDecompressedBytes);
   const index = findRecord(source, start, end, batch.readInt32BE(RECORD_COUNT_OFFSET), (timestampDelta, offsetDelta) => {

@@ -1,0 +1,174 @@
+// The HTTP admin listener (`eddy start --http-port N`, createBroker({ httpPort })): off by default, bound to the
+// broker's host, node:http only. One entry point, startAdminHttp(); each feature adds its routes to ROUTES' list
+// (metrics, the console and its assets come here later).
+//
+//   method  path               answer
+//   GET     /healthz           200 {"status":"ok"} while the listener runs
+//   GET     /readyz            200 {"status":"ready"} once logs and coordinators are loaded and the Kafka listener
+//                              is up, else 503 {"status":"starting"} (or "stopping")
+//   GET     /v1/faults         200 {"rules":[…]}                       (faults-api.ts)
+//   POST    /v1/faults         201 the rule, body: a fault rule (JSON)
+//   DELETE  /v1/faults         200 {"removed":n}
+//   GET     /v1/faults/{id}    200 the rule, 404 when unknown
+//   DELETE  /v1/faults/{id}    200 {"removed":1}, 404 when unknown
+//
+// Errors are JSON too: {"error":{"code":"INVALID_FAULT_RULE","message":"…"}} with 400 (bad body), 404 (no such
+// route or rule), 405 (method not allowed, with Allow), 413 (body over MAX_BODY_BYTES).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { BrokerError } from '../errors.js';
+import type { FaultRules } from '../faults/index.js';
+import { faultRoutes } from './faults-api.js';
+
+export interface AdminHttpOptions {
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  logger: Logger;
+  faults: FaultRules;
+  /** 'ready' once the broker serves; what /readyz reports. */
+  readiness(): 'starting' | 'ready' | 'stopping';
+}
+
+/** One route: `path` is exact, or ends with `/:id` to take the last segment. */
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  handle(request: AdminRequest): Promise<AdminResponse> | AdminResponse;
+}
+
+export interface AdminRequest {
+  /** The `:id` segment, when the route has one. */
+  param: string | undefined;
+  /** The parsed JSON body (POST), undefined when empty. */
+  body: unknown;
+}
+
+export interface AdminResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Largest request body read (a fault rule is a few hundred bytes). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function routes(options: AdminHttpOptions): Route[] {
+  return [
+    { method: 'GET', path: '/healthz', handle: () => ({ status: 200, body: { status: 'ok' } }) },
+    {
+      method: 'GET',
+      path: '/readyz',
+      handle: () => {
+        const state = options.readiness();
+        return { status: state === 'ready' ? 200 : 503, body: { status: state } };
+      },
+    },
+    ...faultRoutes(options.faults),
+  ];
+}
+
+function match(route: Route, pathname: string): { param: string | undefined } | null {
+  if (route.path.endsWith('/:id')) {
+    const prefix = route.path.slice(0, -3);
+    if (!pathname.startsWith(prefix)) return null;
+    const rest = pathname.slice(prefix.length);
+    return rest.length > 0 && !rest.includes('/') ? { param: decodeURIComponent(rest) } : null;
+  }
+  return route.path === pathname ? { param: undefined } : null;
+}
+
+async function readBody(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'BODY_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, 'INVALID_JSON', `request body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export interface AdminHttpServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the admin listener; rejects with BrokerError LISTEN when the port cannot be bound. */
+export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHttpServer> {
+  const table = routes(options);
+  const log = options.logger.child({ component: 'http' });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const candidates = table.flatMap((route) => {
+      const m = match(route, url.pathname);
+      return m === null ? [] : [{ route, param: m.param }];
+    });
+    if (candidates.length === 0) {
+      send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
+      return;
+    }
+    const hit = candidates.find((c) => c.route.method === req.method);
+    if (hit === undefined) {
+      const allow = [...new Set(candidates.map((c) => c.route.method))].join(', ');
+      send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} ${url.pathname}: allowed ${allow}` } }, { allow });
+      return;
+    }
+    void (async () => {
+      try {
+        const body = req.method === 'POST' ? await readBody(req) : undefined;
+        const out = await hit.route.handle({ param: hit.param, body });
+        send(res, out.status, out.body);
+      } catch (err) {
+        if (err instanceof HttpError) send(res, err.status, { error: { code: err.code, message: err.message } });
+        else if (err instanceof BrokerError) send(res, err.code.startsWith('UNKNOWN_') ? 404 : 400, { error: { code: err.code, message: err.message } });
+        else {
+          log.error({ err, method: req.method, path: url.pathname }, 'admin request failed');
+          send(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });
+        }
+      }
+    })();
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(new BrokerError('LISTEN', `Cannot listen for HTTP on ${options.host}:${options.port}: ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port }, 'http admin listening');
+  return {
+    host: address.address,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
