@@ -45,6 +45,8 @@ import { PartitionMarkerWriter } from './txn/partition-marker-writer.js';
 import { BrokerError } from './errors.js';
 import { FaultInjector, type FaultRules } from './faults/index.js';
 import { startAdminHttp, type AdminHttpServer } from './http/index.js';
+import { BrokerMetrics } from './http/metrics.js';
+import { nodeLogFs } from './log/fs.js';
 import {
   createTopic,
   readRecords,
@@ -149,6 +151,8 @@ class EddyBroker implements Broker {
   private lock: DataDirLock | undefined;
   private services: BrokerServices | undefined;
   private http: AdminHttpServer | undefined;
+  /** Prometheus metrics, only with the HTTP admin listener (`httpPort`): without it nothing counts. */
+  private readonly metrics: BrokerMetrics | undefined;
   readonly faults: FaultInjector;
   private readonly shutdown = new AbortController();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -163,6 +167,7 @@ class EddyBroker implements Broker {
     this.config = resolveBrokerConfig(temporaryDataDir === undefined ? options : { ...options, dataDir: temporaryDataDir });
     this.logger = options.logger ?? createLogger(this.config.logLevel);
     this.faults = new FaultInjector(this.logger, this.shutdown.signal);
+    this.metrics = this.config.httpPort === undefined ? undefined : new BrokerMetrics();
   }
 
   async start(): Promise<void> {
@@ -216,6 +221,7 @@ class EddyBroker implements Broker {
         port: config.httpPort,
         logger: this.logger,
         faults: this.faults,
+        metrics: this.metrics,
         readiness: () => (this.state === 'running' ? 'ready' : this.state === 'new' || this.state === 'starting' ? 'starting' : 'stopping'),
       });
     }
@@ -227,6 +233,7 @@ class EddyBroker implements Broker {
     const topicConfigs = await TopicRegistry.readLogConfigs(dataDir, logDefaults);
     const logs = await LogManager.open({
       dataDir,
+      fs: this.metrics?.timeFsyncs(nodeLogFs),
       logger: this.logger,
       defaultConfig: logDefaults,
       topicConfigs,
@@ -294,8 +301,10 @@ class EddyBroker implements Broker {
         port: config.advertisedPort ?? this.port,
       }),
       faults: this.faults,
+      metrics: this.metrics,
     };
     this.services = services;
+    this.metrics?.attach({ logs, groups, connectionCount: () => this.connectionCount });
     const server = new KafkaServer({
       host: config.host,
       port: config.port,

@@ -279,6 +279,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       // A closed log ends the wait whatever the read found (Kafka force-completes the delayed fetch).
       if (wake === 'closed') break;
     }
+    ctx.broker.metrics?.fetched(toRead);
     res.responses = topics.map(({ request: t, topic, slots }) => ({
       topic: t.topic ?? topic?.name ?? '',
       topicId: t.topicId ?? ZERO_UUID,

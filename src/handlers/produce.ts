@@ -90,6 +90,7 @@ async function producePartition(
     // Every record read once (LogValidator); may rewrite maxTimestamp (and `header`) in place on CreateTime topics.
     validateAndSummarize(records!, header, log.logConfig, topicName, index, Date.now());
     const result = await log.append(records!, header, { durable });
+    broker.metrics?.appended(topicName, header.recordCount, records!.length);
     return {
       index,
       errorCode: ErrorCode.NONE,

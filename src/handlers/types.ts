@@ -8,6 +8,7 @@ import type { ProducerIdManager } from '../metadata/producer-id-manager.js';
 import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import type { TransactionMarkerWriter } from '../txn/marker-writer.js';
 import type { FaultInjector } from '../faults/index.js';
+import type { BrokerMetrics } from '../http/metrics.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -31,6 +32,8 @@ export interface BrokerServices {
   readonly shutdownSignal: AbortSignal;
   /** Fault rules (faults/); consulted by server/dispatch.ts only. */
   readonly faults?: FaultInjector;
+  /** Prometheus metrics (http/metrics.ts), with the HTTP admin listener only; dispatch, Produce and Fetch count into it. */
+  readonly metrics?: BrokerMetrics;
 }
 
 export interface RequestContext {

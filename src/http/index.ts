@@ -1,8 +1,10 @@
 // The HTTP admin listener (`eddy start --http-port N`, createBroker({ httpPort })): off by default, bound to the
 // broker's host, node:http only. One entry point, startAdminHttp(); each feature adds its routes to ROUTES' list
-// (metrics, the console and its assets come here later).
+// (the console and its assets come here later).
 //
 //   method  path               answer
+//   GET     /metrics           200 Prometheus text format 0.0.4 (metrics.ts has the list), when the broker gives
+//                              `metrics`
 //   GET     /healthz           200 {"status":"ok"} while the listener runs
 //   GET     /readyz            200 {"status":"ready"} once logs and coordinators are loaded and the Kafka listener
 //                              is up, else 503 {"status":"starting"} (or "stopping")
@@ -20,6 +22,7 @@ import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
 import type { FaultRules } from '../faults/index.js';
 import { faultRoutes } from './faults-api.js';
+import type { BrokerMetrics } from './metrics.js';
 
 export interface AdminHttpOptions {
   host: string;
@@ -27,6 +30,8 @@ export interface AdminHttpOptions {
   port: number;
   logger: Logger;
   faults: FaultRules;
+  /** The broker's metrics, served at /metrics. */
+  metrics?: BrokerMetrics;
   /** 'ready' once the broker serves; what /readyz reports. */
   readiness(): 'starting' | 'ready' | 'stopping';
 }
@@ -47,7 +52,9 @@ export interface AdminRequest {
 
 export interface AdminResponse {
   status: number;
+  /** Sent as JSON, or as is when `contentType` is given (then a string). */
   body: unknown;
+  contentType?: string;
 }
 
 /** Largest request body read (a fault rule is a few hundred bytes). */
@@ -64,7 +71,11 @@ export class HttpError extends Error {
 }
 
 function routes(options: AdminHttpOptions): Route[] {
+  const metrics = options.metrics;
   return [
+    ...(metrics === undefined
+      ? []
+      : [{ method: 'GET', path: '/metrics', handle: async () => ({ status: 200, body: await metrics.scrape(), contentType: metrics.contentType }) } satisfies Route]),
     { method: 'GET', path: '/healthz', handle: () => ({ status: 200, body: { status: 'ok' } }) },
     {
       method: 'GET',
@@ -104,9 +115,9 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType?: string): void {
+  const text = contentType === undefined ? `${JSON.stringify(body)}\n` : String(body);
+  res.writeHead(status, { 'content-type': contentType ?? 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -140,7 +151,7 @@ export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHt
       try {
         const body = req.method === 'POST' ? await readBody(req) : undefined;
         const out = await hit.route.handle({ param: hit.param, body });
-        send(res, out.status, out.body);
+        send(res, out.status, out.body, {}, out.contentType);
       } catch (err) {
         if (err instanceof HttpError) send(res, err.status, { error: { code: err.code, message: err.message } });
         else if (err instanceof BrokerError) send(res, err.code.startsWith('UNKNOWN_') ? 404 : 400, { error: { code: err.code, message: err.message } });

@@ -21,6 +21,8 @@
 // | a fault rule is armed (faults/)             | the injector runs the request instead of `handle`: it may |
 // |                                             |   answer an error, delay, stall or drop (no response and  |
 // |                                             |   close); with no rule, one flag check per request        |
+// | every request that reached its handler      | counted and timed once, at the end (http/metrics.ts       |
+// |                                             |   kafka_network_request_*), when the broker has metrics   |
 import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
 import { readRequestHeader, responseHeaderVersion, writeResponseHeader, type ParsedRequestHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
@@ -52,6 +54,7 @@ export function encodeResponseFrame(apiKey: number, apiVersion: number, correlat
 }
 
 export async function dispatch(frame: Buffer, makeContext: ContextFactory): Promise<DispatchOutcome> {
+  const arrivedAt = performance.now();
   const reader = new Reader(frame);
   let header: ParsedRequestHeader;
   try {
@@ -113,13 +116,20 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
     }
     response = handler.errorResponse(request, code, apiVersion);
   }
-  if (response === null) return { kind: 'no-response', closeAfter };
-  try {
-    return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, response), closeAfter };
-  } catch (err) {
-    // A value the response cannot carry is a broker bug; the client still gets an answer, not a closed socket.
-    ctx.log.error({ err, api: handler.name, apiVersion, clientId: header.clientId }, 'response could not be encoded');
-    const fallback = handler.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, apiVersion);
-    return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, fallback), closeAfter };
+  let outcome: DispatchOutcome;
+  if (response === null) {
+    outcome = { kind: 'no-response', closeAfter };
+  } else {
+    try {
+      outcome = { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, response), closeAfter };
+    } catch (err) {
+      // A value the response cannot carry is a broker bug; the client still gets an answer, not a closed socket.
+      ctx.log.error({ err, api: handler.name, apiVersion, clientId: header.clientId }, 'response could not be encoded');
+      const fallback = handler.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, apiVersion);
+      outcome = { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, fallback), closeAfter };
+    }
   }
+  // Request metrics' one hook: a count and a histogram observation per request (http/metrics.ts).
+  ctx.broker.metrics?.requestDone(apiKey, handler.name, arrivedAt);
+  return outcome;
 }
