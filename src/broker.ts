@@ -45,7 +45,7 @@ import { PartitionMarkerWriter } from './txn/partition-marker-writer.js';
 import { BrokerError } from './errors.js';
 import { FaultInjector, type FaultRules } from './faults/index.js';
 import { startAdminHttp, type AdminHttpServer } from './http/index.js';
-import { BrokerMetrics } from './http/metrics.js';
+import type { BrokerMetrics } from './http/metrics.js';
 import { nodeLogFs } from './log/fs.js';
 import {
   createTopic,
@@ -152,7 +152,7 @@ class EddyBroker implements Broker {
   private services: BrokerServices | undefined;
   private http: AdminHttpServer | undefined;
   /** Prometheus metrics, only with the HTTP admin listener (`httpPort`): without it nothing counts. */
-  private readonly metrics: BrokerMetrics | undefined;
+  private metrics: BrokerMetrics | undefined;
   readonly faults: FaultInjector;
   private readonly shutdown = new AbortController();
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
@@ -167,7 +167,6 @@ class EddyBroker implements Broker {
     this.config = resolveBrokerConfig(temporaryDataDir === undefined ? options : { ...options, dataDir: temporaryDataDir });
     this.logger = options.logger ?? createLogger(this.config.logLevel);
     this.faults = new FaultInjector(this.logger, this.shutdown.signal);
-    this.metrics = this.config.httpPort === undefined ? undefined : new BrokerMetrics();
   }
 
   async start(): Promise<void> {
@@ -216,6 +215,9 @@ class EddyBroker implements Broker {
     const config = this.config;
     // The admin listener comes up first, so /healthz answers and /readyz says "starting" while the logs load.
     if (config.httpPort !== undefined) {
+      // prom-client is loaded only with the listener (~40 ms of module load a broker without it does not pay).
+      const { BrokerMetrics } = await import('./http/metrics.js');
+      this.metrics = new BrokerMetrics();
       this.http = await startAdminHttp({
         host: config.host,
         port: config.httpPort,

@@ -46,12 +46,18 @@
 // frame's declared size, 1 MiB when undeclared; wasm memory never shrinks).
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gunzipSync, gzip as gzipCallback } from 'node:zlib';
-import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import { compress as lz4CompressPrependSize } from 'lz4-napi';
-import { compress as snappyCompress } from 'snappy';
 import { KafkaError } from '../../errors.js';
 import { ErrorCode } from '../error-codes.js';
+
+// The native codecs (snappy, lz4-napi, @mongodb-js/zstd) serve only the log cleaner's async paths: they are loaded
+// on first use, so a broker that never compacts a compressed batch does not pay their load time (~40 ms) at start.
+let zstdNative: Promise<typeof import('@mongodb-js/zstd')> | undefined;
+let lz4Native: Promise<typeof import('lz4-napi')> | undefined;
+let snappyNative: Promise<typeof import('snappy')> | undefined;
+const loadZstd = () => (zstdNative ??= import('@mongodb-js/zstd'));
+const loadLz4 = () => (lz4Native ??= import('lz4-napi'));
+const loadSnappy = () => (snappyNative ??= import('snappy'));
 
 /** Default cap on one batch's decompressed records (see the header). */
 export const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
@@ -100,7 +106,7 @@ export async function decompressRecordsAsync(codec: number, payload: Buffer, max
     checkZstdWindow(payload, maxBytes);
     let out: Buffer;
     try {
-      out = await zstdDecompress(payload);
+      out = await (await loadZstd()).decompress(payload);
     } catch (err) {
       throw corrupt('zstd', (err as Error).message);
     }
@@ -482,7 +488,7 @@ export async function compressRecords(codec: number, records: Buffer): Promise<B
     case 3:
       return lz4Frame(records);
     case 4:
-      return zstdCompress(records, ZSTD_LEVEL);
+      return (await loadZstd()).compress(records, ZSTD_LEVEL);
     default:
       throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Unknown compression type id: ${codec}`);
   }
@@ -498,6 +504,7 @@ const LZ4_FRAME_HEADER = ((): Buffer => {
 
 async function lz4Frame(records: Buffer): Promise<Buffer> {
   // One block at a time: a batch's blocks queued at once would fill the thread pool that produce's writes use.
+  const { compress: lz4CompressPrependSize } = await loadLz4();
   const compressed: Buffer[] = [];
   for (let p = 0; p < records.length; p += LZ4_BLOCK_SIZE) compressed.push(await lz4CompressPrependSize(records.subarray(p, p + LZ4_BLOCK_SIZE)));
   let size = LZ4_FRAME_HEADER.length + 4;
@@ -529,6 +536,7 @@ function inputBlockSize(total: number, i: number): number {
 
 async function snappyXerial(records: Buffer): Promise<Buffer> {
   // One block at a time (see lz4Frame).
+  const { compress: snappyCompress } = await loadSnappy();
   const blocks: Buffer[] = [];
   for (let p = 0; p < records.length; p += XERIAL_BLOCK_SIZE) blocks.push(await snappyCompress(records.subarray(p, p + XERIAL_BLOCK_SIZE)));
   let size = XERIAL_HEADER_SIZE;
