@@ -34,9 +34,7 @@ export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, Describe
   minVersion: 0,
   maxVersion: 4,
   handle(ctx, request) {
-    const brokerConfigs = ctx.broker.topics.brokerConfigs;
-    if (brokerConfigs === undefined) throw new Error('the topic registry has no broker configs');
-    const admin = new ConfigAdmin(ctx.broker.topics, brokerConfigs);
+    const admin = ConfigAdmin.forRegistry(ctx.broker.topics);
     const version = ctx.apiVersion;
     const includeSynonyms = version >= 1 && request.includeSynonyms === true;
     const includeDocumentation = version >= 3 && request.includeDocumentation === true;

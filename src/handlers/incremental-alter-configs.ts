@@ -33,9 +33,7 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
   minVersion: 0,
   maxVersion: 1,
   async handle(ctx, request) {
-    const brokerConfigs = ctx.broker.topics.brokerConfigs;
-    if (brokerConfigs === undefined) throw new Error('the topic registry has no broker configs');
-    const admin = new ConfigAdmin(ctx.broker.topics, brokerConfigs);
+    const admin = ConfigAdmin.forRegistry(ctx.broker.topics);
     const resources = request.resources.map((r) => ({
       type: r.resourceType,
       name: r.resourceName,

@@ -20,8 +20,9 @@
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { explicitExpireTimestampMs, type OffsetToCommit } from '../group/coordinator.js';
+import { explicitExpireTimestampMs } from '../group/coordinator.js';
 import { NO_EXPIRE_TIMESTAMP } from '../group/group-records.js';
+import { commitEachPartition } from './group-common.js';
 import type { ApiHandler } from './types.js';
 
 function uniformResponse(request: OffsetCommitRequest, errorCode: number): OffsetCommitResponse {
@@ -44,43 +45,27 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
     const groupInstanceId = v >= 7 ? (request.groupInstanceId ?? null) : null;
     const retentionTimeMs = v >= 2 && v <= 4 ? (request.retentionTimeMs ?? -1n) : -1n;
 
-    const codes = request.topics.map((t) => t.partitions.map((): number => ErrorCode.NONE));
-    const entries: OffsetToCommit[] = [];
-    const positions: Array<[number, number]> = [];
-    request.topics.forEach((t, ti) => {
-      const topic = ctx.broker.topics.get(t.name);
-      t.partitions.forEach((p, pi) => {
-        if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
-          codes[ti]![pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          return;
-        }
+    const codes = await commitEachPartition(
+      ctx,
+      request.topics,
+      (topic, p) => {
         const customTimestamp = v === 1 && p.commitTimestamp !== undefined && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : undefined;
-        const expireTimestampMs = retentionTimeMs === -1n ? NO_EXPIRE_TIMESTAMP : explicitExpireTimestampMs(now, retentionTimeMs);
-        entries.push({
-          topic: t.name,
+        return {
+          topic,
           partition: p.partitionIndex,
           offset: p.committedOffset,
           leaderEpoch: v >= 6 ? (p.committedLeaderEpoch ?? -1) : -1,
           metadata: p.committedMetadata,
           commitTimestampMs: customTimestamp ?? now,
-          expireTimestampMs,
-        });
-        positions.push([ti, pi]);
-      });
-    });
-
-    if (entries.length > 0) {
-      let results: number[];
-      if (v >= 9 && generationId >= 0 && groups.group(request.groupId) === undefined && !groups.isLoading) {
-        results = entries.map(() => ErrorCode.GROUP_ID_NOT_FOUND);
-      } else {
-        results = await groups.commitOffsets(request.groupId, memberId, groupInstanceId, generationId, entries);
-      }
-      results.forEach((code, i) => {
-        const [ti, pi] = positions[i]!;
-        codes[ti]![pi] = code;
-      });
-    }
+          expireTimestampMs: retentionTimeMs === -1n ? NO_EXPIRE_TIMESTAMP : explicitExpireTimestampMs(now, retentionTimeMs),
+        };
+      },
+      async (entries) =>
+        // v9+ (KIP-848): a generation for a group that does not exist is GROUP_ID_NOT_FOUND.
+        v >= 9 && generationId >= 0 && groups.group(request.groupId) === undefined && !groups.isLoading
+          ? entries.map(() => ErrorCode.GROUP_ID_NOT_FOUND)
+          : groups.commitOffsets(request.groupId, memberId, groupInstanceId, generationId, entries),
+    );
     const res = makeOffsetCommitResponse();
     res.topics = request.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codes[ti]![pi]! })) }));
     return res;

@@ -29,8 +29,8 @@
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeTxnOffsetCommitResponse, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../protocol/generated/txn-offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import type { OffsetToCommit } from '../group/coordinator.js';
 import { NO_EXPIRE_TIMESTAMP } from '../group/group-records.js';
+import { commitEachPartition } from './group-common.js';
 import type { ApiHandler } from './types.js';
 
 function response(request: TxnOffsetCommitRequest, code: (ti: number, pi: number) => number, apiVersion: number): TxnOffsetCommitResponse {
@@ -54,44 +54,29 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     const v = ctx.apiVersion;
     const groups = ctx.broker.groups;
     const now = groups.now();
-    const codes = request.topics.map((t) => t.partitions.map((): number => ErrorCode.NONE));
-    const entries: OffsetToCommit[] = [];
-    const positions: Array<[number, number]> = [];
-    request.topics.forEach((t, ti) => {
-      const topic = ctx.broker.topics.get(t.name);
-      t.partitions.forEach((p, pi) => {
-        if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
-          codes[ti]![pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          return;
-        }
-        entries.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          offset: p.committedOffset,
-          leaderEpoch: v >= 2 ? (p.committedLeaderEpoch ?? -1) : -1,
-          metadata: p.committedMetadata,
-          commitTimestampMs: now,
-          expireTimestampMs: NO_EXPIRE_TIMESTAMP,
-        });
-        positions.push([ti, pi]);
-      });
-    });
-
-    if (entries.length > 0) {
-      const results = await groups.commitTransactionalOffsets(
-        request.groupId,
-        request.producerId,
-        request.producerEpoch,
-        v >= 3 ? (request.memberId ?? '') : '',
-        v >= 3 ? (request.groupInstanceId ?? null) : null,
-        v >= 3 ? (request.generationId ?? -1) : -1,
-        entries,
-      );
-      results.forEach((code, i) => {
-        const [ti, pi] = positions[i]!;
-        codes[ti]![pi] = code;
-      });
-    }
+    const codes = await commitEachPartition(
+      ctx,
+      request.topics,
+      (topic, p) => ({
+        topic,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: v >= 2 ? (p.committedLeaderEpoch ?? -1) : -1,
+        metadata: p.committedMetadata,
+        commitTimestampMs: now,
+        expireTimestampMs: NO_EXPIRE_TIMESTAMP,
+      }),
+      (entries) =>
+        groups.commitTransactionalOffsets(
+          request.groupId,
+          request.producerId,
+          request.producerEpoch,
+          v >= 3 ? (request.memberId ?? '') : '',
+          v >= 3 ? (request.groupInstanceId ?? null) : null,
+          v >= 3 ? (request.generationId ?? -1) : -1,
+          entries,
+        ),
+    );
     return response(request, (ti, pi) => codes[ti]![pi]!, v);
   },
   errorResponse(request, errorCode, apiVersion) {

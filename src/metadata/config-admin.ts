@@ -69,6 +69,13 @@ export class ConfigAdmin {
     private readonly brokerConfigs: DynamicBrokerConfig,
   ) {}
 
+  /** The admin over the registry's topics and the dynamic broker configs it was opened with. */
+  static forRegistry(topics: TopicRegistry): ConfigAdmin {
+    const brokerConfigs = topics.brokerConfigs;
+    if (brokerConfigs === undefined) throw new Error('the topic registry was opened without broker configs');
+    return new ConfigAdmin(topics, brokerConfigs);
+  }
+
   private get nodeId(): number {
     return this.brokerConfigs.nodeId;
   }
