@@ -44,7 +44,7 @@ import { TransactionCoordinator } from './txn/transaction-coordinator.js';
 import { PartitionMarkerWriter } from './txn/partition-marker-writer.js';
 import { BrokerError } from './errors.js';
 import { FaultInjector, type FaultRules } from './faults/index.js';
-import { startAdminHttp, type AdminHttpServer } from './http/index.js';
+import type { AdminHttpServer } from './http/index.js';
 import type { BrokerMetrics } from './http/metrics.js';
 import { nodeLogFs } from './log/fs.js';
 import {
@@ -215,8 +215,8 @@ class EddyBroker implements Broker {
     const config = this.config;
     // The admin listener comes up first, so /healthz answers and /readyz says "starting" while the logs load.
     if (config.httpPort !== undefined) {
-      // prom-client is loaded only with the listener (~40 ms of module load a broker without it does not pay).
-      const { BrokerMetrics } = await import('./http/metrics.js');
+      // The listener's modules (node:http, prom-client: ~40 ms of module load) are loaded only when it is on.
+      const [{ startAdminHttp }, { BrokerMetrics }] = await Promise.all([import('./http/index.js'), import('./http/metrics.js')]);
       this.metrics = new BrokerMetrics();
       this.http = await startAdminHttp({
         host: config.host,
@@ -306,7 +306,7 @@ class EddyBroker implements Broker {
       metrics: this.metrics,
     };
     this.services = services;
-    this.metrics?.attach({ logs, groups, connectionCount: () => this.connectionCount });
+    this.metrics?.attach({ logs, groups, connectionCount: () => this.connectionCount, faults: this.faults });
     const server = new KafkaServer({
       host: config.host,
       port: config.port,

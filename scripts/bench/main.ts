@@ -17,7 +17,8 @@
 //             cold
 //   latency   end-to-end p50/p99/p99.9 at a fixed rate, acks=1 and acks=-1 (latency.c, built with gcc against
 //             librdkafka-dev)
-//   startup   to the first Metadata response: empty data dir, and N MB across 100 partitions after SIGKILL
+//   startup   to the first Metadata response: empty data dir beside a bare Node baseline (peak RSS too), and N MB
+//             across 100 partitions after SIGKILL
 //             (recovery runs) and after a clean stop
 //   memory    broker RSS idle, after every produce run, and peak (VmHWM)
 //   profile   the broker under the produce benchmark with `node --cpu-prof`, top self-time functions
@@ -619,19 +620,37 @@ async function latencyBench(broker: BrokerProcess): Promise<Record<string, unkno
   return out;
 }
 
+/** The startup baseline: a bare Node process that listens and answers Metadata (bare-node-broker.mjs). */
+const BARE_NODE_BROKER = path.join(REPO_ROOT, 'scripts/bench/bare-node-broker.mjs');
+const STARTUP_EMPTY_RUNS = 7;
+
 async function startupBench(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  const empty: Array<{ toMetadataMs: number; startupMs: number }> = [];
-  for (let r = 0; r < 3; r++) {
-    const dir = path.join(tmpRoot, `startup-empty-${r}`);
-    const { broker, toMetadataMs } = await timeStartup({ ...brokerOptions, dataDir: dir });
-    empty.push({ toMetadataMs, startupMs: broker.startupMs });
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
+  // Eddy and the bare Node baseline alternate, run by run, so both see the same machine load; peak RSS (VmHWM) is
+  // read once the first Metadata is answered.
+  const empty: Array<{ toMetadataMs: number; startupMs: number; peakRssBytes: number }> = [];
+  const bare: Array<{ toMetadataMs: number; peakRssBytes: number }> = [];
+  for (let r = 0; r < STARTUP_EMPTY_RUNS; r++) {
+    for (const kind of ['bare', 'eddy'] as const) {
+      const dir = path.join(tmpRoot, `startup-empty-${kind}-${r}`);
+      const { broker, toMetadataMs } = await timeStartup({ ...brokerOptions, dataDir: dir, mainJs: kind === 'bare' ? BARE_NODE_BROKER : undefined });
+      const peakRssBytes = broker.memory().hwmBytes;
+      if (kind === 'bare') bare.push({ toMetadataMs, peakRssBytes });
+      else empty.push({ toMetadataMs, startupMs: broker.startupMs, peakRssBytes });
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   out.emptyRuns = empty;
+  out.bareRuns = bare;
   out.emptyMs = median(empty.map((e) => e.toMetadataMs));
-  log(`startup empty: ${fmt(out.emptyMs as number, 1)} ms to first Metadata`);
+  out.emptyPeakRssBytes = median(empty.map((e) => e.peakRssBytes));
+  out.bareMs = median(bare.map((e) => e.toMetadataMs));
+  out.barePeakRssBytes = median(bare.map((e) => e.peakRssBytes));
+  log(
+    `startup empty: ${fmt(out.emptyMs as number, 1)} ms to first Metadata, peak RSS ${fmt(mb(out.emptyPeakRssBytes as number), 1)} MB ` +
+      `(bare Node: ${fmt(out.bareMs as number, 1)} ms, ${fmt(mb(out.barePeakRssBytes as number), 1)} MB)`,
+  );
 
   const dir = path.join(tmpRoot, 'startup-data');
   const loader = await startBroker({ ...brokerOptions, dataDir: dir });
@@ -909,7 +928,9 @@ function renderTable(r: Record<string, any>): string {
   if (r.startup) {
     const s = r.startup;
     lines.push('| startup (spawn to first Metadata response) | ms | broker-reported startupMs |', '|---|---:|---:|');
-    lines.push(`| empty data dir (median of 3) | ${fmt(s.emptyMs, 1)} | ${fmt(median(s.emptyRuns.map((e: any) => e.startupMs)), 1)} |`);
+    lines.push(`| empty data dir (median of ${STARTUP_EMPTY_RUNS}; peak RSS ${fmt(mb(s.emptyPeakRssBytes), 1)} MB) | ${fmt(s.emptyMs, 1)} | ${fmt(median(s.emptyRuns.map((e: any) => e.startupMs)), 1)} |`);
+    lines.push(`| bare Node baseline: listens and answers Metadata (same runs, interleaved; peak RSS ${fmt(mb(s.barePeakRssBytes), 1)} MB) | ${fmt(s.bareMs, 1)} | |`);
+    lines.push(`| Eddy over bare Node (goal: 50 ms, 20 MB) | +${fmt(s.emptyMs - s.bareMs, 1)} ms, +${fmt(mb(s.emptyPeakRssBytes - s.barePeakRssBytes), 1)} MB | |`);
     lines.push(`| ${fmt(mb(s.dataBytes))} MB in ${cfg.startupPartitions} partitions, after SIGKILL (recovery) | ${fmt(s.uncleanMs, 1)} | ${fmt(s.uncleanBrokerStartupMs, 1)} |`);
     lines.push(`| same data, after a clean stop | ${fmt(s.cleanMs, 1)} | ${fmt(s.cleanBrokerStartupMs, 1)} |`, '');
   }

@@ -30,6 +30,7 @@ import type { DeleteGroupsResponse } from '../protocol/generated/delete-groups.j
 import type { CreatePartitionsResponse } from '../protocol/generated/create-partitions.js';
 import type { IncrementalAlterConfigsResponse } from '../protocol/generated/incremental-alter-configs.js';
 import type { DescribeConfigsResponse } from '../protocol/generated/describe-configs.js';
+import { makeInitProducerIdRequest, type InitProducerIdResponse } from '../protocol/generated/init-producer-id.js';
 import { Connection } from './connection.js';
 import { ConnectionError, KafkaClientError, throwIfError } from './errors.js';
 
@@ -113,6 +114,8 @@ export const LATEST_TIMESTAMP = -1n;
 export const ConfigOperation = { SET: 0, DELETE: 1 } as const;
 const RESOURCE_TYPE_TOPIC = 2;
 
+/** The Java producer's transaction.timeout.ms default, which it sends even without a transactional id. */
+const IDEMPOTENT_TRANSACTION_TIMEOUT_MS = 60_000;
 const RETRY_ATTEMPTS = 5;
 const RETRY_BACKOFF_MS = 100;
 const RETRY_CODES: ReadonlySet<number> = new Set(
@@ -389,6 +392,29 @@ export class KafkaClient {
       const recordError = p.recordErrors?.[0]?.batchIndexErrorMessage;
       throwIfError(p.errorCode, p.errorMessage ?? recordError);
       return { baseOffset: p.baseOffset, logAppendTimeMs: p.logAppendTimeMs ?? -1n };
+    });
+  }
+
+  /** True when the broker gives out producer ids (InitProducerId), so an idempotent producer can run. */
+  async supportsIdempotence(): Promise<boolean> {
+    return (await this.any()).supports(ApiKey.InitProducerId);
+  }
+
+  /**
+   * A producer id and epoch for an idempotent, non-transactional producer: InitProducerId with a null
+   * transactional id, to any broker (as the Java producer asks its least loaded node).
+   */
+  initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
+    return this.retrying(async () => {
+      const conn = await this.any();
+      const version = conn.versionFor(ApiKey.InitProducerId);
+      const res = await conn.send<InitProducerIdResponse>(ApiKey.InitProducerId, version, {
+        ...makeInitProducerIdRequest(),
+        transactionalId: null,
+        transactionTimeoutMs: IDEMPOTENT_TRANSACTION_TIMEOUT_MS,
+      });
+      throwIfError(res.errorCode);
+      return { producerId: res.producerId, producerEpoch: res.producerEpoch };
     });
   }
 

@@ -3,8 +3,8 @@
 //
 // Building follows what Kafka's producer writes (MemoryRecordsBuilder / DefaultRecord.writeTo, Kafka 3.9):
 //   baseOffset 0, partitionLeaderEpoch -1, magic 2, attributes = compression codec (CreateTime), lastOffsetDelta
-//   = count - 1, baseTimestamp = the first record's timestamp, maxTimestamp = the largest, producerId -1,
-//   producerEpoch -1, baseSequence -1 (not idempotent), CRC-32C over attributes..end. Records carry
+//   = count - 1, baseTimestamp = the first record's timestamp, maxTimestamp = the largest, producerId,
+//   producerEpoch and baseSequence those of an idempotent producer or -1, CRC-32C over attributes..end. Records carry
 //   timestampDelta = timestamp - baseTimestamp and offsetDelta = index. With gzip only the records section is
 //   compressed (node:zlib), the 61-byte header stays plain.
 //
@@ -59,8 +59,15 @@ export type Compression = 'none' | 'gzip';
 
 const CODEC_BY_NAME: Record<Compression, number> = { none: CompressionType.NONE, gzip: CompressionType.GZIP };
 
-/** One RecordBatch v2 holding `records` (at least one). */
-export function buildRecordBatch(records: readonly ProducerRecord[], compression: Compression = 'none'): Buffer {
+/** The idempotent producer's fields of a batch: its id and epoch, and the sequence of the batch's first record. */
+export interface ProducerIdentity {
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+/** One RecordBatch v2 holding `records` (at least one); idempotent when `producer` is given. */
+export function buildRecordBatch(records: readonly ProducerRecord[], compression: Compression = 'none', producer?: ProducerIdentity): Buffer {
   if (records.length === 0) throw new RangeError('a record batch needs at least one record');
   const now = BigInt(Date.now());
   const baseTimestamp = records[0]!.timestamp ?? now;
@@ -98,9 +105,9 @@ export function buildRecordBatch(records: readonly ProducerRecord[], compression
   header.writeInt32BE(records.length - 1, 23);
   header.writeBigInt64BE(baseTimestamp, 27);
   header.writeBigInt64BE(maxTimestamp, 35);
-  header.writeBigInt64BE(-1n, 43);
-  header.writeInt16BE(-1, 51);
-  header.writeInt32BE(-1, 53);
+  header.writeBigInt64BE(producer?.producerId ?? -1n, 43);
+  header.writeInt16BE(producer?.producerEpoch ?? -1, 51);
+  header.writeInt32BE(producer?.baseSequence ?? -1, 53);
   header.writeInt32BE(records.length, 57);
   const batch = Buffer.concat([header, payload]);
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0, CRC_OFFSET);

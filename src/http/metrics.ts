@@ -22,6 +22,8 @@
 //   kafka_consumergroup_current_offset                       gauge      consumergroup, topic, partition   (kafka_exporter)
 //   kafka_consumergroup_lag                                  gauge      consumergroup, topic, partition   (kafka_exporter)
 //   kafka_log_logflushstats_logflush_duration_seconds        histogram  -                 LogFlushStats LogFlushRateAndTimeMs
+//   eddy_fault_rules                                         gauge      state             (Eddy: fault injection, faults/)
+//   eddy_fault_injections_total                              counter    rule, api, action (Eddy: requests a rule acted on)
 //
 // Meanings, as in Kafka:
 // - request_total / duration: every request that reached its handler (decoded, supported version), counted and
@@ -53,6 +55,8 @@ export interface MetricsSource {
   logs: LogManager;
   groups: GroupCoordinator;
   connectionCount(): number;
+  /** Fault-injection rules (faults/), read at scrape time. */
+  faults?: { list(): Array<{ id: number; api: string; action: string; state: string; fired: number }> };
 }
 
 /** Request latency buckets in seconds: 0.5 ms … 30 s (a Fetch long poll waits up to its max_wait_ms). */
@@ -182,6 +186,30 @@ export class BrokerMetrics {
       });
     offsetGauge('kafka_consumergroup_current_offset', 'Committed offset of a group on a partition', (committed) => committed);
     offsetGauge('kafka_consumergroup_lag', 'High watermark minus the committed offset, per group and partition', (committed, hw) => hw - committed);
+    // Fault injection (faults/): rules by state, and the requests each rule acted on (labelled by rule id, so a
+    // dashboard shows which test's rule fired; rules are few and live until removed).
+    new Gauge({
+      name: 'eddy_fault_rules',
+      help: 'Fault-injection rules, by state (active, exhausted, expired)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const byState = new Map<string, number>([['active', 0], ['exhausted', 0], ['expired', 0]]);
+        for (const rule of self.source?.faults?.list() ?? []) byState.set(rule.state, (byState.get(rule.state) ?? 0) + 1);
+        for (const [state, n] of byState) this.set({ state }, n);
+      },
+    });
+    new Counter({
+      name: 'eddy_fault_injections_total',
+      help: 'Requests a fault-injection rule acted on, by rule, API and action',
+      labelNames: ['rule', 'api', 'action'],
+      registers,
+      collect() {
+        this.reset();
+        for (const rule of self.source?.faults?.list() ?? []) this.inc({ rule: String(rule.id), api: rule.api, action: rule.action }, rule.fired);
+      },
+    });
     this.fsyncDuration = new Histogram({
       name: 'kafka_log_logflushstats_logflush_duration_seconds',
       help: 'Time of each fsync of a log file (Kafka LogFlushStats LogFlushRateAndTimeMs)',

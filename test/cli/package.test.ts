@@ -27,8 +27,9 @@ function sh(command: string, args: string[], cwd: string, timeoutMs: number): Sp
 
 beforeAll(() => {
   const source = path.join(tmp, 'source');
-  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'src']) {
-    cpSync(path.join(REPO_ROOT, entry), path.join(source, entry), { recursive: true });
+  // What `npm run build` reads: the sources, the CLI bundler (scripts/bundle-cli.mjs) and the web console's build.
+  for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'src', 'scripts', 'web']) {
+    if (existsSync(path.join(REPO_ROOT, entry))) cpSync(path.join(REPO_ROOT, entry), path.join(source, entry), { recursive: true });
   }
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(source, 'node_modules'), 'dir');
   const packed = sh('npm', ['pack', '--json', '--pack-destination', tmp], source, 120_000);
@@ -44,12 +45,14 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('npm pack', () => {
-  it('ships only dist (JavaScript and type declarations), README.md, LICENSE and package.json', () => {
+  it('ships only dist (JavaScript, type declarations, the console assets, the bundle notices), README.md, LICENSE and package.json', () => {
     expect(packedFiles).toContain('dist/cli/main.js');
+    expect(packedFiles).toContain('dist/cli/THIRD-PARTY-NOTICES');
     expect(packedFiles).toContain('dist/index.js');
     expect(packedFiles).toContain('dist/index.d.ts');
     expect(packedFiles).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
-    const stray = packedFiles.filter((f) => !/^dist\/.+\.(?:js|d\.ts)$/.test(f) && !['LICENSE', 'README.md', 'package.json'].includes(f));
+    const shipped = (f: string) => /^dist\/.+\.(?:js|d\.ts)$/.test(f) || /^dist\/web\//.test(f) || f === 'dist/cli/THIRD-PARTY-NOTICES';
+    const stray = packedFiles.filter((f) => !shipped(f) && !['LICENSE', 'README.md', 'package.json'].includes(f));
     expect(stray).toEqual([]);
   });
 

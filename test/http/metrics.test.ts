@@ -209,6 +209,8 @@ describe('GET /metrics', () => {
       kafka_consumergroup_current_offset: 'gauge',
       kafka_consumergroup_lag: 'gauge',
       kafka_log_logflushstats_logflush_duration_seconds: 'histogram',
+      eddy_fault_rules: 'gauge',
+      eddy_fault_injections_total: 'counter',
     };
     expect(Object.fromEntries([...families].map(([name, f]) => [name, f.type]))).toEqual(expected);
     for (const family of families.values()) expect(family.help).toBeTruthy();
@@ -330,6 +332,28 @@ describe('GET /metrics', () => {
     expect(fromB.get('kafka_server_brokertopicmetrics_messagesin_total')!.samples).toEqual([]);
     expect(value(fromB, 'kafka_network_request_total', { api: 'Produce' })).toBe(0);
   });
+
+  it('shows fault rules by state and how many requests each acted on', async () => {
+    const broker = await startWithHttp();
+    await broker.createTopic('faulty');
+    const once = broker.faults.add({ api: 'Produce', error: 'NOT_LEADER_OR_FOLLOWER', count: 1 });
+    const never = broker.faults.add({ api: 'DeleteRecords', latencyMs: 1 });
+    const producer = kafkaFor(broker).producer();
+    await producer.connect();
+    // kafkajs retries the NOT_LEADER_OR_FOLLOWER answer after a metadata refresh: the rule acts once, then is
+    // exhausted, and the record is written by the retry.
+    await producer.send({ topic: 'faulty', messages: [{ value: 'x' }] });
+    await producer.disconnect();
+    expect(await broker.waitForOffset('faulty', 0, 1)).toBe(1n);
+    const families = await scrape(broker);
+    expect(value(families, 'eddy_fault_rules', { state: 'exhausted' })).toBe(1);
+    expect(value(families, 'eddy_fault_rules', { state: 'active' })).toBe(1);
+    expect(value(families, 'eddy_fault_rules', { state: 'expired' })).toBe(0);
+    expect(value(families, 'eddy_fault_injections_total', { rule: String(once), api: 'Produce', action: 'error' })).toBe(1);
+    expect(value(families, 'eddy_fault_injections_total', { rule: String(never), api: 'DeleteRecords', action: 'latency' })).toBe(0);
+    broker.faults.clear();
+    expect((await scrape(broker)).get('eddy_fault_injections_total')!.samples).toEqual([]);
+  }, 30_000);
 
   it('drops a deleted topic\'s counters and partition gauges', async () => {
     const broker = await startWithHttp();

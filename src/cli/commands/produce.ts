@@ -9,12 +9,15 @@
 // - Records are sent in batches of at most BATCH_RECORDS records / BATCH_BYTES bytes per partition, one request at
 //   a time so the order of lines is kept within each partition; a batch that does not fill goes out LINGER_MS
 //   after its first line. --acks and --compression are the producer's.
-// - Idempotence is not offered: Eddy has no InitProducerId yet.
+// - Idempotence (--idempotent), as the Java producer since Kafka 3.0: on by default when --acks is -1 and the broker
+//   gives out producer ids (InitProducerId), off otherwise; asked for with acks 0/1 it is a usage error (Java's
+//   ConfigException: idempotence needs acks=all). Each partition's batches carry the producer id, epoch and the
+//   next sequence, so a send retried after a retriable error is written once.
 import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import type { KafkaClient } from '../../client/client.js';
 import { partitionForKey } from '../../client/partitioner.js';
-import { buildRecordBatch, type Compression, type ProducerRecord, type RecordHeader } from '../../client/records.js';
+import { buildRecordBatch, type Compression, type ProducerIdentity, type ProducerRecord, type RecordHeader } from '../../client/records.js';
 import { clientOptions, parseIntFlag, parseKeyValues, printJson, progress, usageFail, withClient, UsageError, type ClientArgs } from './shared.js';
 
 const BATCH_RECORDS = 1000;
@@ -29,6 +32,7 @@ interface ProduceArgs extends ClientArgs {
   partition?: string;
   acks: string;
   compression: Compression;
+  idempotent?: boolean;
 }
 
 interface PartitionSummary {
@@ -45,11 +49,19 @@ async function produce(client: KafkaClient, args: ProduceArgs): Promise<void> {
   const headers: RecordHeader[] = Object.entries(parseKeyValues(args.header, 'header')).map(([key, value]) => ({ key, value: Buffer.from(value) }));
   const separator = args['key-separator'];
   if (separator === '') throw new UsageError('--key-separator "": expected a non-empty separator');
+  if (args.idempotent === true && acks !== -1) {
+    throw new UsageError(`--idempotent needs --acks -1 (all), got --acks ${args.acks}: without it a retried send can be written twice`);
+  }
   const topic = await client.topic(args.topic, true);
   const numPartitions = topic.partitions.length;
   if (fixedPartition !== undefined && fixedPartition >= numPartitions) {
     throw new UsageError(`--partition ${fixedPartition}: topic ${args.topic} has partitions 0-${numPartitions - 1}`);
   }
+
+  const idempotent = args.idempotent ?? (acks === -1 && (await client.supportsIdempotence()));
+  const producer = idempotent ? await client.initProducerId() : undefined;
+  /** The sequence of the next record per partition (idempotent producer). */
+  const nextSequence = new Map<number, number>();
 
   const pending = new Map<number, { records: ProducerRecord[]; bytes: number }>();
   const summary = new Map<number, PartitionSummary>();
@@ -62,8 +74,15 @@ async function produce(client: KafkaClient, args: ProduceArgs): Promise<void> {
     const batch = pending.get(partition);
     if (batch === undefined || batch.records.length === 0) return;
     pending.delete(partition);
-    const result = await client.produce(args.topic, partition, buildRecordBatch(batch.records, args.compression), acks);
     const n = batch.records.length;
+    let identity: ProducerIdentity | undefined;
+    if (producer !== undefined) {
+      const baseSequence = nextSequence.get(partition) ?? 0;
+      identity = { ...producer, baseSequence };
+      // Sequences wrap at 2^31 as Kafka's DefaultRecordBatch.incrementSequence.
+      nextSequence.set(partition, (baseSequence + n) % 2 ** 31);
+    }
+    const result = await client.produce(args.topic, partition, buildRecordBatch(batch.records, args.compression, identity), acks);
     produced += n;
     const s = summary.get(partition) ?? { partition, records: 0, firstOffset: result.baseOffset, lastOffset: -1n };
     s.records += n;
@@ -143,7 +162,7 @@ async function produce(client: KafkaClient, args: ProduceArgs): Promise<void> {
 
   const partitions = [...summary.values()].sort((a, b) => a.partition - b.partition);
   if (args.json) {
-    printJson({ topic: args.topic, records: produced, partitions });
+    printJson({ topic: args.topic, records: produced, partitions, ...(producer !== undefined ? { producerId: producer.producerId, producerEpoch: producer.producerEpoch } : {}) });
     return;
   }
   const where = partitions
@@ -163,10 +182,12 @@ export const produceCommand: CommandModule = {
       .option('header', { alias: 'H', type: 'string', array: true, nargs: 1, requiresArg: true, describe: 'Record header k=v, added to every record (repeatable)' })
       .option('partition', { alias: 'p', type: 'string', requiresArg: true, describe: 'Produce to this partition (default: by key, else rotating)' })
       .option('acks', { alias: 'a', type: 'string', default: '-1', requiresArg: true, describe: 'Acknowledgements: -1 (all), 1 (leader) or 0 (none)' })
+      .option('idempotent', { type: 'boolean', describe: 'Idempotent producer (default: on with --acks -1 when the broker supports it)' })
       .option('compression', { alias: 'z', choices: ['none', 'gzip'] as const, default: 'none' as const, requiresArg: true, describe: 'Batch compression' })
       .fail(usageFail)
       .example('echo hello | $0 produce orders', 'One keyless record')
       .example("printf 'k1:v1\\nk2:v2\\n' | $0 produce orders --key-separator :", 'Keyed records, one per line')
-      .example('$0 produce orders --value hi --header source=cli --partition 0 --acks 1', 'One record with a header'),
+      .example('$0 produce orders --value hi --header source=cli --partition 0 --acks 1', 'One record with a header')
+      .example('$0 produce orders --no-idempotent < lines.txt', 'A plain (non-idempotent) producer with acks=-1'),
   handler: (args) => withClient(args as unknown as ClientArgs, (client) => produce(client, args as unknown as ProduceArgs)),
 };

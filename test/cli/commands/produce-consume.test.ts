@@ -88,6 +88,31 @@ describe('eddy produce → eddy consume', () => {
     expect(r.stdout).toBe('0=only\n1=fire\n2=forget\n');
   });
 
+  it('produces idempotently by default with acks -1 (producer id, epoch, sequences per batch); --no-idempotent and acks 1 do not', async () => {
+    await createTopic('idempotent', 1);
+    const batchHeader = async (offset: bigint) => {
+      const p = await client.fetch('idempotent', 0, offset);
+      const records = p.records!;
+      return { producerId: records.readBigInt64BE(43), producerEpoch: records.readInt16BE(51), baseSequence: records.readInt32BE(53), count: records.readInt32BE(57) };
+    };
+    const first = await runCli(['produce', 'idempotent', '--json', ...b], { input: 'a\nb\nc\n' });
+    expect(first.status).toBe(0);
+    const summary = JSON.parse(first.stdout) as { producerId: number; producerEpoch: number };
+    const h0 = await batchHeader(0n);
+    expect(h0).toEqual({ producerId: BigInt(summary.producerId), producerEpoch: summary.producerEpoch, baseSequence: 0, count: 3 });
+    expect(h0.producerId >= 0n).toBe(true);
+
+    expect((await runCli(['produce', 'idempotent', '--no-idempotent', ...b], { input: 'd\n' })).status).toBe(0);
+    expect(await batchHeader(3n)).toEqual({ producerId: -1n, producerEpoch: -1, baseSequence: -1, count: 1 });
+    expect((await runCli(['produce', 'idempotent', '--acks', '1', ...b], { input: 'e\n' })).status).toBe(0);
+    expect((await batchHeader(4n)).producerId).toBe(-1n);
+
+    const refused = await runCli(['produce', 'idempotent', '--idempotent', '--acks', '1', ...b], { input: 'f\n' });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('--idempotent needs --acks -1');
+    expect((await client.listOffsets('idempotent', [0], -1n))[0]!.offset).toBe(5n);
+  });
+
   it('consume --from-timestamp starts at the first record at or after the timestamp', async () => {
     await createTopic('timed', 1);
     const records = [1_000n, 2_000n, 3_000n, 4_000n].map((timestamp) => ({ key: null, value: Buffer.from(`at-${timestamp}`), timestamp }));

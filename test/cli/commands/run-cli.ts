@@ -1,6 +1,6 @@
 // Runs the real compiled `eddy` (node dist/cli/main.js) as a child process, asynchronously so the in-process
-// broker of the same test process keeps answering. The first call builds dist (npm run build's tsc) when any
-// file under src/ is newer than dist/cli/main.js.
+// broker of the same test process keeps answering. The first call builds dist (npm run build's tsc and CLI
+// bundle) when any file under src/ is newer than dist/cli/main.js.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +32,9 @@ export function ensureBuilt(): void {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { encoding: 'utf8', timeout: 120_000 });
     // Type errors elsewhere in the tree still emit; only a missing output is fatal.
     if (r.error) throw r.error;
+    // Then bundle the CLI as `npm run build` does, so the tests run the `eddy` users get.
+    const bundled = spawnSync(process.execPath, [path.join(ROOT, 'scripts/bundle-cli.mjs')], { encoding: 'utf8', timeout: 120_000 });
+    if (bundled.status !== 0) throw new Error(`scripts/bundle-cli.mjs failed: ${bundled.stderr}`);
   }
   statSync(CLI);
   built = true;
