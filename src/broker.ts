@@ -36,7 +36,8 @@ import { TopicRegistry } from './metadata/topic-registry.js';
 import { DynamicBrokerConfig } from './metadata/dynamic-broker-config.js';
 import { LogManager } from './log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/log-config.js';
-import { KafkaServer, type ServerStats } from './server/server.js';
+import { KafkaServer, type BoundListener, type ServerStats } from './server/server.js';
+import { makeAdvertisedEndpoints, prepareListenerSecurity } from './server/security-setup.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import type { BrokerServices } from './handlers/types.js';
 import { ProducerIdManager } from './metadata/producer-id-manager.js';
@@ -47,6 +48,8 @@ import { FaultInjector, type FaultRules } from './faults/index.js';
 import type { AdminHttpServer } from './http/index.js';
 import type { BrokerMetrics } from './http/metrics.js';
 import { nodeLogFs } from './log/fs.js';
+import { FetchSessionCache, type FetchSessionStats } from './fetch/fetch-session-cache.js';
+import { ClientMetricsManager } from './telemetry/client-metrics-manager.js';
 import {
   createTopic,
   readRecords,
@@ -63,6 +66,8 @@ export type { BrokerOptions, BrokerConfig, CreateTopicOptions, CreatedTopic, Sto
 /** Broker-wide counters and gauges (for the coming metrics endpoint); a snapshot, taken when called. */
 export interface BrokerStats {
   server: ServerStats;
+  /** Incremental fetch sessions (KIP-227): sessions and partitions cached, requests by kind, evictions. */
+  fetchSessions: FetchSessionStats;
 }
 
 export interface Broker {
@@ -73,6 +78,11 @@ export interface Broker {
   readonly port: number;
   /** `host:port` for a client's bootstrap servers (valid after start()). */
   readonly bootstrap: string;
+  /**
+   * Every listener as bound (valid after start()): name, security protocol, host, port. The first one is `host`,
+   * `port` and `bootstrap`. Without the `listeners` option: one PLAINTEXT listener.
+   */
+  readonly listeners: readonly BoundListener[];
   /** The HTTP admin listener's port, undefined when it is off (no `httpPort`). */
   readonly httpPort: number | undefined;
   readonly clusterId: string;
@@ -143,6 +153,7 @@ class EddyBroker implements Broker {
   readonly logger: Logger;
   host = '';
   port = 0;
+  listeners: readonly BoundListener[] = [];
   clusterId = '';
   private server: KafkaServer | undefined;
   private logs: LogManager | undefined;
@@ -155,6 +166,8 @@ class EddyBroker implements Broker {
   private metrics: BrokerMetrics | undefined;
   readonly faults: FaultInjector;
   private readonly shutdown = new AbortController();
+  /** KIP-227 fetch sessions: in memory only, so a restarted broker knows none (clients fall back to a full fetch). */
+  private readonly fetchSessions: FetchSessionCache;
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
 
   /** A data dir created for this broker (no `dataDir` given): removed by close(). */
@@ -167,6 +180,11 @@ class EddyBroker implements Broker {
     this.config = resolveBrokerConfig(temporaryDataDir === undefined ? options : { ...options, dataDir: temporaryDataDir });
     this.logger = options.logger ?? createLogger(this.config.logLevel);
     this.faults = new FaultInjector(this.logger, this.shutdown.signal);
+    this.fetchSessions = new FetchSessionCache({
+      maxSlots: this.config.maxIncrementalFetchSessionCacheSlots,
+      evictionMs: this.config.minIncrementalFetchSessionEvictionMs,
+      logger: this.logger,
+    });
   }
 
   async start(): Promise<void> {
@@ -225,6 +243,7 @@ class EddyBroker implements Broker {
         faults: this.faults,
         metrics: this.metrics,
         readiness: () => (this.state === 'running' ? 'ready' : this.state === 'new' || this.state === 'starting' ? 'starting' : 'stopping'),
+        consoleSource: () => (this.state === 'running' ? this.services : undefined),
       });
     }
     const identity = await loadOrCreateClusterIdentity(dataDir, config.nodeId);
@@ -285,6 +304,8 @@ class EddyBroker implements Broker {
     const transactions = new TransactionCoordinator({ logs, topics, producerIds, markers: transactionMarkers, config, logger: this.logger });
     this.transactions = transactions;
     await transactions.start();
+    // Listeners, TLS files, the SCRAM credential store and the --sasl-user users (server/security-setup.ts).
+    const security = await prepareListenerSecurity(config, dataDir, this.logger);
 
     const services: BrokerServices = {
       config,
@@ -298,18 +319,19 @@ class EddyBroker implements Broker {
       transactionMarkers,
       logger: this.logger,
       shutdownSignal: this.shutdown.signal,
-      advertisedEndpoint: () => ({
-        host: config.advertisedHost ?? (config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host),
-        port: config.advertisedPort ?? this.port,
-      }),
+      advertisedEndpoint: makeAdvertisedEndpoints(config, () => this.listeners),
+      credentials: security.credentials,
       faults: this.faults,
       metrics: this.metrics,
+      fetchSessions: this.fetchSessions,
+      clientMetrics: new ClientMetricsManager(),
     };
     this.services = services;
-    this.metrics?.attach({ logs, groups, connectionCount: () => this.connectionCount, faults: this.faults });
+    this.metrics?.attach({ logs, groups, connectionCount: () => this.connectionCount, fetchSessions: this.fetchSessions, faults: this.faults });
     const server = new KafkaServer({
-      host: config.host,
-      port: config.port,
+      listeners: security.listeners,
+      tls: security.tls,
+      sasl: security.sasl,
       maxRequestBytes: config.socketRequestMaxBytes,
       idleTimeoutMs: config.connectionsMaxIdleMs,
       requestReadTimeoutMs: config.socketRequestReadTimeoutMs,
@@ -322,11 +344,13 @@ class EddyBroker implements Broker {
     });
     try {
       const bound = await server.listen();
-      this.host = bound.host;
-      this.port = bound.port;
+      this.listeners = bound;
+      this.host = bound[0]!.host;
+      this.port = bound[0]!.port;
     } catch (err) {
       if (err instanceof BrokerError) throw err;
-      throw new BrokerError('LISTEN', `Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`, { cause: err });
+      const where = security.listeners.map((l) => `${l.host}:${l.port}`).join(', ');
+      throw new BrokerError('LISTEN', `Cannot listen on ${where}: ${(err as Error).message}`, { cause: err });
     }
     this.server = server;
     this.state = 'running';
@@ -336,7 +360,7 @@ class EddyBroker implements Broker {
     this.logger.info(
       {
         version: EDDY_VERSION,
-        listeners: [`PLAINTEXT://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`],
+        listeners: this.listeners.map((l) => `${l.name}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`),
         host: this.host,
         port: this.port,
         dataDir,
@@ -395,6 +419,12 @@ class EddyBroker implements Broker {
       acceptErrors: 0,
       openFileLimitReached: 0,
       requestReadTimeouts: 0,
+      tlsHandshakeFailures: 0,
+      successfulAuthentications: 0,
+      failedAuthentications: 0,
+      successfulReauthentications: 0,
+      failedReauthentications: 0,
+      expiredConnectionsKilled: 0,
       queuedRequestBytes: 0,
       queuedRequestBytesPeak: 0,
       queuedMaxRequestBytes: null,
@@ -402,7 +432,7 @@ class EddyBroker implements Broker {
       memoryPoolMutedCount: 0,
       memoryReclaimRuns: 0,
     };
-    return { server };
+    return { server, fetchSessions: this.fetchSessions.stats() };
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,11 @@
 //   validation  produce-path record validation (issue 8): log-validator.ts in this process over pre-built batches
 //             of 1000 x 100 B records per codec (the validator's own cost), then those batches produced to the
 //             broker on one pipelined connection (throughput with validation, uncompressed and per codec)
+//   fetchsessions  KIP-227 (issue 12): Fetch request/response bytes and broker CPU per request with 1,000
+//             partitions, sessionless vs incremental (fetch-sessions.ts)
+//   security  issue 13: kcat produce/consume throughput over PLAINTEXT, SSL and SASL_SSL listeners (security.ts)
+//   legacy    issue 12: produce through the magic-1 up-conversion and fetch through the magic-1/0 down-conversion
+//             beside RecordBatch v2, from the raw test client (legacy-formats.ts)
 //   listoffsets  ListOffsets by timestamp (one lookup per request, one connection) against uncompressed and
 //             gzip-compressed batches of 100 records from kafkajs; a compressed lookup decompresses one batch
 //
@@ -45,6 +50,9 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { RECORD_BATCH_HEADER_SIZE, isTransactional, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { REPO_ROOT, startBroker, timeStartup, type BrokerProcess } from './broker-process.js';
 import { cleanerBench } from './cleaner.js';
+import { fetchSessionsBench, renderFetchSessions } from './fetch-sessions.js';
+import { renderSecurity, securityBench } from './security.js';
+import { legacyFormatsBench, renderLegacyFormats } from './legacy-formats.js';
 import { run, sleep, spawnTracked } from './proc.js';
 import { formatProfile, summariseProfile } from './profile-summary.js';
 
@@ -96,7 +104,7 @@ if (opts.help) {
   --validation-batches N  batches of 1000 x 100 B per validation case (default 2000; quick 200)
   --cleaner-mb M          MB of records (uncompressed) in the zstd topic the cleaner compacts (default 1024; quick 256)
   --only a,b / --skip a,b sections: limits,produce,kafkajs,transactions,consume,latency,startup,profile,
-                          listoffsets,validation,cleaner
+                          listoffsets,validation,cleaner,fetchsessions,security
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
   --out DIR               results directory (default bench-results)
   --main-js PATH          run this build's cli/main.js instead of dist/ (not rebuilt): e.g. a build of a
@@ -128,7 +136,7 @@ const cfg = {
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
   mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };
-const SECTIONS = ['limits', 'produce', 'kafkajs', 'transactions', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation', 'cleaner'];
+const SECTIONS = ['limits', 'produce', 'kafkajs', 'transactions', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation', 'cleaner', 'fetchsessions', 'security', 'legacy'];
 const only = opts.only ? new Set(opts.only.split(',')) : new Set(SECTIONS);
 for (const s of opts.skip?.split(',') ?? []) only.delete(s);
 if (!cfg.profile) only.delete('profile');
@@ -968,6 +976,9 @@ function renderTable(r: Record<string, any>): string {
       if (c.note) lines.push(`cleaner: ${c.note}`, '');
     }
   }
+  if (r.fetchsessions) lines.push(...renderFetchSessions(r.fetchsessions));
+  if (r.security) lines.push(...renderSecurity(r.security));
+  if (r.legacy) lines.push(...renderLegacyFormats(r.legacy));
   if (r.profile && !r.profile.error) {
     lines.push(`CPU profile of the broker under produce (100 B acks=1 and 1 KiB acks=-1; ${r.profile.file}):`, '');
     lines.push(formatProfile({ ...r.profile, entries: r.profile.entries.slice(0, 15) }), '');
@@ -1035,6 +1046,9 @@ async function main(): Promise<void> {
     const tool = buildLatencyTool();
     results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, log });
   }
+  if (want('fetchsessions')) results.fetchsessions = await fetchSessionsBench({ tmpRoot, mainJs: cfg.mainJs, partitions: 1000, requests: quick ? 200 : 1000, log });
+  if (want('security')) results.security = await securityBench({ tmpRoot, mainJs: cfg.mainJs, messages: quick ? 20_000 : 200_000, messageBytes: 512, log });
+  if (want('legacy')) results.legacy = await legacyFormatsBench({ tmpRoot, mainJs: cfg.mainJs, batches: quick ? 500 : 3000, log });
   if (want('profile')) results.profile = await profileBench();
 
   results.finishedAt = new Date().toISOString();

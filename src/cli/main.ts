@@ -60,8 +60,10 @@ function echo(value: string): string {
  */
 function strictValues<T>(y: Argv<T>, argv: readonly string[]): Argv<T> {
   // getOptions() is public yargs API, missing from @types/yargs.
-  const declared = (y as unknown as { getOptions(): { number: string[]; string: string[] } }).getOptions();
-  const isFlagName = (k: string) => !/[A-Z]/.test(k);
+  const declared = (y as unknown as { getOptions(): { number: string[]; string: string[]; array: string[] } }).getOptions();
+  // Repeatable flags (declared as arrays, e.g. --sasl-user) may be given more than once.
+  const repeatable = new Set(declared.array);
+  const isFlagName = (k: string) => !/[A-Z]/.test(k) && !repeatable.has(k);
   const numbers = declared.number.filter(isFlagName);
   const strings = declared.string.filter(isFlagName);
   // A failed check returns its message (yargs then calls fail() with it, as for its own usage errors).

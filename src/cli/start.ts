@@ -22,9 +22,24 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('queued-max-request-bytes', { type: 'number', describe: 'Request bytes read or queued broker-wide before reads pause; -1 = unbounded (queued.max.request.bytes; default 2 x socket.request.max.bytes, at least 200 MiB)' })
     .option('socket-request-read-timeout-ms', { type: 'number', default: D.socketRequestReadTimeoutMs, describe: 'Close a connection whose request frame is not complete this long after its first byte' })
     .option('fetch-max-bytes', { type: 'number', default: D.fetchMaxBytes, describe: 'Most record bytes in one Fetch response (fetch.max.bytes)' })
+    .option('message-downconversion-enable', { type: 'boolean', default: D.messageDownconversionEnable, describe: 'Convert batches to message format v0/v1 for Fetch v0-3 readers; false answers them UNSUPPORTED_VERSION (log.message.downconversion.enable)' })
+    .option('max-incremental-fetch-session-cache-slots', { type: 'number', default: D.maxIncrementalFetchSessionCacheSlots, describe: 'Most incremental fetch sessions kept, KIP-227; 0 = none (max.incremental.fetch.session.cache.slots)' })
+    .option('min-incremental-fetch-session-eviction-ms', { type: 'number', default: D.minIncrementalFetchSessionEvictionMs, describe: 'Fetch sessions unused this long may be evicted (min.incremental.fetch.session.eviction.ms)' })
     .option('max-connections', { type: 'number', default: D.maxConnections, describe: 'Most open client connections (max.connections)' })
     .option('max-connections-per-ip', { type: 'number', default: D.maxConnectionsPerIp, describe: 'Most open connections from one address (max.connections.per.ip)' })
     .option('max-connections-per-ip-overrides', { type: 'string', default: D.maxConnectionsPerIpOverrides, describe: 'Per-address limits, "host:count,host:count" (max.connections.per.ip.overrides)' })
+    .option('listeners', { type: 'string', describe: 'Listeners NAME://host:port,… e.g. SASL_SSL://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092 (listeners; default one PLAINTEXT listener on --host:--port)' })
+    .option('advertised-listeners', { type: 'string', describe: 'NAME://host:port,… clients are told to connect to, per listener (advertised.listeners)' })
+    .option('listener-security-protocol-map', { type: 'string', default: D.listenerSecurityProtocolMap, describe: 'NAME:PROTOCOL,… for listener names (listener.security.protocol.map)' })
+    .option('ssl-cert-file', { type: 'string', describe: 'PEM certificate (chain) of the SSL/SASL_SSL listeners' })
+    .option('ssl-key-file', { type: 'string', describe: 'PEM private key of --ssl-cert-file' })
+    .option('ssl-ca-file', { type: 'string', describe: 'PEM CA certificates that client certificates must chain to (ssl.truststore)' })
+    .option('ssl-client-auth', { type: 'string', choices: ['required', 'requested', 'none'], default: D.sslClientAuth, describe: 'Client certificates (ssl.client.auth)' })
+    .option('sasl-enabled-mechanisms', { type: 'string', default: D.saslEnabledMechanisms, describe: 'SASL mechanisms of SASL_* listeners (sasl.enabled.mechanisms; Kafka\'s default GSSAPI is not implemented)' })
+    // Repeatable (array: main.ts's once-only check skips array flags); each --sasl-user needs its value.
+    .option('sasl-user', { type: 'string', array: true, nargs: 1, describe: 'name:password, repeatable: created or updated at start for every enabled SCRAM mechanism (and so for PLAIN)' })
+    .option('connections-max-reauth-ms', { type: 'number', default: D.connectionsMaxReauthMs, describe: 'SASL session lifetime before re-authentication, 0 = unlimited (connections.max.reauth.ms, KIP-368)' })
+    .option('sasl-server-max-receive-size', { type: 'number', default: D.saslServerMaxReceiveSize, describe: 'Largest frame before SASL authentication completes (sasl.server.max.receive.size)' })
     .option('log-flush-interval-messages', { type: 'number', describe: 'fsync after this many messages (log.flush.interval.messages; default never)' })
     .option('log-flush-interval-ms', { type: 'number', describe: 'fsync at least this often (log.flush.interval.ms; default never)' })
     .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
@@ -50,6 +65,15 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('group-min-session-timeout-ms', { type: 'number', default: D.groupMinSessionTimeoutMs, describe: 'Smallest accepted member session timeout (group.min.session.timeout.ms)' })
     .option('group-max-session-timeout-ms', { type: 'number', default: D.groupMaxSessionTimeoutMs, describe: 'Largest accepted member session timeout (group.max.session.timeout.ms)' })
     .option('group-max-size', { type: 'number', default: D.groupMaxSize, describe: 'Most members in one consumer group (group.max.size)' })
+    .option('group-consumer-heartbeat-interval-ms', { type: 'number', default: D.groupConsumerHeartbeatIntervalMs, describe: 'Heartbeat interval given to consumer-protocol members, KIP-848 (group.consumer.heartbeat.interval.ms)' })
+    .option('group-consumer-min-heartbeat-interval-ms', { type: 'number', default: D.groupConsumerMinHeartbeatIntervalMs, describe: 'Lower bound of group.consumer.heartbeat.interval.ms (group.consumer.min.heartbeat.interval.ms)' })
+    .option('group-consumer-max-heartbeat-interval-ms', { type: 'number', default: D.groupConsumerMaxHeartbeatIntervalMs, describe: 'Upper bound of group.consumer.heartbeat.interval.ms (group.consumer.max.heartbeat.interval.ms)' })
+    .option('group-consumer-session-timeout-ms', { type: 'number', default: D.groupConsumerSessionTimeoutMs, describe: 'Consumer-protocol members without a heartbeat this long are fenced (group.consumer.session.timeout.ms)' })
+    .option('group-consumer-min-session-timeout-ms', { type: 'number', default: D.groupConsumerMinSessionTimeoutMs, describe: 'Lower bound of group.consumer.session.timeout.ms (group.consumer.min.session.timeout.ms)' })
+    .option('group-consumer-max-session-timeout-ms', { type: 'number', default: D.groupConsumerMaxSessionTimeoutMs, describe: 'Upper bound of group.consumer.session.timeout.ms (group.consumer.max.session.timeout.ms)' })
+    .option('group-consumer-max-size', { type: 'number', default: D.groupConsumerMaxSize, describe: 'Most members in one consumer-protocol group (group.consumer.max.size)' })
+    .option('group-consumer-assignors', { type: 'string', default: D.groupConsumerAssignors.join(','), describe: 'Server-side assignors, the first is the default (group.consumer.assignors)' })
+    .option('group-consumer-migration-policy', { type: 'string', default: D.groupConsumerMigrationPolicy, describe: 'Conversion between classic and consumer groups: disabled, upgrade, downgrade, bidirectional (group.consumer.migration.policy)' })
     .option('offsets-retention-minutes', { type: 'number', default: D.offsetsRetentionMinutes, describe: 'Committed offsets of an empty group expire after this (offsets.retention.minutes)' })
     .option('offsets-retention-check-interval-ms', { type: 'number', default: D.offsetsRetentionCheckIntervalMs, describe: 'How often expired offsets are removed (offsets.retention.check.interval.ms)' })
     .option('producer-id-expiration-ms', { type: 'number', default: D.producerIdExpirationMs, describe: 'Drop an idle idempotent producer\'s state after this long (producer.id.expiration.ms)' })
@@ -87,9 +111,23 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     queuedMaxRequestBytes: args['queued-max-request-bytes'],
     socketRequestReadTimeoutMs: args['socket-request-read-timeout-ms'],
     fetchMaxBytes: args['fetch-max-bytes'],
+    messageDownconversionEnable: args['message-downconversion-enable'],
+    maxIncrementalFetchSessionCacheSlots: args['max-incremental-fetch-session-cache-slots'],
+    minIncrementalFetchSessionEvictionMs: args['min-incremental-fetch-session-eviction-ms'],
     maxConnections: args['max-connections'],
     maxConnectionsPerIp: args['max-connections-per-ip'],
     maxConnectionsPerIpOverrides: args['max-connections-per-ip-overrides'],
+    listeners: args.listeners,
+    advertisedListeners: args['advertised-listeners'],
+    listenerSecurityProtocolMap: args['listener-security-protocol-map'],
+    sslCertFile: args['ssl-cert-file'],
+    sslKeyFile: args['ssl-key-file'],
+    sslCaFile: args['ssl-ca-file'],
+    sslClientAuth: args['ssl-client-auth'] as BrokerOptions['sslClientAuth'],
+    saslEnabledMechanisms: args['sasl-enabled-mechanisms'],
+    saslUser: args['sasl-user']?.map(String),
+    connectionsMaxReauthMs: args['connections-max-reauth-ms'],
+    saslServerMaxReceiveSize: args['sasl-server-max-receive-size'],
     logFlushIntervalMessages: args['log-flush-interval-messages'],
     logFlushIntervalMs: args['log-flush-interval-ms'],
     logSegmentBytes: args['log-segment-bytes'],
@@ -115,6 +153,19 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     groupMinSessionTimeoutMs: args['group-min-session-timeout-ms'],
     groupMaxSessionTimeoutMs: args['group-max-session-timeout-ms'],
     groupMaxSize: args['group-max-size'],
+    groupConsumerHeartbeatIntervalMs: args['group-consumer-heartbeat-interval-ms'],
+    groupConsumerMinHeartbeatIntervalMs: args['group-consumer-min-heartbeat-interval-ms'],
+    groupConsumerMaxHeartbeatIntervalMs: args['group-consumer-max-heartbeat-interval-ms'],
+    groupConsumerSessionTimeoutMs: args['group-consumer-session-timeout-ms'],
+    groupConsumerMinSessionTimeoutMs: args['group-consumer-min-session-timeout-ms'],
+    groupConsumerMaxSessionTimeoutMs: args['group-consumer-max-session-timeout-ms'],
+    groupConsumerMaxSize: args['group-consumer-max-size'],
+    // The default stays the default array, so the startup line does not report it as changed.
+    groupConsumerAssignors:
+      String(args['group-consumer-assignors']) === D.groupConsumerAssignors.join(',')
+        ? undefined
+        : String(args['group-consumer-assignors']).split(',').map((a) => a.trim()).filter((a) => a !== ''),
+    groupConsumerMigrationPolicy: String(args['group-consumer-migration-policy']).toLowerCase() as NonNullable<BrokerOptions['groupConsumerMigrationPolicy']>,
     offsetsRetentionMinutes: args['offsets-retention-minutes'],
     offsetsRetentionCheckIntervalMs: args['offsets-retention-check-interval-ms'],
     producerIdExpirationMs: args['producer-id-expiration-ms'],

@@ -48,6 +48,30 @@
 // producers are fenced: pending-txn-offsets.ts. OffsetFetch with require_stable (KIP-447) answers
 // UNSTABLE_OFFSET_COMMIT for a partition with a pending transactional offset or a commit still being written
 // (Kafka's hasPendingOffsetCommitsForTopicPartition).
+//
+// Consumer-protocol groups (KIP-848; consumer-group/manager.ts) share the group id space with classic groups, as
+// Kafka's groups map does: a group id is a consumer group while consumer-group/manager.ts has it, and its
+// committed offsets still live in the `Group` object here (which then has no members and no protocol). Routing:
+// | request                              | classic group (or none)              | consumer group                         |
+// |--------------------------------------|--------------------------------------|----------------------------------------|
+// | ConsumerGroupHeartbeat epoch 0       | none or Empty: becomes a consumer    | the heartbeat                          |
+// |                                      |   group (the classic metadata is     |                                        |
+// |                                      |   tombstoned, offsets kept); with    |                                        |
+// |                                      |   members: GROUP_ID_NOT_FOUND        |                                        |
+// | JoinGroup                            | classic                              | Empty: deleted, then the classic join; |
+// |                                      |                                      |   else INCONSISTENT_GROUP_PROTOCOL     |
+// | SyncGroup / Heartbeat / LeaveGroup   | classic                              | UNKNOWN_MEMBER_ID                      |
+// | OffsetCommit / TxnOffsetCommit       | classic rules                        | member epoch rules (STALE_MEMBER_EPOCH)|
+// | OffsetFetch v9 with member id/epoch  | ignored                              | checked (STALE_MEMBER_EPOCH)           |
+// | DescribeGroups                       | classic                              | "Dead", as Kafka 3.9 describes it      |
+// | ListGroups                           | type classic                         | type consumer, its state               |
+// | DeleteGroups                         | Empty only                           | Empty only (all its records tombstoned)|
+// Offsets of a consumer group expire as Kafka 3.9's do: retention after their commit, for topics no member
+// subscribes to; an Empty consumer group left without offsets is removed.
+// Deliberate difference from Kafka 3.9/4.0: the online upgrade of a classic group that has members
+// (group.consumer.migration.policy, convertToConsumerGroup) and classic members inside a consumer group
+// (classicGroupJoinToConsumerGroup) are not built; those requests get the errors Kafka gives when it cannot
+// convert (GROUP_ID_NOT_FOUND, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID).
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
 import type { LogManager } from '../log/log-manager.js';
@@ -60,6 +84,10 @@ import { joinError, syncError, type JoinResult, type SyncResult } from './member
 import { NO_EXPIRE_TIMESTAMP, type StoredOffset, type StoreRecord } from './group-records.js';
 import { OffsetsTopicStore } from './offsets-topic.js';
 import type { PendingTxnOffset } from './pending-txn-offsets.js';
+import { configuredAssignors } from './consumer-group/assignors.js';
+import type { ConsumerGroup } from './consumer-group/consumer-group.js';
+import { loadTopicRegexEngine } from './consumer-group/topic-regex.js';
+import { ConsumerGroupManager, type DescribedConsumerGroup, type HeartbeatParams, type HeartbeatResult } from './consumer-group/manager.js';
 
 export interface GroupCoordinatorOptions {
   dataDir: string;
@@ -102,11 +130,15 @@ export interface FetchOffsetsResult {
 export interface ListedGroup {
   groupId: string;
   protocolType: string;
-  state: GroupState;
+  /** Kafka's state names: the classic ones, or a consumer group's (Empty, Assigning, Reconciling, Stable). */
+  state: string;
+  /** ListGroups v5's group type (KIP-848). */
+  groupType: typeof CLASSIC_GROUP_TYPE | typeof CONSUMER_GROUP_TYPE;
 }
 
-/** The group type ListGroups v5 reports (KIP-848): every group here uses the classic protocol. */
+/** The group types ListGroups v5 reports (KIP-848). */
 export const CLASSIC_GROUP_TYPE = 'classic';
+export const CONSUMER_GROUP_TYPE = 'consumer';
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
@@ -118,6 +150,8 @@ export class GroupCoordinator {
   private readonly hooks: GroupHooks;
   private readonly log: Logger;
   readonly now: () => number;
+  /** Consumer-protocol groups (KIP-848). */
+  readonly consumerGroups: ConsumerGroupManager;
 
   /**
    * Orders offset writes (commits and deletions) as they are queued to the store; see Group.offsetWriteSeq. A
@@ -143,6 +177,31 @@ export class GroupCoordinator {
         }
       },
     };
+    const c = options.config;
+    this.consumerGroups = new ConsumerGroupManager(
+      {
+        heartbeatIntervalMs: c.groupConsumerHeartbeatIntervalMs,
+        sessionTimeoutMs: c.groupConsumerSessionTimeoutMs,
+        maxSize: c.groupConsumerMaxSize,
+        assignors: configuredAssignors(c.groupConsumerAssignors),
+      },
+      {
+        logger: this.log,
+        topics: options.topics,
+        now: this.now,
+        write: async (_groupId, records) => {
+          try {
+            await this.store!.append(records.map((record): StoreRecord => ({ type: 'consumer-group', record })));
+            return ErrorCode.NONE;
+          } catch (err) {
+            return this.writeErrorCode(err);
+          }
+        },
+        onGroupCreated: (groupId) => {
+          if (!this.groups.has(groupId)) this.createGroup(groupId);
+        },
+      },
+    );
   }
 
   /** Creates the coordinator and loads every group and offset before returning. */
@@ -181,12 +240,18 @@ export class GroupCoordinator {
         this.addOpenGroup(p.producerId, groupId);
       }
     }
+    for (const [groupId, records] of state.consumerGroups) {
+      this.consumerGroups.loadGroup(groupId, records);
+      if (this.consumerGroups.group(groupId) !== undefined && !this.groups.has(groupId)) this.createGroup(groupId);
+    }
     this.nextWriteSeq = state.nextPosition;
+    if (this.consumerGroups.hasRegexSubscriptions()) await loadTopicRegexEngine();
     this.loading = false;
     for (const group of this.groups.values()) group.onLoaded();
+    this.consumerGroups.onLoaded();
     this.expiryTimer = setInterval(() => void this.cleanupExpiredOffsets(), this.options.config.offsetsRetentionCheckIntervalMs);
     this.expiryTimer.unref();
-    this.log.info({ groups: this.groups.size, offsets: offsetCount, loadMs: this.now() - startedAt }, 'group metadata loaded');
+    this.log.info({ groups: this.groups.size, consumerGroups: state.consumerGroups.size, offsets: offsetCount, loadMs: this.now() - startedAt }, 'group metadata loaded');
   }
 
   get isLoading(): boolean {
@@ -255,6 +320,13 @@ export class GroupCoordinator {
     if (status !== ErrorCode.NONE) return joinError(p.memberId, status);
     const { groupMinSessionTimeoutMs: min, groupMaxSessionTimeoutMs: max } = this.options.config;
     if (p.sessionTimeoutMs < min || p.sessionTimeoutMs > max) return joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT);
+    const consumerGroup = this.consumerGroups.group(groupId);
+    if (consumerGroup !== undefined) {
+      if (!consumerGroup.isEmpty) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      // Kafka's maybeDeleteEmptyConsumerGroup: an Empty consumer group gives way to the classic join.
+      const deleted = await this.removeConsumerGroup(consumerGroup);
+      if (deleted !== ErrorCode.NONE) return joinError(p.memberId, deleted);
+    }
     let group = this.groups.get(groupId);
     if (group === undefined) {
       // Only a member without an id may create a group; a known id for an unknown group is stale.
@@ -269,7 +341,7 @@ export class GroupCoordinator {
     if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
     if (status !== ErrorCode.NONE) return syncError(status);
     const group = this.groups.get(groupId);
-    if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (group === undefined || this.consumerGroups.group(groupId) !== undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     return group.sync(p);
   }
 
@@ -278,7 +350,7 @@ export class GroupCoordinator {
     if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return ErrorCode.NONE;
     if (status !== ErrorCode.NONE) return status;
     const group = this.groups.get(groupId);
-    if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group === undefined || this.consumerGroups.group(groupId) !== undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
 
@@ -286,7 +358,7 @@ export class GroupCoordinator {
     const status = this.groupStatusError(groupId, false);
     if (status !== ErrorCode.NONE) return { errorCode: status, members: [] };
     const group = this.groups.get(groupId);
-    if (group === undefined) {
+    if (group === undefined || this.consumerGroups.group(groupId) !== undefined) {
       return { errorCode: ErrorCode.NONE, members: members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
     }
     const results = group.leave(members);
@@ -297,19 +369,27 @@ export class GroupCoordinator {
   // ---- offsets -------------------------------------------------------------------------------------------------
 
   /** Commits offsets; returns one error code per entry, in order. Resolves after the commit is fsynced. */
-  async commitOffsets(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number, entries: OffsetToCommit[]): Promise<number[]> {
+  async commitOffsets(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number, entries: OffsetToCommit[], apiVersion = 9): Promise<number[]> {
     const all = (code: number) => entries.map(() => code);
     const status = this.groupStatusError(groupId, true);
     if (status !== ErrorCode.NONE) return all(status);
     let group = this.groups.get(groupId);
-    if (group === undefined) {
-      // A negative generation means the group does not use the coordinator for membership (simple consumer,
-      // admin resetOffsets): create it. Otherwise the commit comes from a generation that no longer exists.
-      if (generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
-      group = this.createGroup(groupId);
+    const consumerGroup = this.consumerGroups.group(groupId);
+    if (consumerGroup !== undefined) {
+      // KIP-848: the member epoch rules of Kafka's ConsumerGroup.validateOffsetCommit (generationIdOrMemberEpoch).
+      const validation = this.consumerGroups.validateOffsetCommit(consumerGroup, memberId, generationId, false, apiVersion);
+      if (validation !== ErrorCode.NONE) return all(validation);
+      group ??= this.createGroup(groupId);
+    } else {
+      if (group === undefined) {
+        // A negative generation means the group does not use the coordinator for membership (simple consumer,
+        // admin resetOffsets): create it. Otherwise the commit comes from a generation that no longer exists.
+        if (generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+        group = this.createGroup(groupId);
+      }
+      const validation = group.validateOffsetCommit(memberId, groupInstanceId, generationId);
+      if (validation !== ErrorCode.NONE) return all(validation);
     }
-    const validation = group.validateOffsetCommit(memberId, groupInstanceId, generationId);
-    if (validation !== ErrorCode.NONE) return all(validation);
 
     // offset.metadata.max.bytes is compared with Java's String.length() (UTF-16 code units), not a byte count
     // (GroupMetadataManager.validateOffsetMetadataLength); JS string length counts the same units.
@@ -387,7 +467,11 @@ export class GroupCoordinator {
     if (status !== ErrorCode.NONE) return all(status);
     // Unlike an ordinary commit, a transactional one creates the group whatever its generation (handleTxnCommitOffsets).
     const group = this.groups.get(groupId) ?? this.createGroup(groupId);
-    const validation = group.validateTxnOffsetCommit(memberId, groupInstanceId, generationId);
+    const consumerGroup = this.consumerGroups.group(groupId);
+    const validation =
+      consumerGroup !== undefined
+        ? this.consumerGroups.validateOffsetCommit(consumerGroup, memberId, generationId, true, 9)
+        : group.validateTxnOffsetCommit(memberId, groupInstanceId, generationId);
     if (validation !== ErrorCode.NONE) return all(validation);
 
     const maxMetadata = this.options.config.offsetMetadataMaxBytes;
@@ -462,9 +546,20 @@ export class GroupCoordinator {
    * .getOffsets); with topics null only partitions that have a committed offset are listed, so one with only a
    * pending transactional offset does not appear.
    */
-  fetchOffsets(groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null, requireStable = false): FetchOffsetsResult {
+  fetchOffsets(
+    groupId: string,
+    topics: Array<{ name: string; partitionIndexes: number[] }> | null,
+    requireStable = false,
+    member?: { memberId: string | null; memberEpoch: number },
+  ): FetchOffsetsResult {
     const status = this.groupStatusError(groupId, true);
     if (status !== ErrorCode.NONE) return { errorCode: status, topics: [] };
+    const consumerGroup = this.consumerGroups.group(groupId);
+    if (consumerGroup !== undefined && member !== undefined) {
+      // OffsetFetch v9 (KIP-848): Kafka's ConsumerGroup.validateOffsetFetch; classic groups ignore the fields.
+      const validation = this.consumerGroups.validateOffsetFetch(consumerGroup, member.memberId, member.memberEpoch);
+      if (validation !== ErrorCode.NONE) return { errorCode: validation, topics: [] };
+    }
     const group = this.groups.get(groupId);
     const answer = (partitionIndex: number, key: string, o: StoredOffset | undefined): FetchedOffset => {
       if (requireStable && group !== undefined && (group.pendingOffsetCommits.has(key) || group.pendingTxnOffsets.hasPendingForPartition(key))) {
@@ -505,7 +600,12 @@ export class GroupCoordinator {
     const group = this.groups.get(groupId);
     if (group === undefined || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, codes: [] };
     let codes: number[];
-    if (group.is('Empty')) {
+    const consumerGroup = this.consumerGroups.group(groupId);
+    if (consumerGroup !== undefined) {
+      // A consumer group refuses the topics its members subscribe to (Kafka's OffsetMetadataManager.deleteOffsets).
+      const subscribed = this.consumerGroups.subscribedTopics(consumerGroup);
+      codes = partitions.map((p) => (subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE));
+    } else if (group.is('Empty')) {
       codes = partitions.map(() => ErrorCode.NONE);
     } else if (group.protocolType === CONSUMER_PROTOCOL_TYPE) {
       codes = partitions.map((p) => (group.isSubscribedToTopic(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE));
@@ -533,11 +633,13 @@ export class GroupCoordinator {
       group.offsetWriteSeq.set(key, seq);
       records.push({ type: 'offset-delete', groupId: group.groupId, topic: o.topic, partition: o.partition });
     }
-    if (deleteGroup || (group.is('Empty') && !group.hasOffsets)) {
+    const consumerGroup = this.consumerGroups.group(group.groupId);
+    if ((deleteGroup || (group.is('Empty') && !group.hasOffsets)) && (consumerGroup === undefined || consumerGroup.isEmpty)) {
       this.log.info({ groupId: group.groupId, generationId: group.generationId }, 'removing the group');
+      if (consumerGroup !== undefined) for (const record of this.consumerGroups.deleteGroup(consumerGroup)) records.push({ type: 'consumer-group', record });
       group.markDead();
       if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
-      records.push({ type: 'group-delete', groupId: group.groupId });
+      if (consumerGroup === undefined) records.push({ type: 'group-delete', groupId: group.groupId });
     }
     try {
       await this.store!.append(records);
@@ -571,7 +673,12 @@ export class GroupCoordinator {
     for (const group of [...this.groups.values()]) {
       let base: ((o: StoredOffset) => number) | undefined;
       let subscribed: Set<string> | undefined;
-      if (group.protocolType !== null && group.is('Empty')) {
+      const consumerGroup = this.consumerGroups.group(group.groupId);
+      if (consumerGroup !== undefined) {
+        // Kafka's ConsumerGroup.offsetExpirationCondition: from the commit, for topics no member subscribes to.
+        base = (o) => o.commitTimestampMs;
+        subscribed = this.consumerGroups.subscribedTopics(consumerGroup);
+      } else if (group.protocolType !== null && group.is('Empty')) {
         base = () => group.currentStateTimestampMs;
       } else if (group.protocolType === CONSUMER_PROTOCOL_TYPE && group.subscribedTopics !== undefined && group.is('Stable')) {
         base = (o) => o.commitTimestampMs;
@@ -595,13 +702,63 @@ export class GroupCoordinator {
     return removed;
   }
 
+  // ---- consumer-protocol groups (KIP-848) ------------------------------------------------------------------------
+
+  /** ConsumerGroupHeartbeat: the coordinator's checks and the classic-group side, then consumer-group/manager.ts. */
+  async consumerGroupHeartbeat(p: HeartbeatParams): Promise<HeartbeatResult> {
+    const status = this.groupStatusError(p.groupId, true);
+    if (status !== ErrorCode.NONE) return { errorCode: status, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+    const classic = this.groups.get(p.groupId);
+    if (classic !== undefined && this.consumerGroups.group(p.groupId) === undefined && p.memberEpoch === 0 && p.groupId.trim() !== '') {
+      if (classic.size > 0 || !classic.is('Empty')) {
+        // Kafka's getOrMaybeCreateConsumerGroup without an online upgrade (convertToConsumerGroup is not built).
+        return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${p.groupId} is not a consumer group.`, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+      }
+      if (classic.protocolType !== null) {
+        // Kafka's maybeDeleteEmptyClassicGroup: the empty classic group's metadata goes; its offsets stay.
+        try {
+          await this.store!.append([{ type: 'group-delete', groupId: p.groupId }]);
+        } catch (err) {
+          return { errorCode: this.writeErrorCode(err), errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+        }
+        classic.protocolType = null;
+        classic.protocolName = null;
+        classic.leaderId = null;
+        this.log.info({ groupId: p.groupId }, 'empty classic group converted to a consumer group');
+      }
+    }
+    return this.consumerGroups.heartbeat(p);
+  }
+
+  /** ConsumerGroupDescribe for one group id. */
+  describeConsumerGroup(groupId: string): DescribedConsumerGroup {
+    const status = this.groupStatusError(groupId, true);
+    if (status !== ErrorCode.NONE) return { groupId, errorCode: status, errorMessage: null, group: undefined, assignorName: '' };
+    return this.consumerGroups.describe(groupId);
+  }
+
+  /** Removes an Empty consumer group's records (before a classic group of that id is created). */
+  private async removeConsumerGroup(group: ConsumerGroup): Promise<number> {
+    const records = this.consumerGroups.deleteGroup(group);
+    this.log.info({ groupId: group.groupId }, 'empty consumer group converted to a classic group');
+    try {
+      await this.store!.append(records.map((record): StoreRecord => ({ type: 'consumer-group', record })));
+      return ErrorCode.NONE;
+    } catch (err) {
+      return this.writeErrorCode(err);
+    }
+  }
+
   // ---- admin ---------------------------------------------------------------------------------------------------
 
   describeGroup(groupId: string): { errorCode: number; summary: GroupSummary | undefined } {
     const status = this.groupStatusError(groupId, true);
     if (status !== ErrorCode.NONE) return { errorCode: status, summary: undefined };
     const group = this.groups.get(groupId);
-    if (group === undefined) return { errorCode: ErrorCode.NONE, summary: { state: 'Dead', protocolType: '', protocolData: '', members: [] } };
+    // Kafka 3.9 describes a consumer-protocol group as it describes an unknown one (classicGroup() throws).
+    if (group === undefined || this.consumerGroups.group(groupId) !== undefined) {
+      return { errorCode: ErrorCode.NONE, summary: { state: 'Dead', protocolType: '', protocolData: '', members: [] } };
+    }
     return { errorCode: ErrorCode.NONE, summary: group.summary() };
   }
 
@@ -611,12 +768,16 @@ export class GroupCoordinator {
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const groups: ListedGroup[] = [];
-    if (types.size === 0 || types.has(CLASSIC_GROUP_TYPE)) {
-      for (const g of this.groups.values()) {
-        if (g.is('Dead')) continue;
-        if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
-        groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
-      }
+    for (const g of this.groups.values()) {
+      if (g.is('Dead')) continue;
+      const consumerGroup = this.consumerGroups.group(g.groupId);
+      const listed: ListedGroup =
+        consumerGroup !== undefined
+          ? { groupId: g.groupId, protocolType: CONSUMER_PROTOCOL_TYPE, state: consumerGroup.state, groupType: CONSUMER_GROUP_TYPE }
+          : { groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state, groupType: CLASSIC_GROUP_TYPE };
+      if (types.size > 0 && !types.has(listed.groupType)) continue;
+      if (states.size > 0 && !states.has(listed.state.toLowerCase())) continue;
+      groups.push(listed);
     }
     return { errorCode: this.loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
@@ -630,7 +791,7 @@ export class GroupCoordinator {
       const group = this.groups.get(groupId);
       if (status !== ErrorCode.NONE) codes[i] = status;
       else if (group === undefined || group.is('Dead')) codes[i] = ErrorCode.GROUP_ID_NOT_FOUND;
-      else if (!group.is('Empty')) codes[i] = ErrorCode.NON_EMPTY_GROUP;
+      else if (!group.is('Empty') || this.consumerGroups.group(groupId)?.isEmpty === false) codes[i] = ErrorCode.NON_EMPTY_GROUP;
       else {
         codes[i] = ErrorCode.NONE;
         const removed = group.offsets.size;
@@ -653,6 +814,7 @@ export class GroupCoordinator {
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
     for (const group of this.groups.values()) group.markDead(ErrorCode.NOT_COORDINATOR);
+    this.consumerGroups.shutdown();
   }
 
   /** After shutdown() and once no request is in flight. Writes in flight finish in the logs, which close later. */

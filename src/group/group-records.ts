@@ -11,6 +11,7 @@
 //   key                      version   fields
 //   OffsetCommitKey          0, 1      string group, string topic, int32 partition     (1 is written)
 //   GroupMetadataKey         2         string group
+//   ConsumerGroup*Key        3–8       consumer-protocol groups (KIP-848): consumer-group/records.ts
 //   any other key version              unknown: skipped with a warning, as Kafka's UnknownKey
 //
 //   value (null = tombstone) written                         fields
@@ -27,6 +28,7 @@
 // A value version outside 0–4 throws (Kafka's IllegalStateException "Unknown offset message version").
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
+import { readConsumerGroupRecordKey, type ConsumerGroupRecord, type ConsumerGroupRecordKey } from './consumer-group/records.js';
 
 /** StoredOffset.expireTimestampMs when the offset has no explicit expiry (OffsetCommitRequest.DEFAULT_TIMESTAMP). */
 export const NO_EXPIRE_TIMESTAMP = -1;
@@ -73,11 +75,13 @@ export type StoreRecord =
   | { type: 'offset'; value: StoredOffset }
   | { type: 'offset-delete'; groupId: string; topic: string; partition: number }
   | { type: 'group'; value: StoredGroup }
-  | { type: 'group-delete'; groupId: string };
+  | { type: 'group-delete'; groupId: string }
+  | { type: 'consumer-group'; record: ConsumerGroupRecord };
 
 export type GroupRecordKey =
   | { kind: 'offset'; groupId: string; topic: string; partition: number }
   | { kind: 'group'; groupId: string }
+  | { kind: 'consumer-group'; key: ConsumerGroupRecordKey }
   | { kind: 'unknown'; version: number };
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -108,6 +112,8 @@ export function decodeGroupRecordKey(key: Buffer): GroupRecordKey {
   const version = r.readInt16();
   if (version === 0 || version === 1) return { kind: 'offset', groupId: r.readString(), topic: r.readString(), partition: r.readInt32() };
   if (version === GROUP_METADATA_KEY_VERSION) return { kind: 'group', groupId: r.readString() };
+  const consumerGroupKey = readConsumerGroupRecordKey(version, r);
+  if (consumerGroupKey !== undefined) return { kind: 'consumer-group', key: consumerGroupKey };
   return { kind: 'unknown', version };
 }
 

@@ -13,6 +13,8 @@
 //   offset deleted/expired OffsetCommitKey → null (tombstone)
 //   group metadata         GroupMetadataKey → GroupMetadataValue (generation, members, assignments)
 //   group removed          GroupMetadataKey → null
+//   consumer-protocol      ConsumerGroup*Key → ConsumerGroup*Value or null (KIP-848; consumer-group/records.ts),
+//   group state            one batch per heartbeat, in the order the coordinator computed them
 //   TxnOffsetCommit        OffsetCommitKey → OffsetCommitValue in a *transactional* batch of the producer (epoch
 //                          checked by the partition, AppendOrigin.COORDINATOR); the transaction's COMMIT or ABORT
 //                          marker, written to this partition by the transaction coordinator, decides it
@@ -24,7 +26,8 @@
 // producer until that producer's marker: COMMIT makes each pending offset current unless a record of the same key
 // was appended after it (CommitRecordMetadataAndOffset.olderThan), ABORT drops them. What is still pending at the
 // end (an open transaction) is handed back to the coordinator as pending transactional offsets, with positions in
-// log order, so the marker that comes after the restart completes them. A record whose key version is unknown is
+// log order, so the marker that comes after the restart completes them. Consumer-protocol group records are kept latest per key and
+// handed back per group in log order, for the coordinator to replay (a tombstone drops the key). A record whose key version is unknown is
 // skipped with a warning; an undecodable record stops the load of that partition (logged at error, what was read
 // is kept), so no record can stop the broker from starting.
 //
@@ -41,6 +44,7 @@ import type { TopicRegistry } from '../metadata/topic-registry.js';
 import { RECORD_BATCH_HEADER_SIZE, isTransactional } from '../protocol/records/batch.js';
 import { readEndTxnMarker } from '../protocol/records/control-batch.js';
 import { buildKeyValueBatch, keyValueRecordSize, type KeyValueRecord, type TransactionalBatchProducer } from '../protocol/records/key-value-batch.js';
+import { decodeConsumerGroupRecord, encodeConsumerGroupRecordKey, encodeConsumerGroupRecordValue, type ConsumerGroupRecord } from './consumer-group/records.js';
 import {
   decodeGroupMetadataValue,
   decodeGroupRecordKey,
@@ -78,6 +82,8 @@ export interface LoadedGroupState {
   pendingTxnOffsets: Map<string, LoadedPendingTxnOffset[]>;
   /** The first write position after the loaded records. */
   nextPosition: number;
+  /** groupId → its consumer-protocol group records (latest per key, in log order). */
+  consumerGroups: Map<string, ConsumerGroupRecord[]>;
 }
 
 export interface OffsetsTopicStoreOptions {
@@ -111,10 +117,13 @@ function recordOf(record: StoreRecord): KeyValueRecord {
       return { key: encodeGroupMetadataKey(record.value.groupId), value: encodeGroupMetadataValue(record.value) };
     case 'group-delete':
       return { key: encodeGroupMetadataKey(record.groupId), value: null };
+    case 'consumer-group':
+      return { key: encodeConsumerGroupRecordKey(record.record), value: encodeConsumerGroupRecordValue(record.record) };
   }
 }
 
 function groupOf(record: StoreRecord): string {
+  if (record.type === 'consumer-group') return record.record.groupId;
   return record.type === 'offset' || record.type === 'group' ? record.value.groupId : record.groupId;
 }
 
@@ -245,13 +254,15 @@ export class OffsetsTopicStore {
   }
 
   private async load(): Promise<LoadedGroupState> {
-    const state: LoadedGroupState = { groups: new Map(), offsets: new Map(), pendingTxnOffsets: new Map(), nextPosition: 0 };
+    const state: LoadedGroupState = { groups: new Map(), offsets: new Map(), pendingTxnOffsets: new Map(), nextPosition: 0, consumerGroups: new Map() };
     const topic = this.log.topic;
     if (topic === undefined) return state;
     const offsets = new Map<string, { value: StoredOffset; position: number }>();
+    const consumerGroupRecords = new Map<string, Map<string, ConsumerGroupRecord>>();
     for (let partition = 0; partition < topic.partitions; partition++) {
-      await this.loadPartition(partition, state, offsets);
+      await this.loadPartition(partition, state, offsets, consumerGroupRecords);
     }
+    for (const [groupId, byKey] of consumerGroupRecords) state.consumerGroups.set(groupId, [...byKey.values()]);
     for (const { value } of offsets.values()) {
       let list = state.offsets.get(value.groupId);
       if (list === undefined) state.offsets.set(value.groupId, (list = []));
@@ -260,7 +271,12 @@ export class OffsetsTopicStore {
     return state;
   }
 
-  private async loadPartition(partition: number, state: LoadedGroupState, offsets: Map<string, { value: StoredOffset; position: number }>): Promise<void> {
+  private async loadPartition(
+    partition: number,
+    state: LoadedGroupState,
+    offsets: Map<string, { value: StoredOffset; position: number }>,
+    consumerGroupRecords: Map<string, Map<string, ConsumerGroupRecord>>,
+  ): Promise<void> {
     const logger = this.options.logger;
     /** producerId → offset key → the pending offset (null: a transactional tombstone removed it). */
     const pending = new Map<bigint, Map<string, { value: StoredOffset; position: number }>>();
@@ -274,6 +290,16 @@ export class OffsetsTopicStore {
         const key = decodeGroupRecordKey(record.key);
         if (key.kind === 'unknown') {
           logger.warn({ partition, offset: offset.toString(), keyVersion: key.version }, 'ignoring a __consumer_offsets record with an unknown key version');
+          return;
+        }
+        if (key.kind === 'consumer-group') {
+          const k = key.key;
+          let byKey = consumerGroupRecords.get(k.groupId);
+          if (byKey === undefined) consumerGroupRecords.set(k.groupId, (byKey = new Map()));
+          const recordKey = `${k.type}\u0000${k.memberId ?? ''}`;
+          // Delete first so a rewritten key moves to the end: replay order follows the log.
+          byKey.delete(recordKey);
+          if (record.value !== null) byKey.set(recordKey, decodeConsumerGroupRecord(k, record.value));
           return;
         }
         if (key.kind === 'group') {

@@ -1,8 +1,8 @@
 // DescribeCluster (key 60), versions 0–1.
 // Kafka 3.9's broker listener (KafkaApis.handleDescribeCluster → AuthHelper.computeDescribeClusterResponse):
-// - The cluster id, the one broker (this one, at its advertised host and port, rack null) and, as controller id,
-//   this node: a KRaft broker reports a random alive broker there, and the only one is this broker, which is also
-//   the controller.
+// - The cluster id, the one broker (this one, at the host and port advertised for the listener the request came
+//   through, rack null) and, as controller id, this node: a KRaft broker reports a random alive broker there, and
+//   the only one is this broker, which is also the controller.
 // - ClusterAuthorizedOperations: when asked, every CLUSTER operation (no authorizer: 8096); otherwise
 //   -2147483648.
 // - EndpointType (v1, KIP-919): this listener is a BROKER endpoint. A request for CONTROLLER (2) answers
@@ -47,7 +47,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       );
     }
     const broker = ctx.broker;
-    const endpoint = broker.advertisedEndpoint();
+    const endpoint = broker.advertisedEndpoint(ctx.listenerName);
     const res = makeDescribeClusterResponse();
     res.clusterId = broker.clusterId;
     res.controllerId = broker.nodeId;

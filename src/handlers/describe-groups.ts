@@ -3,6 +3,8 @@
 //   metadata and assignment only when Stable (Kafka's GroupMetadata.summary); other states list members without
 //   them. A group this broker does not know is answered as Kafka does: no error, state "Dead", nothing else.
 // - An empty group id is allowed (Kafka allows it here so such groups can be inspected).
+// - A consumer-protocol group (KIP-848) is answered as Kafka 3.9 answers it: state "Dead", no members, no error
+//   (its classicGroup() lookup fails); ConsumerGroupDescribe describes it.
 // - v3+ (KIP-430): authorized operations when asked; without an authorizer every group operation is allowed
 //   (READ, DELETE, DESCRIBE), else -2147483648. v4+ (KIP-345): member group instance ids. v5 is flexible.
 import { ApiKey } from '../protocol/generated/index.js';

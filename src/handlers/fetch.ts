@@ -1,13 +1,27 @@
 // Fetch (key 1), versions 0–17.
 // - Topics by name up to v12 and by topic id from v13 (UNKNOWN_TOPIC_ID when the id is unknown), consistent with
 //   Metadata returning topic ids from v10.
-// - Sessions (KIP-227): Eddy never creates one, so it answers as Kafka's FetchManager.newContext does when no
-//   session exists (FetchSession.scala) — every answer carries session id 0 and clients keep sending full fetches:
+// - Incremental fetch sessions (KIP-227, v7+), kept by the broker's FetchSessionCache (fetch/fetch-session-cache.ts
+//   has the rules, after Kafka's FetchSession.scala). The context comes first, then the partitions are answered:
 //
-//     session epoch (v7+)   session id   answer
-//     0 (INITIAL)           any          full fetch (Kafka closes the named session and may open one; we open none)
-//     -1 (FINAL)            any          full fetch, sessionless
-//     anything else         any          FETCH_SESSION_ID_NOT_FOUND, no partitions (incremental, no such session)
+//     session epoch   session id          partitions read                    answer
+//     -1 (FINAL)      any (closed)        the request's                      sessionless: id 0, every partition
+//     0 (INITIAL)     any (closed)        the request's                      every partition; id = a new session
+//                                                                            when the cache has room, else 0
+//     other           unknown             none                               FETCH_SESSION_ID_NOT_FOUND, id 0
+//     other           known, other epoch  none                               INVALID_FETCH_SESSION_EPOCH, id 0
+//     other           known, v13+ vs not  none                               FETCH_SESSION_TOPIC_ID_ERROR, id 0
+//     other           known, same epoch   all of the session's, in its       the session id; only partitions with
+//                                         order, after adding the request's  records, a new high watermark or log
+//                                         and removing the forgotten ones    start offset, or an error
+//                                         (none left: closed, sessionless)
+//
+//   A session's partition is resolved each time: by topic id in a v13+ session (UNKNOWN_TOPIC_ID while the id is
+//   unknown; once resolved, by name: a deleted topic answers UNKNOWN_TOPIC_OR_PARTITION and a topic recreated under
+//   the same name INCONSISTENT_TOPIC_ID, as ReplicaManager.readFromLog checks the log's id, at once), by name in an
+//   older one (a recreated topic is simply read). Before v7 there are no session fields: sessionless. Sessionless
+//   requests cost nothing more than before (no lookup); an incremental one costs one map lookup plus its named
+//   partitions, then the session's partitions are read as a full request's would be. Records stay the bytes read.
 //
 // - Partitions are answered in two steps, as in Kafka (KafkaApis.handleFetchRequest, then
 //   ReplicaManager.fetchMessages/readFromLog):
@@ -44,10 +58,14 @@
 // - Transactions (v4+): lastStableOffset is the partition's LSO; read_committed reads stop there and carry the
 //   aborted transactions overlapping the returned batches (PartitionLog.abortedTransactions, Kafka's
 //   collectAbortedTxns); read_uncommitted carries null.
-// - v0–v3 readers expect magic 0/1 message sets; without down-conversion (as Kafka with
-//   message.downconversion.enable=false) a partition with data answers UNSUPPORTED_VERSION there. As in Kafka the
-//   conversion comes after the read: its bytes count toward min_bytes and it does not end the wait.
-// - Deliberate difference: partitions are answered in request order. Kafka lists the ones answered while resolving
+// - v0–v3 readers expect magic 0/1 message sets (v0–1 magic 0, v2–3 magic 1): each partition's records are
+//   down-converted once the read and wait are over, within what was read for it and its partition max bytes, at
+//   whole messages (legacy-fetch.ts, protocol/records/legacy/down-convert.ts; Kafka's LazyDownConversionRecords).
+//   With message.downconversion.enable=false (topic, else broker) a partition with data answers
+//   UNSUPPORTED_VERSION there instead. As in Kafka the conversion comes after the read: the bytes read count
+//   toward min_bytes and the conversion does not end the wait.
+// - Deliberate difference: partitions are answered in request order (an incremental request's in the session's order,
+//   as Kafka). Kafka lists the ones answered while resolving
 //   after all the others (repeating a topic entry when needed); clients match answers by topic and partition.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeFetchResponse, type FetchRequest, type FetchResponse } from '../protocol/generated/fetch.js';
@@ -58,18 +76,29 @@ import type { PartitionLog } from '../log/partition-log.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, RequestContext } from './types.js';
 import { checkLeaderEpoch, isKnownPartition, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { downConversionEnabled, downConvertFetchedSlots } from './legacy-fetch.js';
+import {
+  FINAL_EPOCH,
+  INVALID_SESSION_ID,
+  cachedPartition,
+  partitionKey,
+  topicKeyOf,
+  type CachedPartition,
+  type FetchContext,
+  type FetchSession,
+} from '../fetch/fetch-session-cache.js';
 
 type ResponseTopic = FetchResponse['responses'][number];
 type PartitionData = ResponseTopic['partitions'][number];
 type RequestPartition = FetchRequest['topics'][number]['partitions'][number];
 
 const EMPTY = Buffer.alloc(0);
+/** The outcome of a read that is not made (one settled promise, shared). */
+const NOTHING_READ: Promise<Buffer | null> = Promise.resolve(null);
 const ZERO_UUID = Buffer.alloc(16);
 const READ_COMMITTED = 1;
 const FIRST_MAGIC_2_VERSION = 4;
-const FIRST_SESSION_VERSION = 7;
-const INITIAL_EPOCH = 0;
-const FINAL_EPOCH = -1;
+const FIRST_REPLICA_STATE_VERSION = 15;
 const MAX_BYTES_UNLIMITED = 0x7fffffff;
 
 function dataResult(partitionIndex: number, log: PartitionLog, fetchOffset: bigint, records: Buffer, readCommitted: boolean): PartitionData {
@@ -119,17 +148,28 @@ function errorResult(partitionIndex: number, errorCode: number, whileResolving: 
   } as PartitionData;
 }
 
-/** The top-level error for the request's session fields (table in the header), or NONE for a full fetch. */
 /** KafkaApis: min(request max_bytes, fetch.max.bytes); before v3 the request has no max_bytes. */
 function responseMaxBytes(ctx: RequestContext, request: FetchRequest): number {
   const requested = ctx.apiVersion >= 3 ? request.maxBytes ?? MAX_BYTES_UNLIMITED : MAX_BYTES_UNLIMITED;
   return Math.min(requested, ctx.broker.config.fetchMaxBytes);
 }
 
-function sessionError(apiVersion: number, request: FetchRequest): number {
-  if (apiVersion < FIRST_SESSION_VERSION) return ErrorCode.NONE;
-  const epoch = request.sessionEpoch ?? FINAL_EPOCH;
-  return epoch === INITIAL_EPOCH || epoch === FINAL_EPOCH ? ErrorCode.NONE : ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+/** FetchRequest.isFromFollower: a replica id >= 0 (in ReplicaState from v15). Such sessions are privileged. */
+function isFromFollower(apiVersion: number, request: FetchRequest): boolean {
+  return (apiVersion >= FIRST_REPLICA_STATE_VERSION ? request.replicaState?.replicaId ?? -1 : request.replicaId ?? -1) >= 0;
+}
+
+/** The session context (fetch/fetch-session-cache.ts); before v7 the fields are absent: sessionless. */
+function fetchContext(ctx: RequestContext, request: FetchRequest): FetchContext {
+  return ctx.broker.fetchSessions.newContext(
+    ctx.apiVersion,
+    request.sessionId ?? INVALID_SESSION_ID,
+    request.sessionEpoch ?? FINAL_EPOCH,
+    isFromFollower(ctx.apiVersion, request),
+    request.topics,
+    request.forgottenTopicsData ?? [],
+    ctx.broker.topics,
+  );
 }
 
 /** A requested partition: its topic as resolved when the request arrived, and its latest answer. */
@@ -170,6 +210,58 @@ function resolve(ctx: RequestContext, request: FetchRequest): { topics: TopicSlo
     return { request: t, topic, slots };
   });
   return { topics, toRead };
+}
+
+/**
+ * The first step for an incremental request: every partition of the session, in the session's order (consecutive
+ * partitions of one topic share a topic entry), resolved as in the header. `readFailed` when one already failed
+ * as a read would (INCONSISTENT_TOPIC_ID), which answers at once.
+ */
+function resolveSession(ctx: RequestContext, session: FetchSession): { topics: TopicSlots[]; toRead: Slot[]; readFailed: boolean } {
+  const registry = ctx.broker.topics;
+  const topics: TopicSlots[] = [];
+  const toRead: Slot[] = [];
+  let readFailed = false;
+  let current: TopicSlots | undefined;
+  for (const cached of session.partitions.values()) {
+    if (session.usesTopicIds && cached.topic === null) cached.topic = registry.getById(cached.topicId)?.name ?? null;
+    const topic = cached.topic === null ? undefined : registry.get(cached.topic);
+    // Partitions of one topic share one topicId Buffer (fetch-session-cache.ts), so identity is enough here.
+    if (current === undefined || current.request.topic !== (cached.topic ?? '') || current.request.topicId !== cached.topicId) {
+      current = { request: { topic: cached.topic ?? '', topicId: cached.topicId, partitions: [] }, topic, slots: [] };
+      topics.push(current);
+    }
+    const slot: Slot = { request: cached, topic, resolved: true, log: null, result: undefined };
+    if (cached.topic === null) {
+      slot.result = errorResult(cached.partition, ErrorCode.UNKNOWN_TOPIC_ID, true);
+    } else if (!isKnownPartition(topic, cached.partition)) {
+      slot.result = errorResult(cached.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, true);
+    } else if (session.usesTopicIds && !topic.topicId.equals(cached.topicId)) {
+      slot.result = errorResult(cached.partition, ErrorCode.INCONSISTENT_TOPIC_ID, false);
+      readFailed = true;
+    } else {
+      slot.resolved = false;
+      toRead.push(slot);
+    }
+    current.slots.push(slot);
+  }
+  return { topics, toRead, readFailed };
+}
+
+/** A full fetch's partitions with their answers, for a new session (FullFetchContext's createNewSession). */
+function sessionPartitions(topics: TopicSlots[], usesTopicIds: boolean): CachedPartition[] {
+  const out: CachedPartition[] = [];
+  for (const { request: t, topic, slots } of topics) {
+    const name = usesTopicIds ? (topic?.name ?? null) : (t.topic ?? '');
+    // The registry's id when the topic resolved; a copy otherwise (the request's is a slice of the frame).
+    const topicId = usesTopicIds ? (topic?.topicId ?? Buffer.from(t.topicId ?? ZERO_UUID)) : ZERO_UUID;
+    const topicKey = topicKeyOf(usesTopicIds, name, topicId);
+    for (const slot of slots) {
+      const result = slot.result!;
+      out.push(cachedPartition(partitionKey(topicKey, slot.request.partition), name, topicId, slot.request, result.highWatermark ?? -1n, result.logStartOffset ?? -1n));
+    }
+  }
+  return out;
 }
 
 /**
@@ -217,7 +309,12 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
       // A zero budget still reads when nothing has been gathered yet: KIP-74's "at least one batch".
       // read_committed reads stop at the last stable offset (Kafka's FetchIsolation.TXN_COMMITTED).
       const maxOffset = readCommitted ? slot.log!.lastStableOffset : undefined;
-      const read = wanted > 0 || totalBytes === 0 ? slot.log!.read(slot.request.fetchOffset, wanted, true, maxOffset) : Promise.resolve(null);
+      // A caught-up partition (fetch offset at the high watermark of an open log) has nothing to read: PartitionLog.read
+      // would answer null after its checks, which this offset passes. Skipping it keeps the reads of a session's idle
+      // partitions (and of an idle sessionless consumer's) to a comparison each.
+      const log = slot.log!;
+      const caughtUp = slot.request.fetchOffset === log.highWatermark && !log.isClosed;
+      const read = (wanted > 0 || totalBytes === 0) && !caughtUp ? log.read(slot.request.fetchOffset, wanted, true, maxOffset) : NOTHING_READ;
       wave.push({ slot, maxBytes: wanted, read });
     }
     const outcomes = await Promise.allSettled(wave.map((w) => w.read));
@@ -231,12 +328,37 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
       totalBytes += records.length;
       bytesLeft -= records.length;
       slot.result =
-        records.length > 0 && ctx.apiVersion < FIRST_MAGIC_2_VERSION
+        records.length > 0 && ctx.apiVersion < FIRST_MAGIC_2_VERSION && !downConversionEnabled(ctx, slot.topic)
           ? errorResult(slot.request.partition, ErrorCode.UNSUPPORTED_VERSION, true)
           : dataResult(slot.request.partition, slot.log!, slot.request.fetchOffset, records, readCommitted);
     });
   }
   return { totalBytes, readError };
+}
+
+/**
+ * IncrementalFetchContext.updateAndGenerateResponseData: the session id and only the partitions that must be sent
+ * (fetch-session-cache.ts' table), or INVALID_FETCH_SESSION_EPOCH when another request moved the epoch meanwhile.
+ */
+function incrementalResponse(ctx: RequestContext, res: FetchResponse, session: FetchSession, requestEpoch: number, topics: TopicSlots[]): FetchResponse {
+  const sessions = ctx.broker.fetchSessions;
+  res.sessionId = session.id;
+  if (!sessions.epochStillCurrent(session, requestEpoch)) {
+    ctx.log.info({ sessionId: session.id, requestEpoch, epoch: session.epoch }, 'incremental fetch session epoch moved during the request: possible duplicate request');
+    res.errorCode = ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+    return res;
+  }
+  const responses: FetchResponse['responses'] = [];
+  for (const { request: t, slots } of topics) {
+    let partitions: PartitionData[] | undefined;
+    for (const slot of slots) {
+      if (!sessions.mustRespond(session, slot.request as CachedPartition, slot.result!)) continue;
+      (partitions ??= []).push(slot.result!);
+    }
+    if (partitions !== undefined) responses.push({ topic: t.topic ?? '', topicId: t.topicId ?? ZERO_UUID, partitions } as ResponseTopic);
+  }
+  res.responses = responses;
+  return res;
 }
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
@@ -246,12 +368,12 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   maxVersion: 17,
   async handle(ctx, request) {
     const res = makeFetchResponse();
-    const sessionCode = sessionError(ctx.apiVersion, request);
-    if (sessionCode !== ErrorCode.NONE) {
-      res.errorCode = sessionCode;
+    const context = fetchContext(ctx, request);
+    if (context.kind === 'error') {
+      res.errorCode = context.errorCode;
       return res;
     }
-    const { topics, toRead } = resolve(ctx, request);
+    const { topics, toRead, readFailed } = context.kind === 'incremental' ? resolveSession(ctx, context.session) : { ...resolve(ctx, request), readFailed: false };
     const maxBytes = responseMaxBytes(ctx, request);
     const minBytes = Math.min(request.minBytes, maxBytes);
     const deadline = Date.now() + Math.max(0, request.maxWaitMs);
@@ -263,7 +385,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const visibleBytes = () => logs.reduce((sum, log) => sum + log.visibleBytesAppended, 0);
     let visibleAtPass = visibleBytes();
     let pass = await firstPass;
-    while (!pass.readError && pass.totalBytes < minBytes && logs.length > 0) {
+    while (!pass.readError && !readFailed && pass.totalBytes < minBytes && logs.length > 0) {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
       const wake = await waitForAppend(logs, remainingMs, ctx.broker.shutdownSignal).promise;
@@ -279,7 +401,15 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       // A closed log ends the wait whatever the read found (Kafka force-completes the delayed fetch).
       if (wake === 'closed') break;
     }
+    if (ctx.apiVersion < FIRST_MAGIC_2_VERSION) await downConvertFetchedSlots(ctx, toRead, maxBytes);
     ctx.broker.metrics?.fetched(toRead);
+    if (context.kind === 'incremental') return incrementalResponse(ctx, res, context.session, context.requestEpoch, topics);
+    if (context.kind === 'full') {
+      const partitionCount = topics.reduce((n, t) => n + t.slots.length, 0);
+      res.sessionId = ctx.broker.fetchSessions.maybeCreateSession(context.privileged, context.usesTopicIds, partitionCount, () =>
+        sessionPartitions(topics, context.usesTopicIds),
+      );
+    }
     res.responses = topics.map(({ request: t, topic, slots }) => ({
       topic: t.topic ?? topic?.name ?? '',
       topicId: t.topicId ?? ZERO_UUID,

@@ -1,6 +1,6 @@
 // FindCoordinator (key 10), versions 0–5 (KafkaApis.handleFindCoordinatorRequest and getCoordinator).
 // - This broker coordinates every group and every transactional id: key type 0 (GROUP) and key type 1
-//   (TRANSACTION) answer this broker's advertised endpoint.
+//   (TRANSACTION) answer this broker's advertised endpoint on the listener the request came through.
 // - v0–3 carry one key (v0 has no key type: GROUP); v4+ batch keys (`coordinatorKeys`, KIP-699) and answer one
 //   `coordinators` entry per key, in request order.
 // - Kafka creates the coordinator's internal topic the first time a coordinator of its type is looked up
@@ -46,7 +46,7 @@ const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
 /** Group and transaction keys: this broker; other key types: INVALID_REQUEST. */
 function coordinatorFor(ctx: RequestContext, keyType: number): Answer {
   if (keyType !== GROUP_KEY_TYPE && keyType !== TRANSACTION_KEY_TYPE) return { errorCode: ErrorCode.INVALID_REQUEST, ...NO_COORDINATOR };
-  const { host, port } = ctx.broker.advertisedEndpoint();
+  const { host, port } = ctx.broker.advertisedEndpoint(ctx.listenerName);
   return { errorCode: ErrorCode.NONE, nodeId: ctx.broker.nodeId, host, port };
 }
 

@@ -38,6 +38,14 @@ import { describeConfigsHandler } from './describe-configs.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
+import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
+import { consumerGroupDescribeHandler } from './consumer-group-describe.js';
+import { saslHandshakeHandler } from './sasl-handshake.js';
+import { saslAuthenticateHandler } from './sasl-authenticate.js';
+import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
+import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
+import { getTelemetrySubscriptionsHandler } from './get-telemetry-subscriptions.js';
+import { pushTelemetryHandler } from './push-telemetry.js';
 
 export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHandler>(
   [
@@ -78,5 +86,13 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
     alterConfigsHandler,
     incrementalAlterConfigsHandler,
     offsetForLeaderEpochHandler,
+    consumerGroupHeartbeatHandler,
+    consumerGroupDescribeHandler,
+    saslHandshakeHandler,
+    saslAuthenticateHandler,
+    describeUserScramCredentialsHandler,
+    alterUserScramCredentialsHandler,
+    getTelemetrySubscriptionsHandler,
+    pushTelemetryHandler,
   ].map((h) => [h.apiKey, h as ApiHandler]),
 );

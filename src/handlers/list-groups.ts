@@ -2,11 +2,11 @@
 // - Every group this broker coordinates that is not Dead, with its protocol type ("" for groups that only hold
 //   committed offsets, as Kafka lists them).
 // - v4+ (KIP-518): states filter (case-insensitive, empty = all) and each group's state.
-// - v5 (KIP-848): types filter and each group's type; every group here is "classic", so a filter without
-//   "classic" lists nothing. v3 is the first flexible version.
+// - v5 (KIP-848): types filter (case-insensitive) and each group's type: "classic", or "consumer" for a
+//   consumer-protocol group, which is listed with protocol type "consumer" and its own state (Empty, Assigning,
+//   Reconciling, Stable), as Kafka 3.9 lists it. v3 is the first flexible version.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeListGroupsResponse, type ListGroupsRequest, type ListGroupsResponse } from '../protocol/generated/list-groups.js';
-import { CLASSIC_GROUP_TYPE } from '../group/coordinator.js';
 import type { ApiHandler } from './types.js';
 
 export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse> = {
@@ -23,7 +23,7 @@ export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse
       groupId: g.groupId,
       protocolType: g.protocolType,
       groupState: v >= 4 ? g.state : undefined,
-      groupType: v >= 5 ? CLASSIC_GROUP_TYPE : undefined,
+      groupType: v >= 5 ? g.groupType : undefined,
     }));
     return res;
   },

@@ -1,5 +1,7 @@
 // Metadata (key 3), versions 0–12.
-// - One broker (this one), which is also the controller (kafkajs and kafka-python send admin requests to it).
+// - One broker (this one), which is also the controller (kafkajs and kafka-python send admin requests to it). Its
+//   host and port are the advertised endpoint of the listener the request came through (Kafka answers each
+//   listener's clients with that listener's endpoints).
 // - Topics: v0 empty list = all topics; v1+ null = all topics, empty = none. A topic named twice is answered once
 //   (Kafka collects the names into a set); topics that exist come first, then the missing ones, each group in
 //   request order (Kafka's order for up to four names). v10+ returns topic ids; v12 may name topics by id, and
@@ -128,7 +130,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     const includeOps = version >= 8 && request.includeTopicAuthorizedOperations === true;
     const allowAutoCreate = version < 4 || request.allowAutoTopicCreation !== false;
     const res = makeMetadataResponse();
-    const endpoint = broker.advertisedEndpoint();
+    const endpoint = broker.advertisedEndpoint(ctx.listenerName);
     res.brokers = [{ nodeId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: null }];
     res.clusterId = broker.clusterId;
     res.controllerId = broker.nodeId;

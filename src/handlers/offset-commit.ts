@@ -8,7 +8,10 @@
 //   commit from an unknown member UNKNOWN_MEMBER_ID, from another generation ILLEGAL_GENERATION (also for a group
 //   that does not exist, below v9), during CompletingRebalance REBALANCE_IN_PROGRESS, with a group instance id
 //   owned by another member FENCED_INSTANCE_ID.
-// - v0: no generation or member id (a simple commit). v1: per-partition commit timestamp (-1: now), stored as
+// - v0: no generation or member id (a simple commit). Deliberate difference: Kafka 3.9 in KRaft mode answers v0
+//   UNSUPPORTED_VERSION ("Version 0 offset commit requests", KafkaApis.commitOffsetsToZookeeper needs ZooKeeper),
+//   and ZooKeeper-era brokers kept v0 offsets in ZooKeeper, apart from the v1+ ones and without group checks;
+//   Eddy stores them with the others, so 0.8-era clients keep working and see one set of offsets. v1: per-partition commit timestamp (-1: now), stored as
 //   sent; as in Kafka 3.9 it sets no expiry of its own but is the base the retention rules measure from where they
 //   use the commit time. v2–v4: retention_time_ms, the per-request retention (-1: the broker's rule, KIP-211);
 //   the offset expires at now + retention computed in 64-bit arithmetic, which wraps as Java's long does
@@ -17,6 +20,10 @@
 //   v7 (KIP-345): group instance id. v8 is the first flexible version.
 // - v9 (KIP-848) changes nothing for classic groups, except that a commit with a generation to a group that does
 //   not exist gets GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION, as Kafka 3.9's coordinator answers.
+// - Consumer-protocol groups (KIP-848): generation_id_or_member_epoch is the member epoch. Epoch < 0 with no members
+//   is an admin commit; otherwise an unknown member UNKNOWN_MEMBER_ID, a consumer-protocol member below v9
+//   UNSUPPORTED_VERSION, an epoch other than the member's current one STALE_MEMBER_EPOCH (ILLEGAL_GENERATION for
+//   a classic member), as Kafka's ConsumerGroup.validateOffsetCommit.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../protocol/generated/offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -64,7 +71,7 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
         // v9+ (KIP-848): a generation for a group that does not exist is GROUP_ID_NOT_FOUND.
         v >= 9 && generationId >= 0 && groups.group(request.groupId) === undefined && !groups.isLoading
           ? entries.map(() => ErrorCode.GROUP_ID_NOT_FOUND)
-          : groups.commitOffsets(request.groupId, memberId, groupInstanceId, generationId, entries),
+          : groups.commitOffsets(request.groupId, memberId, groupInstanceId, generationId, entries, v),
     );
     const res = makeOffsetCommitResponse();
     res.topics = request.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codes[ti]![pi]! })) }));

@@ -1,6 +1,8 @@
 // OffsetFetch (key 9), versions 0–9.
 // - Answers the committed offset, leader epoch (v5+) and metadata per partition; a partition without a committed
 //   offset (or an unknown group or topic) answers offset -1, metadata "" and no error, as Kafka does.
+// - v0 reads the offsets v0–9 commits store (deliberate difference: Kafka 3.9 in KRaft mode answers v0
+//   UNSUPPORTED_VERSION, and ZooKeeper-era brokers read v0 offsets from ZooKeeper, apart from the v1+ ones).
 // - v0–1: named partitions only; a group-level error (INVALID_GROUP_ID never: an empty group id is allowed,
 //   COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE) is put on every requested partition.
 // - Only committed offsets are answered: a transactional offset (TxnOffsetCommit) stays invisible until its
@@ -13,7 +15,9 @@
 //   Below v7 the field does not exist and the committed offset is answered.
 // - v8+ (KIP-709): several groups per request, each with its own error code.
 // - v9 (KIP-848): member id and epoch are for consumer-protocol groups; classic groups ignore them (as Kafka's
-//   ClassicGroup.validateOffsetFetch does), so v9 behaves as v8 here.
+//   ClassicGroup.validateOffsetFetch does). For a consumer group, a null member id with epoch < 0 is an admin
+//   fetch; otherwise an unknown member answers UNKNOWN_MEMBER_ID and an epoch other than the member's
+//   STALE_MEMBER_EPOCH, as the group's error code (ConsumerGroup.validateOffsetFetch).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -69,7 +73,13 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
     const groups = ctx.broker.groups;
     const requireStable = ctx.apiVersion >= 7 && request.requireStable === true;
     if (ctx.apiVersion >= 8) {
-      return groupsResponse((request.groups ?? []).map((g) => ({ groupId: g.groupId, result: groups.fetchOffsets(g.groupId, g.topics, requireStable) })));
+      const v9 = ctx.apiVersion >= 9;
+      return groupsResponse(
+        (request.groups ?? []).map((g) => ({
+          groupId: g.groupId,
+          result: groups.fetchOffsets(g.groupId, g.topics, requireStable, v9 ? { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 } : undefined),
+        })),
+      );
     }
     const topics = request.topics ?? null;
     return singleGroupResponse(groups.fetchOffsets(request.groupId ?? '', topics, requireStable), topics, ctx.apiVersion);

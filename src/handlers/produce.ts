@@ -5,9 +5,14 @@
 //   malformed records INVALID_RECORD, keyless records on compacted topics INVALID_RECORD and timestamps outside
 //   message.timestamp.* INVALID_TIMESTAMP, both with record_errors; compressed batches are decompressed for it).
 //   Records are never re-encoded; on CreateTime topics a maxTimestamp that disagrees with the records is
-//   rewritten in the header (CRC recomputed), as Kafka does. Magic 0/1 message sets (Produce v0–v2) get UNSUPPORTED_FOR_MESSAGE_FORMAT until
-//   the legacy formats are built; a magic-2 batch in v0–v2 or a magic-0/1 set in v3+ is INVALID_RECORD, as in
-//   Kafka's ProduceRequest.validateRecords. zstd before v7 is UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
+//   rewritten in the header (CRC recomputed), as Kafka does. zstd before v7 is UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
+// - Legacy message sets (magic 0/1, Produce v0–2): validated and converted up to one RecordBatch v2 per set before
+//   the append (protocol/records/legacy/up-convert.ts, Kafka's LogValidator with the log format at v2: CRC-32
+//   checks, wrappers and their inner messages, relative offsets of magic 1, timestamps), which then takes the v2
+//   path above (header checks, record checks, append). Only these sets pay for the conversion. A set with no whole
+//   message (a truncated tail is dropped, as Kafka trims it) appends nothing and answers NONE with base offset -1,
+//   as Kafka does. Produce v0–2 also accepts a v2 batch as is (Kafka checks magics only from v3, see
+//   ProduceRequest.validateRecords); a magic-0/1 set in v3+ is INVALID_RECORD.
 // - The batch buffer is a slice of the request frame, which this connection owns, so the log rewrites its base
 //   offset and partition leader epoch in place and writes it as is.
 // - acks=-1 with `flushOnAckAll` waits for the fsync (group commit in the log); acks=1 waits for the write.
@@ -40,6 +45,7 @@ import {
 import type { ApiHandler, RequestContext } from './types.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { upConvertMessageSet } from '../protocol/records/legacy/up-convert.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -55,17 +61,17 @@ function partitionError(index: number, errorCode: number, errorMessage: string |
   } as PartitionResponse;
 }
 
-/** Checks what depends on the request version; the batch itself is checked by validateProducedRecords. */
-function checkFormatForVersion(records: Buffer | null, apiVersion: number): void {
-  if (records === null || records.length <= MAGIC_OFFSET) {
-    throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request carries no record batch');
-  }
+/**
+ * Checks what depends on the request version; the batch itself is checked by validateProducedRecords. Returns
+ * true for a legacy message set (Produce v0–2 with magic 0/1, or too short to say: Kafka walks it as a set).
+ */
+function checkFormatForVersion(records: Buffer | null, apiVersion: number): boolean {
+  if (records === null) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request carries no record batch');
+  if (apiVersion < 3) return records.length <= MAGIC_OFFSET || records.readInt8(MAGIC_OFFSET) < 2;
+  if (records.length <= MAGIC_OFFSET) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request carries no record batch');
   const magic = records.readInt8(MAGIC_OFFSET);
-  if (apiVersion < 3) {
-    if (magic >= 2) throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce v${apiVersion} cannot carry magic ${magic} batches`);
-    throw new KafkaError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `Message format v${magic} is not supported; use Produce v3+`);
-  }
   if (magic < 2) throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce v${apiVersion} requires magic 2, got ${magic}`);
+  return false;
 }
 
 async function producePartition(
@@ -82,7 +88,17 @@ async function producePartition(
     if (isInternalTopic(topicName)) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topicName}`);
     const topic = broker.topics.get(topicName);
     log = lookupPartition(broker, topic, index);
-    checkFormatForVersion(records, ctx.apiVersion);
+    if (checkFormatForVersion(records, ctx.apiVersion)) {
+      // Legacy formats: up-converted, then the v2 path below on the converted batch.
+      const converted = await upConvertMessageSet(records!, {
+        maxMessageBytes: topic!.maxMessageBytes,
+        logAppendTime: log.logConfig.messageTimestampType === 'LogAppendTime',
+        topicPartition: `${topicName}-${index}`,
+      });
+      // Kafka's UnifiedLog.append with validBytes 0: nothing appended, NONE with the unknown offset.
+      if (converted === null) return { ...partitionError(index, ErrorCode.NONE), logStartOffset: log.logStartOffset } as PartitionResponse;
+      records = converted;
+    }
     const header = validateProducedRecords(records!, topic!.maxMessageBytes);
     if (ctx.apiVersion < 7 && compressionOf(header.attributes) === CompressionType.ZSTD) {
       throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd requires Produce v7+');

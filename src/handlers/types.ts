@@ -9,6 +9,10 @@ import type { TransactionCoordinator } from '../txn/transaction-coordinator.js';
 import type { TransactionMarkerWriter } from '../txn/marker-writer.js';
 import type { FaultInjector } from '../faults/index.js';
 import type { BrokerMetrics } from '../http/metrics.js';
+import type { KafkaPrincipal } from '../auth/principal.js';
+import type { CredentialStore } from '../auth/credential-store.js';
+import type { FetchSessionCache } from '../fetch/fetch-session-cache.js';
+import type { ClientMetricsManager } from '../telemetry/client-metrics-manager.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -26,14 +30,23 @@ export interface BrokerServices {
   /** Writes COMMIT/ABORT markers to this broker's partitions (txn/partition-marker-writer.ts). */
   readonly transactionMarkers: TransactionMarkerWriter;
   readonly logger: Logger;
-  /** Host and port put into Metadata (advertised listener). */
-  advertisedEndpoint(): { host: string; port: number };
+  /**
+   * Host and port put into Metadata, FindCoordinator and DescribeCluster: the advertised endpoint of the listener
+   * named (the one the request came through, ctx.listenerName); the first listener's when no name is given.
+   */
+  advertisedEndpoint(listenerName?: string): { host: string; port: number };
+  /** SCRAM credentials (auth/credential-store.ts): SASL logins, Describe/AlterUserScramCredentials. */
+  readonly credentials: CredentialStore;
   /** Aborted when the broker starts shutting down: long polls end early. */
   readonly shutdownSignal: AbortSignal;
   /** Fault rules (faults/); consulted by server/dispatch.ts only. */
   readonly faults?: FaultInjector;
   /** Prometheus metrics (http/metrics.ts), with the HTTP admin listener only; dispatch, Produce and Fetch count into it. */
   readonly metrics?: BrokerMetrics;
+  /** Incremental fetch sessions (KIP-227; fetch/fetch-session-cache.ts), one cache per broker. */
+  readonly fetchSessions: FetchSessionCache;
+  /** Client telemetry instances (KIP-714; telemetry/client-metrics-manager.ts). */
+  readonly clientMetrics: ClientMetricsManager;
 }
 
 export interface RequestContext {
@@ -41,6 +54,11 @@ export interface RequestContext {
   readonly apiVersion: number;
   readonly correlationId: number;
   readonly clientId: string | null;
+  /** Who the client is (auth/principal.ts): User:ANONYMOUS on PLAINTEXT, the TLS DN or the SASL user otherwise. */
+  readonly principal: KafkaPrincipal;
+  /** The listener the request came through (upper-cased name, e.g. PLAINTEXT, SASL_SSL) and its protocol. */
+  readonly listenerName: string;
+  readonly securityProtocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
   /** The peer's IP address (Kafka reports it as a member's client_host). */
   readonly clientAddress: string;
   /** The connection's child logger. */

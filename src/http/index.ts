@@ -1,6 +1,6 @@
 // The HTTP admin listener (`eddy start --http-port N`, createBroker({ httpPort })): off by default, bound to the
-// broker's host, node:http only. One entry point, startAdminHttp(); each feature adds its routes to ROUTES' list
-// (the console and its assets come here later).
+// broker's host, node:http only. One entry point, startAdminHttp(); each feature adds its routes to routes()' list.
+// A GET (or HEAD) that matches no route and is not under /v1/ is a web console file (console-assets.ts).
 //
 //   method  path               answer
 //   GET     /metrics           200 Prometheus text format 0.0.4 (metrics.ts has the list), when the broker gives
@@ -13,9 +13,14 @@
 //   DELETE  /v1/faults         200 {"removed":n}
 //   GET     /v1/faults/{id}    200 the rule, 404 when unknown
 //   DELETE  /v1/faults/{id}    200 {"removed":1}, 404 when unknown
+//   GET     /v1/cluster, /v1/topics, /v1/topics/{name}, /v1/topics/{name}/partitions/{p}/records,
+//           /v1/groups, /v1/groups/{id}, /v1/broker/configs, /v1/stats
+//                              the web console's data (console-api.ts has the fields); 503 until the broker is open
+//   GET     /, /assets/…       the web console (console-assets.ts): index.html and its hashed bundle
 //
-// Errors are JSON too: {"error":{"code":"INVALID_FAULT_RULE","message":"…"}} with 400 (bad body), 404 (no such
-// route or rule), 405 (method not allowed, with Allow), 413 (body over MAX_BODY_BYTES).
+// Errors are JSON too: {"error":{"code":"INVALID_FAULT_RULE","message":"…"}} with 400 (bad body or parameter),
+// 404 (no such route, rule, topic, group or file), 405 (method not allowed, with Allow), 413 (body over
+// MAX_BODY_BYTES). JSON answers carry `Cache-Control: no-store`.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -23,6 +28,8 @@ import { BrokerError } from '../errors.js';
 import type { FaultRules } from '../faults/index.js';
 import { faultRoutes } from './faults-api.js';
 import type { BrokerMetrics } from './metrics.js';
+import { consoleRoutes, type ConsoleSource } from './console-api.js';
+import { ConsoleAssets } from './console-assets.js';
 
 export interface AdminHttpOptions {
   host: string;
@@ -34,9 +41,13 @@ export interface AdminHttpOptions {
   metrics?: BrokerMetrics;
   /** 'ready' once the broker serves; what /readyz reports. */
   readiness(): 'starting' | 'ready' | 'stopping';
+  /** The broker's state the console's /v1 API reads, once open (undefined before: those routes answer 503). */
+  consoleSource?: () => ConsoleSource | undefined;
+  /** The built console (index.html, assets/); default: dist/web of this package (ConsoleAssets.defaultDir()). */
+  consoleAssetsDir?: string;
 }
 
-/** One route: `path` is exact, or ends with `/:id` to take the last segment. */
+/** One route: `path` segments are literal, or `:name` for any one non-empty segment (`/v1/faults/:id`). */
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
@@ -44,17 +55,21 @@ export interface Route {
 }
 
 export interface AdminRequest {
-  /** The `:id` segment, when the route has one. */
+  /** The route's last `:name` segment (a fault rule's id), when it has one. */
   param: string | undefined;
+  /** Every `:name` segment of the route, percent-decoded. */
+  params: Readonly<Record<string, string>>;
+  query: URLSearchParams;
   /** The parsed JSON body (POST), undefined when empty. */
   body: unknown;
 }
 
 export interface AdminResponse {
   status: number;
-  /** Sent as JSON, or as is when `contentType` is given (then a string). */
+  /** Sent as JSON, or as is when `contentType` is given (then a string or a Buffer). */
   body: unknown;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 /** Largest request body read (a fault rule is a few hundred bytes). */
@@ -86,17 +101,33 @@ function routes(options: AdminHttpOptions): Route[] {
       },
     },
     ...faultRoutes(options.faults),
+    ...consoleRoutes(options.consoleSource ?? (() => undefined), metrics),
   ];
 }
 
-function match(route: Route, pathname: string): { param: string | undefined } | null {
-  if (route.path.endsWith('/:id')) {
-    const prefix = route.path.slice(0, -3);
-    if (!pathname.startsWith(prefix)) return null;
-    const rest = pathname.slice(prefix.length);
-    return rest.length > 0 && !rest.includes('/') ? { param: decodeURIComponent(rest) } : null;
+/** The route's `:name` segments when `pathname` matches it, else null (HttpError 400 for bad percent-encoding). */
+function match(route: Route, pathname: string): { param: string | undefined; params: Record<string, string> } | null {
+  const want = route.path.split('/');
+  const got = pathname.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  let param: string | undefined;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    if (w.startsWith(':')) {
+      if (g.length === 0) return null;
+      try {
+        param = decodeURIComponent(g);
+      } catch {
+        throw new HttpError(400, 'INVALID_PATH', `bad percent-encoding in ${JSON.stringify(g)}`);
+      }
+      params[w.slice(1)] = param;
+    } else if (w !== g) {
+      return null;
+    }
   }
-  return route.path === pathname ? { param: undefined } : null;
+  return { param, params };
 }
 
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
@@ -116,9 +147,10 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType?: string): void {
-  const text = contentType === undefined ? `${JSON.stringify(body)}\n` : String(body);
-  res.writeHead(status, { 'content-type': contentType ?? 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  const data = contentType === undefined ? `${JSON.stringify(body)}\n` : Buffer.isBuffer(body) ? body : String(body);
+  const json = contentType === undefined ? { 'cache-control': 'no-store' } : {};
+  res.writeHead(status, { 'content-type': contentType ?? 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data), ...json, ...headers });
+  res.end(data);
 }
 
 export interface AdminHttpServer {
@@ -130,13 +162,38 @@ export interface AdminHttpServer {
 /** Starts the admin listener; rejects with BrokerError LISTEN when the port cannot be bound. */
 export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHttpServer> {
   const table = routes(options);
+  const assets = new ConsoleAssets(options.consoleAssetsDir ?? ConsoleAssets.defaultDir());
   const log = options.logger.child({ component: 'http' });
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
-    const candidates = table.flatMap((route) => {
-      const m = match(route, url.pathname);
-      return m === null ? [] : [{ route, param: m.param }];
-    });
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://admin');
+    } catch {
+      // An unparsable request target (`http://a:b`): answered, never thrown out of the listener.
+      send(res, 400, { error: { code: 'INVALID_PATH', message: `cannot parse ${JSON.stringify(req.url)}` } });
+      return;
+    }
+    let candidates: Array<{ route: Route; param: string | undefined; params: Record<string, string> }>;
+    try {
+      candidates = table.flatMap((route) => {
+        const m = match(route, url.pathname);
+        return m === null ? [] : [{ route, ...m }];
+      });
+    } catch (err) {
+      const e = err as HttpError;
+      send(res, e.status, { error: { code: e.code, message: e.message } });
+      return;
+    }
+    if (candidates.length === 0 && (req.method === 'GET' || req.method === 'HEAD') && !url.pathname.startsWith('/v1/')) {
+      assets.serve(url.pathname).then(
+        (out) => send(res, out.status, out.body, out.headers, out.contentType),
+        (err: unknown) => {
+          log.error({ err, path: url.pathname }, 'console asset failed');
+          send(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });
+        },
+      );
+      return;
+    }
     if (candidates.length === 0) {
       send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${url.pathname}` } });
       return;
@@ -150,8 +207,8 @@ export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHt
     void (async () => {
       try {
         const body = req.method === 'POST' ? await readBody(req) : undefined;
-        const out = await hit.route.handle({ param: hit.param, body });
-        send(res, out.status, out.body, {}, out.contentType);
+        const out = await hit.route.handle({ param: hit.param, params: hit.params, query: url.searchParams, body });
+        send(res, out.status, out.body, out.headers, out.contentType);
       } catch (err) {
         if (err instanceof HttpError) send(res, err.status, { error: { code: err.code, message: err.message } });
         else if (err instanceof BrokerError) send(res, err.code.startsWith('UNKNOWN_') ? 404 : 400, { error: { code: err.code, message: err.message } });

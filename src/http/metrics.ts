@@ -22,6 +22,10 @@
 //   kafka_consumergroup_current_offset                       gauge      consumergroup, topic, partition   (kafka_exporter)
 //   kafka_consumergroup_lag                                  gauge      consumergroup, topic, partition   (kafka_exporter)
 //   kafka_log_logflushstats_logflush_duration_seconds        histogram  -                 LogFlushStats LogFlushRateAndTimeMs
+//   kafka_server_fetchsessioncache_numincrementalfetchsessions          gauge    FetchSessionCache NumIncrementalFetchSessions
+//   kafka_server_fetchsessioncache_numincrementalfetchpartitionscached  gauge    … NumIncrementalFetchPartitionsCached
+//   kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total  counter  … IncrementalFetchSessionEvictionsPerSec
+//   kafka_server_fetchsessioncache_incrementalfetches_total             counter  (Eddy: Fetch requests answered from a session)
 //   eddy_fault_rules                                         gauge      state             (Eddy: fault injection, faults/)
 //   eddy_fault_injections_total                              counter    rule, api, action (Eddy: requests a rule acted on)
 //
@@ -55,6 +59,8 @@ export interface MetricsSource {
   logs: LogManager;
   groups: GroupCoordinator;
   connectionCount(): number;
+  /** KIP-227 fetch sessions (fetch/fetch-session-cache.ts), read at scrape time. */
+  fetchSessions?: { stats(): { sessions: number; partitionsCached: number; evictions: number; incrementalFetches: number } };
   /** Fault-injection rules (faults/), read at scrape time. */
   faults?: { list(): Array<{ id: number; api: string; action: string; state: string; fired: number }> };
 }
@@ -186,6 +192,18 @@ export class BrokerMetrics {
       });
     offsetGauge('kafka_consumergroup_current_offset', 'Committed offset of a group on a partition', (committed) => committed);
     offsetGauge('kafka_consumergroup_lag', 'High watermark minus the committed offset, per group and partition', (committed, hw) => hw - committed);
+    const sessionMetrics = [
+      ['numincrementalfetchsessions', Gauge, 'Incremental fetch sessions in the cache (KIP-227)', 'sessions'],
+      ['numincrementalfetchpartitionscached', Gauge, 'Partitions cached over all incremental fetch sessions', 'partitionsCached'],
+      ['incrementalfetchsessionevictions_total', Counter, 'Fetch sessions evicted to make room for new ones', 'evictions'],
+      ['incrementalfetches_total', Counter, 'Fetch requests answered from an incremental fetch session', 'incrementalFetches'],
+    ] as const;
+    for (const [name, Metric, help, field] of sessionMetrics) {
+      const value = (): number | undefined => self.source?.fetchSessions?.stats()[field];
+      const metric = { name: `kafka_server_fetchsessioncache_${name}`, help, registers };
+      if (Metric === Gauge) new Gauge({ ...metric, collect() { this.set(value() ?? 0); } });
+      else new Counter({ ...metric, collect() { this.reset(); this.inc(value() ?? 0); } });
+    }
     // Fault injection (faults/): rules by state, and the requests each rule acted on (labelled by rule id, so a
     // dashboard shows which test's rule fired; rules are few and live until removed).
     new Gauge({

@@ -6,6 +6,14 @@
 // CLI and `createBroker()` callers get a clear message instead of a broker that half-starts or a typo ignored.
 // DEV_DEFAULTS and LIBRARY_DEFAULTS are the test-suite trade-offs of createBroker() and `eddy start --dev`.
 import { BrokerError } from '../errors.js';
+import {
+  DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
+  parseAdvertisedListeners,
+  parseListeners,
+  usesSasl,
+  usesTls,
+  type ListenerSpec,
+} from '../server/listeners.js';
 import type { LevelWithSilent, Logger } from 'pino';
 
 export interface BrokerOptions {
@@ -59,12 +67,59 @@ export interface BrokerOptions {
   socketRequestReadTimeoutMs?: number;
   /** Most record bytes in one Fetch response, whatever the request asks (Kafka: `fetch.max.bytes`, 57671680 = 55 MiB). */
   fetchMaxBytes?: number;
+  /**
+   * Convert stored batches down to message format v0/v1 for Fetch v0–3 readers; false answers them
+   * UNSUPPORTED_VERSION (Kafka: `log.message.downconversion.enable`, default true; the topic config
+   * `message.downconversion.enable` overrides it).
+   */
+  messageDownconversionEnable?: boolean;
+  /** Most incremental fetch sessions kept (KIP-227; Kafka: `max.incremental.fetch.session.cache.slots`, 1000). 0: none. */
+  maxIncrementalFetchSessionCacheSlots?: number;
+  /**
+   * A fetch session unused this long may be evicted by any new one, and one older than this by a larger one (Kafka:
+   * `min.incremental.fetch.session.eviction.ms`, 120000; a constant in Kafka 3.9, an option here).
+   */
+  minIncrementalFetchSessionEvictionMs?: number;
   /** Most open client connections (Kafka: `max.connections`, default 2147483647). */
   maxConnections?: number;
   /** Most open connections from one address (Kafka: `max.connections.per.ip`, default 2147483647). */
   maxConnectionsPerIp?: number;
   /** Per-address limits, `"host:count,host:count"` (Kafka: `max.connections.per.ip.overrides`, default ""). */
   maxConnectionsPerIpOverrides?: string;
+  /**
+   * Listeners, `NAME://host:port,…` (Kafka: `listeners`), e.g. `SASL_SSL://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092`;
+   * each name maps to a security protocol through `listenerSecurityProtocolMap` (server/listeners.ts). When set,
+   * `host` and `port` no longer choose a Kafka listener (`host` still binds the HTTP admin listener); when unset the
+   * broker has one PLAINTEXT listener on `host`:`port`, as before. The first listener is `broker.port`/`bootstrap`.
+   */
+  listeners?: string;
+  /** `NAME://host:port,…` for listeners whose advertised endpoint differs (Kafka: `advertised.listeners`); port 0 = the bound port. */
+  advertisedListeners?: string;
+  /** `NAME:PROTOCOL,…` (Kafka: `listener.security.protocol.map`, default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL). */
+  listenerSecurityProtocolMap?: string;
+  /** PEM certificate (chain) of SSL / SASL_SSL listeners (Kafka: `ssl.keystore.location`, as PEM). */
+  sslCertFile?: string;
+  /** PEM private key of that certificate (Kafka: the keystore's key). */
+  sslKeyFile?: string;
+  /** PEM CA certificates client certificates are verified against (Kafka: `ssl.truststore.location`). */
+  sslCaFile?: string;
+  /** Client certificates: `required`, `requested` or `none` (Kafka: `ssl.client.auth`, default none). */
+  sslClientAuth?: 'required' | 'requested' | 'none';
+  /**
+   * SASL mechanisms of SASL_* listeners, comma-separated (Kafka: `sasl.enabled.mechanisms`). Kafka's default is
+   * GSSAPI, which Eddy does not implement; Eddy's default is PLAIN,SCRAM-SHA-256,SCRAM-SHA-512.
+   */
+  saslEnabledMechanisms?: string;
+  /**
+   * Users to create or update at start, each `name:password` (split at the first ':'): a SCRAM credential for
+   * every enabled SCRAM mechanism (which PLAIN checks too). No Kafka equivalent (Kafka: kafka-storage.sh
+   * --add-scram, or JAAS for PLAIN).
+   */
+  saslUser?: string | string[];
+  /** Longest SASL session before re-authentication is required, 0 = no limit (Kafka: `connections.max.reauth.ms`, 0; KIP-368). */
+  connectionsMaxReauthMs?: number;
+  /** Largest frame accepted before SASL authentication completes (Kafka: `sasl.server.max.receive.size`, 524288). */
+  saslServerMaxReceiveSize?: number;
   /** Default `flush.messages` for topics (Kafka: `log.flush.interval.messages`, default never). */
   logFlushIntervalMessages?: number;
   /** Default `flush.ms` for topics (Kafka: `log.flush.interval.ms`, default never). */
@@ -121,6 +176,22 @@ export interface BrokerOptions {
   groupMaxSessionTimeoutMs?: number;
   /** Most members in one group (Kafka: `group.max.size`, unlimited = 2147483647). */
   groupMaxSize?: number;
+  /** Consumer-protocol groups (KIP-848): the heartbeat interval given to members (Kafka: `group.consumer.heartbeat.interval.ms`, 5000). */
+  groupConsumerHeartbeatIntervalMs?: number;
+  /** Bounds of group.consumer.heartbeat.interval.ms (Kafka: `group.consumer.min/max.heartbeat.interval.ms`, 5000 / 15000). */
+  groupConsumerMinHeartbeatIntervalMs?: number;
+  groupConsumerMaxHeartbeatIntervalMs?: number;
+  /** A consumer-protocol member without a heartbeat for this long is fenced (Kafka: `group.consumer.session.timeout.ms`, 45000). */
+  groupConsumerSessionTimeoutMs?: number;
+  /** Bounds of group.consumer.session.timeout.ms (Kafka: `group.consumer.min/max.session.timeout.ms`, 45000 / 60000). */
+  groupConsumerMinSessionTimeoutMs?: number;
+  groupConsumerMaxSessionTimeoutMs?: number;
+  /** Most members in one consumer-protocol group (Kafka: `group.consumer.max.size`, 2147483647). */
+  groupConsumerMaxSize?: number;
+  /** Server-side assignors, the first is the default (Kafka: `group.consumer.assignors`, uniform,range). */
+  groupConsumerAssignors?: string[];
+  /** Classic ↔ consumer group conversion of non-empty groups (Kafka: `group.consumer.migration.policy`; 4.0's default bidirectional). */
+  groupConsumerMigrationPolicy?: 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
   /** Committed offsets of an empty group expire after this long (Kafka: `offsets.retention.minutes`, 10080 = 7 days). */
   offsetsRetentionMinutes?: number;
   /** How often expired offsets are looked for (Kafka: `offsets.retention.check.interval.ms`, 600000). */
@@ -171,9 +242,23 @@ export interface BrokerConfig {
   queuedMaxRequestBytes: number;
   socketRequestReadTimeoutMs: number;
   fetchMaxBytes: number;
+  messageDownconversionEnable: boolean;
+  maxIncrementalFetchSessionCacheSlots: number;
+  minIncrementalFetchSessionEvictionMs: number;
   maxConnections: number;
   maxConnectionsPerIp: number;
   maxConnectionsPerIpOverrides: string;
+  listeners: string | undefined;
+  advertisedListeners: string | undefined;
+  listenerSecurityProtocolMap: string;
+  sslCertFile: string | undefined;
+  sslKeyFile: string | undefined;
+  sslCaFile: string | undefined;
+  sslClientAuth: 'required' | 'requested' | 'none';
+  saslEnabledMechanisms: string;
+  saslUser: string[];
+  connectionsMaxReauthMs: number;
+  saslServerMaxReceiveSize: number;
   logFlushIntervalMessages: number;
   logFlushIntervalMs: number;
   logSegmentBytes: number;
@@ -199,6 +284,15 @@ export interface BrokerConfig {
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupMaxSize: number;
+  groupConsumerHeartbeatIntervalMs: number;
+  groupConsumerMinHeartbeatIntervalMs: number;
+  groupConsumerMaxHeartbeatIntervalMs: number;
+  groupConsumerSessionTimeoutMs: number;
+  groupConsumerMinSessionTimeoutMs: number;
+  groupConsumerMaxSessionTimeoutMs: number;
+  groupConsumerMaxSize: number;
+  groupConsumerAssignors: string[];
+  groupConsumerMigrationPolicy: 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
   offsetsRetentionMinutes: number;
   offsetsRetentionCheckIntervalMs: number;
   offsetMetadataMaxBytes: number;
@@ -231,9 +325,23 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   queuedMaxRequestBytes: 209715200,
   socketRequestReadTimeoutMs: 30_000,
   fetchMaxBytes: 57671680,
+  messageDownconversionEnable: true,
+  maxIncrementalFetchSessionCacheSlots: 1000,
+  minIncrementalFetchSessionEvictionMs: 120_000,
   maxConnections: 2147483647,
   maxConnectionsPerIp: 2147483647,
   maxConnectionsPerIpOverrides: '',
+  listeners: undefined,
+  advertisedListeners: undefined,
+  listenerSecurityProtocolMap: DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
+  sslCertFile: undefined,
+  sslKeyFile: undefined,
+  sslCaFile: undefined,
+  sslClientAuth: 'none',
+  saslEnabledMechanisms: 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+  saslUser: [],
+  connectionsMaxReauthMs: 0,
+  saslServerMaxReceiveSize: 524288,
   logFlushIntervalMessages: Number.MAX_SAFE_INTEGER,
   logFlushIntervalMs: Number.MAX_SAFE_INTEGER,
   logSegmentBytes: 1073741824,
@@ -259,6 +367,15 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
   groupMaxSize: 2147483647,
+  groupConsumerHeartbeatIntervalMs: 5000,
+  groupConsumerMinHeartbeatIntervalMs: 5000,
+  groupConsumerMaxHeartbeatIntervalMs: 15000,
+  groupConsumerSessionTimeoutMs: 45000,
+  groupConsumerMinSessionTimeoutMs: 45000,
+  groupConsumerMaxSessionTimeoutMs: 60000,
+  groupConsumerMaxSize: 2147483647,
+  groupConsumerAssignors: ['uniform', 'range'],
+  groupConsumerMigrationPolicy: 'bidirectional',
   offsetsRetentionMinutes: 10080,
   offsetsRetentionCheckIntervalMs: 600000,
   offsetMetadataMaxBytes: 4096,
@@ -306,6 +423,11 @@ export function nonDefaultConfig(config: BrokerConfig): Partial<BrokerConfig> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
     if (key === 'host' || key === 'port' || key === 'dataDir' || key === 'logLevel') continue;
+    // Passwords are never logged: only the user names given with --sasl-user.
+    if (key === 'saslUser') {
+      if (config.saslUser.length > 0) out[key] = config.saslUser.map((u) => u.slice(0, Math.max(0, u.indexOf(':'))));
+      continue;
+    }
     if (value !== (defaults as unknown as Record<string, unknown>)[key]) out[key] = value;
   }
   return out as Partial<BrokerConfig>;
@@ -391,6 +513,67 @@ export function parseMaxConnectionsPerIpOverrides(value: string): Map<string, nu
   return overrides;
 }
 
+/**
+ * The broker's listeners: `listeners` parsed with the protocol map, or one PLAINTEXT listener on host:port when it
+ * is unset (the broker as it always was). Throws InvalidConfigError.
+ */
+export function brokerListeners(c: Pick<BrokerConfig, 'listeners' | 'listenerSecurityProtocolMap' | 'host' | 'port'>): ListenerSpec[] {
+  if (c.listeners === undefined) return [{ name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host: c.host, port: c.port }];
+  if (typeof c.listeners !== 'string') invalid('listeners', c.listeners, 'a string NAME://host:port,…');
+  if (typeof c.listenerSecurityProtocolMap !== 'string') invalid('listenerSecurityProtocolMap', c.listenerSecurityProtocolMap, 'a string NAME:PROTOCOL,…');
+  try {
+    return parseListeners(c.listeners, c.listenerSecurityProtocolMap);
+  } catch (err) {
+    return invalid('listeners', c.listeners, (err as Error).message);
+  }
+}
+
+const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+
+/** The enabled SASL mechanisms, trimmed and upper-cased, in the order given. */
+export function enabledSaslMechanisms(c: Pick<BrokerConfig, 'saslEnabledMechanisms'>): string[] {
+  return c.saslEnabledMechanisms
+    .split(',')
+    .map((m) => m.trim().toUpperCase())
+    .filter((m) => m !== '');
+}
+
+/** Listeners, TLS files, SASL mechanisms and users (the option values, not the files' contents: those are read at start). */
+function checkSecurityConfig(c: BrokerConfig): void {
+  if (typeof c.saslUser === 'string') c.saslUser = [c.saslUser];
+  const listeners = brokerListeners(c);
+  if (c.advertisedListeners !== undefined) {
+    if (typeof c.advertisedListeners !== 'string') invalid('advertisedListeners', c.advertisedListeners, 'a string NAME://host:port,…');
+    try {
+      parseAdvertisedListeners(c.advertisedListeners, listeners);
+    } catch (err) {
+      invalid('advertisedListeners', c.advertisedListeners, (err as Error).message);
+    }
+  }
+  for (const key of ['sslCertFile', 'sslKeyFile', 'sslCaFile'] as const) {
+    const value = c[key];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) invalid(key, value, 'a file path');
+  }
+  if (!['required', 'requested', 'none'].includes(c.sslClientAuth)) invalid('sslClientAuth', c.sslClientAuth, 'required, requested or none');
+  if (listeners.some((l) => usesTls(l.securityProtocol))) {
+    if (c.sslCertFile === undefined) invalid('sslCertFile', c.sslCertFile, 'a PEM certificate file for the SSL/SASL_SSL listeners');
+    if (c.sslKeyFile === undefined) invalid('sslKeyFile', c.sslKeyFile, 'a PEM private key file for the SSL/SASL_SSL listeners');
+  }
+  if (typeof c.saslEnabledMechanisms !== 'string') invalid('saslEnabledMechanisms', c.saslEnabledMechanisms, 'a comma-separated list');
+  const mechanisms = enabledSaslMechanisms(c);
+  if (mechanisms.some((m) => !SASL_MECHANISMS.includes(m))) invalid('saslEnabledMechanisms', c.saslEnabledMechanisms, `a list of ${SASL_MECHANISMS.join(', ')}`);
+  if (listeners.some((l) => usesSasl(l.securityProtocol)) && mechanisms.length === 0) {
+    invalid('saslEnabledMechanisms', c.saslEnabledMechanisms, 'at least one mechanism for the SASL listeners');
+  }
+  if (!Array.isArray(c.saslUser)) invalid('saslUser', '(hidden)', 'name:password strings');
+  for (const entry of c.saslUser) {
+    const colon = typeof entry === 'string' ? entry.indexOf(':') : -1;
+    if (colon <= 0 || colon === entry.length - 1) invalid('saslUser', typeof entry === 'string' ? entry.slice(0, Math.max(colon, 0)) || '(hidden)' : entry, 'name:password with a non-empty name and password');
+  }
+  checkInt('connectionsMaxReauthMs', c.connectionsMaxReauthMs, 0, Number.MAX_SAFE_INTEGER);
+  checkInt('saslServerMaxReceiveSize', c.saslServerMaxReceiveSize, 1, 2 ** 31 - 1);
+}
+
 /** Merges options over the defaults and validates every value. */
 export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkOptionNames(options);
@@ -422,12 +605,16 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   }
   checkInt('socketRequestReadTimeoutMs', c.socketRequestReadTimeoutMs, 1, 2 ** 31 - 1);
   checkInt('fetchMaxBytes', c.fetchMaxBytes, 1024, 2 ** 31 - 1);
+  if (typeof c.messageDownconversionEnable !== 'boolean') invalid('messageDownconversionEnable', c.messageDownconversionEnable, 'true or false');
+  checkInt('maxIncrementalFetchSessionCacheSlots', c.maxIncrementalFetchSessionCacheSlots, 0, 2 ** 31 - 1);
+  checkInt('minIncrementalFetchSessionEvictionMs', c.minIncrementalFetchSessionEvictionMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('maxConnections', c.maxConnections, 0, 2 ** 31 - 1);
   checkInt('maxConnectionsPerIp', c.maxConnectionsPerIp, 0, 2 ** 31 - 1);
   const overrides = parseMaxConnectionsPerIpOverrides(c.maxConnectionsPerIpOverrides);
   if (c.maxConnectionsPerIp === 0 && overrides.size === 0) {
     invalid('maxConnectionsPerIp', 0, 'a positive integer, or 0 only when maxConnectionsPerIpOverrides is set (as Kafka requires)');
   }
+  checkSecurityConfig(c);
   checkInt('logFlushIntervalMessages', c.logFlushIntervalMessages, 1, Number.MAX_SAFE_INTEGER);
   checkInt('logFlushIntervalMs', c.logFlushIntervalMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('logSegmentBytes', c.logSegmentBytes, 14, 2 ** 31 - 1);
@@ -462,6 +649,22 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   checkInt('groupMinSessionTimeoutMs', c.groupMinSessionTimeoutMs, 0, 2 ** 31 - 1);
   checkInt('groupMaxSessionTimeoutMs', c.groupMaxSessionTimeoutMs, c.groupMinSessionTimeoutMs, 2 ** 31 - 1);
   checkInt('groupMaxSize', c.groupMaxSize, 1, 2 ** 31 - 1);
+  // Kafka's GroupCoordinatorConfig: each atLeast(1), min <= value <= max (KIP-848).
+  checkInt('groupConsumerMinHeartbeatIntervalMs', c.groupConsumerMinHeartbeatIntervalMs, 1, 2 ** 31 - 1);
+  checkInt('groupConsumerMaxHeartbeatIntervalMs', c.groupConsumerMaxHeartbeatIntervalMs, c.groupConsumerMinHeartbeatIntervalMs, 2 ** 31 - 1);
+  checkInt('groupConsumerHeartbeatIntervalMs', c.groupConsumerHeartbeatIntervalMs, c.groupConsumerMinHeartbeatIntervalMs, c.groupConsumerMaxHeartbeatIntervalMs);
+  checkInt('groupConsumerMinSessionTimeoutMs', c.groupConsumerMinSessionTimeoutMs, 1, 2 ** 31 - 1);
+  checkInt('groupConsumerMaxSessionTimeoutMs', c.groupConsumerMaxSessionTimeoutMs, c.groupConsumerMinSessionTimeoutMs, 2 ** 31 - 1);
+  checkInt('groupConsumerSessionTimeoutMs', c.groupConsumerSessionTimeoutMs, c.groupConsumerMinSessionTimeoutMs, c.groupConsumerMaxSessionTimeoutMs);
+  checkInt('groupConsumerMaxSize', c.groupConsumerMaxSize, 1, 2 ** 31 - 1);
+  // Short names (Kafka 4.0) or Kafka's class names (3.9: org.apache.kafka.coordinator.group.assignor.UniformAssignor …).
+  const assignorName = /^(uniform|range|org\.apache\.kafka\.coordinator\.group\.assignor\.(Uniform|Range)Assignor)$/;
+  if (!Array.isArray(c.groupConsumerAssignors) || c.groupConsumerAssignors.length === 0 || !c.groupConsumerAssignors.every((a) => typeof a === 'string' && assignorName.test(a))) {
+    invalid('groupConsumerAssignors', c.groupConsumerAssignors, 'a non-empty list of uniform, range (or their Kafka class names)');
+  }
+  if (!['disabled', 'upgrade', 'downgrade', 'bidirectional'].includes(c.groupConsumerMigrationPolicy)) {
+    invalid('groupConsumerMigrationPolicy', c.groupConsumerMigrationPolicy, 'disabled, upgrade, downgrade or bidirectional');
+  }
   checkInt('offsetsRetentionMinutes', c.offsetsRetentionMinutes, 1, 2 ** 31 - 1);
   checkInt('offsetsRetentionCheckIntervalMs', c.offsetsRetentionCheckIntervalMs, 1, 2 ** 31 - 1);
   checkInt('offsetMetadataMaxBytes', c.offsetMetadataMaxBytes, 0, 2 ** 31 - 1);

@@ -65,6 +65,8 @@ const BINDINGS: readonly Binding[] = [
   b('connectionsMaxIdleMs', 'connections.max.idle.ms'),
   b('queuedMaxRequestBytes', 'queued.max.request.bytes'),
   b('fetchMaxBytes', 'fetch.max.bytes'),
+  b('maxIncrementalFetchSessionCacheSlots', 'max.incremental.fetch.session.cache.slots'),
+  b('messageDownconversionEnable', 'log.message.downconversion.enable', 'message.downconversion.enable'),
   b('maxConnections', 'max.connections'),
   b('maxConnectionsPerIp', 'max.connections.per.ip'),
   b('maxConnectionsPerIpOverrides', 'max.connections.per.ip.overrides'),

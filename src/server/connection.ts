@@ -38,6 +38,14 @@
 //
 // A protocol violation (bad size prefix, undecodable request, unknown API key) closes this connection only, with a
 // warn log; other connections are unaffected.
+//
+// Security (listeners.ts): the connection knows its listener (name, security protocol) and its principal, and puts
+// both on every RequestContext. On a TLS listener the socket is already a TLSSocket whose handshake is done, and
+// the principal (the client certificate's DN, or ANONYMOUS) comes from server.ts. On a SASL listener every frame
+// goes to the SaslAuthenticator until it completes (sasl-authenticator.ts has the state machine); meanwhile frames
+// are limited to sasl.server.max.receive.size, and the principal becomes User:<name> once it completes. After
+// that, one check per request: a SaslHandshake may begin a re-authentication, and an expired session (KIP-368)
+// closes the connection. A plaintext listener pays one null check per request.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameReader } from './frame-reader.js';
@@ -50,6 +58,10 @@ import { requestHeaderVersion } from '../protocol/header.js';
 import type { DispatchOutcome } from './dispatch.js';
 import type { MemoryPool } from './memory-pool.js';
 import type { ServerCounters } from './server-stats.js';
+import { SaslAuthenticator } from './sasl-authenticator.js';
+import type { SecurityProtocol } from './listeners.js';
+import { ANONYMOUS, principalToString, type KafkaPrincipal } from '../auth/principal.js';
+import type { CredentialStore } from '../auth/credential-store.js';
 
 const MAX_QUEUED_FRAMES = 64;
 /** Produce requests of one connection that may be in flight at once. */
@@ -108,6 +120,21 @@ export interface ConnectionOptions {
   onMemoryDropped: (bytes: number) => void;
   logger: Logger;
   onClosed: (connection: Connection) => void;
+  /** The listener this connection came through. */
+  listenerName: string;
+  securityProtocol: SecurityProtocol;
+  /** The principal the transport established (TLS client certificate DN); ANONYMOUS when absent. */
+  principal?: KafkaPrincipal;
+  /** SASL listeners only: the authenticator's settings. */
+  sasl?: ConnectionSaslOptions;
+}
+
+export interface ConnectionSaslOptions {
+  enabledMechanisms: readonly string[];
+  credentials: CredentialStore;
+  connectionsMaxReauthMs: number;
+  /** sasl.server.max.receive.size: the largest frame before authentication completes. */
+  maxReceiveBytes: number;
 }
 
 export class Connection {
@@ -147,6 +174,12 @@ export class Connection {
   /** Bytes of the response waiting in the socket's buffer while the peer is not reading (0 once drained). */
   private unwrittenBytes = 0;
   private readonly onMemoryDropped: (bytes: number) => void;
+  private readonly listenerName: string;
+  private readonly securityProtocol: SecurityProtocol;
+  private principal: KafkaPrincipal;
+  /** SASL listeners: the authentication state machine; null elsewhere. */
+  private readonly auth: SaslAuthenticator | null;
+  private readonly saslMaxReceiveBytes: number;
 
   constructor(options: ConnectionOptions) {
     this.connId = options.connId;
@@ -170,6 +203,12 @@ export class Connection {
     });
     this.baseLog = options.logger.child({ connId: options.connId, remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` });
     this.log = this.baseLog;
+    this.listenerName = options.listenerName;
+    this.securityProtocol = options.securityProtocol;
+    this.principal = options.principal ?? ANONYMOUS;
+    this.saslMaxReceiveBytes = options.sasl?.maxReceiveBytes ?? options.maxRequestBytes;
+    this.auth = options.sasl === undefined ? null : this.makeAuthenticator(options.sasl);
+    if (this.auth !== null) this.frameReader.maxFrameBytes = Math.min(options.maxRequestBytes, this.saslMaxReceiveBytes);
     this.socketClosed = new Promise((resolve) => this.socket.once('close', () => resolve()));
     this.socket.setNoDelay(true);
     // Node's socket timeout fires after idleTimeoutMs without reads or writes. A long poll in flight is not idle,
@@ -188,7 +227,7 @@ export class Connection {
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     this.socket.on('close', () => this.onSocketClosed());
-    this.log.debug('connection opened');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ listener: this.listenerName, principal: principalToString(this.principal) }, 'connection opened');
   }
 
   /** Stop reading new requests, finish the one in flight and its write, then close once the bytes are flushed. */
@@ -213,6 +252,12 @@ export class Connection {
     const hadPartial = reader.hasPartialFrame;
     const violation = reader.push(chunk, (frame) => this.enqueue(frame));
     if (violation !== null) {
+      if (this.auth !== null && !this.auth.isComplete) {
+        this.log.info({ size: violation.size, limit: this.frameReader.maxFrameBytes }, 'Failing SASL authentication due to invalid receive size; closing connection');
+        this.counters.failedAuthentications++;
+        this.close();
+        return;
+      }
       this.log.warn(
         { size: violation.size, limit: this.maxQueuedBytes },
         violation.kind === 'negative' ? 'negative request size; closing connection' : 'request larger than socket.request.max.bytes; closing connection',
@@ -344,9 +389,53 @@ export class Connection {
     }
   }
 
+  private makeAuthenticator(sasl: ConnectionSaslOptions): SaslAuthenticator {
+    const counters = this.counters;
+    return new SaslAuthenticator({
+      enabledMechanisms: sasl.enabledMechanisms,
+      credentials: sasl.credentials,
+      connectionsMaxReauthMs: sasl.connectionsMaxReauthMs,
+      logger: this.baseLog,
+      dispatchApiVersions: (frame) => dispatch(frame, (header, closeAfter) => this.makeContext(header, closeAfter)),
+      onAuthenticated: (reauthentication) => {
+        if (reauthentication) counters.successfulReauthentications++;
+        else counters.successfulAuthentications++;
+      },
+      onFailed: (reauthentication) => {
+        if (reauthentication) counters.failedReauthentications++;
+        else counters.failedAuthentications++;
+      },
+    });
+  }
+
+  /** A frame on a SASL listener: to the authenticator until it completes, then the re-authentication and expiry checks. */
+  private async authenticateFrame(auth: SaslAuthenticator, frame: Buffer): Promise<DispatchOutcome | undefined> {
+    if (auth.isComplete) {
+      const now = Date.now();
+      if (frame.length >= 2 && frame.readInt16BE(0) === ApiKey.SaslHandshake && auth.maybeBeginReauthentication(now)) {
+        this.frameReader.maxFrameBytes = Math.min(this.maxQueuedBytes, this.saslMaxReceiveBytes);
+      } else if (auth.sessionExpired(now)) {
+        this.counters.expiredConnectionsKilled++;
+        return { kind: 'close', reason: 'SASL session expired (connections.max.reauth.ms); disconnecting expired channel', quiet: true };
+      } else {
+        return undefined;
+      }
+    }
+    const outcome = await auth.handleFrame(frame);
+    if (auth.isComplete) {
+      this.principal = auth.principal;
+      this.frameReader.maxFrameBytes = this.maxQueuedBytes;
+    }
+    return outcome;
+  }
+
   /** Runs one request; null when it failed so badly that the connection must close (logged here). */
   private async dispatchFrame(frame: Buffer, _sequence: number): Promise<DispatchOutcome | null> {
     try {
+      if (this.auth !== null) {
+        const outcome = await this.authenticateFrame(this.auth, frame);
+        if (outcome !== undefined) return outcome;
+      }
       return await dispatch(frame, (header, closeAfter) => this.makeContext(header, closeAfter));
     } catch (err) {
       this.log.error({ err }, 'failed to process request; closing connection');
@@ -357,6 +446,10 @@ export class Connection {
   /** Writes the response of one request. Returns false when the connection must close. */
   private async respond(outcome: DispatchOutcome): Promise<boolean> {
     if (outcome.kind === 'close') {
+      if (outcome.quiet === true) {
+        this.log.info({ reason: outcome.reason, apiKey: outcome.header?.requestApiKey, apiVersion: outcome.header?.requestApiVersion }, 'closing connection');
+        return false;
+      }
       this.log.warn({ reason: outcome.reason, apiKey: outcome.header?.requestApiKey, apiVersion: outcome.header?.requestApiVersion, correlationId: outcome.header?.correlationId }, 'bad request; closing connection');
       return false;
     }
@@ -385,6 +478,9 @@ export class Connection {
       correlationId: header.correlationId,
       clientId: header.clientId,
       clientAddress: this.socket.remoteAddress ?? 'unknown',
+      principal: this.principal,
+      listenerName: this.listenerName,
+      securityProtocol: this.securityProtocol,
       log: this.log,
       broker: this.broker,
       closeConnectionAfterResponse: closeAfter,

@@ -37,7 +37,7 @@ import type { ApiHandler, RequestContext } from '../handlers/types.js';
 export type DispatchOutcome =
   | { kind: 'respond'; buffers: Buffer[]; closeAfter: boolean }
   | { kind: 'no-response'; closeAfter: boolean }
-  | { kind: 'close'; reason: string; header?: ParsedRequestHeader };
+  | { kind: 'close'; reason: string; header?: ParsedRequestHeader; /** Logged at info, not warn: an authentication outcome. */ quiet?: boolean };
 
 export type ContextFactory = (header: ParsedRequestHeader, onClose: () => void) => RequestContext;
 

@@ -37,7 +37,8 @@ export const PREALLOCATE_BYTES = 1 << 20;
 const UNACCOUNTED: FrameMemory = { availableBytes: Infinity, reserve: () => undefined };
 
 export class FrameReader {
-  private readonly maxFrameBytes: number;
+  /** The size limit for frames whose size prefix has not arrived yet (a connection lowers it before SASL completes). */
+  maxFrameBytes: number;
   private readonly memory: FrameMemory;
   /** Size of the frame whose body is being read, or -1 between frames. */
   private frameSize = -1;

@@ -11,8 +11,30 @@ export interface ServerCounters {
   openFileLimitReached: number;
   /** Connections closed because a request frame was not received within `socket.request.read.timeout.ms`. */
   requestReadTimeouts: number;
+  /** TLS handshakes that failed (a plaintext client on a TLS port, an unsigned client certificate …): closed. */
+  tlsHandshakeFailures: number;
+  /** SASL authentications that completed / failed (Kafka: successful-authentication-total, failed-…). */
+  successfulAuthentications: number;
+  failedAuthentications: number;
+  /** KIP-368 re-authentications that completed / failed (Kafka: successful-reauthentication-total, failed-…). */
+  successfulReauthentications: number;
+  failedReauthentications: number;
+  /** Connections closed because a request came after their SASL session expired (Kafka: expired-connections-killed-count). */
+  expiredConnectionsKilled: number;
 }
 
 export function makeServerCounters(): ServerCounters {
-  return { connectionsRefusedMaxConnections: 0, connectionsRefusedPerIp: 0, acceptErrors: 0, openFileLimitReached: 0, requestReadTimeouts: 0 };
+  return {
+    connectionsRefusedMaxConnections: 0,
+    connectionsRefusedPerIp: 0,
+    acceptErrors: 0,
+    openFileLimitReached: 0,
+    requestReadTimeouts: 0,
+    tlsHandshakeFailures: 0,
+    successfulAuthentications: 0,
+    failedAuthentications: 0,
+    successfulReauthentications: 0,
+    failedReauthentications: 0,
+    expiredConnectionsKilled: 0,
+  };
 }

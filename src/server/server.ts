@@ -1,5 +1,26 @@
-// The TCP listener: accepts sockets, gives each a Connection, enforces the connection limits and shuts down
-// gracefully.
+// The listeners: accept sockets, give each a Connection, enforce the connection limits and shut down gracefully.
+//
+// One KafkaServer serves every listener of the broker (`listeners`, listeners.ts): each listener is its own
+// net.Server on its own host:port, and all of them share one request memory pool, one set of connection quotas, one
+// set of counters and one shutdown. A connection carries its listener's name and security protocol, so Metadata,
+// FindCoordinator and DescribeCluster can advertise that listener's endpoint (RequestContext.listenerName).
+//
+//   security protocol   transport                                    principal before any SASL
+//   PLAINTEXT           the TCP socket                               User:ANONYMOUS
+//   SSL                 node:tls over it (PEM cert/key, optional     the client certificate's subject DN
+//                       client auth against the CA file)             (RFC 2253), or ANONYMOUS without one
+//   SASL_PLAINTEXT      the TCP socket, then SASL (connection.ts)    User:<SASL name> once authenticated
+//   SASL_SSL            node:tls, then SASL                          User:<SASL name> once authenticated
+//
+// TLS: the listener's net.Server accepts the TCP connection (so connection quotas count it at once, as Kafka's
+// acceptor does), then hands the socket to a tls.Server that never listens itself (emit('connection')); the
+// Connection is made when the handshake is done ('secureConnection'). ssl.client.auth (Kafka's): `required`
+// refuses a client without a certificate signed by the CA; `requested` asks for one, accepts a client without,
+// and refuses one whose certificate does not verify (as Java's wantClientAuth does); `none` asks for nothing. A
+// handshake that fails (a plaintext client on a TLS port, a bad or missing certificate) or does not finish within
+// socket.request.read.timeout.ms closes that socket only: counted (tlsHandshakeFailures) and logged at warn at most
+// once per REFUSAL_LOG_INTERVAL_MS. A TLS ClientHello sent to a plaintext port reads as a frame size far above
+// socket.request.max.bytes (0x160301…), which closes the connection (connection.ts).
 //
 // Shutdown order: stop accepting → every connection stops reading, finishes its in-flight request and write →
 // sockets close (forcibly after `graceMs`). The caller then closes the log, so acknowledged writes are flushed.
@@ -17,6 +38,7 @@
 // To make the silent case visible, the server checks every OPEN_FILES_CHECK_INTERVAL_MS (Linux: /proc/self/fd
 // against the soft RLIMIT_NOFILE) and, at the limit, counts it and logs at error, rate-limited like refusals.
 import net from 'node:net';
+import tls from 'node:tls';
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { Connection } from './connection.js';
@@ -25,12 +47,39 @@ import { MemoryPool } from './memory-pool.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import { makeServerCounters, type ServerCounters } from './server-stats.js';
 import type { BrokerServices } from '../handlers/types.js';
+import { usesSasl, usesTls, type ListenerSpec, type SecurityProtocol } from './listeners.js';
+import { tlsClientPrincipal } from '../auth/principal.js';
+import type { ConnectionSaslOptions } from './connection.js';
 
 export const OPEN_FILES_CHECK_INTERVAL_MS = 5000;
 
-export interface KafkaServerOptions {
+/** PEM contents for TLS listeners (ssl.keystore / ssl.truststore, as PEM files). */
+export interface ServerTlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  /** CA certificates client certificates must chain to (ssl.truststore). */
+  ca?: Buffer;
+  /** ssl.client.auth. */
+  clientAuth: 'required' | 'requested' | 'none';
+}
+
+export interface BoundListener {
+  name: string;
+  securityProtocol: SecurityProtocol;
+  /** The address bound (server.address()). */
   host: string;
   port: number;
+  /** The host as configured (what an advertised endpoint defaults to). */
+  bindHost: string;
+}
+
+export interface KafkaServerOptions {
+  /** At least one; see listeners.ts. */
+  listeners: readonly ListenerSpec[];
+  /** Required when a listener is SSL or SASL_SSL. */
+  tls?: ServerTlsOptions;
+  /** Required when a listener is SASL_PLAINTEXT or SASL_SSL. */
+  sasl?: ConnectionSaslOptions;
   maxRequestBytes: number;
   idleTimeoutMs: number;
   /** socket.request.read.timeout.ms */
@@ -59,8 +108,15 @@ export interface ServerStats extends ServerCounters {
   memoryReclaimRuns: number;
 }
 
+interface ListenerSocket {
+  readonly spec: ListenerSpec;
+  readonly server: net.Server;
+  /** TLS listeners: the tls.Server the accepted sockets are handed to (it never listens). */
+  readonly tlsServer: tls.Server | undefined;
+}
+
 export class KafkaServer {
-  private readonly server: net.Server;
+  private readonly listeners: ListenerSocket[];
   private readonly connections = new Set<Connection>();
   private nextConnId = 1;
   private readonly counters = makeServerCounters();
@@ -70,26 +126,59 @@ export class KafkaServer {
   private openFilesTimer: NodeJS.Timeout | undefined;
   private lastAcceptErrorLogMs = -Infinity;
   private lastOpenFilesLogMs = -Infinity;
+  private lastTlsFailureLogMs = -Infinity;
+  private tlsFailuresSinceLog = 0;
 
   constructor(private readonly options: KafkaServerOptions) {
+    if (options.listeners.length === 0) throw new Error('KafkaServer needs at least one listener');
     this.pool = new MemoryPool(options.queuedMaxRequestBytes);
     this.reclaimer = new MemoryReclaimer(options.logger);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.listeners = options.listeners.map((spec) => this.makeListener(spec));
   }
 
-  async listen(): Promise<{ host: string; port: number }> {
+  private makeListener(spec: ListenerSpec): ListenerSocket {
+    let tlsServer: tls.Server | undefined;
+    if (usesTls(spec.securityProtocol)) {
+      const t = this.options.tls;
+      if (t === undefined) throw new Error(`listener ${spec.name} (${spec.securityProtocol}) needs TLS options`);
+      tlsServer = tls.createServer({
+        cert: t.cert,
+        key: t.key,
+        ca: t.ca,
+        requestCert: t.clientAuth !== 'none',
+        rejectUnauthorized: t.clientAuth === 'required',
+        handshakeTimeout: this.options.requestReadTimeoutMs,
+      });
+      tlsServer.on('secureConnection', (socket: tls.TLSSocket) => this.onSecureConnection(spec, socket));
+      tlsServer.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => this.onTlsFailure(spec, err, socket));
+    }
+    if (usesSasl(spec.securityProtocol) && this.options.sasl === undefined) throw new Error(`listener ${spec.name} (${spec.securityProtocol}) needs SASL options`);
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(spec, tlsServer, socket));
+    return { spec, server, tlsServer };
+  }
+
+  /** Binds every listener, in order; resolves with what each one bound. */
+  async listen(): Promise<BoundListener[]> {
     const overrides = await resolveOverrides(this.options.maxConnectionsPerIpOverrides);
     this.quotas = new ConnectionQuotas(this.options.maxConnections, this.options.maxConnectionsPerIp, overrides, this.counters, this.options.logger);
-    const bound = await new Promise<{ host: string; port: number }>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
-        const address = this.server.address() as net.AddressInfo;
-        resolve({ host: address.address, port: address.port });
-      });
-    });
-    this.server.on('error', (err) => this.onListenerError(err));
+    const bound: BoundListener[] = [];
+    try {
+      for (const { spec, server } of this.listeners) {
+        const address = await new Promise<net.AddressInfo>((resolve, reject) => {
+          const onError = (err: Error) => reject(err);
+          server.once('error', onError);
+          server.listen(spec.port, spec.host, () => {
+            server.off('error', onError);
+            resolve(server.address() as net.AddressInfo);
+          });
+        });
+        server.on('error', (err) => this.onListenerError(err));
+        bound.push({ name: spec.name, securityProtocol: spec.securityProtocol, host: address.address, port: address.port, bindHost: spec.host });
+      }
+    } catch (err) {
+      for (const { server } of this.listeners) if (server.listening) server.close();
+      throw err;
+    }
     void this.startOpenFilesCheck();
     return bound;
   }
@@ -115,7 +204,7 @@ export class KafkaServer {
     clearInterval(this.openFilesTimer);
     this.reclaimer.stop();
     // Resolves once every connection has closed: graceful ones after their last response is flushed.
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all(this.listeners.map(({ server }) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
     const graceful = Promise.all([...this.connections].map((c) => c.shutdown()));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -129,16 +218,55 @@ export class KafkaServer {
     await closed;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(spec: ListenerSpec, tlsServer: tls.Server | undefined, socket: net.Socket): void {
     const address = canonicalAddress(socket.remoteAddress ?? '');
+    socket.on('error', () => undefined);
     if (this.quotas!.tryAcquire(address) !== null) {
       // Closed at once, as Kafka closes a channel over its quota (ConnectionQuotas.closeChannel).
-      socket.on('error', () => undefined);
       socket.destroy();
       return;
     }
+    // The TCP connection holds its quota until it closes, whatever happens above it (TLS, SASL).
+    socket.once('close', () => this.quotas!.release(address));
+    if (tlsServer !== undefined) {
+      tlsServer.emit('connection', socket);
+      return;
+    }
+    this.startConnection(spec, socket, undefined);
+  }
+
+  private onSecureConnection(spec: ListenerSpec, socket: tls.TLSSocket): void {
+    if (this.options.tls!.clientAuth === 'requested' && !socket.authorized && socket.getPeerX509Certificate() !== undefined) {
+      // A certificate was offered and does not verify: refused, as Java's wantClientAuth does.
+      this.onTlsFailure(spec, new Error(`client certificate refused: ${String(socket.authorizationError)}`), socket);
+      socket.destroy();
+      return;
+    }
+    const certificate = socket.authorized ? socket.getPeerX509Certificate() : undefined;
+    this.startConnection(spec, socket, tlsClientPrincipal(certificate));
+  }
+
+  private onTlsFailure(spec: ListenerSpec, err: Error, socket: tls.TLSSocket): void {
+    this.counters.tlsHandshakeFailures++;
+    this.tlsFailuresSinceLog++;
+    socket.destroy();
+    const now = Date.now();
+    if (now - this.lastTlsFailureLogMs < REFUSAL_LOG_INTERVAL_MS) return;
+    this.lastTlsFailureLogMs = now;
+    this.options.logger.warn(
+      { listener: spec.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message, failuresSinceLastLog: this.tlsFailuresSinceLog },
+      'TLS handshake failed; closing connection',
+    );
+    this.tlsFailuresSinceLog = 0;
+  }
+
+  private startConnection(spec: ListenerSpec, socket: net.Socket, principal: ReturnType<typeof tlsClientPrincipal> | undefined): void {
     const connection = new Connection({
       socket,
+      listenerName: spec.name,
+      securityProtocol: spec.securityProtocol,
+      principal,
+      sasl: usesSasl(spec.securityProtocol) ? this.options.sasl : undefined,
       connId: this.nextConnId++,
       broker: this.options.broker,
       maxRequestBytes: this.options.maxRequestBytes,
@@ -149,7 +277,7 @@ export class KafkaServer {
       onMemoryDropped: (bytes) => this.reclaimer.noteDropped(bytes),
       logger: this.options.logger,
       onClosed: (c) => {
-        if (this.connections.delete(c)) this.quotas!.release(address);
+        this.connections.delete(c);
       },
     });
     this.connections.add(connection);

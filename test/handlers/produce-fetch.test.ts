@@ -186,12 +186,12 @@ describe('Produce and Fetch', () => {
     expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.INVALID_RECORD);
   });
 
-  it('answers UNSUPPORTED_FOR_MESSAGE_FORMAT for a magic 1 message set on Produce v2', async () => {
+  it('answers CORRUPT_MESSAGE for a v2 batch relabelled magic 1 on Produce v2: read as a message set, its CRC fails', async () => {
     await createTopic('t');
     const legacy = batchOf(1);
     legacy.writeInt8(1, 16);
     const res = await produce('t', 0, legacy, 1, 2);
-    expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
   });
 
   it('answers UNSUPPORTED_COMPRESSION_TYPE for zstd before Produce v7', async () => {
@@ -231,8 +231,8 @@ describe('Produce and Fetch', () => {
     expect((await produce('t', 0, batchOf(1))).responses[0].partitionResponses[0].baseOffset).toBe(7n);
   });
 
-  it('answers UNSUPPORTED_VERSION to a Fetch v3 that would need down-conversion', async () => {
-    await createTopic('t');
+  it('answers UNSUPPORTED_VERSION to a Fetch v3 that would need down-conversion on a topic with message.downconversion.enable=false', async () => {
+    await createTopic('t', 1, [{ name: 'message.downconversion.enable', value: 'false' }]);
     await produce('t', 0, batchOf(1));
     const res = await client.send(ApiKey.Fetch, 3, { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }] });
     expect(res.responses[0].partitions[0].errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);

@@ -209,6 +209,10 @@ describe('GET /metrics', () => {
       kafka_consumergroup_current_offset: 'gauge',
       kafka_consumergroup_lag: 'gauge',
       kafka_log_logflushstats_logflush_duration_seconds: 'histogram',
+      kafka_server_fetchsessioncache_numincrementalfetchsessions: 'gauge',
+      kafka_server_fetchsessioncache_numincrementalfetchpartitionscached: 'gauge',
+      kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total: 'counter',
+      kafka_server_fetchsessioncache_incrementalfetches_total: 'counter',
       eddy_fault_rules: 'gauge',
       eddy_fault_injections_total: 'counter',
     };

@@ -34,8 +34,8 @@ async function connect(): Promise<TestClient> {
   return c;
 }
 
-async function createTopic(name: string, numPartitions = 1) {
-  const res = await client.send(ApiKey.CreateTopics, 4, { topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }] });
+async function createTopic(name: string, numPartitions = 1, configs: Array<{ name: string; value: string }> = []) {
+  const res = await client.send(ApiKey.CreateTopics, 4, { topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs }] });
   expect(res.topics[0].errorCode).toBe(ErrorCode.NONE);
 }
 
@@ -227,12 +227,12 @@ describe('issue 7: Fetch error answers, sessions and leader epochs', () => {
     expect(res.responses[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ...ERROR_OFFSETS, abortedTransactions: [] });
   });
 
-  it('serves a full fetch for session epoch 0 or -1 whatever the session id, and answers session id 0', async () => {
+  it('serves a full fetch for session epoch 0 or -1 whatever the session id: -1 sessionless (id 0), 0 opens a session (KIP-227)', async () => {
     await createTopic('t');
     await produce('t', 2);
     for (const [sessionId, sessionEpoch] of [[1234, -1], [1234, 0], [0, -1], [0, 0]] as const) {
       const res = await client.send(ApiKey.Fetch, 11, fetchRequest([{ topic: 't', partitions: [partition(0)] }], { sessionId, sessionEpoch }));
-      expect({ sessionId, sessionEpoch, errorCode: res.errorCode, answerSession: res.sessionId }).toEqual({ sessionId, sessionEpoch, errorCode: 0, answerSession: 0 });
+      expect({ sessionId, sessionEpoch, errorCode: res.errorCode, opensSession: res.sessionId !== 0 }).toEqual({ sessionId, sessionEpoch, errorCode: 0, opensSession: sessionEpoch === 0 });
       expect(res.responses[0].partitions[0]).toMatchObject({ errorCode: 0, highWatermark: 2n });
       expect(res.responses[0].partitions[0].records.length).toBeGreaterThan(0);
     }
@@ -277,8 +277,8 @@ describe('issue 7: Fetch error answers, sessions and leader epochs', () => {
     expect(res.responses[0].partitions[0].records.length).toBe(batch.length);
   }, 15_000);
 
-  it('a Fetch v3 that needs down-conversion answers UNSUPPORTED_VERSION with -1 offsets', async () => {
-    await createTopic('t');
+  it('a Fetch v3 that needs down-conversion, with message.downconversion.enable=false, answers UNSUPPORTED_VERSION with -1 offsets', async () => {
+    await createTopic('t', 1, [{ name: 'message.downconversion.enable', value: 'false' }]);
     await produce('t');
     const res = await client.send(ApiKey.Fetch, 3, { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, topics: [{ topic: 't', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }] });
     expect(res.responses[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.UNSUPPORTED_VERSION, highWatermark: -1n });

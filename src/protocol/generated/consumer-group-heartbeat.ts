@@ -2,11 +2,11 @@
 // Do not edit by hand: change the generator and run `npm run gen:protocol`.
 /* eslint-disable */
 import { ProtocolDecodeError, Reader } from '../reader.js';
-import { Writer } from '../writer.js';
+import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- ConsumerGroupHeartbeatRequest (ConsumerGroupHeartbeatRequest.json): versions 0, flexible 0+
+// ---- ConsumerGroupHeartbeatRequest (ConsumerGroupHeartbeatRequest.json): versions 0-1, flexible 0+
 
-/** ConsumerGroupHeartbeatRequest, versions 0. */
+/** ConsumerGroupHeartbeatRequest, versions 0-1. */
 export interface ConsumerGroupHeartbeatRequest {
   /** The group identifier. */
   groupId: string;
@@ -35,6 +35,11 @@ export interface ConsumerGroupHeartbeatRequest {
    */
   subscribedTopicNames: string[] | null;
   /**
+   * null if it didn't change since the last heartbeat; the subscribed topic regex otherwise
+   * Versions 1. Default "null".
+   */
+  subscribedTopicRegex?: string | null;
+  /**
    * null if not used or if it didn't change since the last heartbeat; the server side assignor to use otherwise.
    * Default "null".
    */
@@ -62,6 +67,7 @@ export function makeConsumerGroupHeartbeatRequest(): ConsumerGroupHeartbeatReque
     rackId: null,
     rebalanceTimeoutMs: -1,
     subscribedTopicNames: null,
+    subscribedTopicRegex: null,
     serverAssignor: null,
     topicPartitions: null,
   };
@@ -90,6 +96,10 @@ export function readConsumerGroupHeartbeatRequest(r: Reader, version: number): C
     for (let i = 0; i < n0; i++) a1.push(r.readCompactString());
     _subscribedTopicNames = a1;
   }
+  let _subscribedTopicRegex: string | null = null;
+  if (version >= 1) {
+    _subscribedTopicRegex = r.readCompactNullableString();
+  }
   const _serverAssignor = r.readCompactNullableString();
   let _topicPartitions: ConsumerGroupHeartbeatRequestTopicPartitions[] | null;
   const n2 = r.readCompactArrayLength();
@@ -101,7 +111,7 @@ export function readConsumerGroupHeartbeatRequest(r: Reader, version: number): C
     _topicPartitions = a3;
   }
   r.skipTaggedFields();
-  return { groupId: _groupId, memberId: _memberId, memberEpoch: _memberEpoch, instanceId: _instanceId, rackId: _rackId, rebalanceTimeoutMs: _rebalanceTimeoutMs, subscribedTopicNames: _subscribedTopicNames, serverAssignor: _serverAssignor, topicPartitions: _topicPartitions };
+  return { groupId: _groupId, memberId: _memberId, memberEpoch: _memberEpoch, instanceId: _instanceId, rackId: _rackId, rebalanceTimeoutMs: _rebalanceTimeoutMs, subscribedTopicNames: _subscribedTopicNames, subscribedTopicRegex: _subscribedTopicRegex, serverAssignor: _serverAssignor, topicPartitions: _topicPartitions };
 }
 
 function readConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, version: number): ConsumerGroupHeartbeatRequestTopicPartitions {
@@ -138,6 +148,12 @@ export function writeConsumerGroupHeartbeatRequest(w: Writer, version: number, m
     w.writeCompactArrayLength(_subscribedTopicNames.length);
     for (const e6 of _subscribedTopicNames) w.writeCompactString(e6);
   }
+  if (version >= 1) {
+    const _subscribedTopicRegex = (m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex);
+    w.writeCompactNullableString(_subscribedTopicRegex);
+  } else if (m.subscribedTopicRegex !== undefined && !(m.subscribedTopicRegex === null)) {
+    throw new ProtocolEncodeError('ConsumerGroupHeartbeatRequest: non-default SubscribedTopicRegex cannot be written at version ' + version);
+  }
   const _serverAssignor = m.serverAssignor;
   w.writeCompactNullableString(_serverAssignor);
   const _topicPartitions = m.topicPartitions;
@@ -158,9 +174,9 @@ function writeConsumerGroupHeartbeatRequestTopicPartitions(w: Writer, version: n
   w.writeUnsignedVarint(0);
 }
 
-// ---- ConsumerGroupHeartbeatResponse (ConsumerGroupHeartbeatResponse.json): versions 0, flexible 0+
+// ---- ConsumerGroupHeartbeatResponse (ConsumerGroupHeartbeatResponse.json): versions 0-1, flexible 0+
 
-/** ConsumerGroupHeartbeatResponse, versions 0. */
+/** ConsumerGroupHeartbeatResponse, versions 0-1. */
 export interface ConsumerGroupHeartbeatResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
