@@ -25,6 +25,7 @@ import {
   LIBRARY_DEFAULTS,
   nonDefaultConfig,
   parseMaxConnectionsPerIpOverrides,
+  parseSuperUsers,
   resolveBrokerConfig,
   type BrokerConfig,
   type BrokerOptions,
@@ -37,7 +38,9 @@ import { DynamicBrokerConfig } from './metadata/dynamic-broker-config.js';
 import { LogManager } from './log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log/log-config.js';
 import { KafkaServer, type BoundListener, type ServerStats } from './server/server.js';
+import { makeServerCounters } from './server/server-stats.js';
 import { makeAdvertisedEndpoints, prepareListenerSecurity } from './server/security-setup.js';
+import { openAuthorizer } from './auth/index.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import type { BrokerServices } from './handlers/types.js';
 import { ProducerIdManager } from './metadata/producer-id-manager.js';
@@ -50,6 +53,7 @@ import type { BrokerMetrics } from './http/metrics.js';
 import { nodeLogFs } from './log/fs.js';
 import { FetchSessionCache, type FetchSessionStats } from './fetch/fetch-session-cache.js';
 import { ClientMetricsManager } from './telemetry/client-metrics-manager.js';
+import { QuotaManager } from './quota/index.js';
 import {
   createTopic,
   readRecords,
@@ -239,6 +243,7 @@ class EddyBroker implements Broker {
       this.http = await startAdminHttp({
         host: config.host,
         port: config.httpPort,
+        config,
         logger: this.logger,
         faults: this.faults,
         metrics: this.metrics,
@@ -272,7 +277,7 @@ class EddyBroker implements Broker {
       dedupeBufferSize: config.logCleanerDedupeBufferSize,
       ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
     };
-    await logs.startCleaner(cleanerConfig);
+    const cleaner = await logs.startCleaner(cleanerConfig);
     const topics = await TopicRegistry.open({
       dataDir,
       logs,
@@ -282,10 +287,12 @@ class EddyBroker implements Broker {
       maxBrokerPartitions: config.maxBrokerPartitions,
       brokerConfigs,
     });
-    // A dynamic broker config changed: new defaults for every topic's running logs (the cleaner reads its backoff
-    // each time it sleeps; the other options read only at start take effect at the next start).
+    // A dynamic broker config changed: new defaults for every topic's running logs, the cleaner's backoff (read each
+    // time it sleeps), I/O rate and offset map size, and producer.id.expiration.ms for every log.
     brokerConfigs.onChange(async () => {
       cleanerConfig.backoffMs = config.logCleanerBackoffMs;
+      cleaner.reconfigure({ ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond, dedupeBufferSize: config.logCleanerDedupeBufferSize });
+      logs.setProducerIdExpirationMs(config.producerIdExpirationMs);
       await topics.updateBrokerDefaults(brokerConfigs.logDefaults(defaultLogConfig(config)), config.messageMaxBytes);
     });
     // Committed offsets and group metadata are loaded before the server answers anything.
@@ -306,6 +313,10 @@ class EddyBroker implements Broker {
     await transactions.start();
     // Listeners, TLS files, the SCRAM credential store and the --sasl-user users (server/security-setup.ts).
     const security = await prepareListenerSecurity(config, dataDir, this.logger);
+    // The ACL authorizer (auth/authorizer.ts) with --authorizer acl, its ACLs from <dataDir>/acls.json.
+    // Client quotas (quota/), from <dataDir>/client-quotas.json.
+    const quotas = await QuotaManager.open({ dataDir, windows: { samples: config.quotaWindowNum, windowMs: config.quotaWindowSizeSeconds * 1000 }, logger: this.logger });
+    const authorizer = await openAuthorizer({ authorizer: config.authorizer, superUsers: parseSuperUsers(config.superUsers), allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound }, dataDir, this.logger);
 
     const services: BrokerServices = {
       config,
@@ -321,10 +332,12 @@ class EddyBroker implements Broker {
       shutdownSignal: this.shutdown.signal,
       advertisedEndpoint: makeAdvertisedEndpoints(config, () => this.listeners),
       credentials: security.credentials,
+      authorizer,
       faults: this.faults,
       metrics: this.metrics,
       fetchSessions: this.fetchSessions,
       clientMetrics: new ClientMetricsManager(),
+      quotas,
     };
     this.services = services;
     this.metrics?.attach({ logs, groups, connectionCount: () => this.connectionCount, fetchSessions: this.fetchSessions, faults: this.faults });
@@ -414,17 +427,7 @@ class EddyBroker implements Broker {
   stats(): BrokerStats {
     const server = this.server?.stats() ?? {
       connections: 0,
-      connectionsRefusedMaxConnections: 0,
-      connectionsRefusedPerIp: 0,
-      acceptErrors: 0,
-      openFileLimitReached: 0,
-      requestReadTimeouts: 0,
-      tlsHandshakeFailures: 0,
-      successfulAuthentications: 0,
-      failedAuthentications: 0,
-      successfulReauthentications: 0,
-      failedReauthentications: 0,
-      expiredConnectionsKilled: 0,
+      ...makeServerCounters(),
       queuedRequestBytes: 0,
       queuedRequestBytesPeak: 0,
       queuedMaxRequestBytes: null,

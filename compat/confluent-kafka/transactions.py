@@ -412,12 +412,20 @@ def mode_read(ctx):
     records = []
     at_end = set()  # partitions whose last event was an EOF (a record arriving clears it)
     first_full = None
-    # Until --expect records arrived and every partition is at its end, or the deadline.
+    reached_ends = False
+    # Until --expect records arrived and every partition is at its end, or the deadline. An EOF can predate a
+    # marker appended since (the timed-out transaction's ABORT is written while this reads), so once every
+    # partition has reported its end, keep polling until the positions have passed the high watermarks too.
     while time.monotonic() < deadline:
         if first_full is None and len(records) >= a.expect:
             first_full = time.monotonic()
         if first_full is not None and len(at_end) == a.partitions:
-            break
+            reached_ends = True
+        if reached_ends:
+            pos = positions(ctx, c)
+            hw = watermarks(ctx, c)
+            if all(pos[str(p)] >= hw[p] for p in ctx.parts()):
+                break
         msg = c.poll(0.2)
         if msg is None:
             continue

@@ -31,7 +31,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { writeFileAtomically } from '../metadata/metadata-fs.js';
+import { readStateFileOrSetAside, writeFileAtomically } from '../metadata/metadata-fs.js';
 import { SCRAM_MECHANISMS, scramMechanismByName, type ScramCredential, type ScramMechanism } from './scram.js';
 
 export const CREDENTIALS_FILE = 'scram-credentials.json';
@@ -104,25 +104,8 @@ export class CredentialStore {
 
   static async open(options: { dataDir: string; logger: Logger }): Promise<CredentialStore> {
     const file = path.join(options.dataDir, CREDENTIALS_FILE);
-    let text: string | undefined;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    if (text === undefined) return new CredentialStore(file, new Map());
-    const decoded = decode(text);
-    if (typeof decoded !== 'string') return new CredentialStore(file, decoded);
-    const aside = `${file}.corrupt-${Date.now()}`;
-    await fs.rename(file, aside);
-    const dir = await fs.open(path.dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-    options.logger.error({ file, renamedTo: aside, problem: decoded }, 'SCRAM credentials file is unreadable; kept aside, starting with no SCRAM credentials');
-    return new CredentialStore(file, new Map());
+    const state = await readStateFileOrSetAside(file, decode, options.logger, 'SCRAM credentials file is unreadable; kept aside, starting with no SCRAM credentials');
+    return new CredentialStore(file, state ?? new Map());
   }
 
   get(user: string, mechanism: ScramMechanism): ScramCredential | undefined {

@@ -2,20 +2,29 @@
 //
 //   principal.ts          KafkaPrincipal, ANONYMOUS, the TLS principal (certificate subject DN, RFC 2253)
 //   sasl-errors.ts        the SaslServer contract and its two failure kinds
-//   plain.ts, scram.ts    the mechanisms (PLAIN; SCRAM-SHA-256/512 with Kafka's checks)
+//   plain.ts, scram.ts    the mechanisms (PLAIN, with its process-wide bound on password derivations and cache of
+//                         successful checks; SCRAM-SHA-256/512 with Kafka's checks)
 //   credential-store.ts   durable SCRAM credentials (Describe/AlterUserScramCredentials, --sasl-user)
 //
 // The connection-level state machine that drives a mechanism (what may be sent before authentication, how failures
-// are answered, re-authentication) is network code and lives in server/sasl-authenticator.ts. An authorizer (ACLs)
-// will be a sibling here with one function handlers call, authorize(ctx, operation, resource), reading
-// ctx.principal.
+// are answered, re-authentication) is network code and lives in server/sasl-authenticator.ts.
+//
+//   acl.ts                Kafka's ACL vocabulary (resource/pattern types, operations), filters and validation
+//   acl-store.ts          durable ACLs (Create/Describe/DeleteAcls)
+//   authorizer.ts         the StandardAuthorizer model and the one function handlers call,
+//                         authorize(ctx, operation, resourceType, name), reading ctx.principal and ctx.clientAddress
 import type { Logger } from 'pino';
 import { CredentialStore, type CredentialChange } from './credential-store.js';
+import { AclStore } from './acl-store.js';
+import { Authorizer } from './authorizer.js';
 import { PlainSaslServer } from './plain.js';
 import { SCRAM_SHA_512, ScramSaslServer, generateCredential, passwordMatches, scramMechanismByName, type ScramMechanism } from './scram.js';
 import type { SaslServer } from './sasl-errors.js';
 
 export { CredentialStore } from './credential-store.js';
+export { AclStore } from './acl-store.js';
+export { Authorizer, authorize, authorizeByResourceType, authorizeCluster, authorizedNames, authorizedOperations, configResourceAuthorizationError, type AuthorizationContext } from './authorizer.js';
+export * from './acl.js';
 export { ANONYMOUS, principalToString, userPrincipal, type KafkaPrincipal } from './principal.js';
 
 /** The mechanisms Eddy implements (Kafka also has GSSAPI and OAUTHBEARER). */
@@ -59,4 +68,20 @@ export async function bootstrapSaslUsers(credentials: CredentialStore, users: re
   if (changes.length === 0) return;
   await credentials.apply(changes);
   logger.info({ users: [...new Set(changes.map((c) => c.user))], mechanisms: [...new Set(changes.map((c) => c.mechanism.name))] }, 'SASL users created or updated from --sasl-user');
+}
+
+/**
+ * The authorizer for `--authorizer acl` (its ACLs loaded from the data dir), or undefined for `none`: then no ACL
+ * file is read and every request is allowed.
+ */
+export async function openAuthorizer(
+  options: { authorizer: 'acl' | 'none'; superUsers: readonly string[]; allowEveryoneIfNoAclFound: boolean },
+  dataDir: string,
+  logger: Logger,
+): Promise<Authorizer | undefined> {
+  if (options.authorizer !== 'acl') return undefined;
+  const store = await AclStore.open({ dataDir, logger });
+  const authorizer = new Authorizer({ store, superUsers: options.superUsers, allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound });
+  logger.info({ acls: store.list().length, superUsers: options.superUsers, allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound }, 'ACL authorizer enabled');
+  return authorizer;
 }

@@ -96,9 +96,15 @@ export async function generateCredential(mechanism: ScramMechanism, password: st
   return credentialFromSaltedPassword(mechanism, salt, await saltedPassword(mechanism, password, salt, iterations), iterations);
 }
 
-/** True when `password` produces the credential's StoredKey (constant-time compare): SASL/PLAIN uses this. */
-export async function passwordMatches(mechanism: ScramMechanism, credential: ScramCredential, password: string): Promise<boolean> {
-  const salted = await saltedPassword(mechanism, password, credential.salt, credential.iterations);
+/** How a salted password is derived: saltedPassword, or a wrapper of it (plain.ts bounds and counts them). */
+export type DeriveSaltedPassword = (mechanism: ScramMechanism, password: string, salt: Buffer, iterations: number) => Promise<Buffer>;
+
+/**
+ * True when `password` produces the credential's StoredKey (constant-time compare): SASL/PLAIN (through plain.ts's
+ * bounded PlainPasswordChecks) and `--sasl-user` at start use this. One PBKDF2 per call, through `derive`.
+ */
+export async function passwordMatches(mechanism: ScramMechanism, credential: ScramCredential, password: string, derive: DeriveSaltedPassword = saltedPassword): Promise<boolean> {
+  const salted = await derive(mechanism, password, credential.salt, credential.iterations);
   const candidate = hash(mechanism, hmac(mechanism, salted, 'Client Key'));
   return candidate.length === credential.storedKey.length && timingSafeEqual(candidate, credential.storedKey);
 }

@@ -28,6 +28,9 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('max-connections', { type: 'number', default: D.maxConnections, describe: 'Most open client connections (max.connections)' })
     .option('max-connections-per-ip', { type: 'number', default: D.maxConnectionsPerIp, describe: 'Most open connections from one address (max.connections.per.ip)' })
     .option('max-connections-per-ip-overrides', { type: 'string', default: D.maxConnectionsPerIpOverrides, describe: 'Per-address limits, "host:count,host:count" (max.connections.per.ip.overrides)' })
+    .option('max-connection-creation-rate', { type: 'number', default: D.maxConnectionCreationRate, describe: 'Most new connections per second; more are delayed (max.connection.creation.rate)' })
+    .option('quota-window-num', { type: 'number', default: D.quotaWindowNum, describe: 'Samples kept for client quotas (quota.window.num)' })
+    .option('quota-window-size-seconds', { type: 'number', default: D.quotaWindowSizeSeconds, describe: 'Length of one client quota sample (quota.window.size.seconds)' })
     .option('listeners', { type: 'string', describe: 'Listeners NAME://host:port,… e.g. SASL_SSL://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092 (listeners; default one PLAINTEXT listener on --host:--port)' })
     .option('advertised-listeners', { type: 'string', describe: 'NAME://host:port,… clients are told to connect to, per listener (advertised.listeners)' })
     .option('listener-security-protocol-map', { type: 'string', default: D.listenerSecurityProtocolMap, describe: 'NAME:PROTOCOL,… for listener names (listener.security.protocol.map)' })
@@ -40,6 +43,9 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('sasl-user', { type: 'string', array: true, nargs: 1, describe: 'name:password, repeatable: created or updated at start for every enabled SCRAM mechanism (and so for PLAIN)' })
     .option('connections-max-reauth-ms', { type: 'number', default: D.connectionsMaxReauthMs, describe: 'SASL session lifetime before re-authentication, 0 = unlimited (connections.max.reauth.ms, KIP-368)' })
     .option('sasl-server-max-receive-size', { type: 'number', default: D.saslServerMaxReceiveSize, describe: 'Largest frame before SASL authentication completes (sasl.server.max.receive.size)' })
+    .option('authorizer', { type: 'string', choices: ['acl', 'none'], default: D.authorizer, describe: 'acl: check every request against the ACLs (eddy acl add); none: allow everything (authorizer.class.name)' })
+    .option('super-users', { type: 'string', default: D.superUsers, describe: 'Principals allowed everything, e.g. "User:admin;User:ops" (super.users)' })
+    .option('allow-everyone-if-no-acl-found', { type: 'boolean', default: D.allowEveryoneIfNoAclFound, describe: 'Allow requests on resources no ACL names (allow.everyone.if.no.acl.found)' })
     .option('log-flush-interval-messages', { type: 'number', describe: 'fsync after this many messages (log.flush.interval.messages; default never)' })
     .option('log-flush-interval-ms', { type: 'number', describe: 'fsync at least this often (log.flush.interval.ms; default never)' })
     .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
@@ -117,6 +123,9 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     maxConnections: args['max-connections'],
     maxConnectionsPerIp: args['max-connections-per-ip'],
     maxConnectionsPerIpOverrides: args['max-connections-per-ip-overrides'],
+    maxConnectionCreationRate: args['max-connection-creation-rate'],
+    quotaWindowNum: args['quota-window-num'],
+    quotaWindowSizeSeconds: args['quota-window-size-seconds'],
     listeners: args.listeners,
     advertisedListeners: args['advertised-listeners'],
     listenerSecurityProtocolMap: args['listener-security-protocol-map'],
@@ -128,6 +137,9 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     saslUser: args['sasl-user']?.map(String),
     connectionsMaxReauthMs: args['connections-max-reauth-ms'],
     saslServerMaxReceiveSize: args['sasl-server-max-receive-size'],
+    authorizer: args.authorizer as BrokerOptions['authorizer'],
+    superUsers: args['super-users'],
+    allowEveryoneIfNoAclFound: args['allow-everyone-if-no-acl-found'],
     logFlushIntervalMessages: args['log-flush-interval-messages'],
     logFlushIntervalMs: args['log-flush-interval-ms'],
     logSegmentBytes: args['log-segment-bytes'],

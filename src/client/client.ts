@@ -31,6 +31,13 @@ import type { CreatePartitionsResponse } from '../protocol/generated/create-part
 import type { IncrementalAlterConfigsResponse } from '../protocol/generated/incremental-alter-configs.js';
 import type { DescribeConfigsResponse } from '../protocol/generated/describe-configs.js';
 import { makeInitProducerIdRequest, type InitProducerIdResponse } from '../protocol/generated/init-producer-id.js';
+import type { CreateAclsResponse } from '../protocol/generated/create-acls.js';
+import type { DescribeAclsResponse } from '../protocol/generated/describe-acls.js';
+import type { DeleteAclsResponse } from '../protocol/generated/delete-acls.js';
+import type { DescribeUserScramCredentialsResponse } from '../protocol/generated/describe-user-scram-credentials.js';
+import type { AlterUserScramCredentialsResponse } from '../protocol/generated/alter-user-scram-credentials.js';
+import { pbkdf2, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Connection } from './connection.js';
 import { ConnectionError, KafkaClientError, throwIfError } from './errors.js';
 
@@ -105,6 +112,35 @@ export interface CommittedOffset {
   offset: bigint;
   metadata: string | null;
 }
+
+/** An ACL as the ACL APIs carry it: resource pattern + entry, every field a Kafka code (AclOperation, …). */
+export interface AclEntry {
+  resourceType: number;
+  resourceName: string;
+  patternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+}
+
+/** A DescribeAcls / DeleteAcls filter: null name, principal or host = any; ANY (1) codes match every value. */
+export interface AclFilter {
+  resourceType: number;
+  resourceName: string | null;
+  patternType: number;
+  principal: string | null;
+  host: string | null;
+  operation: number;
+  permissionType: number;
+}
+
+/** SCRAM mechanisms by ScramMechanism type code (1 = SCRAM-SHA-256, 2 = SCRAM-SHA-512), as the credential APIs name them. */
+export const SCRAM_MECHANISM_TYPES: Readonly<Record<string, { type: number; hash: string; keyBytes: number }>> = {
+  'SCRAM-SHA-256': { type: 1, hash: 'sha256', keyBytes: 32 },
+  'SCRAM-SHA-512': { type: 2, hash: 'sha512', keyBytes: 64 },
+};
+const pbkdf2Async = promisify(pbkdf2);
 
 /** ListOffsets sentinel timestamps (ListOffsetsRequest.EARLIEST_TIMESTAMP / LATEST_TIMESTAMP). */
 export const EARLIEST_TIMESTAMP = -2n;
@@ -589,6 +625,96 @@ export class KafkaClient {
       for (const r of res.results) out.push({ groupId: r.groupId, errorCode: r.errorCode });
     }
     return out;
+  }
+
+  // ---- ACLs and SCRAM users (sent to the controller, which KRaft brokers forward to) -------------------------
+
+  /** CreateAcls: one result per ACL, in order (errorCode 0 = created or already there). */
+  async createAcls(acls: AclEntry[]): Promise<Array<{ errorCode: number; errorMessage: string | null }>> {
+    const conn = await this.controller();
+    const version = conn.versionFor(ApiKey.CreateAcls);
+    const res = await conn.send<CreateAclsResponse>(ApiKey.CreateAcls, version, {
+      creations: acls.map((a) => ({ resourceType: a.resourceType, resourceName: a.resourceName, resourcePatternType: a.patternType, principal: a.principal, host: a.host, operation: a.operation, permissionType: a.permissionType })),
+    });
+    return res.results.map((r) => ({ errorCode: r.errorCode, errorMessage: r.errorMessage }));
+  }
+
+  /** DescribeAcls: every ACL matching the filter (a KafkaClientError for a request-level error). */
+  async describeAcls(filter: AclFilter): Promise<AclEntry[]> {
+    const conn = await this.any();
+    const version = conn.versionFor(ApiKey.DescribeAcls);
+    const res = await conn.send<DescribeAclsResponse>(ApiKey.DescribeAcls, version, {
+      resourceTypeFilter: filter.resourceType,
+      resourceNameFilter: filter.resourceName,
+      patternTypeFilter: filter.patternType,
+      principalFilter: filter.principal,
+      hostFilter: filter.host,
+      operation: filter.operation,
+      permissionType: filter.permissionType,
+    });
+    throwIfError(res.errorCode, res.errorMessage);
+    return res.resources.flatMap((r) => r.acls.map((a) => ({ resourceType: r.resourceType, resourceName: r.resourceName, patternType: r.patternType ?? 3, ...a })));
+  }
+
+  /** DeleteAcls: per filter, its error and the ACLs it removed. */
+  async deleteAcls(filters: AclFilter[]): Promise<Array<{ errorCode: number; errorMessage: string | null; deleted: AclEntry[] }>> {
+    const conn = await this.controller();
+    const version = conn.versionFor(ApiKey.DeleteAcls);
+    const res = await conn.send<DeleteAclsResponse>(ApiKey.DeleteAcls, version, {
+      filters: filters.map((f) => ({
+        resourceTypeFilter: f.resourceType,
+        resourceNameFilter: f.resourceName,
+        patternTypeFilter: f.patternType,
+        principalFilter: f.principal,
+        hostFilter: f.host,
+        operation: f.operation,
+        permissionType: f.permissionType,
+      })),
+    });
+    return res.filterResults.map((r) => ({
+      errorCode: r.errorCode,
+      errorMessage: r.errorMessage,
+      deleted: r.matchingAcls.map((a) => ({ resourceType: a.resourceType, resourceName: a.resourceName, patternType: a.patternType ?? 3, principal: a.principal, host: a.host, operation: a.operation, permissionType: a.permissionType })),
+    }));
+  }
+
+  /** DescribeUserScramCredentials: the users (all when null) with their mechanisms and iterations. */
+  async describeUserScramCredentials(users: string[] | null = null): Promise<Array<{ user: string; errorCode: number; errorMessage: string | null; credentials: Array<{ mechanism: number; iterations: number }> }>> {
+    const conn = await this.controller();
+    const version = conn.versionFor(ApiKey.DescribeUserScramCredentials);
+    const res = await conn.send<DescribeUserScramCredentialsResponse>(ApiKey.DescribeUserScramCredentials, version, { users: users === null ? null : users.map((name) => ({ name })) });
+    throwIfError(res.errorCode, res.errorMessage);
+    return res.results.map((r) => ({ user: r.user, errorCode: r.errorCode, errorMessage: r.errorMessage, credentials: r.credentialInfos.map((c) => ({ mechanism: c.mechanism, iterations: c.iterations })) }));
+  }
+
+  /**
+   * AlterUserScramCredentials: upserts (the salted password computed here, as Kafka's admin client does: a random
+   * salt, PBKDF2 over the password) and deletions; one result per user.
+   */
+  async alterUserScramCredentials(changes: {
+    upsertions?: Array<{ user: string; mechanism: string; password: string; iterations?: number }>;
+    deletions?: Array<{ user: string; mechanism: string }>;
+  }): Promise<Array<{ user: string; errorCode: number; errorMessage: string | null }>> {
+    const mechanismOf = (name: string) => {
+      const m = SCRAM_MECHANISM_TYPES[name.toUpperCase()];
+      if (m === undefined) throw new RangeError(`unknown SCRAM mechanism ${name} (SCRAM-SHA-256 or SCRAM-SHA-512)`);
+      return m;
+    };
+    const upsertions = await Promise.all(
+      (changes.upsertions ?? []).map(async (u) => {
+        const m = mechanismOf(u.mechanism);
+        const iterations = u.iterations ?? 4096;
+        const salt = randomBytes(32);
+        return { name: u.user, mechanism: m.type, iterations, salt, saltedPassword: await pbkdf2Async(u.password, salt, iterations, m.keyBytes, m.hash) };
+      }),
+    );
+    const conn = await this.controller();
+    const version = conn.versionFor(ApiKey.AlterUserScramCredentials);
+    const res = await conn.send<AlterUserScramCredentialsResponse>(ApiKey.AlterUserScramCredentials, version, {
+      deletions: (changes.deletions ?? []).map((d) => ({ name: d.user, mechanism: mechanismOf(d.mechanism).type })),
+      upsertions,
+    });
+    return res.results.map((r) => ({ user: r.user, errorCode: r.errorCode, errorMessage: r.errorMessage }));
   }
 }
 

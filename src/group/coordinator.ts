@@ -57,21 +57,25 @@
 // | ConsumerGroupHeartbeat epoch 0       | none or Empty: becomes a consumer    | the heartbeat                          |
 // |                                      |   group (the classic metadata is     |                                        |
 // |                                      |   tombstoned, offsets kept); with    |                                        |
-// |                                      |   members: GROUP_ID_NOT_FOUND        |                                        |
+// |                                      |   members: the online upgrade when   |                                        |
+// |                                      |   the policy allows it (below), else |                                        |
+// |                                      |   GROUP_ID_NOT_FOUND                 |                                        |
 // | JoinGroup                            | classic                              | Empty: deleted, then the classic join; |
-// |                                      |                                      |   else INCONSISTENT_GROUP_PROTOCOL     |
-// | SyncGroup / Heartbeat / LeaveGroup   | classic                              | UNKNOWN_MEMBER_ID                      |
-// | OffsetCommit / TxnOffsetCommit       | classic rules                        | member epoch rules (STALE_MEMBER_EPOCH)|
+// |                                      |                                      |   else a classic member of it          |
+// | SyncGroup / Heartbeat / LeaveGroup   | classic                              | its classic members (classic-members)  |
+// | OffsetCommit / TxnOffsetCommit       | classic rules                        | member epoch rules (STALE_MEMBER_EPOCH;|
+// |                                      |                                      |   classic members ILLEGAL_GENERATION)  |
 // | OffsetFetch v9 with member id/epoch  | ignored                              | checked (STALE_MEMBER_EPOCH)           |
 // | DescribeGroups                       | classic                              | "Dead", as Kafka 3.9 describes it      |
 // | ListGroups                           | type classic                         | type consumer, its state               |
 // | DeleteGroups                         | Empty only                           | Empty only (all its records tombstoned)|
 // Offsets of a consumer group expire as Kafka 3.9's do: retention after their commit, for topics no member
 // subscribes to; an Empty consumer group left without offsets is removed.
-// Deliberate difference from Kafka 3.9/4.0: the online upgrade of a classic group that has members
-// (group.consumer.migration.policy, convertToConsumerGroup) and classic members inside a consumer group
-// (classicGroupJoinToConsumerGroup) are not built; those requests get the errors Kafka gives when it cannot
-// convert (GROUP_ID_NOT_FOUND, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID).
+// Mixed groups follow Kafka 4.0 (consumer-group/classic-members.ts), with group.consumer.migration.policy
+// (bidirectional by default, as 4.0): upgrade — a ConsumerGroupHeartbeat joining a classic group of the "consumer"
+// protocol type that fits group.consumer.max.size converts it, its members kept as classic members; downgrade — the
+// last consumer-protocol member leaving a group of classic members turns it back into a classic group that
+// rebalances. Either is written in one append with the classic group's record (tombstone or metadata).
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
 import type { LogManager } from '../log/log-manager.js';
@@ -87,6 +91,7 @@ import type { PendingTxnOffset } from './pending-txn-offsets.js';
 import { configuredAssignors } from './consumer-group/assignors.js';
 import type { ConsumerGroup } from './consumer-group/consumer-group.js';
 import { loadTopicRegexEngine } from './consumer-group/topic-regex.js';
+import { ClassicMembers, type ClassicGroupView } from './consumer-group/classic-members.js';
 import { ConsumerGroupManager, type DescribedConsumerGroup, type HeartbeatParams, type HeartbeatResult } from './consumer-group/manager.js';
 
 export interface GroupCoordinatorOptions {
@@ -152,6 +157,8 @@ export class GroupCoordinator {
   readonly now: () => number;
   /** Consumer-protocol groups (KIP-848). */
   readonly consumerGroups: ConsumerGroupManager;
+  /** JoinGroup/SyncGroup/Heartbeat/LeaveGroup for the classic members of consumer groups. */
+  private readonly classicMembers: ClassicMembers;
 
   /**
    * Orders offset writes (commits and deletions) as they are queued to the store; see Group.offsetWriteSeq. A
@@ -184,14 +191,29 @@ export class GroupCoordinator {
         sessionTimeoutMs: c.groupConsumerSessionTimeoutMs,
         maxSize: c.groupConsumerMaxSize,
         assignors: configuredAssignors(c.groupConsumerAssignors),
+        migrationPolicy: c.groupConsumerMigrationPolicy,
+        classicMaxSize: c.groupMaxSize,
       },
       {
         logger: this.log,
         topics: options.topics,
         now: this.now,
-        write: async (_groupId, records) => {
+        write: async (groupId, records, conversion) => {
+          // A conversion changes the classic group in the same write, in Kafka's record order: the classic
+          // tombstone before the consumer group records (upgrade), the classic metadata after its tombstones (downgrade).
+          const out: StoreRecord[] = [];
+          if (conversion?.kind === 'upgrade') {
+            out.push({ type: 'group-delete', groupId });
+            this.groups.get(groupId)?.releaseMembersForUpgrade();
+          }
+          for (const record of records) out.push({ type: 'consumer-group', record });
+          if (conversion?.kind === 'downgrade') {
+            const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+            out.push({ type: 'group', value: group.adoptDowngradedMembers(conversion.group.generationId, conversion.group.members) });
+            this.log.info({ groupId, generationId: conversion.group.generationId, members: conversion.group.members.length }, 'consumer group downgraded to a classic group');
+          }
           try {
-            await this.store!.append(records.map((record): StoreRecord => ({ type: 'consumer-group', record })));
+            await this.store!.append(out);
             return ErrorCode.NONE;
           } catch (err) {
             return this.writeErrorCode(err);
@@ -202,6 +224,7 @@ export class GroupCoordinator {
         },
       },
     );
+    this.classicMembers = new ClassicMembers(this.consumerGroups, options.topics);
   }
 
   /** Creates the coordinator and loads every group and offset before returning. */
@@ -322,7 +345,8 @@ export class GroupCoordinator {
     if (p.sessionTimeoutMs < min || p.sessionTimeoutMs > max) return joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT);
     const consumerGroup = this.consumerGroups.group(groupId);
     if (consumerGroup !== undefined) {
-      if (!consumerGroup.isEmpty) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      // Kafka's classicGroupJoinToConsumerGroup: a classic member of the consumer group.
+      if (!consumerGroup.isEmpty) return this.classicMembers.join(consumerGroup, p);
       // Kafka's maybeDeleteEmptyConsumerGroup: an Empty consumer group gives way to the classic join.
       const deleted = await this.removeConsumerGroup(consumerGroup);
       if (deleted !== ErrorCode.NONE) return joinError(p.memberId, deleted);
@@ -340,8 +364,10 @@ export class GroupCoordinator {
     const status = this.groupStatusError(groupId, false);
     if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
     if (status !== ErrorCode.NONE) return syncError(status);
+    const consumerGroup = this.consumerGroups.group(groupId);
+    if (consumerGroup !== undefined) return this.classicMembers.sync(consumerGroup, p);
     const group = this.groups.get(groupId);
-    if (group === undefined || this.consumerGroups.group(groupId) !== undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     return group.sync(p);
   }
 
@@ -349,11 +375,23 @@ export class GroupCoordinator {
     const status = this.groupStatusError(groupId, false);
     if (status === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return ErrorCode.NONE;
     if (status !== ErrorCode.NONE) return status;
+    const consumerGroup = this.consumerGroups.group(groupId);
+    if (consumerGroup !== undefined) return this.classicMembers.heartbeat(consumerGroup, memberId, groupInstanceId, generationId);
     const group = this.groups.get(groupId);
-    if (group === undefined || this.consumerGroups.group(groupId) !== undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
 
+  /** LeaveGroup: a consumer group's classic members leave once their records are written (Kafka's classicGroupLeave). */
+  async leave(groupId: string, members: Array<{ memberId: string; groupInstanceId: string | null; reason: string | null }>): Promise<{ errorCode: number; members: LeaveResult[] }> {
+    const consumerGroup = this.consumerGroups.group(groupId);
+    if (this.groupStatusError(groupId, false) === ErrorCode.NONE && consumerGroup !== undefined && !consumerGroup.isEmpty) {
+      return { errorCode: ErrorCode.NONE, members: await this.classicMembers.leave(consumerGroup, members) };
+    }
+    return this.leaveGroup(groupId, members);
+  }
+
+  /** LeaveGroup of a classic group (a consumer group answers UNKNOWN_MEMBER_ID here; leave() serves its members). */
   leaveGroup(groupId: string, members: Array<{ memberId: string; groupInstanceId: string | null; reason: string | null }>): { errorCode: number; members: LeaveResult[] } {
     const status = this.groupStatusError(groupId, false);
     if (status !== ErrorCode.NONE) return { errorCode: status, members: [] };
@@ -711,8 +749,19 @@ export class GroupCoordinator {
     const classic = this.groups.get(p.groupId);
     if (classic !== undefined && this.consumerGroups.group(p.groupId) === undefined && p.memberEpoch === 0 && p.groupId.trim() !== '') {
       if (classic.size > 0 || !classic.is('Empty')) {
-        // Kafka's getOrMaybeCreateConsumerGroup without an online upgrade (convertToConsumerGroup is not built).
-        return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${p.groupId} is not a consumer group.`, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+        // Kafka's getOrMaybeCreateConsumerGroup: the online upgrade when validateOnlineUpgrade allows it.
+        const policy = this.consumerGroups.migrationPolicy;
+        const upgradable =
+          (policy === 'upgrade' || policy === 'bidirectional') &&
+          classic.protocolType === CONSUMER_PROTOCOL_TYPE &&
+          classic.protocolName !== null &&
+          classic.size <= this.consumerGroups.maxSize;
+        if (!upgradable) {
+          this.log.info({ groupId: p.groupId, policy, protocolType: classic.protocolType, members: classic.size }, 'cannot upgrade the classic group to a consumer group');
+          return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${p.groupId} is not a consumer group`, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+        }
+        const view: ClassicGroupView = { generationId: classic.generationId, protocolName: classic.protocolName!, members: [...classic.members.values()] };
+        return this.consumerGroups.heartbeat(p, view);
       }
       if (classic.protocolType !== null) {
         // Kafka's maybeDeleteEmptyClassicGroup: the empty classic group's metadata goes; its offsets stay.

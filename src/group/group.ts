@@ -942,6 +942,62 @@ export class Group {
     };
   }
 
+  // ---- KIP-848 conversions (consumer-group/classic-members.ts) --------------------------------------------------
+
+  /**
+   * Online upgrade to a consumer group (Kafka's convertToConsumerGroup): the members now belong to the consumer group;
+   * waiting JoinGroup and SyncGroup answers get REBALANCE_IN_PROGRESS, so the clients rejoin there. This object stays
+   * as the holder of the group's committed offsets, Empty without a protocol, as for every consumer group. Not a
+   * transition of the classic state machine: the classic group ends here (Kafka drops the object).
+   */
+  releaseMembersForUpgrade(): void {
+    for (const m of this.members.values()) {
+      this.maybeInvokeJoinCallback(m, joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+      this.maybeInvokeSyncCallback(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      m.clearSessionTimer();
+    }
+    this.clearJoinTimer();
+    this.clearSyncExpiration();
+    for (const timer of this.pendingMembers.values()) clearTimeout(timer);
+    this.pendingMembers.clear();
+    this.pendingSyncMembers.clear();
+    this.members.clear();
+    this.staticMembers.clear();
+    this.newMemberAdded = false;
+    this.state = 'Empty';
+    this.currentStateTimestampMs = this.hooks.now();
+    this.protocolType = null;
+    this.protocolName = null;
+    this.leaderId = null;
+    this.subscribedTopics = undefined;
+  }
+
+  /**
+   * Online downgrade from a consumer group (Kafka's convertToClassicGroup + ClassicGroup.fromConsumerGroup): the
+   * consumer group's classic members form this group, Stable at `generationId` with the given assignments (the first
+   * member leads), then a rebalance starts so they rejoin. Returns the metadata to write, taken while Stable.
+   */
+  adoptDowngradedMembers(generationId: number, members: ReadonlyArray<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; rebalanceTimeoutMs: number; sessionTimeoutMs: number; protocols: MemberProtocol[]; assignment: Buffer }>): StoredGroup {
+    this.generationId = generationId;
+    this.protocolType = CONSUMER_PROTOCOL_TYPE;
+    this.leaderId = null;
+    for (const m of members) {
+      const member = new Member(m.memberId, m.groupInstanceId, m.clientId, m.clientHost, m.rebalanceTimeoutMs, m.sessionTimeoutMs, CONSUMER_PROTOCOL_TYPE, m.protocols);
+      member.assignment = m.assignment;
+      this.members.set(member.memberId, member);
+      if (member.groupInstanceId !== null) this.staticMembers.set(member.groupInstanceId, member.memberId);
+      this.leaderId ??= member.memberId;
+      this.scheduleHeartbeatExpiration(member, member.sessionTimeoutMs);
+    }
+    this.protocolName = this.selectProtocol();
+    this.subscribedTopics = this.computeSubscribedTopics();
+    this.state = 'Stable';
+    this.currentStateTimestampMs = this.hooks.now();
+    const stored = this.toStored(new Map());
+    this.prepareRebalance(`Downgrade group ${this.groupId} from consumer to classic.`);
+    return stored;
+  }
+
   /** Deleted, expired or unloaded: answers every waiting request with `errorCode` and stops every timer. */
   markDead(errorCode: number = ErrorCode.COORDINATOR_NOT_AVAILABLE): void {
     if (this.is('Dead')) return;

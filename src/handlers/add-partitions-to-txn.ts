@@ -1,14 +1,17 @@
 // AddPartitionsToTxn (key 24), versions 0–5 (KafkaApis.handleAddPartitionsToTxnRequest).
 // - v0–3 come from transactional producers and carry one transaction (the v3AndBelow* fields); v4+ come from
 //   brokers (KIP-890's AddPartitionsToTxnManager), batch transactions and answer one result per transaction.
-//   Kafka requires CLUSTER_ACTION for v4+; this broker has no authorizer, so it answers them like Kafka without
-//   one. No broker sends them here (one broker, transaction version 0: no server-side verification), but admin
+//   v4+ need CLUSTER_ACTION on the CLUSTER (the whole request answers CLUSTER_AUTHORIZATION_FAILED). No broker sends
+//   them here (one broker, transaction version 0: no server-side verification), but admin
 //   tools and tests may.
+// - ACLs for v0–3 (auth/authorizer.ts): WRITE on the transactional id, otherwise every partition answers
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; then WRITE on each topic (the table's first row).
 // - Each transaction's partitions are checked before the coordinator sees them:
 //   | partition                                        | v0–3                         | v4+                          |
 //   |--------------------------------------------------|------------------------------|------------------------------|
 //   | of an internal topic (__consumer_offsets,        | TOPIC_AUTHORIZATION_FAILED   | checked like any other topic |
-//   |   __transaction_state, __share_group_state)      |                              |                              |
+//   |   __transaction_state, __share_group_state), or  |                              |                              |
+//   |   of a topic without WRITE                       |                              |                              |
 //   | topic or partition the metadata does not know    | UNKNOWN_TOPIC_OR_PARTITION   | UNKNOWN_TOPIC_OR_PARTITION   |
 //   If any partition fails, nothing is added: the failed partitions carry their code and the others
 //   OPERATION_NOT_ATTEMPTED, each partition once (Kafka builds this answer from a map). Internal topics fail for
@@ -48,6 +51,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { isInternalTopic } from '../metadata/topic-registry.js';
 import { isKnownPartition } from './partition-lookup.js';
 import { downgradeProducerFenced } from './txn-common.js';
+import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 type TopicResult = AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult;
@@ -96,7 +100,7 @@ function checkPartitions(ctx: RequestContext, topics: Topics, apiVersion: number
   const codes = new Map<string, number>();
   for (const t of topics) {
     const topic = ctx.broker.topics.get(t.name);
-    const internal = apiVersion < FIRST_BROKER_VERSION && isInternalTopic(t.name);
+    const internal = apiVersion < FIRST_BROKER_VERSION && (isInternalTopic(t.name) || !authorize(ctx, AclOperation.WRITE, ResourceType.TOPIC, t.name));
     for (const p of t.partitions) {
       const code = internal ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : isKnownPartition(topic, p) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       if (code !== ErrorCode.NONE) failed = true;
@@ -148,6 +152,9 @@ function verifyPartitions(ctx: RequestContext, txn: Transaction): TopicResult[] 
 }
 
 async function handleTransaction(ctx: RequestContext, txn: Transaction, apiVersion: number): Promise<TopicResult[]> {
+  if (apiVersion < FIRST_BROKER_VERSION && !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txn.transactionalId)) {
+    return distinctTopics(txn.topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  }
   const failed = checkPartitions(ctx, txn.topics, apiVersion);
   if (failed !== undefined) return failed;
   return txn.verifyOnly ? verifyPartitions(ctx, txn) : addPartitions(ctx, txn, apiVersion);
@@ -184,6 +191,7 @@ export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, Ad
       };
       return response(v, await handleTransaction(ctx, txn, v), [], ErrorCode.NONE);
     }
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, v);
     const transactions = request.transactions ?? [];
     const results = await Promise.all(transactions.map((txn) => handleTransaction(ctx, txn, v)));
     return response(v, [], transactions.map((txn, i) => ({ transactionalId: txn.transactionalId, topicResults: results[i]! })), ErrorCode.NONE);

@@ -12,10 +12,14 @@
 // - validateOnly runs every check and changes nothing. Answers are in request order.
 // - Deliberate difference: resource types other than TOPIC and BROKER are INVALID_REQUEST "Unknown resource type N"
 //   (Kafka also keeps CLIENT_METRICS subscriptions).
+// - ACLs (auth/authorizer.ts; KafkaApis.authorizeAlterConfig): a TOPIC needs ALTER_CONFIGS on the topic
+//   (TOPIC_AUTHORIZATION_FAILED), a BROKER ALTER_CONFIGS on the CLUSTER (CLUSTER_AUTHORIZATION_FAILED); a refused
+//   resource is not changed and carries a null message.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeAlterConfigsResponse, type AlterConfigsRequest, type AlterConfigsResponse } from '../protocol/generated/alter-configs.js';
 import { ConfigAdmin } from '../metadata/config-admin.js';
 import { OpType } from '../metadata/dynamic-broker-config.js';
+import { AclOperation, configResourceAuthorizationError } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsResponse> = {
@@ -30,7 +34,11 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
       name: r.resourceName,
       ops: r.configs.map((c) => ({ name: c.name, op: OpType.SET, value: c.value })),
     }));
-    const outcomes = await admin.alter(resources, true, request.validateOnly);
+    // Resources the principal may not alter are answered without reaching the config code (one authorizer call each).
+    const refused = request.resources.map((r) => configResourceAuthorizationError(ctx, AclOperation.ALTER_CONFIGS, r.resourceType, r.resourceName));
+    const allowed = await admin.alter(resources.filter((_, i) => refused[i] === 0), true, request.validateOnly);
+    let next = 0;
+    const outcomes = refused.map((code) => (code === 0 ? allowed[next++]! : { errorCode: code, errorMessage: null }));
     const res = makeAlterConfigsResponse();
     res.responses = request.resources.map((r, i) => ({
       errorCode: outcomes[i]!.errorCode,

@@ -15,7 +15,7 @@
 // - The valid changes are applied together and made durable before the answer (one atomic file rewrite); new
 //   logins see them at once, sessions already authenticated are not affected (as in Kafka).
 // - Results: deleted users, then upserted users (NONE, message null), then the users in error, each once.
-// - Kafka first authorizes ALTER on the CLUSTER (CLUSTER_AUTHORIZATION_FAILED); there is no authorizer yet.
+// - ACLs (auth/authorizer.ts): ALTER on the CLUSTER first, otherwise every user answers CLUSTER_AUTHORIZATION_FAILED.
 // - Deliberate difference: an empty salt or salted password is refused with UNACCEPTABLE_CREDENTIAL ("Salt must
 //   not be empty" / "Salted password must not be empty"); Kafka stores such a credential, which no client can use.
 import { ApiKey } from '../protocol/generated/index.js';
@@ -27,6 +27,7 @@ import {
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { credentialFromSaltedPassword, scramMechanismByType, type ScramMechanism } from '../auth/scram.js';
 import type { CredentialChange } from '../auth/credential-store.js';
+import { AclOperation, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 interface ApiError {
@@ -49,6 +50,7 @@ export const alterUserScramCredentialsHandler: ApiHandler<AlterUserScramCredenti
   minVersion: 0,
   maxVersion: 0,
   async handle(ctx, request) {
+    if (!authorizeCluster(ctx, AclOperation.ALTER)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx.apiVersion);
     const store = ctx.broker.credentials;
     const deletions = new Map<string, CredentialChange>();
     const upsertions = new Map<string, CredentialChange>();

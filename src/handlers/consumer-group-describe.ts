@@ -19,6 +19,8 @@ import { assignmentToList, EMPTY_ASSIGNMENT, type Assignment } from '../group/co
 import type { DescribedConsumerGroup } from '../group/consumer-group/manager.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import { ALL_GROUP_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './group-common.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize, authorizedOperations } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 type DescribedGroup = ConsumerGroupDescribeResponse['groups'][number];
@@ -68,7 +70,13 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
   maxVersion: 0,
   handle(ctx, request) {
     const res = makeConsumerGroupDescribeResponse();
-    res.groups = request.groupIds.map((groupId) => describedGroup(ctx.broker.groups.describeConsumerGroup(groupId), request.includeAuthorizedOperations, ctx.broker.topics));
+    res.groups = request.groupIds.map((groupId) => {
+      // ACLs (auth/authorizer.ts): DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED; operations when asked.
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return { ...this.errorResponse({ ...request, groupIds: [groupId] }, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx.apiVersion).groups[0]! };
+      const described = describedGroup(ctx.broker.groups.describeConsumerGroup(groupId), request.includeAuthorizedOperations, ctx.broker.topics);
+      if (request.includeAuthorizedOperations && described.errorCode === ErrorCode.NONE) described.authorizedOperations = authorizedOperations(ctx, ResourceType.GROUP, groupId);
+      return described;
+    });
     return res;
   },
   errorResponse(request, errorCode) {

@@ -20,6 +20,8 @@ import {
 import { assignmentToList } from '../group/consumer-group/assignment.js';
 import type { HeartbeatResult } from '../group/consumer-group/manager.js';
 import { clientHost } from './group-common.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 function toResponse(result: HeartbeatResult): ConsumerGroupHeartbeatResponse {
@@ -39,6 +41,7 @@ export const consumerGroupHeartbeatHandler: ApiHandler<ConsumerGroupHeartbeatReq
   minVersion: 0,
   maxVersion: 1,
   async handle(ctx, request) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx.apiVersion);
     const result = await ctx.broker.groups.consumerGroupHeartbeat({
       groupId: request.groupId,
       memberId: request.memberId,

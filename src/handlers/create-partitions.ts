@@ -16,6 +16,8 @@
 //   refresh (see metadata/topic-registry.ts for what other requests see meanwhile).
 // - Limits, as for CreateTopics: more than 100,000 partitions in the topic, or more than `max.broker.partitions`
 //   on the broker (KIP-578's name; Kafka 3.9 has no such limit), is INVALID_PARTITIONS naming the limit.
+// - ACLs (auth/authorizer.ts; KafkaApis.handleCreatePartitionsRequest): a topic needs ALTER on it, otherwise
+//   TOPIC_AUTHORIZATION_FAILED "The topic authorization is failed." and it does not grow.
 // - Deliberate differences: `__consumer_offsets` and `__transaction_state` cannot grow (INVALID_REQUEST; Kafka 3.9
 //   allows it and loses coordinator state at the next restart, see topic-registry.ts createPartitions). Results are
 //   in request order (Kafka lists duplicates first, then the others in hash order); clients match them by name.
@@ -26,6 +28,7 @@ import { makeCreatePartitionsResponse, type CreatePartitionsRequest, type Create
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import type { PartitionGrowth } from '../metadata/topic-registry.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 type TopicResult = CreatePartitionsResponse['results'][number];
@@ -52,7 +55,7 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
   async handle(ctx, request) {
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
-    const unique = request.topics.filter((t) => counts.get(t.name)! === 1);
+    const unique = request.topics.filter((t) => counts.get(t.name)! === 1 && authorize(ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name));
     const cluster = { brokerIds: [ctx.broker.nodeId], defaultNumPartitions: ctx.broker.config.numPartitions };
     const outcomes = await ctx.broker.topics.createPartitions(unique.map(toGrowth), cluster, request.validateOnly);
     const byName = new Map(unique.map((t, i) => [t.name, outcomes[i]!]));
@@ -62,6 +65,8 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
       const outcome = byName.get(t.name);
       if (outcome !== undefined) {
         results.push(outcome instanceof KafkaError ? result(t.name, outcome.errorCode, messageOf(outcome)) : result(t.name, ErrorCode.NONE, null));
+      } else if (counts.get(t.name)! === 1) {
+        results.push(result(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'The topic authorization is failed.'));
       } else if (!answeredDuplicates.has(t.name)) {
         answeredDuplicates.add(t.name);
         results.push(result(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));

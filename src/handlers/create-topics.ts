@@ -24,13 +24,18 @@
 //   are created outside the registry's serialised section, so other CreateTopics/DeleteTopics/Metadata requests are
 //   not held up; the answer is sent once every log exists (Kafka answers once the controller commits; see
 //   topic-registry.ts for what other clients see meanwhile).
+// - ACLs (auth/authorizer.ts; ControllerApis.createTopics): a topic needs CREATE on the CLUSTER or on the topic,
+//   otherwise TOPIC_AUTHORIZATION_FAILED "Authorization failed." and it is not created (nor validated). A created
+//   topic the principal may not DESCRIBE_CONFIGS answers without its configs and with topicConfigErrorCode
+//   TOPIC_AUTHORIZATION_FAILED (ReplicationControlManager).
 // - Deliberate difference: results are in request order (Kafka appends the duplicate and `__cluster_metadata`
 //   entries after the others); clients match results by name.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeCreateTopicsResponse, type CreateTopicsRequest, type CreateTopicsResponse } from '../protocol/generated/create-topics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
-import type { TopicCreation, TopicInfo } from '../metadata/topic-registry.js';
+import { CLUSTER_METADATA_TOPIC_NAME, type TopicCreation, type TopicInfo } from '../metadata/topic-registry.js';
+import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 type TopicResult = CreateTopicsResponse['topics'][number];
@@ -89,7 +94,10 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const validateOnly = request.validateOnly === true;
-    const unique = request.topics.filter((t) => counts.get(t.name)! === 1);
+    // CREATE on the cluster covers every topic; otherwise CREATE on each topic (`__cluster_metadata` is refused later).
+    const clusterCreate = authorizeCluster(ctx, AclOperation.CREATE);
+    const mayCreate = (name: string) => clusterCreate || name === CLUSTER_METADATA_TOPIC_NAME || authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
+    const unique = request.topics.filter((t) => counts.get(t.name)! === 1 && mayCreate(t.name));
     const cluster = { brokerIds: [ctx.broker.nodeId], defaultNumPartitions: ctx.broker.config.numPartitions };
     // One registry call for the whole request: one metadata-file write, then the partition logs.
     const created = await ctx.broker.topics.createTopics(unique.map(toCreation), cluster, validateOnly);
@@ -99,7 +107,11 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
     for (const t of request.topics) {
       const outcome = byName.get(t.name);
       if (outcome !== undefined) {
-        results.push(outcome instanceof KafkaError ? failure(t.name, outcome.errorCode, outcome.message) : success(t, outcome));
+        if (outcome instanceof KafkaError) results.push(failure(t.name, outcome.errorCode, outcome.message));
+        else if (authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) results.push(success(t, outcome));
+        else results.push({ ...success(t, outcome), configs: null, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED } as TopicResult);
+      } else if (counts.get(t.name)! === 1) {
+        results.push(failure(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
       } else if (!answeredDuplicates.has(t.name)) {
         answeredDuplicates.add(t.name);
         results.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));

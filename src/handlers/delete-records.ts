@@ -19,13 +19,15 @@
 //   single broker has none, so Kafka completes at once too.
 // - A partition named twice gets one answer with the last offset, and a topic named twice one topic entry, as
 //   Kafka keys the request by partition and groups the answers by topic.
-// - Deliberate difference: answers come in request order (Kafka's come out of a hash map). No authorization
-//   (TOPIC_AUTHORIZATION_FAILED) until ACLs exist.
+// - ACLs (auth/authorizer.ts): each partition needs DELETE on its topic, otherwise TOPIC_AUTHORIZATION_FAILED (checked
+//   before the topic is looked up).
+// - Deliberate difference: answers come in request order (Kafka's come out of a hash map).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeDeleteRecordsResponse, type DeleteRecordsRequest, type DeleteRecordsResponse } from '../protocol/generated/delete-records.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { isInternalTopic } from '../metadata/topic-registry.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 import { isKnownPartition, lookupPartition, partitionErrorCode } from './partition-lookup.js';
 
@@ -39,6 +41,7 @@ function partitionResult(partitionIndex: number, errorCode: number, lowWatermark
 }
 
 async function deletePartition(ctx: RequestContext, topicName: string, partitionIndex: number, offset: bigint): Promise<PartitionResult> {
+  if (!authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, topicName)) return partitionResult(partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   const topic = ctx.broker.topics.get(topicName);
   if (!isKnownPartition(topic, partitionIndex)) return partitionResult(partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (isInternalTopic(topicName)) return partitionResult(partitionIndex, ErrorCode.INVALID_TOPIC_EXCEPTION);

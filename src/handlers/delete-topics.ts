@@ -12,11 +12,16 @@
 //   directories. Fetch waiters on a deleted partition time out normally.
 // - Committed offsets of the topic are removed from every group, as Kafka does, so a topic recreated under the
 //   same name starts without stale positions.
+// - ACLs (auth/authorizer.ts; ControllerApis.deleteTopics): DELETE on the CLUSTER allows every topic; otherwise a
+//   topic needs DELETE on it. By name: not allowed to DESCRIBE it → TOPIC_AUTHORIZATION_FAILED before its existence
+//   is checked; allowed to describe but not delete → TOPIC_AUTHORIZATION_FAILED. By id: not allowed to delete →
+//   TOPIC_AUTHORIZATION_FAILED, with the name only when it may be described.
 // - Deliberate difference: answers are in request order; Kafka shuffles them (so that positions reveal nothing).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeDeleteTopicsResponse, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../protocol/generated/delete-topics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
+import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 type TopicResult = DeleteTopicsResponse['responses'][number];
@@ -93,6 +98,9 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
   maxVersion: 6,
   async handle(ctx, request) {
     const slots = collectSlots(ctx, request);
+    // DELETE on the cluster allows describing and deleting every topic.
+    const clusterDelete = authorizeCluster(ctx, AclOperation.DELETE);
+    const may = (operation: number, name: string) => clusterDelete || authorize(ctx, operation, ResourceType.TOPIC, name);
     // Resolve every valid entry to a topic before deleting anything, so that a name and an id naming the same
     // topic are caught (ControllerApis resolves ids, then names, then deletes).
     const answers: Array<TopicResult | null> = new Array(slots.length).fill(null);
@@ -108,7 +116,9 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
         }
         const topic = ctx.broker.topics.getById(slot.topicId);
         if (topic === undefined) answers[i] = result(null, slot.topicId, ErrorCode.UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_ID_MESSAGE);
-        else toDelete.set(slot.topicId.toString('hex'), { slot: i, name: topic.name });
+        else if (!may(AclOperation.DELETE, topic.name)) {
+          answers[i] = result(may(AclOperation.DESCRIBE, topic.name) ? topic.name : null, slot.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        } else toDelete.set(slot.topicId.toString('hex'), { slot: i, name: topic.name });
       }
     });
     slots.forEach((slot, i) => {
@@ -117,9 +127,17 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
         answers[i] = result(slot.name, ZERO_UUID, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.');
         return;
       }
+      if (!may(AclOperation.DESCRIBE, slot.name)) {
+        answers[i] = result(slot.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        return;
+      }
       const topic = ctx.broker.topics.get(slot.name);
       if (topic === undefined) {
         answers[i] = result(slot.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+        return;
+      }
+      if (!may(AclOperation.DELETE, slot.name)) {
+        answers[i] = result(slot.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         return;
       }
       const key = topic.topicId.toString('hex');

@@ -3,8 +3,9 @@
 // - The cluster id, the one broker (this one, at the host and port advertised for the listener the request came
 //   through, rack null) and, as controller id, this node: a KRaft broker reports a random alive broker there, and
 //   the only one is this broker, which is also the controller.
-// - ClusterAuthorizedOperations: when asked, every CLUSTER operation (no authorizer: 8096); otherwise
-//   -2147483648.
+// - ClusterAuthorizedOperations: when asked, the CLUSTER operations the principal may do (every one, 8096, without an
+//   authorizer), or 0 when it may not DESCRIBE the cluster; otherwise -2147483648. Kafka answers the rest without an
+//   authorization check (AuthHelper.computeDescribeClusterResponse).
 // - EndpointType (v1, KIP-919): this listener is a BROKER endpoint. A request for CONTROLLER (2) answers
 //   MISMATCHED_ENDPOINT_TYPE "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type
 //   CONTROLLER"; any other value than 1 or 2, UNSUPPORTED_ENDPOINT_TYPE "Unsupported endpoint type N" (v0 requests
@@ -15,7 +16,8 @@
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeDescribeClusterResponse, type DescribeClusterRequest, type DescribeClusterResponse } from '../protocol/generated/describe-cluster.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { ALL_CLUSTER_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
+import { NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
+import { AclOperation, ResourceType, authorizeCluster, authorizedOperations, CLUSTER_NAME } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 /** Kafka's EndpointType ids. */
@@ -52,7 +54,11 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
     res.clusterId = broker.clusterId;
     res.controllerId = broker.nodeId;
     res.brokers = [{ brokerId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: null }];
-    res.clusterAuthorizedOperations = request.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : NO_AUTHORIZED_OPERATIONS;
+    res.clusterAuthorizedOperations = !request.includeClusterAuthorizedOperations
+      ? NO_AUTHORIZED_OPERATIONS
+      : authorizeCluster(ctx, AclOperation.DESCRIBE)
+        ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+        : 0;
     res.endpointType = ENDPOINT_TYPE_BROKER;
     return res;
   },

@@ -14,6 +14,9 @@
 //   false); BROKER_LOGGER (8) and CLIENT_METRICS (16) resources are INVALID_REQUEST "Unsupported resource type: 8"
 //   (Kafka lists its log4j loggers and client-metrics subscriptions). Configs are listed in Kafka's definition order
 //   (Kafka's order is a hash map's).
+// - ACLs (auth/authorizer.ts; ConfigHelper.handleDescribeConfigsRequest): a TOPIC needs DESCRIBE_CONFIGS on the topic
+//   (TOPIC_AUTHORIZATION_FAILED), a BROKER DESCRIBE_CONFIGS on the CLUSTER (CLUSTER_AUTHORIZATION_FAILED); a refused
+//   resource carries no configs and a null message.
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeDescribeConfigsResponse,
@@ -23,6 +26,7 @@ import {
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ConfigAdmin } from '../metadata/config-admin.js';
 import { CONFIG_TYPE_ID, ConfigSource } from '../metadata/config-catalog.js';
+import { AclOperation, configResourceAuthorizationError } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 type Result = DescribeConfigsResponse['results'][number];
@@ -40,6 +44,8 @@ export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, Describe
     const includeDocumentation = version >= 3 && request.includeDocumentation === true;
     const res = makeDescribeConfigsResponse();
     res.results = request.resources.map((resource): Result => {
+      const refused = configResourceAuthorizationError(ctx, AclOperation.DESCRIBE_CONFIGS, resource.resourceType, resource.resourceName);
+      if (refused !== ErrorCode.NONE) return { errorCode: refused, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] };
       const outcome = admin.describe({ type: resource.resourceType, name: resource.resourceName }, resource.configurationKeys);
       return {
         errorCode: outcome.errorCode,

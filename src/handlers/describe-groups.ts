@@ -5,11 +5,14 @@
 // - An empty group id is allowed (Kafka allows it here so such groups can be inspected).
 // - A consumer-protocol group (KIP-848) is answered as Kafka 3.9 answers it: state "Dead", no members, no error
 //   (its classicGroup() lookup fails); ConsumerGroupDescribe describes it.
-// - v3+ (KIP-430): authorized operations when asked; without an authorizer every group operation is allowed
-//   (READ, DELETE, DESCRIBE), else -2147483648. v4+ (KIP-345): member group instance ids. v5 is flexible.
+// - ACLs (auth/authorizer.ts): a group the principal may not DESCRIBE answers GROUP_AUTHORIZATION_FAILED.
+// - v3+ (KIP-430): authorized operations when asked, on groups answered without error: the group operations the
+//   principal may do (READ, DELETE, DESCRIBE; all of them without an authorizer), else -2147483648. v4+ (KIP-345): member group instance ids. v5 is flexible.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../protocol/generated/describe-groups.js';
 import type { GroupSummary } from '../group/group.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize, authorizedOperations } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 import { ALL_GROUP_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './group-common.js';
 
@@ -43,8 +46,11 @@ export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGr
     const include = ctx.apiVersion >= 3 && (request.includeAuthorizedOperations ?? false);
     const res = makeDescribeGroupsResponse();
     res.groups = request.groups.map((groupId) => {
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return describedGroup(groupId, ErrorCode.GROUP_AUTHORIZATION_FAILED, undefined, false, ctx.apiVersion);
       const { errorCode, summary } = ctx.broker.groups.describeGroup(groupId);
-      return describedGroup(groupId, errorCode, summary, include, ctx.apiVersion);
+      const described = describedGroup(groupId, errorCode, summary, include, ctx.apiVersion);
+      if (include && errorCode === ErrorCode.NONE) described.authorizedOperations = authorizedOperations(ctx, ResourceType.GROUP, groupId);
+      return described;
     });
     return res;
   },

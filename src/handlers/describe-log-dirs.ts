@@ -4,13 +4,16 @@
 // - One result: the data dir (absolute path), its topics and partitions with each log's size in bytes, offset lag
 //   0 and isFutureKey false. Topics null = every partition log on the broker; otherwise only the requested
 //   partitions that have a log here (unknown ones are left out, and topics left empty too).
-// - v3+: the top-level error code, NONE (no authorizer, so never CLUSTER_AUTHORIZATION_FAILED).
+// - v3+: the top-level error code (NONE, or CLUSTER_AUTHORIZATION_FAILED as below).
 // - v4 (KIP-827): the dir's total and usable bytes (statfs); -1 below v4, as the schema defaults them.
 // - A data dir that cannot be examined answers its result with KAFKA_STORAGE_ERROR and nothing else.
+// - ACLs (auth/authorizer.ts): DESCRIBE on the CLUSTER, otherwise no log dirs and, from v3, CLUSTER_AUTHORIZATION_FAILED.
 // - Version notes: v1 is v0; v2 is flexible.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeDescribeLogDirsResponse, type DescribeLogDirsRequest, type DescribeLogDirsResponse } from '../protocol/generated/describe-log-dirs.js';
 import { describeLogDir, type LogDirFilter } from '../log/log-dir-description.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 function filterOf(request: DescribeLogDirsRequest): LogDirFilter {
@@ -30,6 +33,7 @@ export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, Describe
   minVersion: 0,
   maxVersion: 4,
   async handle(ctx, request) {
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx.apiVersion);
     const dir = await describeLogDir(ctx.broker.logs, filterOf(request));
     const v4 = ctx.apiVersion >= 4;
     const res = makeDescribeLogDirsResponse();

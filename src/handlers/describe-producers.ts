@@ -12,7 +12,7 @@
 //   | partition offline                                   | KAFKA_STORAGE_ERROR           | null                   |
 //   A partition of a known topic without a log is UNKNOWN_TOPIC_OR_PARTITION here (partition-lookup.ts) where
 //   Kafka, which may host the partition on another broker, answers NOT_LEADER_OR_FOLLOWER.
-// - Kafka checks READ on the topic (TOPIC_AUTHORIZATION_FAILED); there is no authorizer here.
+// - ACLs (auth/authorizer.ts): READ on the topic, after the name check (TOPIC_AUTHORIZATION_FAILED for every partition).
 // - throttleTimeMs is always 0 (no quotas).
 import { ApiKey } from '../protocol/generated/index.js';
 import {
@@ -26,6 +26,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { topicNameProblem } from '../metadata/topic-registry.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 /** Errors.UNKNOWN_TOPIC_OR_PARTITION.message(), which Kafka's ApiError carries for an unknown topic. */
@@ -71,6 +72,7 @@ export const describeProducersHandler: ApiHandler<DescribeProducersRequest, Desc
       const invalid = topicNameProblem(t.name);
       const topicError: [number, string] | undefined =
         invalid !== null ? [ErrorCode.INVALID_TOPIC_EXCEPTION, invalid]
+        : !authorize(ctx, AclOperation.READ, ResourceType.TOPIC, t.name) ? [ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Topic authorization failed.']
         : ctx.broker.topics.get(t.name) === undefined ? [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_MESSAGE]
         : undefined;
       return {

@@ -10,8 +10,12 @@
 //   topic (DescribeTopicPartitionsRequest.getErrorResponse), nothing else.
 // - Each partition: leader = this broker, leader epoch 0, replicas = ISR = [this broker], empty ELR and last known
 //   ELR (KIP-966; no ELR without replication), offline replicas = [this broker] while its log is offline.
-// - isInternal is Kafka's Topic.isInternal by name; TopicAuthorizedOperations is every TOPIC operation (3576, no
-//   authorizer) on every entry, error entries included, as Kafka sets it.
+// - ACLs (auth/authorizer.ts): only topics the principal may DESCRIBE; with no names the others are left out, named
+//   ones answer TOPIC_AUTHORIZATION_FAILED (zero id, isInternal false) after the page, existence not disclosed.
+// - isInternal is Kafka's Topic.isInternal by name; TopicAuthorizedOperations is the TOPIC operations the principal
+//   may do (every one, 3576, without an authorizer) on every paged entry, error entries included, as Kafka sets it.
+// - Deliberate difference: with an authorizer, a cursor naming a topic the principal may not describe answers
+//   INVALID_REQUEST as if it had not been named (Kafka checks the cursor before authorizing).
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeDescribeTopicPartitionsResponse,
@@ -22,8 +26,9 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { isInternalTopic } from '../metadata/topic-registry.js';
 import { pageTopicPartitions, type TopicPartitionsEntry } from '../metadata/topic-partition-paging.js';
-import { ALL_TOPIC_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
 import { LEADER_EPOCH } from './partition-lookup.js';
+import { AclOperation, ResourceType, authorize, authorizedOperations } from '../auth/index.js';
+import { ALL_TOPIC_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
 import type { ApiHandler, BrokerServices } from './types.js';
 
 type ResponseTopic = DescribeTopicPartitionsResponse['topics'][number];
@@ -86,7 +91,16 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, request) {
-    const names = request.topics.length === 0 ? null : request.topics.map((t) => t.name);
+    let names = request.topics.length === 0 ? null : request.topics.map((t) => t.name);
+    const describable = (name: string) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+    let refused: string[] = [];
+    if (ctx.broker.authorizer !== undefined) {
+      if (names === null) names = ctx.broker.topics.list().map((t) => t.name).filter(describable);
+      else {
+        refused = [...new Set(names.filter((n) => !describable(n)))].sort();
+        names = names.filter((n) => !refused.includes(n));
+      }
+    }
     let page;
     try {
       page = pageTopicPartitions(ctx.broker.topics, names, request.cursor, request.responsePartitionLimit);
@@ -98,7 +112,10 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
       throw err;
     }
     const res = makeDescribeTopicPartitionsResponse();
-    res.topics = page.topics.map((entry) => describeEntry(entry, ctx.broker));
+    res.topics = page.topics.map((entry) => ({ ...describeEntry(entry, ctx.broker), topicAuthorizedOperations: authorizedOperations(ctx, ResourceType.TOPIC, entry.name) }));
+    for (const name of refused) {
+      res.topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: NO_AUTHORIZED_OPERATIONS });
+    }
     res.nextCursor = page.nextCursor;
     return res;
   },

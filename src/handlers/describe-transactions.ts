@@ -8,7 +8,8 @@
 //   expired (Dead), TRANSACTIONAL_ID_NOT_FOUND; while the coordinator loads COORDINATOR_LOAD_IN_PROGRESS. An error
 //   entry carries only the id and the code, every other field at its schema default (0, "" and no topics), as
 //   Kafka's answer leaves them.
-// - Kafka drops topics the caller may not DESCRIBE; there is no authorizer here, so every topic is listed.
+// - ACLs (auth/authorizer.ts): an id the caller may not DESCRIBE answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED; topics
+//   it may not DESCRIBE are left out of the partitions listed.
 // - throttleTimeMs is always 0 (no quotas).
 import { ApiKey } from '../protocol/generated/index.js';
 import {
@@ -18,6 +19,7 @@ import {
   type DescribeTransactionsResponseTransactionState,
 } from '../protocol/generated/describe-transactions.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 function errorState(transactionalId: string, errorCode: number): DescribeTransactionsResponseTransactionState {
@@ -31,11 +33,16 @@ export const describeTransactionsHandler: ApiHandler<DescribeTransactionsRequest
   maxVersion: 0,
   handle(ctx, request) {
     const ids = request.transactionalIds;
-    const descriptions = ids.length === 0 ? [] : ctx.broker.transactions.describe(ids);
+    const allowed = ids.map((id) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id));
+    const described = ids.filter((_, i) => allowed[i]);
+    const found = described.length === 0 ? [] : ctx.broker.transactions.describe(described);
+    let next = 0;
+    const descriptions = allowed.map((ok) => (ok ? found[next++] : null));
     const res = makeDescribeTransactionsResponse();
     res.transactionStates = ids.map((transactionalId, i) => {
       const d = descriptions[i];
       // The coordinator answers one description per id, in order; a missing one would be a bug there.
+      if (d === null) return errorState(transactionalId, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       if (d === undefined) return errorState(transactionalId, ErrorCode.UNKNOWN_SERVER_ERROR);
       if (d.errorCode !== ErrorCode.NONE) return errorState(transactionalId, d.errorCode);
       return {
@@ -46,7 +53,7 @@ export const describeTransactionsHandler: ApiHandler<DescribeTransactionsRequest
         transactionStartTimeMs: d.transactionStartTimeMs,
         producerId: d.producerId,
         producerEpoch: d.producerEpoch,
-        topics: d.topics.map((t) => ({ topic: t.topic, partitions: [...t.partitions] })),
+        topics: d.topics.filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic)).map((t) => ({ topic: t.topic, partitions: [...t.partitions] })),
       };
     });
     return res;

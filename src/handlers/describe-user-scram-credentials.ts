@@ -6,8 +6,8 @@
 //   RESOURCE_NOT_FOUND "Attempt to describe a user credential that does not exist: <user>"; a name listed more
 //   than once → DUPLICATE_RESOURCE "Cannot describe SCRAM credentials for the same user twice in a single request:
 //   <user>".
-// - Kafka first authorizes DESCRIBE on the CLUSTER (CLUSTER_AUTHORIZATION_FAILED); there is no authorizer yet, so
-//   every principal may describe.
+// - ACLs (auth/authorizer.ts): DESCRIBE on the CLUSTER first, otherwise CLUSTER_AUTHORIZATION_FAILED for the request
+//   and every user named.
 // - Deliberate difference: results come in request order (or store order for all users); Kafka's come in hash-map
 //   order.
 import { ApiKey } from '../protocol/generated/index.js';
@@ -17,6 +17,7 @@ import {
   type DescribeUserScramCredentialsResponse,
 } from '../protocol/generated/describe-user-scram-credentials.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
+import { AclOperation, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 export const describeUserScramCredentialsHandler: ApiHandler<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse> = {
@@ -25,6 +26,7 @@ export const describeUserScramCredentialsHandler: ApiHandler<DescribeUserScramCr
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, request) {
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx.apiVersion);
     const all = ctx.broker.credentials.list();
     const byUser = new Map(all.map((u) => [u.user, u.credentials]));
     const res = makeDescribeUserScramCredentialsResponse();

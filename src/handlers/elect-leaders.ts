@@ -17,6 +17,7 @@ import { makeElectLeadersResponse, type ElectLeadersRequest, type ElectLeadersRe
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { ElectionType, checkElectionType, electLeader } from '../metadata/leader-election.js';
+import { AclOperation, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 type TopicResult = ElectLeadersResponse['replicaElectionResults'][number];
@@ -38,6 +39,8 @@ export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersRe
   minVersion: 0,
   maxVersion: 2,
   handle(ctx, request) {
+    // ALTER on the CLUSTER (KafkaApis.handleElectLeaders): every requested partition answers CLUSTER_AUTHORIZATION_FAILED.
+    if (!authorizeCluster(ctx, AclOperation.ALTER)) return failAll(request, ctx.apiVersion, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, null);
     try {
       checkElectionType(request.electionType ?? ElectionType.PREFERRED);
     } catch (err) {

@@ -9,11 +9,14 @@
 //   CONCURRENT_TRANSACTIONS, after CompleteCommit (CompleteAbort) NONE; the opposite outcome, or ending an Empty
 //   transaction, INVALID_TXN_STATE; the coordinator loading COORDINATOR_LOAD_IN_PROGRESS.
 // - PRODUCER_FENCED is answered as INVALID_PRODUCER_EPOCH below v2, as KafkaApis does.
+// - ACLs (auth/authorizer.ts): WRITE on the transactional id first (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 // - Version notes: v1 = v0; v2 allows PRODUCER_FENCED (KIP-588); v3 is the first flexible version; v4 allows
 //   TRANSACTION_ABORTABLE (KIP-890), which transaction version 0 never answers. throttleTimeMs is always 0.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeEndTxnResponse, type EndTxnRequest, type EndTxnResponse } from '../protocol/generated/end-txn.js';
 import { downgradeProducerFenced } from './txn-common.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 /** First version that knows PRODUCER_FENCED. */
@@ -32,6 +35,7 @@ export const endTxnHandler: ApiHandler<EndTxnRequest, EndTxnResponse> = {
   maxVersion: 4,
   async handle(ctx, request) {
     const { transactionalId, producerId, producerEpoch, committed } = request;
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactionalId)) return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ctx.apiVersion);
     const errorCode = await ctx.broker.transactions.endTransaction(transactionalId, producerId, producerEpoch, committed);
     ctx.log.debug({ transactionalId, committed, errorCode }, 'EndTxn: coordinator answered');
     return answer(errorCode, ctx.apiVersion);

@@ -28,7 +28,8 @@
 //
 //     step          outcome for the partition                               effect on the long poll
 //     resolve       UNKNOWN_TOPIC_ID (v13+ id not known),                   answered with the error; not read, never
-//                   UNKNOWN_TOPIC_OR_PARTITION (not in the metadata)        ends the wait: the others still wait
+//                   TOPIC_AUTHORIZATION_FAILED (no READ; mayFetch),         ends the wait: the others still wait
+//                   UNKNOWN_TOPIC_OR_PARTITION (not in the metadata)
 //     read          leader epoch check (KIP-320; any negative = none),      respond at once
 //                   OFFSET_OUT_OF_RANGE outside [logStartOffset,
 //                   logEndOffset], a closed or deleted log, I/O errors
@@ -74,6 +75,7 @@ import { waitForAppend } from '../log/log-manager.js';
 import { LAST_OFFSET_DELTA_OFFSET, RECORD_BATCH_HEADER_SIZE, batchSizeAt, wholeBatchesWithin } from '../protocol/records/batch.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
+import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 import { checkLeaderEpoch, isKnownPartition, lookupPartition, partitionErrorCode } from './partition-lookup.js';
 import { downConversionEnabled, downConvertFetchedSlots } from './legacy-fetch.js';
@@ -188,17 +190,31 @@ interface TopicSlots {
   slots: Slot[];
 }
 
+/**
+ * ACLs (auth/authorizer.ts; KafkaApis.handleFetchRequest): a consumer needs READ on the topic, a follower
+ * (replica id >= 0) CLUSTER_ACTION on the cluster; otherwise the partition answers TOPIC_AUTHORIZATION_FAILED while
+ * resolving (after UNKNOWN_TOPIC_ID, before UNKNOWN_TOPIC_OR_PARTITION).
+ */
+function mayFetch(ctx: RequestContext, fromFollower: boolean, topicName: string): boolean {
+  return fromFollower ? authorizeCluster(ctx, AclOperation.CLUSTER_ACTION) : authorize(ctx, AclOperation.READ, ResourceType.TOPIC, topicName);
+}
+
 /** KafkaApis' first step: partitions unknown to the metadata get their error; the others are to be read. */
 function resolve(ctx: RequestContext, request: FetchRequest): { topics: TopicSlots[]; toRead: Slot[] } {
   const useIds = ctx.apiVersion >= 13;
+  const fromFollower = isFromFollower(ctx.apiVersion, request);
   const toRead: Slot[] = [];
   const topics = request.topics.map((t): TopicSlots => {
     const topic = useIds ? ctx.broker.topics.getById(t.topicId ?? ZERO_UUID) : ctx.broker.topics.get(t.topic ?? '');
+    const allowed = (useIds && topic === undefined) || mayFetch(ctx, fromFollower, useIds ? topic!.name : (t.topic ?? ''));
     const slots = t.partitions.map((p): Slot => {
       const slot: Slot = { request: p, topic, resolved: false, log: null, result: undefined };
       if (useIds && topic === undefined) {
         slot.resolved = true;
         slot.result = errorResult(p.partition, ErrorCode.UNKNOWN_TOPIC_ID, true);
+      } else if (!allowed) {
+        slot.resolved = true;
+        slot.result = errorResult(p.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED, true);
       } else if (!isKnownPartition(topic, p.partition)) {
         slot.resolved = true;
         slot.result = errorResult(p.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, true);
@@ -234,6 +250,8 @@ function resolveSession(ctx: RequestContext, session: FetchSession): { topics: T
     const slot: Slot = { request: cached, topic, resolved: true, log: null, result: undefined };
     if (cached.topic === null) {
       slot.result = errorResult(cached.partition, ErrorCode.UNKNOWN_TOPIC_ID, true);
+    } else if (!mayFetch(ctx, session.privileged, cached.topic)) {
+      slot.result = errorResult(cached.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED, true);
     } else if (!isKnownPartition(topic, cached.partition)) {
       slot.result = errorResult(cached.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, true);
     } else if (session.usesTopicIds && !topic.topicId.equals(cached.topicId)) {

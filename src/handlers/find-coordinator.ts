@@ -13,6 +13,8 @@
 //   null key does not decode, and the connection is closed, as Kafka does with a request it cannot parse.
 // - Any other key type: INVALID_REQUEST (Kafka's CoordinatorType.forId rejects it). v6 (KIP-932) only adds key
 //   type 2 (share groups), which this broker does not implement, so v6 is not advertised.
+// - ACLs (auth/authorizer.ts; KafkaApis.getCoordinator), per key: a group needs DESCRIBE on it (GROUP_AUTHORIZATION_
+//   FAILED), a transactional id DESCRIBE on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); a refused key answers node -1.
 // - v5 (KIP-890) only allows TRANSACTION_ABORTABLE in answers, which never arises here.
 // - errorMessage, as KafkaApis sets it: v1–3 carry Kafka's message for the code ("NONE" on success); v4+ answers
 //   leave it null per key, except a whole-request error answer (FindCoordinatorResponse.prepareErrorResponse),
@@ -21,6 +23,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { makeFindCoordinatorResponse, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { kafkaErrorCode } from '../errors.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 const GROUP_KEY_TYPE = 0;
@@ -100,7 +103,9 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
     const hasKeys = v < 4 || (request.coordinatorKeys ?? []).length > 0;
     const knownType = keyType === GROUP_KEY_TYPE || keyType === TRANSACTION_KEY_TYPE;
     const answer = knownType && hasKeys ? await coordinatorWithTopic(ctx, keyType) : coordinatorFor(ctx, keyType);
-    return respond(request, v, () => answer, false);
+    const resource = keyType === GROUP_KEY_TYPE ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID;
+    const refused = { errorCode: keyType === GROUP_KEY_TYPE ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ...NO_COORDINATOR };
+    return respond(request, v, (key) => (!knownType || authorize(ctx, AclOperation.DESCRIBE, resource, key) ? answer : refused), false);
   },
   errorResponse(request, errorCode, apiVersion) {
     return respond(request, apiVersion, () => ({ errorCode, ...NO_COORDINATOR }), true);

@@ -1,6 +1,7 @@
 // Small helpers shared by the group API handlers.
 import type { OffsetToCommit } from '../group/coordinator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { RequestContext } from './types.js';
 export { NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
 
@@ -14,7 +15,8 @@ export function clientHost(ctx: RequestContext): string {
 export const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 /**
- * The per-partition part of OffsetCommit and TxnOffsetCommit: a partition of an unknown topic, or out of its range,
+ * The per-partition part of OffsetCommit and TxnOffsetCommit: a topic the principal may not READ answers
+ * TOPIC_AUTHORIZATION_FAILED (auth/authorizer.ts); a partition of an unknown topic, or out of its range,
  * answers UNKNOWN_TOPIC_OR_PARTITION (Kafka's KafkaApis checks it before the coordinator); the others become the
  * entries given to `commit`, whose codes land in their places. Returns codes[topic][partition], in request order.
  */
@@ -28,6 +30,10 @@ export async function commitEachPartition<P extends { partitionIndex: number }>(
   const entries: OffsetToCommit[] = [];
   const positions: Array<[number, number]> = [];
   topics.forEach((t, ti) => {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.TOPIC, t.name)) {
+      codes[ti]!.fill(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      return;
+    }
     const topic = ctx.broker.topics.get(t.name);
     t.partitions.forEach((p, pi) => {
       if (topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {

@@ -18,6 +18,9 @@
 //   type N" (Kafka sets log4j levels and client-metrics subscriptions); APPEND/SUBTRACT of a broker config Kafka does
 //   not know is INVALID_CONFIG "Unknown config name: x" (Kafka fails it with UNKNOWN_SERVER_ERROR), and an unknown
 //   operation on a topic is INVALID_REQUEST like on a broker (Kafka's controller fails it with UNKNOWN_SERVER_ERROR).
+// - ACLs (auth/authorizer.ts; KafkaApis.authorizeAlterConfig): a TOPIC needs ALTER_CONFIGS on the topic
+//   (TOPIC_AUTHORIZATION_FAILED), a BROKER ALTER_CONFIGS on the CLUSTER (CLUSTER_AUTHORIZATION_FAILED); a refused
+//   resource is not changed and carries a null message.
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeIncrementalAlterConfigsResponse,
@@ -25,6 +28,7 @@ import {
   type IncrementalAlterConfigsResponse,
 } from '../protocol/generated/incremental-alter-configs.js';
 import { ConfigAdmin } from '../metadata/config-admin.js';
+import { AclOperation, configResourceAuthorizationError } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = {
@@ -39,7 +43,11 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
       name: r.resourceName,
       ops: r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value })),
     }));
-    const outcomes = await admin.alter(resources, false, request.validateOnly);
+    // Resources the principal may not alter are answered without reaching the config code (one authorizer call each).
+    const refused = request.resources.map((r) => configResourceAuthorizationError(ctx, AclOperation.ALTER_CONFIGS, r.resourceType, r.resourceName));
+    const allowed = await admin.alter(resources.filter((_, i) => refused[i] === 0), false, request.validateOnly);
+    let next = 0;
+    const outcomes = refused.map((code) => (code === 0 ? allowed[next++]! : { errorCode: code, errorMessage: null }));
     const res = makeIncrementalAlterConfigsResponse();
     res.responses = request.resources.map((r, i) => ({
       errorCode: outcomes[i]!.errorCode,

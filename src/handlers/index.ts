@@ -44,8 +44,13 @@ import { saslHandshakeHandler } from './sasl-handshake.js';
 import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
 import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
+import { createAclsHandler } from './create-acls.js';
+import { describeAclsHandler } from './describe-acls.js';
+import { deleteAclsHandler } from './delete-acls.js';
 import { getTelemetrySubscriptionsHandler } from './get-telemetry-subscriptions.js';
 import { pushTelemetryHandler } from './push-telemetry.js';
+import { describeClientQuotasHandler } from './describe-client-quotas.js';
+import { alterClientQuotasHandler } from './alter-client-quotas.js';
 
 export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHandler>(
   [
@@ -92,7 +97,12 @@ export const HANDLERS: ReadonlyMap<number, ApiHandler> = new Map<number, ApiHand
     saslAuthenticateHandler,
     describeUserScramCredentialsHandler,
     alterUserScramCredentialsHandler,
+    createAclsHandler,
+    describeAclsHandler,
+    deleteAclsHandler,
     getTelemetrySubscriptionsHandler,
     pushTelemetryHandler,
+    describeClientQuotasHandler,
+    alterClientQuotasHandler,
   ].map((h) => [h.apiKey, h as ApiHandler]),
 );

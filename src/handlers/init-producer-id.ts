@@ -19,6 +19,9 @@
 // - Every error answer carries producerId -1 and producerEpoch -1 (Kafka's initTransactionError). Failing to
 //   persist a new block of ids answers COORDINATOR_LOAD_IN_PROGRESS (retriable), Kafka's answer while its broker
 //   waits for a block from the controller.
+// - ACLs (auth/authorizer.ts), checked first: with a transactional id, WRITE on it (TRANSACTIONAL_ID_AUTHORIZATION_
+//   FAILED); without one (idempotence), IDEMPOTENT_WRITE on the CLUSTER or WRITE on any topic (KIP-679), else
+//   CLUSTER_AUTHORIZATION_FAILED.
 // - Version notes: v2 is the first flexible version; v3 adds producerId/producerEpoch (KIP-360); v4 allows
 //   PRODUCER_FENCED (KIP-588) and v5 TRANSACTION_ABORTABLE (KIP-890), which transaction version 0 never answers.
 //   throttleTimeMs is always 0 (no quotas).
@@ -31,6 +34,7 @@ import {
 import { ErrorCode } from '../protocol/error-codes.js';
 import { kafkaErrorCode } from '../errors.js';
 import { downgradeProducerFenced } from './txn-common.js';
+import { AclOperation, ResourceType, authorize, authorizeByResourceType, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 const NO_PRODUCER_ID = -1n;
@@ -52,6 +56,11 @@ export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProduc
   minVersion: 0,
   maxVersion: 5,
   async handle(ctx, request) {
+    if (request.transactionalId !== null) {
+      if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    } else if (!authorizeCluster(ctx, AclOperation.IDEMPOTENT_WRITE) && !authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)) {
+      return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    }
     const producerId = request.producerId ?? NO_PRODUCER_ID;
     const producerEpoch = request.producerEpoch ?? NO_PRODUCER_EPOCH;
     if ((producerId === NO_PRODUCER_ID) !== (producerEpoch === NO_PRODUCER_EPOCH)) return answer(ErrorCode.INVALID_REQUEST);

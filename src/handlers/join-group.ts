@@ -9,6 +9,8 @@
 //   GROUP_MAX_SIZE_REACHED; a group instance id owned by another member id FENCED_INSTANCE_ID.
 // - v0 has no rebalance timeout: the session timeout is used, as Kafka does.
 // - v4+ (KIP-394): a dynamic member without a member id gets MEMBER_ID_REQUIRED with its new id and must rejoin.
+// - A JoinGroup to a consumer-protocol group with members (Kafka 4.0, KIP-848) makes the client a classic member
+//   of it: answered at once, the broker computes its assignment (src/group/consumer-group/classic-members.ts).
 // - v5+ (KIP-345): static membership with group.instance.id.
 // - v7+ (KIP-559): the answer carries the protocol type; protocol name is nullable (null on errors). Below v7 an
 //   absent protocol name is "".
@@ -18,6 +20,8 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { makeJoinGroupResponse, type JoinGroupRequest, type JoinGroupResponse } from '../protocol/generated/join-group.js';
 import type { JoinResult } from '../group/member.js';
 import { joinError } from '../group/member.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 import { clientHost } from './group-common.js';
 
@@ -40,6 +44,7 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
   minVersion: 0,
   maxVersion: 9,
   async handle(ctx, request) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx.apiVersion);
     const v = ctx.apiVersion;
     const groupInstanceId = v >= 5 ? (request.groupInstanceId ?? null) : null;
     const rebalanceTimeoutMs = v >= 1 ? (request.rebalanceTimeoutMs ?? request.sessionTimeoutMs) : request.sessionTimeoutMs;

@@ -5,9 +5,12 @@
 //   member id with a group instance id removes that static member (admin removal). An unknown group answers
 //   UNKNOWN_MEMBER_ID per member with top-level NONE, as Kafka.
 // - v4 is the first flexible version; v5 (KIP-800) adds a reason per member, which is logged.
+// - Classic members of a consumer-protocol group (Kafka 4.0, KIP-848) leave once their records are written; a
+//   member id that uses the consumer protocol is UNKNOWN_MEMBER_ID (src/group/consumer-group/classic-members.ts).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeLeaveGroupResponse, type LeaveGroupRequest, type LeaveGroupResponse } from '../protocol/generated/leave-group.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 function leavingMembers(request: LeaveGroupRequest, apiVersion: number) {
@@ -33,9 +36,10 @@ export const leaveGroupHandler: ApiHandler<LeaveGroupRequest, LeaveGroupResponse
   name: 'LeaveGroup',
   minVersion: 0,
   maxVersion: 5,
-  handle(ctx, request) {
+  async handle(ctx, request) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx.apiVersion);
     const members = leavingMembers(request, ctx.apiVersion);
-    const result = ctx.broker.groups.leaveGroup(request.groupId, members);
+    const result = await ctx.broker.groups.leave(request.groupId, members);
     ctx.log.debug({ groupId: request.groupId, members: members.map((m) => m.memberId), errorCode: result.errorCode }, 'LeaveGroup');
     return toResponse(result.errorCode, result.members, ctx.apiVersion);
   },

@@ -29,6 +29,7 @@
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeListOffsetsResponse, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/generated/list-offsets.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 import { KafkaError } from '../errors.js';
 import { checkLeaderEpoch, lookupPartition, partitionErrorCode } from './partition-lookup.js';
@@ -144,7 +145,10 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
         name: t.name,
         partitions: await Promise.all(
           t.partitions.map((p) =>
-            ctx.apiVersion === 0
+            // ACLs (auth/authorizer.ts): DESCRIBE on the topic, else TOPIC_AUTHORIZATION_FAILED for each partition.
+            !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)
+              ? answer(p.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED, NOT_FOUND, ctx.apiVersion)
+              : ctx.apiVersion === 0
               ? listPartitionV0(ctx, request, t.name, p)
               : listPartition(ctx, t.name, p, seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1, (request.isolationLevel ?? 0) === 1),
           ),

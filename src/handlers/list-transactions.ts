@@ -8,12 +8,13 @@
 //   - producerIdFilters: the current producer id.
 //   - durationFilter (v1, KIP-994): if >= 0, only transactions that started more than that many ms ago.
 // - The coordinator lists them (txn/transaction-coordinator.ts list) in no particular order.
-// - Kafka drops ids the caller may not DESCRIBE; there is no authorizer here, so every id is listed.
+// - ACLs (auth/authorizer.ts): ids the caller may not DESCRIBE are left out.
 // - Version notes: v1 adds durationFilter (KIP-994; v0 lists regardless of duration). throttleTimeMs is always 0.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeListTransactionsResponse, type ListTransactionsRequest, type ListTransactionsResponse } from '../protocol/generated/list-transactions.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { transactionStateFromName } from '../txn/transaction-state.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTransactionsResponse> = {
@@ -29,7 +30,7 @@ export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTr
     const res = makeListTransactionsResponse();
     res.errorCode = ErrorCode.NONE;
     res.unknownStateFilters = stateFilters.filter((name) => transactionStateFromName(name) === undefined);
-    res.transactionStates = listings.map((l) => ({ transactionalId: l.transactionalId, producerId: l.producerId, transactionState: l.transactionState }));
+    res.transactionStates = listings.filter((l) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, l.transactionalId)).map((l) => ({ transactionalId: l.transactionalId, producerId: l.producerId, transactionState: l.transactionState }));
     return res;
   },
   errorResponse(_request, errorCode) {

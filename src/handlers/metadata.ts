@@ -23,11 +23,17 @@
 //   `__share_group_state`, for existing and missing topics alike (false for unknown ids).
 // - A name Kafka would reject gets INVALID_TOPIC_EXCEPTION; an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
 // - Each partition: leader = this broker, leader epoch 0, replicas = isr = [this broker].
-// - Authorized operations: without an authorizer every supported operation is allowed (AuthHelper.authorizedOperations
-//   → AclEntry.supportedOperations). Cluster (v8–v10, when asked): CREATE, ALTER, DESCRIBE, CLUSTER_ACTION,
-//   DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE = 8096. Topic (v8+, when asked): READ, WRITE, CREATE, DELETE,
-//   ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS = 3576, on every name-based entry including errors, as Kafka
-//   sets it; unknown ids keep the "not requested" value.
+// - ACLs (auth/authorizer.ts; KafkaApis.handleTopicMetadataRequest): only topics the principal may DESCRIBE are
+//   answered. All topics: the others are left out. By name: each one not allowed answers TOPIC_AUTHORIZATION_FAILED
+//   (zero id, isInternal false, whether it exists or not, so its existence is not disclosed). By id: TOPIC_
+//   AUTHORIZATION_FAILED with a null name and the id. A missing topic that would be auto-created needs CREATE on
+//   the CLUSTER or on the topic, otherwise TOPIC_AUTHORIZATION_FAILED. Order: unknown ids, the answered topics,
+//   the missing ones, those refused CREATE, those refused DESCRIBE.
+// - Authorized operations (AuthHelper.authorizedOperations over AclEntry.supportedOperations): without an authorizer
+//   every supported operation. Cluster (v8–v10, when asked): the allowed CLUSTER operations, 0 without DESCRIBE on
+//   the cluster (8096 = all). Topic (v8+, when asked): the allowed TOPIC operations (3576 = all) on every name-based
+//   entry answered (found, missing or invalid); entries refused by the authorizer and unknown ids keep the
+//   "not requested" value.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../protocol/generated/metadata.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -35,13 +41,19 @@ import { KafkaError } from '../errors.js';
 import { CLUSTER_METADATA_TOPIC_NAME, isBrokerOwnedTopic, isInternalTopic, topicNameProblem, type TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, BrokerServices, RequestContext } from './types.js';
 import { LEADER_EPOCH } from './partition-lookup.js';
-import { ALL_CLUSTER_OPERATIONS, ALL_TOPIC_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
+import { NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
+import { AclOperation, CLUSTER_NAME, ResourceType, authorize, authorizeCluster, authorizedOperations } from '../auth/index.js';
 
 type ResponseTopic = MetadataResponse['topics'][number];
 
 const ZERO_UUID = Buffer.alloc(16);
 
-function describeTopic(topic: TopicInfo, broker: BrokerServices, includeOperations: boolean): ResponseTopic {
+/** The topic's authorized-operations field: the allowed operations when asked (ctx given), else "not requested". */
+function topicOperations(ctx: RequestContext | undefined, name: string | null): number {
+  return ctx === undefined || name === null ? NO_AUTHORIZED_OPERATIONS : authorizedOperations(ctx, ResourceType.TOPIC, name);
+}
+
+function describeTopic(topic: TopicInfo, broker: BrokerServices, opsCtx: RequestContext | undefined): ResponseTopic {
   const nodeId = broker.nodeId;
   const partitions: ResponseTopic['partitions'] = [];
   for (let p = 0; p < topic.partitions; p++) {
@@ -63,23 +75,23 @@ function describeTopic(topic: TopicInfo, broker: BrokerServices, includeOperatio
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
     partitions,
-    topicAuthorizedOperations: includeOperations ? ALL_TOPIC_OPERATIONS : NO_AUTHORIZED_OPERATIONS,
+    topicAuthorizedOperations: topicOperations(opsCtx, topic.name),
   };
 }
 
-function topicError(name: string | null, topicId: Buffer, errorCode: number, includeOperations = false): ResponseTopic {
+function topicError(name: string | null, topicId: Buffer, errorCode: number, opsCtx?: RequestContext): ResponseTopic {
   return {
     errorCode,
     name,
     topicId,
     isInternal: name !== null && isInternalTopic(name),
     partitions: [],
-    topicAuthorizedOperations: includeOperations ? ALL_TOPIC_OPERATIONS : NO_AUTHORIZED_OPERATIONS,
+    topicAuthorizedOperations: topicOperations(opsCtx, name),
   } as ResponseTopic;
 }
 
 /** A topic that does not exist: auto-created when allowed, otherwise the error Kafka answers. */
-async function resolveMissing(ctx: RequestContext, name: string, allowAutoCreate: boolean, includeOps: boolean): Promise<ResponseTopic> {
+async function resolveMissing(ctx: RequestContext, name: string, allowAutoCreate: boolean, includeOps: RequestContext | undefined): Promise<ResponseTopic> {
   const broker: BrokerServices = ctx.broker;
   if (topicNameProblem(name) !== null) return topicError(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION, includeOps);
   const reserved = isBrokerOwnedTopic(name) || name === CLUSTER_METADATA_TOPIC_NAME;
@@ -127,7 +139,8 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     const allTopics = request.topics === null || (version === 0 && request.topics.length === 0);
     if (!allTopics && usesTopicIdsBeforeV12(request, version)) return wholeRequestError(request, ErrorCode.INVALID_REQUEST);
 
-    const includeOps = version >= 8 && request.includeTopicAuthorizedOperations === true;
+    // The context authorized operations are computed for, when the request asks for them.
+    const includeOps = version >= 8 && request.includeTopicAuthorizedOperations === true ? ctx : undefined;
     const allowAutoCreate = version < 4 || request.allowAutoTopicCreation !== false;
     const res = makeMetadataResponse();
     const endpoint = broker.advertisedEndpoint(ctx.listenerName);
@@ -135,11 +148,14 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     res.clusterId = broker.clusterId;
     res.controllerId = broker.nodeId;
     if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations === true) {
-      res.clusterAuthorizedOperations = ALL_CLUSTER_OPERATIONS;
+      res.clusterAuthorizedOperations = authorizeCluster(ctx, AclOperation.DESCRIBE) ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME) : 0;
     }
 
     if (allTopics) {
-      res.topics = broker.topics.list().map((t) => describeTopic(t, broker, includeOps));
+      res.topics = broker.topics
+        .list()
+        .filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+        .map((t) => describeTopic(t, broker, includeOps));
       return res;
     }
     const requested = request.topics!;
@@ -152,15 +168,17 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     if (ids.size > 0) {
       // Names are ignored once any id is given (KafkaApis: useTopicId).
       const seen = new Set<string>();
+      const refused: ResponseTopic[] = [];
       for (const topicId of ids.values()) {
         const topic = broker.topics.getById(topicId);
         if (topic === undefined) missing.push(topicError(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID));
         else if (!seen.has(topic.name)) {
           seen.add(topic.name);
-          found.push(describeTopic(topic, broker, includeOps));
+          if (authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name)) found.push(describeTopic(topic, broker, includeOps));
+          else refused.push(topicError(null, topic.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         }
       }
-      res.topics = [...missing, ...found];
+      res.topics = [...missing, ...found, ...refused];
       return res;
     }
     const names = new Set<string>();
@@ -168,12 +186,21 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       if (t.name === null) missing.push(topicError(null, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));
       else names.add(t.name);
     }
+    const refusedCreate: ResponseTopic[] = [];
+    const refusedDescribe: ResponseTopic[] = [];
+    const autoCreates = allowAutoCreate && broker.config.autoCreateTopics;
     for (const name of names) {
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+        refusedDescribe.push({ ...topicError(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED), isInternal: false });
+        continue;
+      }
       const topic = broker.topics.get(name);
       if (topic !== undefined) found.push(describeTopic(topic, broker, includeOps));
-      else missing.push(await resolveMissing(ctx, name, allowAutoCreate, includeOps));
+      else if (autoCreates && !authorizeCluster(ctx, AclOperation.CREATE) && !authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name)) {
+        refusedCreate.push(topicError(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+      } else missing.push(await resolveMissing(ctx, name, allowAutoCreate, includeOps));
     }
-    res.topics = [...found, ...missing];
+    res.topics = [...found, ...missing, ...refusedCreate, ...refusedDescribe];
     return res;
   },
   errorResponse(request, errorCode) {

@@ -30,6 +30,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { explicitExpireTimestampMs } from '../group/coordinator.js';
 import { NO_EXPIRE_TIMESTAMP } from '../group/group-records.js';
 import { commitEachPartition } from './group-common.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 function uniformResponse(request: OffsetCommitRequest, errorCode: number): OffsetCommitResponse {
@@ -45,6 +46,9 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
   maxVersion: 9,
   async handle(ctx, request) {
     const v = ctx.apiVersion;
+    // ACLs (auth/authorizer.ts): READ on the group (every partition GROUP_AUTHORIZATION_FAILED); READ on each topic
+    // is checked per topic in commitEachPartition (TOPIC_AUTHORIZATION_FAILED).
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, v);
     const groups = ctx.broker.groups;
     const now = groups.now();
     const generationId = v >= 1 ? (request.generationIdOrMemberEpoch ?? -1) : -1;

@@ -22,9 +22,33 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { makeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { FetchOffsetsResult } from '../group/coordinator.js';
-import type { ApiHandler } from './types.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
+import type { ApiHandler, RequestContext } from './types.js';
 
 type Topics = Array<{ name: string; partitionIndexes: number[] }> | null;
+
+/**
+ * ACLs (auth/authorizer.ts; KafkaApis.handleOffsetFetchRequestFromCoordinator): DESCRIBE on the group, else the
+ * group answers GROUP_AUTHORIZATION_FAILED; then DESCRIBE on each topic: named topics not allowed answer
+ * TOPIC_AUTHORIZATION_FAILED (offset -1) after the others, and with all topics requested they are left out.
+ */
+function fetchAuthorized(ctx: RequestContext, groupId: string, topics: Topics, requireStable: boolean, member?: { memberId: string | null; memberEpoch: number }): FetchOffsetsResult {
+  if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  const describable = (name: string) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+  if (ctx.broker.authorizer === undefined) return ctx.broker.groups.fetchOffsets(groupId, topics, requireStable, member);
+  if (topics === null) {
+    const result = ctx.broker.groups.fetchOffsets(groupId, null, requireStable, member);
+    return result.errorCode !== ErrorCode.NONE ? result : { ...result, topics: result.topics.filter((t) => describable(t.name)) };
+  }
+  const refused = topics.filter((t) => !describable(t.name));
+  const result = ctx.broker.groups.fetchOffsets(groupId, topics.filter((t) => !refused.includes(t)), requireStable, member);
+  if (result.errorCode !== ErrorCode.NONE) return result;
+  const failed = refused.map((t) => ({
+    name: t.name,
+    partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+  }));
+  return { ...result, topics: [...result.topics, ...failed] };
+}
 
 /** v0–7: the single group's answer. */
 function singleGroupResponse(result: FetchOffsetsResult, requested: Topics, apiVersion: number): OffsetFetchResponse {
@@ -70,19 +94,18 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
   minVersion: 0,
   maxVersion: 9,
   handle(ctx, request) {
-    const groups = ctx.broker.groups;
     const requireStable = ctx.apiVersion >= 7 && request.requireStable === true;
     if (ctx.apiVersion >= 8) {
       const v9 = ctx.apiVersion >= 9;
       return groupsResponse(
         (request.groups ?? []).map((g) => ({
           groupId: g.groupId,
-          result: groups.fetchOffsets(g.groupId, g.topics, requireStable, v9 ? { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 } : undefined),
+          result: fetchAuthorized(ctx, g.groupId, g.topics, requireStable, v9 ? { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 } : undefined),
         })),
       );
     }
     const topics = request.topics ?? null;
-    return singleGroupResponse(groups.fetchOffsets(request.groupId ?? '', topics, requireStable), topics, ctx.apiVersion);
+    return singleGroupResponse(fetchAuthorized(ctx, request.groupId ?? '', topics, requireStable), topics, ctx.apiVersion);
   },
   errorResponse(request, errorCode, apiVersion) {
     const failed: FetchOffsetsResult = { errorCode, topics: [] };

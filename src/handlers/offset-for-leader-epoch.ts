@@ -24,8 +24,9 @@
 // - A known partition without a log (being created or deleted) answers UNKNOWN_TOPIC_OR_PARTITION, as every
 //   partition API of Eddy does (partition-lookup.ts); Kafka answers NOT_LEADER_OR_FOLLOWER there.
 // - A topic named twice gets two answers, in request order (Kafka's request and response collections keep duplicates).
-// - Deliberate difference: no authorization (CLUSTER_ACTION, or DESCRIBE on the topic; TOPIC_AUTHORIZATION_FAILED)
-//   until ACLs exist. v0 has no leader_epoch in the answer.
+// - ACLs (auth/authorizer.ts; KIP-320): CLUSTER_ACTION on the CLUSTER allows every topic, otherwise DESCRIBE on the
+//   topic; a topic not allowed answers TOPIC_AUTHORIZATION_FAILED for each partition.
+// - v0 has no leader_epoch in the answer.
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeOffsetForLeaderEpochResponse,
@@ -33,6 +34,7 @@ import {
   type OffsetForLeaderEpochResponse,
 } from '../protocol/generated/offset-for-leader-epoch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 import { checkLeaderEpoch, lookupPartition, partitionErrorCode } from './partition-lookup.js';
 
@@ -62,9 +64,13 @@ export const offsetForLeaderEpochHandler: ApiHandler<OffsetForLeaderEpochRequest
   maxVersion: 4,
   handle(ctx, request) {
     const res = makeOffsetForLeaderEpochResponse();
+    const clusterAction = authorizeCluster(ctx, AclOperation.CLUSTER_ACTION);
     res.topics = request.topics.map((t) => ({
       topic: t.topic,
-      partitions: t.partitions.map((p) => lastOffsetForLeaderEpoch(ctx, t.topic, p)),
+      partitions:
+        clusterAction || authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic)
+          ? t.partitions.map((p) => lastOffsetForLeaderEpoch(ctx, t.topic, p))
+          : t.partitions.map((p) => epochEndOffset(p.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
     }));
     return res;
   },

@@ -28,6 +28,9 @@
 //   ReplicaManager.appendToLocalLog. UNKNOWN_PRODUCER_ID is never answered (Kafka 3.9 accepts any sequence from a
 //   producer it does not know). A transactional batch opens the producer's transaction on the partition
 //   (transaction version 0/1: the partition does not ask the coordinator, as Kafka 3.9 by default).
+// - ACLs (auth/authorizer.ts; KafkaApis.handleProduceRequest): transactional batches need WRITE on the request's
+//   transactional id (every partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED); each partition needs WRITE on its topic
+//   (TOPIC_AUTHORIZATION_FAILED), checked first. Idempotence needs no ACL here (InitProducerId checked it).
 // - The coordinators' topics (__consumer_offsets, __transaction_state, __share_group_state) are never written by
 //   clients: INVALID_TOPIC_EXCEPTION "Cannot append to internal topic", before the topic is looked up.
 import { ApiKey } from '../protocol/generated/index.js';
@@ -42,6 +45,8 @@ import {
   compressionOf,
   validateProducedRecords,
 } from '../protocol/records/batch.js';
+import { ATTRIBUTES_OFFSET, isTransactional } from '../protocol/records/batch.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { lookupPartition, partitionErrorCode } from './partition-lookup.js';
@@ -74,6 +79,17 @@ function checkFormatForVersion(records: Buffer | null, apiVersion: number): bool
   return false;
 }
 
+/** Does any partition's first batch (v2 format) carry the transactional bit (RequestUtils.hasTransactionalRecords)? */
+function hasTransactionalRecords(request: ProduceRequest): boolean {
+  for (const t of request.topicData) {
+    for (const p of t.partitionData) {
+      const r = p.records;
+      if (r !== null && r.length > ATTRIBUTES_OFFSET + 1 && r[MAGIC_OFFSET] === 2 && isTransactional(r.readInt16BE(ATTRIBUTES_OFFSET))) return true;
+    }
+  }
+  return false;
+}
+
 async function producePartition(
   ctx: RequestContext,
   topicName: string,
@@ -81,6 +97,8 @@ async function producePartition(
   records: Buffer | null,
   durable: boolean,
 ): Promise<PartitionResponse> {
+  // ACLs (auth/authorizer.ts): WRITE on the topic, before anything else is looked at.
+  if (!authorize(ctx, AclOperation.WRITE, ResourceType.TOPIC, topicName)) return partitionError(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   const broker = ctx.broker;
   let log: PartitionLog | undefined;
   try {
@@ -154,6 +172,13 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     const acks = request.acks;
     if (acks !== -1 && acks !== 0 && acks !== 1) {
       return this.errorResponse(request, ErrorCode.INVALID_REQUIRED_ACKS, ctx.apiVersion);
+    }
+    // Transactional batches need WRITE on the request's transactional id (KafkaApis.handleProduceRequest).
+    if (ctx.broker.authorizer !== undefined && hasTransactionalRecords(request)) {
+      const id = request.transactionalId ?? null;
+      if (id === null || !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, id)) {
+        return this.errorResponse(request, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ctx.apiVersion);
+      }
     }
     const durable = acks === -1 && ctx.broker.config.flushOnAckAll;
     // Appends are started in request order (offsets are assigned synchronously inside append) and awaited together.

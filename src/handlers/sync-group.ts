@@ -7,10 +7,14 @@
 // - v3+ (KIP-345): group instance id. v4 is the first flexible version.
 // - v5 (KIP-559): protocol type and name must be present and match the group's (else INCONSISTENT_GROUP_PROTOCOL);
 //   the answer carries both.
+// - A classic member of a consumer-protocol group (Kafka 4.0, KIP-848) gets at once the partitions the broker
+//   assigned it, as a ConsumerProtocolAssignment; REBALANCE_IN_PROGRESS when it must rejoin first
+//   (src/group/consumer-group/classic-members.ts).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeSyncGroupResponse, type SyncGroupRequest, type SyncGroupResponse } from '../protocol/generated/sync-group.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { syncError, type SyncResult } from '../group/member.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 function toResponse(r: SyncResult, apiVersion: number): SyncGroupResponse {
@@ -34,6 +38,7 @@ export const syncGroupHandler: ApiHandler<SyncGroupRequest, SyncGroupResponse> =
     if (v >= 5 && (protocolType === null || protocolName === null)) {
       return toResponse(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL), v);
     }
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx.apiVersion);
     const result = await ctx.broker.groups.syncGroup(request.groupId, {
       generationId: request.generationId,
       memberId: request.memberId,

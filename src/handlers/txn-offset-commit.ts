@@ -1,6 +1,9 @@
 // TxnOffsetCommit (key 28), versions 0–4: a transactional producer commits a consumer group's offsets as part of
 // its transaction (KIP-98; sendOffsetsToTransaction), after AddOffsetsToTxn has added the group's
 // `__consumer_offsets` partition to the transaction.
+// - ACLs first (auth/authorizer.ts): WRITE on the transactional id (every partition TRANSACTIONAL_ID_AUTHORIZATION_
+//   FAILED), READ on the group (every partition GROUP_AUTHORIZATION_FAILED), then READ on each topic
+//   (TOPIC_AUTHORIZATION_FAILED for its partitions; group-common.ts commitEachPartition).
 // - Per partition, first (as KafkaApis.handleTxnOffsetCommitRequest): a topic or partition this broker does not
 //   have gets UNKNOWN_TOPIC_OR_PARTITION; the rest go to the group coordinator.
 // - Group checks (GroupCoordinator.commitTransactionalOffsets, Group.validateTxnOffsetCommit): an empty group id
@@ -31,6 +34,7 @@ import { makeTxnOffsetCommitResponse, type TxnOffsetCommitRequest, type TxnOffse
 import { ErrorCode } from '../protocol/error-codes.js';
 import { NO_EXPIRE_TIMESTAMP } from '../group/group-records.js';
 import { commitEachPartition } from './group-common.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
 function response(request: TxnOffsetCommitRequest, code: (ti: number, pi: number) => number, apiVersion: number): TxnOffsetCommitResponse {
@@ -52,6 +56,8 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
   maxVersion: 4,
   async handle(ctx, request) {
     const v = ctx.apiVersion;
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) return this.errorResponse(request, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, v);
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, v);
     const groups = ctx.broker.groups;
     const now = groups.now();
     const codes = await commitEachPartition(

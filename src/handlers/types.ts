@@ -11,8 +11,10 @@ import type { FaultInjector } from '../faults/index.js';
 import type { BrokerMetrics } from '../http/metrics.js';
 import type { KafkaPrincipal } from '../auth/principal.js';
 import type { CredentialStore } from '../auth/credential-store.js';
+import type { Authorizer } from '../auth/authorizer.js';
 import type { FetchSessionCache } from '../fetch/fetch-session-cache.js';
 import type { ClientMetricsManager } from '../telemetry/client-metrics-manager.js';
+import type { QuotaManager } from '../quota/index.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -37,6 +39,11 @@ export interface BrokerServices {
   advertisedEndpoint(listenerName?: string): { host: string; port: number };
   /** SCRAM credentials (auth/credential-store.ts): SASL logins, Describe/AlterUserScramCredentials. */
   readonly credentials: CredentialStore;
+  /**
+   * The ACL authorizer (auth/authorizer.ts) with `--authorizer acl`; undefined otherwise (everything allowed).
+   * Handlers ask it through auth's authorize(ctx, operation, resourceType, name), never directly.
+   */
+  readonly authorizer: Authorizer | undefined;
   /** Aborted when the broker starts shutting down: long polls end early. */
   readonly shutdownSignal: AbortSignal;
   /** Fault rules (faults/); consulted by server/dispatch.ts only. */
@@ -47,6 +54,8 @@ export interface BrokerServices {
   readonly fetchSessions: FetchSessionCache;
   /** Client telemetry instances (KIP-714; telemetry/client-metrics-manager.ts). */
   readonly clientMetrics: ClientMetricsManager;
+  /** Client quotas (quota/): Describe/AlterClientQuotas, and the throttling server/dispatch.ts applies. */
+  readonly quotas: QuotaManager;
 }
 
 export interface RequestContext {

@@ -13,6 +13,8 @@
 // - The answer has one entry per producer id (Kafka keys its answer by producer id: two markers of one producer
 //   share an entry), in request order; a marker with no partitions has none.
 // - Markers are written in parallel and the answer is sent when all are done.
+// - ACLs (auth/authorizer.ts): ALTER or CLUSTER_ACTION on the CLUSTER, otherwise every partition answers
+//   CLUSTER_AUTHORIZATION_FAILED (Kafka fails the whole request with it).
 // - Version notes: v1 is the first flexible version.
 import { ApiKey } from '../protocol/generated/index.js';
 import {
@@ -25,6 +27,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { OFFSETS_TOPIC_NAME } from '../metadata/internal-topics.js';
 import type { TransactionMarkerPartition } from '../txn/marker-writer.js';
 import { isKnownPartition } from './partition-lookup.js';
+import { AclOperation, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 type Marker = WriteTxnMarkersRequestWritableTxnMarker;
@@ -103,6 +106,9 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
   minVersion: 0,
   maxVersion: 1,
   async handle(ctx, request) {
+    if (!authorizeCluster(ctx, AclOperation.ALTER) && !authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) {
+      return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx.apiVersion);
+    }
     const perMarker = await Promise.all(request.markers.map((marker) => writeMarker(ctx, marker)));
     return respond(request.markers, perMarker);
   },

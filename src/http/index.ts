@@ -18,9 +18,14 @@
 //                              the web console's data (console-api.ts has the fields); 503 until the broker is open
 //   GET     /, /assets/…       the web console (console-assets.ts): index.html and its hashed bundle
 //
+// Access (access.ts), before any route: a Host header that is not an IP literal, localhost or a configured host
+// name answers 403 HOST_NOT_ALLOWED (DNS rebinding); with security on (a listener that is not PLAINTEXT, or
+// --authorizer acl) every /v1/ route answers 403 CONSOLE_REFUSED_BY_SECURITY unless this listener is bound to a
+// loopback address.
+//
 // Errors are JSON too: {"error":{"code":"INVALID_FAULT_RULE","message":"…"}} with 400 (bad body or parameter),
-// 404 (no such route, rule, topic, group or file), 405 (method not allowed, with Allow), 413 (body over
-// MAX_BODY_BYTES). JSON answers carry `Cache-Control: no-store`.
+// 403 (access, above), 404 (no such route, rule, topic, group or file), 405 (method not allowed, with Allow), 413
+// (body over MAX_BODY_BYTES). JSON answers carry `Cache-Control: no-store`.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -30,6 +35,7 @@ import { faultRoutes } from './faults-api.js';
 import type { BrokerMetrics } from './metrics.js';
 import { consoleRoutes, type ConsoleSource } from './console-api.js';
 import { ConsoleAssets } from './console-assets.js';
+import { configuredHostNames, hostAllowed, isLoopbackHost, securityReason, type AccessConfig } from './access.js';
 
 export interface AdminHttpOptions {
   host: string;
@@ -45,6 +51,11 @@ export interface AdminHttpOptions {
   consoleSource?: () => ConsoleSource | undefined;
   /** The built console (index.html, assets/); default: dist/web of this package (ConsoleAssets.defaultDir()). */
   consoleAssetsDir?: string;
+  /**
+   * The broker's config, for the access checks (access.ts): the host names the listener answers to and whether the
+   * broker runs with security. Default: consoleSource's config once the broker is open.
+   */
+  config?: AccessConfig;
 }
 
 /** One route: `path` segments are literal, or `:name` for any one non-empty segment (`/v1/faults/:id`). */
@@ -164,7 +175,21 @@ export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHt
   const table = routes(options);
   const assets = new ConsoleAssets(options.consoleAssetsDir ?? ConsoleAssets.defaultDir());
   const log = options.logger.child({ component: 'http' });
+  const loopback = isLoopbackHost(options.host);
+  let access: { config: AccessConfig | undefined; names: Set<string>; securedBy: string | undefined } | undefined;
+  const accessFor = (config: AccessConfig | undefined) => {
+    if (access === undefined || access.config !== config) {
+      access = { config, names: configuredHostNames(options.host, config), securedBy: config === undefined ? undefined : securityReason(config) };
+    }
+    return access;
+  };
   const server = http.createServer((req, res) => {
+    const current = accessFor(options.config ?? options.consoleSource?.()?.config);
+    if (!hostAllowed(req.headers.host, current.names)) {
+      const message = `Host ${JSON.stringify(req.headers.host)} is not an IP address, localhost or a host name this broker is configured with (--host, --advertised-host, listeners, advertised listeners); refused against DNS rebinding`;
+      send(res, 403, { error: { code: 'HOST_NOT_ALLOWED', message } });
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://admin');
@@ -172,6 +197,19 @@ export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHt
       // An unparsable request target (`http://a:b`): answered, never thrown out of the listener.
       send(res, 400, { error: { code: 'INVALID_PATH', message: `cannot parse ${JSON.stringify(req.url)}` } });
       return;
+    }
+    if (!loopback && url.pathname.startsWith('/v1/')) {
+      if (current.config === undefined) {
+        send(res, 503, { error: { code: 'CONSOLE_UNAVAILABLE', message: 'the broker is not open (starting or stopping)' } });
+        return;
+      }
+      if (current.securedBy !== undefined) {
+        const message =
+          `the broker runs with security on (${current.securedBy}) and this HTTP listener is bound to ${options.host}, not a loopback address: ` +
+          'the HTTP API has no authentication and would bypass SASL, TLS and ACLs, so /v1/ is refused; bind the HTTP listener to a loopback address (--host 127.0.0.1) to use the console';
+        send(res, 403, { error: { code: 'CONSOLE_REFUSED_BY_SECURITY', message } });
+        return;
+      }
     }
     let candidates: Array<{ route: Route; param: string | undefined; params: Record<string, string> }>;
     try {

@@ -389,6 +389,15 @@ export class LogManager {
   }
 
   /**
+   * `producer.id.expiration.ms` changed (a dynamic broker config, applied at once as Kafka does): every open log
+   * uses it from its next expiry check, and logs opened later get it too.
+   */
+  setProducerIdExpirationMs(ms: number): void {
+    this.producerIdExpirationMs = ms;
+    for (const log of this.logs.values()) if (!log.isClosed) log.setProducerIdExpirationMs(ms);
+  }
+
+  /**
    * Opens the log cleaner over these logs and starts it (unless `config.enable` is false); returns it (tests run
    * passes with cleanOnce()). Called once, after the logs are loaded.
    */

@@ -4,9 +4,15 @@
 // CRC were checked (protocol/records/batch.ts validateProducedRecords: offset range, record count, control batches,
 // producer id without a base sequence, as LogValidator.validateBatch) and before offsets are assigned.
 //
-// Every record is read once (protocol/records/record-walker.ts): uncompressed batches in place, compressed ones
-// after decompressing the records section (protocol/records/compression.ts, bounded output). The usual batch
-// costs one pass and no object per record; per-record errors are built on a second pass only when something fails.
+// Every record is read once (protocol/records/record-walker.ts): uncompressed batches in place, compressed ones as
+// a stream (RecordStream over decompressRecordStream, protocol/records/compression.ts): the records section is
+// decompressed in bounded pieces (64 KiB for gzip, one block for lz4 and zstd, one chunk for xerial snappy; raw
+// snappy alone is decoded whole, its format does not allow less) and walked as they come, so a batch holds one
+// piece, never its whole decompressed records, and a bomb is refused as soon as its output passes the cap. The
+// outcome is the one of decompressing first and walking after (the table below): a decompression error or the cap
+// wins over a malformed record, so after a malformed record the rest of the stream is still decompressed (and
+// only counted). The usual batch costs one pass and no object per record; per-record errors, and timestamp deltas
+// too wide for a number, are read on a second pass (compressed batches: decompressed again) only when needed.
 //
 //   check (in this order)                                           outcome
 //   codec id 5-7                                                    UNKNOWN_SERVER_ERROR "Unknown compression type
@@ -60,8 +66,8 @@ import {
   setMaxTimestamp,
   type RecordBatchHeader,
 } from '../protocol/records/batch.js';
-import { decompressRecords } from '../protocol/records/compression.js';
-import { forEachRecord, makeRecordWalk, walkRecords, type RecordView } from '../protocol/records/record-walker.js';
+import { decompressRecordStream } from '../protocol/records/compression.js';
+import { RecordStream, forEachRecord, makeRecordWalk, walkRecords, type RecordView } from '../protocol/records/record-walker.js';
 import { LONG_MAX_VALUE, effectiveTimestampAfterMaxMs, effectiveTimestampBeforeMaxMs, type LogConfig } from './log-config.js';
 
 export interface BatchSummary {
@@ -80,6 +86,9 @@ const SAFE = Number.MAX_SAFE_INTEGER;
 const NO_WRAP = 1n << 62n;
 
 const walk = makeRecordWalk();
+/** The streaming walk of compressed batches (validation is synchronous: one batch at a time). */
+const stream = new RecordStream();
+const pushPiece = (piece: Buffer): void => stream.push(piece);
 
 /**
  * Validates the records of the produced batch `batch` (the whole batch at 0, header already checked and parsed
@@ -97,18 +106,17 @@ export function validateAndSummarize(
 ): BatchSummary {
   const size = LOG_OVERHEAD + header.batchLength;
   const codec = compressionOf(header.attributes);
-  let source = batch;
-  let start = RECORD_BATCH_HEADER_SIZE;
-  let end = size;
-  if (codec !== 0) {
-    source = decompressRecords(codec, batch.subarray(RECORD_BATCH_HEADER_SIZE, size));
-    start = 0;
-    end = source.length;
-  }
   const baseTimestamp = header.baseTimestamp;
   const noTimestamp = NO_TIMESTAMP - baseTimestamp;
   const skipDelta = noTimestamp >= -SAFE && noTimestamp <= SAFE ? Number(noTimestamp) : NaN;
-  walkRecords(source, start, end, header.recordCount, skipDelta, walk);
+  if (codec === 0) {
+    walkRecords(batch, RECORD_BATCH_HEADER_SIZE, size, header.recordCount, skipDelta, walk);
+  } else {
+    stream.begin(header.recordCount, skipDelta, walk);
+    // Throws for an undefined codec, a corrupt stream, or output past the cap (compression.ts).
+    decompressRecordStream(codec, batch.subarray(RECORD_BATCH_HEADER_SIZE, size), pushPiece);
+    stream.end();
+  }
   if (walk.errorIndex >= 0) {
     throw new KafkaError(
       ErrorCode.INVALID_RECORD,
@@ -133,7 +141,7 @@ export function validateAndSummarize(
   let exactMaxDelta: bigint | undefined;
   let exactMaxIndex = -1;
   if (suspect) {
-    const result = checkRecords(source, start, end, header, config, topic, partition, BigInt(nowMs), before, after, checkRange);
+    const result = checkRecords(codec, batch, size, header, config, topic, partition, BigInt(nowMs), before, after, checkRange);
     exactMaxDelta = result.maxDelta;
     exactMaxIndex = result.maxIndex;
   }
@@ -195,9 +203,9 @@ function rangeMayFail(
  * throwing RecordValidationError when any fails; otherwise returns the exact largest delta and its record.
  */
 function checkRecords(
-  source: Buffer,
-  start: number,
-  end: number,
+  codec: number,
+  batch: Buffer,
+  size: number,
   header: RecordBatchHeader,
   config: LogConfig,
   topic: string,
@@ -213,7 +221,7 @@ function checkRecords(
   let timestampErrors = false;
   let maxDelta: bigint | undefined;
   let maxIndex = -1;
-  forEachRecord(source, start, end, header.recordCount, (record: RecordView) => {
+  const visit = (record: RecordView): void => {
     if (maxDelta === undefined || record.timestampDelta > maxDelta) {
       maxDelta = record.timestampDelta;
       maxIndex = record.index;
@@ -239,7 +247,15 @@ function checkRecords(
         `value=${valueBytes} bytes). Producer should not set timestamp type to LogAppendTime.`;
     }
     if (message !== undefined) errors.push({ batchIndex: record.index, batchIndexErrorMessage: message });
-  });
+  };
+  // The records were walked without error already, so this pass meets none.
+  if (codec === 0) {
+    forEachRecord(batch, RECORD_BATCH_HEADER_SIZE, size, header.recordCount, visit);
+  } else {
+    stream.begin(header.recordCount, NaN, makeRecordWalk(), visit);
+    decompressRecordStream(codec, batch.subarray(RECORD_BATCH_HEADER_SIZE, size), pushPiece);
+    stream.end();
+  }
   if (errors.length === 0) return { maxDelta, maxIndex };
   if (timestampErrors) {
     throw new RecordValidationError(ErrorCode.INVALID_TIMESTAMP, 'One or more records have been rejected due to invalid timestamp', errors);

@@ -286,6 +286,11 @@ export class PartitionLog {
     this.onLogStartOffsetIncremented = options.onLogStartOffsetIncremented;
   }
 
+  /** `producer.id.expiration.ms` changed at runtime (a dynamic broker config): applies from the next expiry check. */
+  setProducerIdExpirationMs(ms: number): void {
+    this.producerState.setProducerIdExpirationMs(ms);
+  }
+
   private producerStateOptions(options: PartitionLogOptions) {
     return {
       fs: options.fs,

@@ -87,6 +87,15 @@ export interface BrokerOptions {
   /** Per-address limits, `"host:count,host:count"` (Kafka: `max.connections.per.ip.overrides`, default ""). */
   maxConnectionsPerIpOverrides?: string;
   /**
+   * Most new connections per second across the broker (Kafka: `max.connection.creation.rate`, default 2147483647):
+   * connections over the rate are delayed, not refused (server/connection-quotas.ts).
+   */
+  maxConnectionCreationRate?: number;
+  /** Samples kept for client quotas (Kafka: `quota.window.num`, default 11; quota/). */
+  quotaWindowNum?: number;
+  /** Length of one quota sample (Kafka: `quota.window.size.seconds`, default 1; quota/). */
+  quotaWindowSizeSeconds?: number;
+  /**
    * Listeners, `NAME://host:port,…` (Kafka: `listeners`), e.g. `SASL_SSL://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092`;
    * each name maps to a security protocol through `listenerSecurityProtocolMap` (server/listeners.ts). When set,
    * `host` and `port` no longer choose a Kafka listener (`host` still binds the HTTP admin listener); when unset the
@@ -120,6 +129,15 @@ export interface BrokerOptions {
   connectionsMaxReauthMs?: number;
   /** Largest frame accepted before SASL authentication completes (Kafka: `sasl.server.max.receive.size`, 524288). */
   saslServerMaxReceiveSize?: number;
+  /**
+   * `acl`: check every request against the ACLs (auth/authorizer.ts, Kafka's StandardAuthorizer; Kafka:
+   * `authorizer.class.name`). Unset or `none` (default): no authorizer, everything is allowed.
+   */
+  authorizer?: 'acl' | 'none';
+  /** Principals allowed everything, `User:admin;User:ops` (Kafka: `super.users`, semicolon-separated). */
+  superUsers?: string;
+  /** Allow a request on a resource no ACL names (Kafka: `allow.everyone.if.no.acl.found`, default false). */
+  allowEveryoneIfNoAclFound?: boolean;
   /** Default `flush.messages` for topics (Kafka: `log.flush.interval.messages`, default never). */
   logFlushIntervalMessages?: number;
   /** Default `flush.ms` for topics (Kafka: `log.flush.interval.ms`, default never). */
@@ -248,6 +266,9 @@ export interface BrokerConfig {
   maxConnections: number;
   maxConnectionsPerIp: number;
   maxConnectionsPerIpOverrides: string;
+  maxConnectionCreationRate: number;
+  quotaWindowNum: number;
+  quotaWindowSizeSeconds: number;
   listeners: string | undefined;
   advertisedListeners: string | undefined;
   listenerSecurityProtocolMap: string;
@@ -259,6 +280,9 @@ export interface BrokerConfig {
   saslUser: string[];
   connectionsMaxReauthMs: number;
   saslServerMaxReceiveSize: number;
+  authorizer: 'acl' | 'none';
+  superUsers: string;
+  allowEveryoneIfNoAclFound: boolean;
   logFlushIntervalMessages: number;
   logFlushIntervalMs: number;
   logSegmentBytes: number;
@@ -331,6 +355,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   maxConnections: 2147483647,
   maxConnectionsPerIp: 2147483647,
   maxConnectionsPerIpOverrides: '',
+  maxConnectionCreationRate: 2147483647,
+  quotaWindowNum: 11,
+  quotaWindowSizeSeconds: 1,
   listeners: undefined,
   advertisedListeners: undefined,
   listenerSecurityProtocolMap: DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
@@ -342,6 +369,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   saslUser: [],
   connectionsMaxReauthMs: 0,
   saslServerMaxReceiveSize: 524288,
+  authorizer: 'none',
+  superUsers: '',
+  allowEveryoneIfNoAclFound: false,
   logFlushIntervalMessages: Number.MAX_SAFE_INTEGER,
   logFlushIntervalMs: Number.MAX_SAFE_INTEGER,
   logSegmentBytes: 1073741824,
@@ -538,6 +568,14 @@ export function enabledSaslMechanisms(c: Pick<BrokerConfig, 'saslEnabledMechanis
     .filter((m) => m !== '');
 }
 
+/** `super.users`: split at ';', trimmed, empty entries dropped (StandardAuthorizer.getConfiguredSuperUsers). */
+export function parseSuperUsers(value: string): string[] {
+  return value
+    .split(';')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
 /** Listeners, TLS files, SASL mechanisms and users (the option values, not the files' contents: those are read at start). */
 function checkSecurityConfig(c: BrokerConfig): void {
   if (typeof c.saslUser === 'string') c.saslUser = [c.saslUser];
@@ -572,6 +610,12 @@ function checkSecurityConfig(c: BrokerConfig): void {
   }
   checkInt('connectionsMaxReauthMs', c.connectionsMaxReauthMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('saslServerMaxReceiveSize', c.saslServerMaxReceiveSize, 1, 2 ** 31 - 1);
+  if (c.authorizer !== 'acl' && c.authorizer !== 'none') invalid('authorizer', c.authorizer, 'acl or none');
+  if (typeof c.superUsers !== 'string') invalid('superUsers', c.superUsers, 'Type:name principals separated by ;');
+  for (const entry of parseSuperUsers(c.superUsers)) {
+    if (entry.indexOf(':') <= 0) invalid('superUsers', c.superUsers, 'Type:name principals separated by ; (e.g. User:admin)');
+  }
+  if (typeof c.allowEveryoneIfNoAclFound !== 'boolean') invalid('allowEveryoneIfNoAclFound', c.allowEveryoneIfNoAclFound, 'true or false');
 }
 
 /** Merges options over the defaults and validates every value. */
@@ -614,6 +658,9 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   if (c.maxConnectionsPerIp === 0 && overrides.size === 0) {
     invalid('maxConnectionsPerIp', 0, 'a positive integer, or 0 only when maxConnectionsPerIpOverrides is set (as Kafka requires)');
   }
+  checkInt('maxConnectionCreationRate', c.maxConnectionCreationRate, 0, 2 ** 31 - 1);
+  checkInt('quotaWindowNum', c.quotaWindowNum, 1, 2 ** 31 - 1);
+  checkInt('quotaWindowSizeSeconds', c.quotaWindowSizeSeconds, 1, 2 ** 31 - 1);
   checkSecurityConfig(c);
   checkInt('logFlushIntervalMessages', c.logFlushIntervalMessages, 1, Number.MAX_SAFE_INTEGER);
   checkInt('logFlushIntervalMs', c.logFlushIntervalMs, 0, Number.MAX_SAFE_INTEGER);

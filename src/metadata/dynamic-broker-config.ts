@@ -16,9 +16,9 @@
 //
 // Applying: the live BrokerConfig object (the one every module reads) gets the effective value of each option whose
 // Kafka name (or a synonym) is set dynamically, and its started-with value back when that is deleted; then the change
-// listeners run (broker.ts: new topic defaults for every log via the topic registry, cleaner backoff). Options read
-// only when the broker starts (connection limits, producer.id.expiration.ms, the cleaner's buffer and I/O rate) take
-// effect at the next start; Kafka applies those at once too.
+// listeners run (broker.ts: new topic defaults for every log via the topic registry; the cleaner's backoff, I/O
+// rate and offset map size; producer.id.expiration.ms for every log). Options read only when the broker starts
+// (the connection limits) take effect at the next start; Kafka applies those at once too.
 //
 // Validation of a change is Kafka's (ConfigAdminManager.validateBrokerConfigChange → DynamicBrokerConfig.validate),
 // every failure INVALID_REQUEST (KAFKA-13609 keeps that code):
@@ -47,9 +47,18 @@ interface Binding {
   readonly topicConfig?: string;
   /** Never changed at runtime (identity, listener, data dir): reported as STATIC_BROKER_CONFIG always. */
   readonly identity?: boolean;
+  /** The option's value as Kafka writes it, when String(value) is not (a list of short names …). */
+  readonly toKafka?: (value: unknown) => string;
 }
 
 const b = (option: string, name: string, topicConfig?: string): Binding => ({ option, name, topicConfig });
+
+/** group.consumer.assignors: Eddy accepts Kafka's short names (uniform, range); Kafka lists the assignor classes. */
+const ASSIGNOR_CLASSES: Readonly<Record<string, string>> = {
+  uniform: 'org.apache.kafka.coordinator.group.assignor.UniformAssignor',
+  range: 'org.apache.kafka.coordinator.group.assignor.RangeAssignor',
+};
+const assignorsToKafka = (value: unknown): string => (value as string[]).map((a) => ASSIGNOR_CLASSES[a] ?? a).join(',');
 
 /**
  * Eddy's options with a Kafka name. Options another engineer may still be adding (retention) are bound by name and
@@ -65,11 +74,14 @@ const BINDINGS: readonly Binding[] = [
   b('connectionsMaxIdleMs', 'connections.max.idle.ms'),
   b('queuedMaxRequestBytes', 'queued.max.request.bytes'),
   b('fetchMaxBytes', 'fetch.max.bytes'),
-  b('maxIncrementalFetchSessionCacheSlots', 'max.incremental.fetch.session.cache.slots'),
   b('messageDownconversionEnable', 'log.message.downconversion.enable', 'message.downconversion.enable'),
+  b('maxIncrementalFetchSessionCacheSlots', 'max.incremental.fetch.session.cache.slots'),
   b('maxConnections', 'max.connections'),
   b('maxConnectionsPerIp', 'max.connections.per.ip'),
   b('maxConnectionsPerIpOverrides', 'max.connections.per.ip.overrides'),
+  b('maxConnectionCreationRate', 'max.connection.creation.rate'),
+  b('quotaWindowNum', 'quota.window.num'),
+  b('quotaWindowSizeSeconds', 'quota.window.size.seconds'),
   b('logFlushIntervalMessages', 'log.flush.interval.messages'),
   b('logFlushIntervalMs', 'log.flush.interval.ms', 'flush.ms'),
   b('logSegmentBytes', 'log.segment.bytes'),
@@ -90,6 +102,14 @@ const BINDINGS: readonly Binding[] = [
   b('groupMinSessionTimeoutMs', 'group.min.session.timeout.ms'),
   b('groupMaxSessionTimeoutMs', 'group.max.session.timeout.ms'),
   b('groupMaxSize', 'group.max.size'),
+  b('groupConsumerHeartbeatIntervalMs', 'group.consumer.heartbeat.interval.ms'),
+  b('groupConsumerMinHeartbeatIntervalMs', 'group.consumer.min.heartbeat.interval.ms'),
+  b('groupConsumerMaxHeartbeatIntervalMs', 'group.consumer.max.heartbeat.interval.ms'),
+  b('groupConsumerSessionTimeoutMs', 'group.consumer.session.timeout.ms'),
+  b('groupConsumerMinSessionTimeoutMs', 'group.consumer.min.session.timeout.ms'),
+  b('groupConsumerMaxSessionTimeoutMs', 'group.consumer.max.session.timeout.ms'),
+  b('groupConsumerMaxSize', 'group.consumer.max.size'),
+  { option: 'groupConsumerAssignors', name: 'group.consumer.assignors', toKafka: assignorsToKafka },
   b('offsetsRetentionMinutes', 'offsets.retention.minutes'),
   b('offsetsRetentionCheckIntervalMs', 'offsets.retention.check.interval.ms'),
   b('offsetMetadataMaxBytes', 'offset.metadata.max.bytes'),
@@ -212,6 +232,12 @@ export class DynamicBrokerConfig {
       if (!(binding.option in live)) continue;
       const def = BROKER_CONFIGS.get(binding.name);
       const value = live[binding.option];
+      const { toKafka } = binding;
+      if (toKafka !== undefined) {
+        // A list option: compared by its Kafka form; Kafka's own default stays in the catalog.
+        if (toKafka(value) !== toKafka(defaults[binding.option])) staticProps[binding.name] = toKafka(value);
+        continue;
+      }
       if (binding.identity || value !== defaults[binding.option]) staticProps[binding.name] = toKafkaValue(def, value);
       // Eddy's own default where it differs from Kafka's (e.g. queued.max.request.bytes); synonym-derived options
       // (log.roll.ms …) keep Kafka's null default, their value coming from the secondary names.

@@ -29,6 +29,38 @@ export async function readTextFile(file: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Reads a state file the broker must be able to start without (SCRAM credentials, ACLs, client quotas): undefined
+ * when it does not exist. When `decode` refuses its text (returns a problem string), the file is renamed to
+ * `<file>.corrupt-<ms>` (the directory fsynced, so the rename survives a crash), `unreadable` is logged at error,
+ * and undefined is returned: the broker starts without that state rather than not at all.
+ */
+export async function readStateFileOrSetAside<T>(
+  file: string,
+  decode: (text: string) => T | string,
+  logger: { error(obj: object, msg: string): void },
+  unreadable: string,
+): Promise<T | undefined> {
+  const text = await readTextFile(file);
+  if (text === undefined) return undefined;
+  const decoded = decode(text);
+  if (typeof decoded !== 'string') return decoded;
+  const aside = `${file}.corrupt-${Date.now()}`;
+  await fs.rename(file, aside);
+  await syncDirectory(path.dirname(file));
+  logger.error({ file, renamedTo: aside, problem: decoded }, unreadable);
+  return undefined;
+}
+
+async function syncDirectory(dirPath: string): Promise<void> {
+  const dir = await fs.open(dirPath, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
 /** Replaces `file` with `contents`: write a temp file, fsync it, rename over the old one, fsync the directory. */
 export async function writeFileAtomically(file: string, contents: string): Promise<void> {
   const tmp = `${file}.tmp`;

@@ -17,11 +17,29 @@
 // Overrides name addresses or host names; host names are resolved once at startup (Kafka resolves them with
 // InetAddress.getByName when the config is read). Addresses are compared in their canonical form, IPv4-mapped IPv6
 // (`::ffff:10.0.0.1`, seen on a dual-stack listener) as the IPv4 address.
+//
+// Connection-creation rates (KIP-612; ConnectionQuotas.waitForConnectionSlot / recordIpConnectionMaybeThrottle),
+// ConnectionCreationQuotas below, measured with the client quotas' sampled rate (quota/sampled-rate.ts,
+// quota.window.num × quota.window.size.seconds) and throttle times capped at one window, as Kafka's:
+//
+//   a new connection                                Kafka (3.9)                         Eddy
+//   over max.connection.creation.rate (broker)      the acceptor waits the throttle     admitted after the throttle
+//                                                   time before accepting it, and so    time, in arrival order: its
+//                                                   does every connection behind it     socket is not read until then
+//   over its IP's connection_creation_rate          accepted, closed after the          the same (and it no longer
+//   (AlterClientQuotas ip=<ip>, else ip=<default>)  throttle time (DelayedCloseSocket); counts against the broker rate)
+//                                                   unrecorded from the broker rate
+//
+// Connections beyond the rate are delayed, never refused at once. Deliberate difference: the TCP connection is
+// accepted at once (Node cannot leave it in the backlog) and, on a TLS listener, the delay starts after the
+// handshake; the client sees its first response late, as it would with Kafka.
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
 import type { ServerCounters } from './server-stats.js';
+import type { BrokerServices } from '../handlers/types.js';
+import { SampledRate, UNLIMITED_CONNECTION_RATE, type QuotaManager, type RateWindows } from '../quota/index.js';
 
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -111,5 +129,113 @@ export class ConnectionQuotas {
     );
     this.lastLogMs = now;
     this.refusedSinceLog = 0;
+  }
+}
+
+/** What happens to a new connection once the connection-creation rates have had their say. */
+export type AdmissionDecision = 'admit' | 'close';
+
+const IP_RATE_EXPIRATION_MS = 3_600_000;
+
+const creationQuotas = new WeakMap<BrokerServices, ConnectionCreationQuotas>();
+
+/**
+ * The broker's one ConnectionCreationQuotas, made on first use from its config and quotas. (Kept beside the broker
+ * services rather than in them so that handlers/types.ts needs nothing from server/.)
+ */
+export function connectionCreationQuotasOf(broker: BrokerServices): ConnectionCreationQuotas {
+  let q = creationQuotas.get(broker);
+  if (q === undefined) {
+    q = new ConnectionCreationQuotas(broker.config.maxConnectionCreationRate, broker.quotas, broker.quotas.windows);
+    creationQuotas.set(broker, q);
+  }
+  return q;
+}
+
+interface PendingAdmission {
+  address: string;
+  done: (decision: AdmissionDecision) => void;
+}
+
+export class ConnectionCreationQuotas {
+  private readonly brokerRate: SampledRate;
+  private readonly ipRates = new Map<string, SampledRate>();
+  private readonly pending: PendingAdmission[] = [];
+  /** The broker-wide wait in progress (Kafka's acceptor blocked in waitForConnectionSlot). */
+  private waitTimer: NodeJS.Timeout | null = null;
+  private lastSweepMs = 0;
+
+  constructor(
+    /** max.connection.creation.rate; 2147483647 is unlimited. */
+    private readonly maxConnectionCreationRate: number,
+    private readonly quotas: QuotaManager,
+    private readonly windows: RateWindows,
+  ) {
+    this.brokerRate = new SampledRate(windows);
+  }
+
+  /** False when neither a broker-wide nor a per-IP rate is set: connections skip admit(). */
+  get limited(): boolean {
+    return this.maxConnectionCreationRate !== UNLIMITED_CONNECTION_RATE || this.quotas.ipQuotasEnabled;
+  }
+
+  /** Records a new connection from `address`; `done` is called once it may be served, or is to be closed. */
+  admit(address: string, done: (decision: AdmissionDecision) => void): void {
+    this.pending.push({ address, done });
+    if (this.waitTimer === null) this.admitPending();
+  }
+
+  /** Stops waiting (broker shutdown): the connections still waiting are closed. */
+  close(): void {
+    if (this.waitTimer !== null) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
+    for (const p of this.pending.splice(0)) p.done('close');
+  }
+
+  private admitPending(): void {
+    while (this.pending.length > 0) {
+      const head = this.pending.shift()!;
+      const nowMs = Date.now();
+      const throttleMs =
+        this.maxConnectionCreationRate === UNLIMITED_CONNECTION_RATE ? 0 : this.brokerRate.recordAndGetThrottleTimeMs(1, nowMs, this.maxConnectionCreationRate, this.windows.windowMs);
+      if (throttleMs > 0) {
+        this.waitTimer = setTimeout(() => {
+          this.waitTimer = null;
+          this.checkIpRate(head);
+          this.admitPending();
+        }, throttleMs);
+        this.waitTimer.unref();
+        return;
+      }
+      this.checkIpRate(head);
+    }
+  }
+
+  private checkIpRate(p: PendingAdmission): void {
+    const limit = this.quotas.connectionCreationRate(p.address);
+    if (limit === UNLIMITED_CONNECTION_RATE) {
+      p.done('admit');
+      return;
+    }
+    const nowMs = Date.now();
+    let rate = this.ipRates.get(p.address);
+    if (rate === undefined) {
+      if (nowMs - this.lastSweepMs >= 60_000) this.sweep(nowMs);
+      rate = new SampledRate(this.windows);
+      this.ipRates.set(p.address, rate);
+    }
+    const throttleMs = rate.recordAndGetThrottleTimeMs(1, nowMs, limit, this.windows.windowMs);
+    if (throttleMs <= 0) {
+      p.done('admit');
+      return;
+    }
+    // Not counted against the broker-wide rate (updateListenerMetrics unrecords it), closed after the throttle time.
+    if (this.maxConnectionCreationRate !== UNLIMITED_CONNECTION_RATE) this.brokerRate.record(-1, nowMs);
+    setTimeout(() => p.done('close'), throttleMs).unref();
+  }
+
+  private sweep(nowMs: number): void {
+    this.lastSweepMs = nowMs;
+    for (const [address, rate] of this.ipRates) if (nowMs - rate.lastRecordMs >= IP_RATE_EXPIRATION_MS) this.ipRates.delete(address);
   }
 }

@@ -36,6 +36,18 @@
 // full does not count against the peer (the timer starts over); time paused for memory does, so frames stuck behind
 // an exhausted pool are eventually closed and their memory freed.
 //
+// Client quotas (quota/, KIP-219): a response whose request went over a quota carries throttle_time_ms and comes
+// with the outcome's throttleTimeMs. The response is written at once, then the channel is muted for that long, as
+// Kafka's SocketServer does (channel throttling): the socket is paused and no queued request starts until the time
+// is up; responses of requests already in flight (pipelined Produce) are still written, and a later throttled
+// response extends the mute to its own end. Time muted does not count against a partial frame's read timeout nor as
+// idleness. Deliberate difference: Kafka delays the response itself (instead of muting after it) for request
+// versions older than KIP-219's (e.g. Produce < v6, Fetch < v8); Eddy answers every version at once and mutes.
+//
+// Connection-creation rates (connection-quotas.ts ConnectionCreationQuotas): a new connection over
+// max.connection.creation.rate is admitted later (its socket paused until then), one over its IP's
+// connection_creation_rate is closed after its throttle time, as Kafka's acceptor does.
+//
 // A protocol violation (bad size prefix, undecodable request, unknown API key) closes this connection only, with a
 // warn log; other connections are unaffected.
 //
@@ -62,6 +74,7 @@ import { SaslAuthenticator } from './sasl-authenticator.js';
 import type { SecurityProtocol } from './listeners.js';
 import { ANONYMOUS, principalToString, type KafkaPrincipal } from '../auth/principal.js';
 import type { CredentialStore } from '../auth/credential-store.js';
+import { canonicalAddress, connectionCreationQuotasOf, type ConnectionCreationQuotas } from './connection-quotas.js';
 
 const MAX_QUEUED_FRAMES = 64;
 /** Produce requests of one connection that may be in flight at once. */
@@ -180,6 +193,11 @@ export class Connection {
   /** SASL listeners: the authentication state machine; null elsewhere. */
   private readonly auth: SaslAuthenticator | null;
   private readonly saslMaxReceiveBytes: number;
+  /** Set while the channel is muted for a quota (KIP-219); nothing starts and nothing is read until it fires. */
+  private throttleTimer: NodeJS.Timeout | null = null;
+  private throttleEndMs = 0;
+  /** Not admitted yet: the connection-creation rate delays it (connection-quotas.ts). */
+  private admissionPending = false;
 
   constructor(options: ConnectionOptions) {
     this.connId = options.connId;
@@ -220,7 +238,7 @@ export class Connection {
         this.socket.destroy();
         return;
       }
-      if (this.processing) return;
+      if (this.processing || this.throttleTimer !== null || this.admissionPending) return;
       this.log.debug({ idleTimeoutMs: options.idleTimeoutMs }, 'closing idle connection');
       this.close();
     });
@@ -228,7 +246,45 @@ export class Connection {
     this.socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     this.socket.on('close', () => this.onSocketClosed());
     if (this.log.isLevelEnabled('debug')) this.log.debug({ listener: this.listenerName, principal: principalToString(this.principal) }, 'connection opened');
+    const creation = connectionCreationQuotasOf(this.broker);
+    if (creation.limited) this.admit(creation, canonicalAddress(this.socket.remoteAddress ?? ''));
   }
+
+  /** Connection-creation rates: paused until admitted, or closed after its throttle time (connection-quotas.ts). */
+  private admit(creation: ConnectionCreationQuotas, address: string): void {
+    this.admissionPending = true;
+    this.socket.pause();
+    creation.admit(address, (decision) => {
+      this.admissionPending = false;
+      if (this.closed) return;
+      if (decision === 'close') {
+        this.log.debug('connection_creation_rate of this address exceeded; closing connection');
+        this.close();
+        return;
+      }
+      if (!this.paused && !this.stopping && this.cancelMemoryWait === null && this.throttleTimer === null) this.socket.resume();
+    });
+  }
+
+  /** KIP-219: mute the channel for a quota's throttle time once its response is written (top of file). */
+  private throttle(throttleTimeMs: number): void {
+    const endMs = Date.now() + throttleTimeMs;
+    if (this.throttleTimer !== null) {
+      if (endMs <= this.throttleEndMs) return;
+      clearTimeout(this.throttleTimer);
+    }
+    this.throttleEndMs = endMs;
+    this.socket.pause();
+    this.throttleTimer = setTimeout(this.onThrottleEnd, throttleTimeMs);
+  }
+
+  private readonly onThrottleEnd = (): void => {
+    this.throttleTimer = null;
+    if (this.closed || this.stopping) return;
+    if (!this.paused && this.cancelMemoryWait === null && !this.admissionPending) this.socket.resume();
+    if (this.processing) this.startRequests();
+    else if (this.queue.length > 0) void this.processQueue();
+  };
 
   /** Stop reading new requests, finish the one in flight and its write, then close once the bytes are flushed. */
   async shutdown(): Promise<void> {
@@ -282,7 +338,7 @@ export class Connection {
 
   private readonly onMemoryAvailable = (): void => {
     this.cancelMemoryWait = null;
-    if (!this.paused && !this.stopping && !this.closed) this.socket.resume();
+    if (!this.paused && !this.stopping && !this.closed && this.throttleTimer === null && !this.admissionPending) this.socket.resume();
   };
 
   private readonly onReadTimeout = (): void => {
@@ -290,7 +346,7 @@ export class Connection {
     if (this.closed || this.stopping || !this.frameReader.hasPartialFrame) return;
     const now = Date.now();
     // Paused by our own queue: the peer is not the one holding the frame back, so its clock starts over.
-    if (this.paused) this.partialStartedAtMs = now;
+    if (this.paused || this.throttleTimer !== null) this.partialStartedAtMs = now;
     const remainingMs = this.partialStartedAtMs + this.requestReadTimeoutMs - now;
     if (remainingMs > 0) {
       this.readTimer = setTimeout(this.onReadTimeout, remainingMs);
@@ -334,7 +390,7 @@ export class Connection {
 
   /** Dispatches queued frames as far as the pipelining rule (top of file) allows. */
   private startRequests(): void {
-    while (this.queue.length > 0 && !this.closed && !this.stopping && !this.writeBlocked) {
+    while (this.queue.length > 0 && !this.closed && !this.stopping && !this.writeBlocked && this.throttleTimer === null) {
       const frame = this.queue[0]!;
       const isProduce = frame.length >= 2 && frame.readInt16BE(0) === ApiKey.Produce;
       // Every in-flight request started behind the one before it, so the newest one decides.
@@ -371,6 +427,8 @@ export class Connection {
           this.inFlight.length = 0;
           break;
         }
+        const throttleTimeMs = outcome.kind === 'close' ? 0 : (outcome.throttleTimeMs ?? 0);
+        if (throttleTimeMs > 0) this.throttle(throttleTimeMs);
         this.maybeResume();
         this.startRequests();
       }
@@ -385,7 +443,7 @@ export class Connection {
   private maybeResume(): void {
     if (this.paused && this.queue.length + this.inFlight.length <= MAX_QUEUED_FRAMES / 2 && this.queuedBytes < this.maxQueuedBytes / 2) {
       this.paused = false;
-      if (!this.stopping && this.cancelMemoryWait === null) this.socket.resume();
+      if (!this.stopping && this.cancelMemoryWait === null && this.throttleTimer === null && !this.admissionPending) this.socket.resume();
     }
   }
 
@@ -527,6 +585,10 @@ export class Connection {
     if (this.readTimer !== null) {
       clearTimeout(this.readTimer);
       this.readTimer = null;
+    }
+    if (this.throttleTimer !== null) {
+      clearTimeout(this.throttleTimer);
+      this.throttleTimer = null;
     }
     if (this.cancelMemoryWait !== null) {
       this.cancelMemoryWait();

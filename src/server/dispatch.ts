@@ -23,6 +23,11 @@
 // |                                             |   close); with no rule, one flag check per request        |
 // | every request that reached its handler      | counted and timed once, at the end (http/metrics.ts       |
 // |                                             |   kafka_network_request_*), when the broker has metrics   |
+// | a client quota exists (quota/)              | Fetch max bytes capped before `handle`; after it, bytes   |
+// |                                             |   and handler time recorded (quota/request-throttle.ts);  |
+// |                                             |   over quota: throttle_time_ms in the response and the    |
+// |                                             |   outcome's throttleTimeMs, for which connection.ts mutes |
+// |                                             |   the channel (KIP-219); with no quota, one flag check    |
 import { API_CODECS, ApiKey } from '../protocol/generated/index.js';
 import { readRequestHeader, responseHeaderVersion, writeResponseHeader, type ParsedRequestHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
@@ -32,11 +37,15 @@ import { KafkaError, isStorageError } from '../errors.js';
 import { HANDLERS } from '../handlers/index.js';
 import { unsupportedApiVersionsResponse } from '../handlers/api-versions.js';
 import type { ApiHandler, RequestContext } from '../handlers/types.js';
+import { capFetchMaxBytes, recordEncodeTime, requestThrottleTimeMs, throttledResponse, type QuotaClient } from '../quota/request-throttle.js';
+import type { FetchRequest } from '../protocol/generated/fetch.js';
+import type { QuotaManager } from '../quota/index.js';
 // BrokerServices.faults is declared by faults/ (a module augmentation until handlers/types.ts names it).
 
+/** throttleTimeMs: a client quota was exceeded; mute the channel this long once the response is written (KIP-219). */
 export type DispatchOutcome =
-  | { kind: 'respond'; buffers: Buffer[]; closeAfter: boolean }
-  | { kind: 'no-response'; closeAfter: boolean }
+  | { kind: 'respond'; buffers: Buffer[]; closeAfter: boolean; throttleTimeMs?: number }
+  | { kind: 'no-response'; closeAfter: boolean; throttleTimeMs?: number }
   | { kind: 'close'; reason: string; header?: ParsedRequestHeader; /** Logged at info, not warn: an authentication outcome. */ quiet?: boolean };
 
 export type ContextFactory = (header: ParsedRequestHeader, onClose: () => void) => RequestContext;
@@ -101,11 +110,22 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
     return { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, body), closeAfter };
   }
 
+  // Client quotas' one check: `enabled` is false until a user/client-id quota exists.
+  const quotas = ctx.broker.quotas.enabled ? ctx.broker.quotas : undefined;
+  let quotaClient: QuotaClient | undefined;
+  let handlerMs = 0;
   let response: unknown;
   try {
+    if (quotas !== undefined) {
+      quotaClient = { user: ctx.principal.name, clientId: header.clientId ?? '' };
+      if (apiKey === ApiKey.Fetch) capFetchMaxBytes(quotas, quotaClient, apiVersion, request as FetchRequest);
+    }
     // Fault injection's one hook: `armed` is false whenever no rule can match.
     const faults = ctx.broker.faults;
-    response = await (faults !== undefined && faults.armed ? faults.handle(ctx, handler, request) : handler.handle(ctx, request));
+    const handleStart = quotas !== undefined ? performance.now() : 0;
+    const pending = faults !== undefined && faults.armed ? faults.handle(ctx, handler, request) : handler.handle(ctx, request);
+    if (quotas !== undefined) handlerMs = performance.now() - handleStart;
+    response = await pending;
   } catch (err) {
     let code: number;
     if (err instanceof KafkaError) {
@@ -117,6 +137,7 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
     response = handler.errorResponse(request, code, apiVersion);
   }
   let outcome: DispatchOutcome;
+  const encodeStart = quotas !== undefined ? performance.now() : 0;
   if (response === null) {
     outcome = { kind: 'no-response', closeAfter };
   } else {
@@ -129,7 +150,39 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
       outcome = { kind: 'respond', buffers: encodeResponseFrame(apiKey, apiVersion, correlationId, fallback), closeAfter };
     }
   }
+  if (quotas !== undefined) outcome = throttleOutcome(ctx, quotas, quotaClient!, request, response, frame.length, handlerMs, performance.now() - encodeStart, outcome);
   // Request metrics' one hook: a count and a histogram observation per request (http/metrics.ts).
   ctx.broker.metrics?.requestDone(apiKey, handler.name, arrivedAt);
   return outcome;
+}
+
+/** Records the request against the client's quotas; over quota, the response carries throttle_time_ms (quota/). */
+function throttleOutcome(
+  ctx: RequestContext,
+  quotas: QuotaManager,
+  client: QuotaClient,
+  request: unknown,
+  response: unknown,
+  requestBytes: number,
+  handlerMs: number,
+  encodeMs: number,
+  outcome: DispatchOutcome,
+): DispatchOutcome {
+  if (outcome.kind === 'close') return outcome;
+  let responseBytes = 0;
+  if (outcome.kind === 'respond') for (const b of outcome.buffers) responseBytes += b.length;
+  const nowMs = Date.now();
+  const throttleTimeMs = requestThrottleTimeMs(quotas, client, ctx.apiKey, ctx.apiVersion, request, requestBytes, responseBytes, handlerMs, nowMs);
+  recordEncodeTime(quotas, client, encodeMs, nowMs);
+  if (throttleTimeMs <= 0) return outcome;
+  if (outcome.kind === 'no-response') return { ...outcome, throttleTimeMs };
+  let buffers: Buffer[];
+  try {
+    buffers = encodeResponseFrame(ctx.apiKey, ctx.apiVersion, ctx.correlationId, throttledResponse(ctx.apiKey, request, response as object, throttleTimeMs));
+  } catch {
+    // Only a response that could not be encoded in the first place (logged above); its fallback goes out unchanged.
+    return { ...outcome, throttleTimeMs };
+  }
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ apiKey: ctx.apiKey, throttleTimeMs }, 'client quota exceeded; throttling');
+  return { kind: 'respond', buffers, closeAfter: outcome.closeAfter, throttleTimeMs };
 }

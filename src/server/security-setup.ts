@@ -7,6 +7,10 @@
 //   the first listener, otherwise         advertisedHost / advertisedPort when given (the options from before
 //                                         listeners existed), else as below
 //   otherwise                             L's bind host (127.0.0.1 for a wildcard 0.0.0.0 / ::) and bound port
+//
+// ssl.client.auth (required or requested) without an ssl CA file: as in Kafka (DefaultSslEngineFactory trusts the
+// JVM's default CA certificates when there is no truststore) the broker starts, trusting Node's bundled public
+// roots, and logs a warning at start.
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
@@ -41,6 +45,13 @@ export async function prepareListenerSecurity(config: BrokerConfig, dataDir: str
       ca: config.sslCaFile === undefined ? undefined : await readPem('sslCaFile', config.sslCaFile),
       clientAuth: config.sslClientAuth,
     };
+    if (config.sslClientAuth !== 'none' && config.sslCaFile === undefined) {
+      // Kafka starts in this case too (DefaultSslEngineFactory: no truststore → the JVM's default CA certificates).
+      logger.warn(
+        { sslClientAuth: config.sslClientAuth, listeners: listeners.filter((l) => usesTls(l.securityProtocol)).map((l) => l.name) },
+        'ssl.client.auth is on without an ssl CA file: any client certificate that chains to one of Node\'s bundled public root CAs is accepted, and its subject becomes the principal; give --ssl-ca-file to trust only your CA',
+      );
+    }
   }
   const credentials = await CredentialStore.open({ dataDir, logger });
   const mechanisms = enabledSaslMechanisms(config);

@@ -48,10 +48,13 @@ describe('npm pack', () => {
   it('ships only dist (JavaScript, type declarations, the console assets, the bundle notices), README.md, LICENSE and package.json', () => {
     expect(packedFiles).toContain('dist/cli/main.js');
     expect(packedFiles).toContain('dist/cli/THIRD-PARTY-NOTICES');
+    // The bundled CLI and its V8 code cache (scripts/bundle-cli.mjs), run by the dist/cli/main.js launcher.
+    expect(packedFiles).toEqual(expect.arrayContaining(['dist/cli/eddy.cjs', 'dist/cli/eddy.cjs.cache']));
     expect(packedFiles).toContain('dist/index.js');
     expect(packedFiles).toContain('dist/index.d.ts');
     expect(packedFiles).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
-    const shipped = (f: string) => /^dist\/.+\.(?:js|d\.ts)$/.test(f) || /^dist\/web\//.test(f) || f === 'dist/cli/THIRD-PARTY-NOTICES';
+    const shipped = (f: string) =>
+      /^dist\/.+\.(?:js|d\.ts)$/.test(f) || /^dist\/web\//.test(f) || ['dist/cli/THIRD-PARTY-NOTICES', 'dist/cli/eddy.cjs', 'dist/cli/eddy.cjs.cache'].includes(f);
     const stray = packedFiles.filter((f) => !shipped(f) && !['LICENSE', 'README.md', 'package.json'].includes(f));
     expect(stray).toEqual([]);
   });

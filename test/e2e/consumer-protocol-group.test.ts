@@ -1,9 +1,9 @@
 // KIP-848 end to end: consumer-protocol members (test/helpers/consumer-protocol-member.ts, which follows the Java
 // client's ConsumerMembershipManager) join and leave while a kafkajs producer writes; partitions move between
 // members without stopping the others, every record is consumed exactly once across the group, and each
-// partition's commits only move forward. Then a classic kafkajs consumer meets the same group id, as far as this
-// broker takes Kafka's rules (src/group/coordinator.ts): refused while the consumer group has members, a classic
-// member once it is empty.
+// partition's commits only move forward. Then a classic kafkajs consumer joins the consumer group as a classic
+// member (Kafka 4.0, src/group/consumer-group/classic-members.ts) and the group is downgraded to a classic group
+// when the consumer-protocol member leaves.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -107,38 +107,45 @@ describe('consumer-protocol members while producing', () => {
 });
 
 describe('a classic kafkajs consumer and consumer-protocol members on one group id', () => {
-  it('is refused while the consumer group has members, and joins as a classic group once it is empty', async () => {
+  it('joins the consumer group as a classic member (Kafka 4.0), shares the partitions, and the group turns classic when the member leaves', async () => {
     await tb.broker.createTopic('kip848-mixed', { partitions: 2 });
-    const kafka = new Kafka({ clientId: 'kip848-classic', brokers: [tb.broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const kafka = new Kafka({ clientId: 'kip848-classic', brokers: [tb.broker.bootstrap], logLevel: logLevel.NOTHING });
     const seen: string[] = [];
     const m = await ConsumerProtocolMember.start({ port: tb.port, groupId: 'kip848-mixed', topics: ['kip848-mixed'], memberId: 'modern', onRecord: (r) => seen.push(r.value) });
     members.push(m);
     await until('the member to own both partitions', () => m.owned.size === 2);
 
-    const refused = kafka.consumer({ groupId: 'kip848-mixed', retry: { retries: 0 } });
-    await refused.connect();
-    await refused.subscribe({ topic: 'kip848-mixed', fromBeginning: true });
-    const crashed = new Promise<string>((resolve) => refused.on(refused.events.CRASH, (e) => resolve(String((e.payload.error as Error & { type?: string }).type ?? e.payload.error.message))));
-    void refused.run({ eachMessage: async () => undefined }).catch(() => undefined);
-    expect(await crashed).toBe('INCONSISTENT_GROUP_PROTOCOL');
-    await refused.disconnect();
-
-    await m.stop();
-    members.splice(members.indexOf(m), 1);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic: 'kip848-mixed', messages: [{ value: 'after' }] });
-    await producer.disconnect();
-    const classic = kafka.consumer({ groupId: 'kip848-mixed' });
+    // kafkajs joins the consumer group with JoinGroup/SyncGroup: the broker assigns it one partition once the
+    // consumer-protocol member has revoked it.
+    let classicAssigned: number[] = [];
+    const classic = kafka.consumer({ groupId: 'kip848-mixed', heartbeatInterval: 100, maxWaitTimeInMs: 100 });
+    classic.on(classic.events.GROUP_JOIN, (e) => void (classicAssigned = [...(e.payload.memberAssignment['kip848-mixed'] ?? [])]));
     await classic.connect();
     await classic.subscribe({ topic: 'kip848-mixed', fromBeginning: true });
     const got: string[] = [];
     await classic.run({ eachMessage: async ({ message }) => void got.push(message.value!.toString()) });
-    await until('the classic consumer to read', () => got.includes('after'));
+    await until('each to hold one partition', () => classicAssigned.length === 1 && m.owned.size === 1);
     const c = await TestClient.connect(tb.port);
     const listed = await c.send(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: [] });
+    expect(listed.groups.map((g: any) => [g.groupId, g.groupType])).toEqual([['kip848-mixed', 'consumer']]);
+
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 20; i++) await producer.send({ topic: 'kip848-mixed', messages: [{ value: `r${i}`, partition: i % 2 }] });
+    await until('every record consumed', () => new Set([...seen, ...got]).size === 20);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(got.length).toBeGreaterThan(0);
+
+    // The last consumer-protocol member leaves: the group is downgraded to a classic group with kafkajs in it.
+    await m.stop();
+    members.splice(members.indexOf(m), 1);
+    await until('kafkajs to hold both partitions', () => classicAssigned.length === 2);
+    const after = await c.send(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: [] });
     c.close();
-    expect(listed.groups).toEqual([{ groupId: 'kip848-mixed', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }]);
+    expect(after.groups).toEqual([{ groupId: 'kip848-mixed', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }]);
+    await producer.send({ topic: 'kip848-mixed', messages: [{ value: 'after', partition: 0 }, { value: 'after-1', partition: 1 }] });
+    await until('the classic consumer to read both', () => got.includes('after') && got.includes('after-1'));
+    await producer.disconnect();
     await classic.disconnect();
   });
 });

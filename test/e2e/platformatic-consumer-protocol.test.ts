@@ -13,8 +13,14 @@
 // positions of all its partitions from the committed offsets (messages-stream.js #assignOffsets), so it can
 // re-read records of partitions it kept (Java keeps the positions of retained partitions). The test counts the
 // duplicates and bounds them.
+//
+// Second case, Kafka 4.0's mixed group (src/group/consumer-group/classic-members.ts): a classic kafkajs consumer
+// forms the group, a platformatic consumer-protocol member joins it (online upgrade), both consume their share while
+// the broker never has one partition assigned to both, then the platformatic member leaves (online downgrade) and
+// kafkajs takes every partition back in a classic rebalance.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Consumer, Producer, stringDeserializers, stringSerializers, type MessagesStream } from '@platformatic/kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.js';
@@ -202,4 +208,97 @@ describe('@platformatic/kafka consumers with the consumer group protocol (KIP-84
     expect(described.groups[0].errorCode).toBe(0);
     expect(described.groups[0].members.map((m: any) => m.clientId).sort()).toEqual(['a', 'c']);
   }, 90_000);
+
+  it('a classic kafkajs consumer and a consumer-protocol member share one group: upgrade, disjoint assignments, downgrade, every record consumed', async () => {
+    const topic = 'plt-mixed';
+    const groupId = 'plt-mixed-group';
+    await tb.broker.createTopic(topic, { partitions: 6 });
+    const kafka = new Kafka({ clientId: 'mixed-kafkajs', brokers: [tb.broker.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    closers.push(() => producer.disconnect());
+
+    const consumedBy = new Map<string, Set<string>>();
+    const record = (value: string, by: string) => consumedBy.set(value, (consumedBy.get(value) ?? new Set()).add(by));
+    let kafkajsAssigned: number[] = [];
+    // kafkajs heartbeats between fetches: a short fetch wait makes it notice REBALANCE_IN_PROGRESS quickly.
+    const classic = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 200, rebalanceTimeout: 10000, maxWaitTimeInMs: 100 });
+    classic.on(classic.events.GROUP_JOIN, (e) => void (kafkajsAssigned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b)));
+    await classic.connect();
+    closers.push(() => classic.disconnect());
+    await classic.subscribe({ topic, fromBeginning: true });
+    await classic.run({ eachMessage: async ({ message }) => void record(message.value!.toString(), 'kafkajs') });
+    await until('kafkajs to own all six partitions', () => kafkajsAssigned.length === 6);
+
+    let sent = 0;
+    const produce = async (n: number) => {
+      for (let i = 0; i < n; i++, sent++) await producer.send({ topic, acks: -1, messages: [{ key: `k${sent}`, value: `m${sent}`, partition: sent % 6 }] });
+    };
+    await produce(120);
+
+    // The broker's view: no partition is ever held by both members (ConsumerGroupDescribe, current assignments).
+    const overlaps: string[] = [];
+    let describedWithBoth = 0;
+    let polling = true;
+    const admin = await TestClient.connect(tb.port, 'mixed-describe');
+    const poller = (async () => {
+      for (let i = 0; polling && i < 2000; i++) {
+        const d = await admin.send(ApiKey.ConsumerGroupDescribe, 0, { groupIds: [groupId], includeAuthorizedOperations: false });
+        const g = d.groups[0];
+        if (g.errorCode === 0) {
+          if (g.members.length === 2) describedWithBoth++;
+          const holders = new Map<number, string>();
+          for (const m of g.members) {
+            for (const p of m.assignment.topicPartitions.flatMap((t: any) => t.partitions)) {
+              if (holders.has(p)) overlaps.push(`partition ${p}: ${holders.get(p)} and ${m.memberId}`);
+              holders.set(p, m.memberId);
+            }
+          }
+        }
+        await sleep(25);
+      }
+    })();
+
+    const modern = new Consumer({ clientId: 'mixed-platformatic', groupId, bootstrapBrokers: [tb.broker.bootstrap], groupProtocol: 'consumer', deserializers: stringDeserializers, maxWaitTime: 100 });
+    const stream = await modern.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: true });
+    stream.on('data', (m) => record(m.value, 'platformatic'));
+    let modernClosed = false;
+    const closeModern = async () => {
+      if (modernClosed) return;
+      modernClosed = true;
+      await stream.close();
+      await modern.close();
+    };
+    closers.push(closeModern);
+    await until('both members to hold partitions', () => kafkajsAssigned.length > 0 && kafkajsAssigned.length < 6 && ownedPartitionsOf(modern, topic).length > 0);
+    await until('the two to split the six partitions', () => kafkajsAssigned.length + ownedPartitionsOf(modern, topic).length === 6);
+    expect(kafkajsAssigned.filter((p) => ownedPartitionsOf(modern, topic).includes(p))).toEqual([]);
+    const listedMixed = await admin.send(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: [] });
+    expect(listedMixed.groups.find((g: any) => g.groupId === groupId).groupType).toBe('consumer');
+    await produce(240);
+    await until('every record so far consumed', () => consumedBy.size === sent);
+    const byModern = [...consumedBy.values()].filter((who) => who.has('platformatic')).length;
+    expect(byModern).toBeGreaterThan(0);
+
+    // The consumer-protocol member leaves: the group is classic again and kafkajs gets every partition.
+    await closeModern();
+    await until('kafkajs to own all six partitions again', () => kafkajsAssigned.length === 6);
+    const listedAfter = await admin.send(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: [] });
+    expect(listedAfter.groups.find((g: any) => g.groupId === groupId).groupType).toBe('classic');
+    await produce(120);
+    await until('every record consumed', () => consumedBy.size === sent);
+    polling = false;
+    await poller;
+    admin.close();
+
+    expect(overlaps).toEqual([]);
+    expect(describedWithBoth).toBeGreaterThan(0);
+    for (let i = 0; i < sent; i++) expect(consumedBy.has(`m${i}`), `m${i}`).toBe(true);
+    const byKafkajsAfter = [...consumedBy.entries()].filter(([v]) => Number(v.slice(1)) >= 360).every(([, who]) => who.has('kafkajs'));
+    expect(byKafkajsAfter).toBe(true);
+  }, 90_000);
 });
+
+function ownedPartitionsOf(consumer: Consumer<string, string, string, string>, topic: string): number[] {
+  return [...(consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? [])].sort((a, b) => a - b);
+}

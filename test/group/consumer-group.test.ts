@@ -1,6 +1,7 @@
 // KIP-848 consumer groups over real sockets: ConsumerGroupHeartbeat joins, reconciliation with revocation before
 // assignment, epoch fencing, static members, leaving, session expiry, regex subscriptions, new partitions, offset
-// commits with member epochs, a restart, classic ↔ consumer conversion and Kafka's answers to bad input.
+// commits with member epochs, a restart, classic ↔ consumer conversion of empty groups and Kafka's answers to bad
+// input. Mixed groups (classic members in consumer groups, the online upgrade and downgrade): consumer-group-mixed.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
@@ -317,12 +318,53 @@ describe('offsets of consumer groups', () => {
     const listed = await client.send(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: ['consumer'] });
     expect(listed.groups).toEqual([{ groupId: 'g-restart', protocolType: 'consumer', groupState: 'Stable', groupType: 'consumer' }]);
   });
+
+  it('after a restart, a member loaded in UNREVOKED_PARTITIONS that keeps heartbeating without revoking is fenced after its rebalance timeout and the waiting member gets its partitions', async () => {
+    const t = await tb.broker.createTopic('rv', { partitions: 2 });
+    const all = [0, 1].map((p) => `${t.topicId}:${p}`);
+    const a = await join('g-revoke-restart', ['rv'], { memberId: 'a', rebalanceTimeoutMs: 1500 });
+    expect(parts(a.assignment)).toEqual(all);
+    const b = await join('g-revoke-restart', ['rv'], { memberId: 'b' });
+    expect(b.memberEpoch).toBe(2);
+    // `a` still reports both partitions: it is asked to revoke one and stays at epoch 1 (UNREVOKED_PARTITIONS).
+    const a2 = await hb({ groupId: 'g-revoke-restart', memberId: 'a', memberEpoch: 1, topicPartitions: owned(all) });
+    expect(a2.memberEpoch).toBe(1);
+    expect(parts(a2.assignment)).toHaveLength(1);
+
+    const dataDir = tb.dataDir;
+    client.close();
+    await tb.stop({ keepData: true });
+    await start({ dataDir });
+    const loaded = await client.send(ApiKey.ConsumerGroupDescribe, 0, { groupIds: ['g-revoke-restart'] });
+    expect(loaded.groups[0].members.map((m: any) => [m.memberId, m.memberEpoch]).sort()).toEqual([['a', 1], ['b', 2]]);
+
+    // Both keep heartbeating (the session timeout, 45 s, never runs out); `a` never gives its partition up.
+    const fencedCode = await waitFor(
+      'a to be fenced by its rebalance timeout',
+      async () => {
+        const r = await hb({ groupId: 'g-revoke-restart', memberId: 'a', memberEpoch: 1, topicPartitions: owned(all) });
+        await hb({ groupId: 'g-revoke-restart', memberId: 'b', memberEpoch: 2, topicPartitions: [] });
+        return r.errorCode === ErrorCode.NONE ? undefined : r.errorCode;
+      },
+      10000,
+    );
+    expect(fencedCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const g = await waitFor('b to own both partitions', async () => {
+      const d = await client.send(ApiKey.ConsumerGroupDescribe, 0, { groupIds: ['g-revoke-restart'] });
+      const m = d.groups[0].members.find((x: any) => x.memberId === 'b');
+      const r = await hb({ groupId: 'g-revoke-restart', memberId: 'b', memberEpoch: m.memberEpoch, topicPartitions: owned(parts(m.assignment)) });
+      expect(r.errorCode).toBe(ErrorCode.NONE);
+      return parts(m.assignment).length === 2 ? d.groups[0] : undefined;
+    });
+    expect(g.members.map((m: any) => m.memberId)).toEqual(['b']);
+    expect(parts(g.members[0].assignment)).toEqual(all);
+  });
 });
 
 describe('classic and consumer groups', () => {
   /** JoinGroup v5: MEMBER_ID_REQUIRED, then the join with the given member id (KIP-394). */
-  async function classicJoin(groupId: string, protocols: Array<{ name: string; metadata: Buffer }>): Promise<any> {
-    const fields = { groupId, sessionTimeoutMs: 10000, rebalanceTimeoutMs: 10000, protocolType: 'consumer', protocols };
+  async function classicJoin(groupId: string, protocols: Array<{ name: string; metadata: Buffer }>, protocolType = 'consumer'): Promise<any> {
+    const fields = { groupId, sessionTimeoutMs: 10000, rebalanceTimeoutMs: 10000, protocolType, protocols };
     const first = await client.send(ApiKey.JoinGroup, 5, { ...fields, memberId: '' });
     if (first.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) return first;
     const j = await client.send(ApiKey.JoinGroup, 5, { ...fields, memberId: first.memberId });
@@ -357,14 +399,14 @@ describe('classic and consumer groups', () => {
     expect(described.groups[0]).toMatchObject({ errorCode: ErrorCode.NONE, groupState: 'Dead', members: [] });
   });
 
-  it('a classic group with members refuses ConsumerGroupHeartbeat; a consumer group with members refuses JoinGroup', async () => {
+  it('a classic group of another protocol type refuses ConsumerGroupHeartbeat; a consumer group with members refuses a JoinGroup of another protocol type', async () => {
     await tb.broker.createTopic('c', { partitions: 1 });
     const protocols = [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 99, 0, 0, 0, 0]) }];
-    await classicJoin('g-classic', protocols);
+    await classicJoin('g-classic', protocols, 'connect');
     expect((await join('g-classic', ['c'])).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
 
     await join('g-modern', ['c'], { memberId: 'm' });
-    const refused = await client.send(ApiKey.JoinGroup, 5, { groupId: 'g-modern', sessionTimeoutMs: 10000, rebalanceTimeoutMs: 10000, memberId: '', protocolType: 'consumer', protocols });
+    const refused = await client.send(ApiKey.JoinGroup, 5, { groupId: 'g-modern', sessionTimeoutMs: 10000, rebalanceTimeoutMs: 10000, memberId: '', protocolType: 'connect', protocols });
     expect(refused.errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const d = await client.send(ApiKey.ConsumerGroupDescribe, 0, { groupIds: ['g-classic', 'unknown-group'] });
     expect(d.groups.map((g: any) => g.errorCode)).toEqual([ErrorCode.GROUP_ID_NOT_FOUND, ErrorCode.GROUP_ID_NOT_FOUND]);

@@ -186,3 +186,47 @@ describe('AlterConfigs', () => {
     ]);
   });
 });
+
+describe('DescribeConfigs of the group.consumer.* options (KIP-848)', () => {
+  it('a broker started with consumer-group options describes them as STATIC_BROKER_CONFIG, the rest as defaults, assignors as Kafka class names', async () => {
+    const started = await startTestBroker({
+      groupConsumerHeartbeatIntervalMs: 3000,
+      groupConsumerMinHeartbeatIntervalMs: 1000,
+      groupConsumerSessionTimeoutMs: 50000,
+      groupConsumerMaxSize: 40,
+      groupConsumerAssignors: ['range', 'uniform'],
+    });
+    const c = await TestClient.connect(started.port);
+    try {
+      const names = [
+        'group.consumer.heartbeat.interval.ms',
+        'group.consumer.min.heartbeat.interval.ms',
+        'group.consumer.max.heartbeat.interval.ms',
+        'group.consumer.session.timeout.ms',
+        'group.consumer.min.session.timeout.ms',
+        'group.consumer.max.session.timeout.ms',
+        'group.consumer.max.size',
+        'group.consumer.assignors',
+      ];
+      const res = await c.send(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: BROKER, resourceName: '1', configurationKeys: names }], includeSynonyms: false, includeDocumentation: false });
+      expect(res.results[0].errorCode).toBe(ErrorCode.NONE);
+      const byName = new Map(res.results[0].configs.map((e: any) => [e.name, [e.value, e.configSource, e.readOnly]]));
+      expect(Object.fromEntries(byName)).toEqual({
+        'group.consumer.heartbeat.interval.ms': ['3000', 4, true],
+        'group.consumer.min.heartbeat.interval.ms': ['1000', 4, true],
+        'group.consumer.max.heartbeat.interval.ms': ['15000', 5, true],
+        'group.consumer.session.timeout.ms': ['50000', 4, true],
+        'group.consumer.min.session.timeout.ms': ['45000', 5, true],
+        'group.consumer.max.session.timeout.ms': ['60000', 5, true],
+        'group.consumer.max.size': ['40', 4, true],
+        'group.consumer.assignors': ['org.apache.kafka.coordinator.group.assignor.RangeAssignor,org.apache.kafka.coordinator.group.assignor.UniformAssignor', 4, true],
+      });
+    } finally {
+      c.close();
+      await started.stop();
+    }
+    // A broker with the defaults describes Kafka's default assignor list.
+    const dflt = await client.send(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: BROKER, resourceName: '1', configurationKeys: ['group.consumer.assignors'] }], includeSynonyms: false, includeDocumentation: false });
+    expect(dflt.results[0].configs).toMatchObject([{ name: 'group.consumer.assignors', value: 'org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor', configSource: 5 }]);
+  });
+});

@@ -3,7 +3,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
+import yargs from 'yargs';
 import type { BrokerOptions } from '../../src/broker.js';
+import { brokerOptionsFromArgs, startOptions } from '../../src/cli/start.js';
+import { BrokerError } from '../../src/errors.js';
+import { resolveBrokerConfig } from '../../src/metadata/broker-config.js';
 import { buildRecordBatch, fixCrc } from '../protocol/records/batch-builder.js';
 import { decodeMessageSet, gunzip, gzip, message, messageSet, wrapper, type MessageSpec } from '../protocol/legacy/legacy-helpers.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
@@ -213,5 +217,14 @@ describe('legacy message formats', () => {
     expect(all.map((m) => [m.offset, m.value?.toString()])).toEqual([[0n, 'in-txn'], [2n, 'after']]);
     const markerOnly = await fetch('t', 1n, 2, 70);
     expect(decodeMessageSet(markerOnly.records).map((m) => [m.offset, m.value?.toString()])).toEqual([[2n, 'after']]);
+  });
+
+  it('eddy start --message-downconversion-enable sets the broker option (default true), which must be a boolean', async () => {
+    const parse = async (argv: string[]) => brokerOptionsFromArgs(await startOptions(yargs(argv)).parseAsync());
+    expect((await parse([])).messageDownconversionEnable).toBe(true);
+    expect((await parse(['--message-downconversion-enable', 'false'])).messageDownconversionEnable).toBe(false);
+    expect((await parse(['--no-message-downconversion-enable'])).messageDownconversionEnable).toBe(false);
+    expect(resolveBrokerConfig({}).messageDownconversionEnable).toBe(true);
+    expect(() => resolveBrokerConfig({ messageDownconversionEnable: 'no' as never })).toThrow(BrokerError);
   });
 });

@@ -1,5 +1,6 @@
-// The HTTP admin listener: health and readiness, the /v1/faults API over real HTTP, its errors, and that it is
-// off unless asked for.
+// The HTTP admin listener: health and readiness, the /v1/faults API over real HTTP, its errors, the Host header
+// check against DNS rebinding, and that it is off unless asked for.
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createBroker, type Broker } from '../../src/index.js';
@@ -19,6 +20,19 @@ async function startWithHttp(): Promise<{ broker: Broker; base: string }> {
   broker = await createBroker({ httpPort: 0 });
   await broker.start();
   return { broker, base: `http://127.0.0.1:${broker.httpPort}` };
+}
+
+/** A GET to 127.0.0.1 with the given Host header (fetch does not let a caller set Host). */
+function rawGet(port: number, pathname: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathname, headers: { host }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+  });
 }
 
 async function json(res: Response): Promise<any> {
@@ -126,6 +140,38 @@ describe('HTTP admin listener', () => {
     expect(method.headers.get('allow')).toBe('GET');
     const large = await fetch(`${base}/v1/faults`, { method: 'POST', body: 'x'.repeat(MAX_BODY_BYTES + 1) });
     expect(large.status).toBe(413);
+  });
+
+  it('answers 403 HOST_NOT_ALLOWED to a Host header that is not an IP literal, localhost or a configured host name, on every path (DNS rebinding)', async () => {
+    broker = await createBroker({ httpPort: 0, advertisedHost: 'kafka.example.test' });
+    await broker.start();
+    const port = broker.httpPort!;
+    for (const pathname of ['/healthz', '/readyz', '/metrics', '/v1/faults', '/v1/topics', '/', '/assets/x.js']) {
+      for (const host of [`attacker.example:${port}`, 'attacker.example', `localhost.attacker.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
+        const res = await rawGet(port, pathname, host);
+        expect({ pathname, host, status: res.status }).toEqual({ pathname, host, status: 403 });
+        expect(JSON.parse(res.body).error.code).toBe('HOST_NOT_ALLOWED');
+      }
+    }
+    for (const host of [`127.0.0.1:${port}`, '127.0.0.1', `localhost:${port}`, 'LOCALHOST', 'localhost.', `[::1]:${port}`, `[::ffff:7f00:1]:${port}`, `10.1.2.3:${port}`, `kafka.example.test:${port}`, 'Kafka.Example.Test']) {
+      const res = await rawGet(port, '/healthz', host);
+      expect({ host, status: res.status }).toEqual({ host, status: 200 });
+    }
+    // /v1 answers as before for an allowed Host.
+    expect((await rawGet(port, '/v1/faults', `localhost:${port}`)).status).toBe(200);
+  });
+
+  it('answers a request without a Host header (HTTP/1.0)', async () => {
+    const { broker: b } = await startWithHttp();
+    const net = await import('node:net');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port: b.httpPort! }, () => socket.end('GET /healthz HTTP/1.0\r\n\r\n'));
+      let text = '';
+      socket.on('data', (c) => (text += c.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it('refuses a port that is taken with BrokerError LISTEN and leaves nothing running', async () => {

@@ -241,6 +241,62 @@ describe('console JSON API', () => {
   });
 });
 
+describe('console API and broker security', () => {
+  const DATA_PATHS = ['/v1/cluster', '/v1/topics', '/v1/topics/s-topic', '/v1/topics/s-topic/partitions/0/records', '/v1/groups', '/v1/groups/g', '/v1/broker/configs', '/v1/stats', '/v1/faults'];
+  let secured: Broker | undefined;
+  afterEach(async () => {
+    await secured?.close();
+    secured = undefined;
+  });
+
+  async function startSecured(options: Parameters<typeof createBroker>[0]): Promise<string> {
+    secured = await createBroker({ httpPort: 0, ...options });
+    await secured.start();
+    await secured.createTopic('s-topic', { partitions: 1 });
+    return `http://127.0.0.1:${secured.httpPort}`;
+  }
+
+  it('with a SASL listener and the HTTP listener not on a loopback address, every /v1 endpoint answers 403 saying why; /healthz, /readyz and /metrics still answer', async () => {
+    // 0.0.0.0 is the only non-loopback bind a test can count on; the test still talks to 127.0.0.1 only.
+    const securedBase = await startSecured({ host: '0.0.0.0', listeners: 'SASL_PLAINTEXT://127.0.0.1:0', saslUser: ['alice:alice-secret'] });
+    for (const pathname of DATA_PATHS) {
+      const res = await fetch(`${securedBase}${pathname}`);
+      expect({ pathname, status: res.status }).toEqual({ pathname, status: 403 });
+      const body: any = await res.json();
+      expect(body.error.code).toBe('CONSOLE_REFUSED_BY_SECURITY');
+      expect(body.error.message).toContain('SASL_PLAINTEXT');
+      expect(body.error.message).toContain('loopback');
+    }
+    expect((await fetch(`${securedBase}/healthz`)).status).toBe(200);
+    expect((await fetch(`${securedBase}/readyz`)).status).toBe(200);
+    const metrics = await fetch(`${securedBase}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('kafka_server_');
+  });
+
+  it('with --authorizer acl and the HTTP listener not on a loopback address, the console data answers 403 naming the authorizer', async () => {
+    const securedBase = await startSecured({ host: '0.0.0.0', authorizer: 'acl', allowEveryoneIfNoAclFound: true });
+    const res = await fetch(`${securedBase}/v1/topics`);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as any).error.message).toContain('authorizer acl');
+  });
+
+  it('with security on and the HTTP listener on a loopback address, the console data answers', async () => {
+    const securedBase = await startSecured({ host: '127.0.0.1', authorizer: 'acl', allowEveryoneIfNoAclFound: true, listeners: 'SASL_PLAINTEXT://127.0.0.1:0', saslUser: ['alice:alice-secret'] });
+    for (const pathname of DATA_PATHS.filter((p) => p !== '/v1/groups/g')) {
+      const res = await fetch(`${securedBase}${pathname}`);
+      expect({ pathname, status: res.status }).toEqual({ pathname, status: 200 });
+    }
+  });
+
+  it('without security the console data answers on any bind address', async () => {
+    const securedBase = await startSecured({ host: '0.0.0.0' });
+    const res = await fetch(`${securedBase}/v1/topics`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).topics.map((t: { name: string }) => t.name)).toContain('s-topic');
+  });
+});
+
 describe('console static files', () => {
   let dir: string;
   let assetsDir: string;

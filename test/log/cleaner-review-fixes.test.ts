@@ -181,6 +181,22 @@ describe('offset map (SkimpyOffsetMap layout)', () => {
   });
 });
 
+describe('reconfigure (dynamic broker configs)', () => {
+  it('a new log.cleaner.dedupe.buffer.size sizes the offset map of the next cleaning', async () => {
+    // A map of 50 entries would stop the cleaning at offset 50; the new 1 MiB one maps all 200 keys.
+    const { log, cleaner } = await open({ segmentBytes: 64 * 1024, minCleanableDirtyRatio: 0.01 }, { dedupeBufferSize: 24 * 56 });
+    for (let i = 0; i < 200; i++) await append(log, keyed([{ key: `u${i}`, value: `v${i}` }]));
+    await roll(log);
+    await roll(log);
+    expect(cleaner.offsetMapUsage.capacity).toBe(50);
+    cleaner.reconfigure({ dedupeBufferSize: 1024 * 1024, ioMaxBytesPerSecond: Number.MAX_VALUE });
+    expect(cleaner.offsetMapUsage.capacity).toBe(50);
+    const stats = await cleaner.cleanOnce();
+    expect(stats!.endOffset).toBeGreaterThanOrEqual(200n);
+    expect(cleaner.offsetMapUsage.capacity).toBe(Math.floor(Math.floor((1024 * 1024) / BYTES_PER_ENTRY) * LOAD_FACTOR));
+  });
+});
+
 describe('cleanable range and checkpoint', () => {
   it('cleans nothing when the bound (min.compaction.lag.ms) falls inside the segment holding the first dirty offset', async () => {
     // A map of 50 entries: the first cleaning stops at offset 50, inside segment 0.

@@ -8,8 +8,10 @@ import { groupCommand } from './group.js';
 import { logCommand } from './log-dump.js';
 import { produceCommand } from './produce.js';
 import { topicCommand } from './topic.js';
+import { aclCommand } from './acl.js';
+import { userCommand } from './user.js';
 
-export const clientCommands: CommandModule[] = [topicCommand, produceCommand, consumeCommand, groupCommand, clusterCommand, logCommand, faultCommand];
+export const clientCommands: CommandModule[] = [topicCommand, produceCommand, consumeCommand, groupCommand, clusterCommand, logCommand, faultCommand, aclCommand, userCommand];
 
 /** The first word of each client command, for main.ts's "unknown command" check. */
 export const CLIENT_COMMAND_NAMES: readonly string[] = clientCommands.map((c) => String(c.command).split(' ')[0]!);

@@ -24,7 +24,8 @@
 // |   neither topic names nor a regex; any other negative epoch                |                              |
 // | server assignor not in group.consumer.assignors                            | UNSUPPORTED_ASSIGNOR         |
 // | regex that does not compile (topic-regex.ts)                               | INVALID_REGULAR_EXPRESSION   |
-// | epoch ≠ 0 and no consumer group of that id                                 | GROUP_ID_NOT_FOUND           |
+// | epoch ≠ 0 and no consumer group of that id (epoch 0 and a classic group    | GROUP_ID_NOT_FOUND           |
+// |   with members that cannot be upgraded: the coordinator answers)           |                              |
 // | group.consumer.max.size members and a new member                           | GROUP_MAX_SIZE_REACHED       |
 // | epoch ≠ 0, unknown member (or unknown static instance)                     | UNKNOWN_MEMBER_ID            |
 // | static instance id owned by another member id (epoch ≠ 0)                  | FENCED_INSTANCE_ID           |
@@ -33,18 +34,21 @@
 // |   and the owned partitions are a subset of the assignment (a lost answer)  |                              |
 //
 // Leaving: epoch -1 removes the member (fenceMember: its records are tombstoned, the group epoch is bumped so the
-// others rebalance); epoch -2 (a static member) keeps it with epoch -2 and its partitions, so the same instance id
+// others rebalance; when only classic members remain the group is downgraded instead, fenceMemberChange); epoch -2 (a static member) keeps it with epoch -2 and its partitions, so the same instance id
 // can rejoin within the session timeout and take them back under a new member id.
 //
 // Timers (unref'd, cleared when the member goes): session (group.consumer.session.timeout.ms, reset by every
 // heartbeat) fences the member; rebalance (the member's rebalance timeout, armed while it is UNREVOKED_PARTITIONS at
 // an epoch) fences it if it does not revoke in time. After a restart every loaded member gets a fresh session, so
-// members that keep heartbeating keep their assignment and the others expire.
+// members that keep heartbeating keep their assignment and the others expire, and a member loaded in
+// UNREVOKED_PARTITIONS a fresh rebalance timeout (Kafka's onLoaded).
 //
 // Deliberate differences from Kafka: a failed write to `__consumer_offsets` answers the mapped error but the
 // in-memory state keeps the change (Kafka rolls its timeline snapshot back); the subscription metadata is compared
 // with the topic registry on every heartbeat instead of after each metadata image (same outcome: the next
 // heartbeat after a topic change bumps the group epoch); rack-aware assignment is not done (no racks here).
+// Classic members (JoinGroup/SyncGroup/Heartbeat/LeaveGroup) of these groups and the online upgrade/downgrade:
+// classic-members.ts.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KafkaError } from '../../errors.js';
@@ -69,6 +73,7 @@ import {
 import { reconcileMember, type OwnedTopicPartitions } from './reconciliation.js';
 import type { ConsumerGroupRecord, SubscribedTopicMetadata } from './records.js';
 import { compileTopicRegex, isRegexExcludedTopic, loadTopicRegexEngine } from './topic-regex.js';
+import { classicGroupFromConsumer, consumerGroupFromClassic, type ClassicGroupView, type DowngradedGroup } from './classic-members.js';
 
 export interface ConsumerGroupSettings {
   heartbeatIntervalMs: number;
@@ -76,14 +81,28 @@ export interface ConsumerGroupSettings {
   maxSize: number;
   /** group.consumer.assignors, the first being the default. */
   assignors: readonly ConsumerGroupAssignor[];
+  /** group.consumer.migration.policy: which online conversions of non-empty groups are allowed. */
+  migrationPolicy: 'disabled' | 'upgrade' | 'downgrade' | 'bidirectional';
+  /** group.max.size: a downgrade to a classic group larger than this is not done. */
+  classicMaxSize: number;
 }
+
+/**
+ * A classic group changing type in the same write as the consumer group records (classic-members.ts):
+ * `upgrade`: the classic group's members became this consumer group's (its metadata is tombstoned);
+ * `downgrade`: the consumer group's classic members form the classic group again (its metadata is written).
+ */
+export type ClassicGroupConversion = { kind: 'upgrade' } | { kind: 'downgrade'; group: DowngradedGroup };
 
 export interface ConsumerGroupHooks {
   readonly logger: Logger;
   readonly topics: TopicRegistry;
   now(): number;
-  /** Writes the records to `__consumer_offsets`; resolves with NONE or the error code to answer. */
-  write(groupId: string, records: readonly ConsumerGroupRecord[]): Promise<number>;
+  /**
+   * Writes the records to `__consumer_offsets` (with the classic group's side of a conversion, applied to the
+   * classic group before the write); resolves with NONE or the error code to answer.
+   */
+  write(groupId: string, records: readonly ConsumerGroupRecord[], conversion?: ClassicGroupConversion): Promise<number>;
   /** A consumer group was created (the coordinator keeps its committed offsets). */
   onGroupCreated(groupId: string): void;
 }
@@ -181,10 +200,17 @@ export class ConsumerGroupManager {
     return false;
   }
 
-  /** After the load: every member's session starts now (Kafka schedules them on replay). */
+  /**
+   * After the load (Kafka's GroupMetadataManager.onLoaded): every member's session starts now, and a member loaded in
+   * UNREVOKED_PARTITIONS gets its rebalance timeout again, so one that never revokes is still fenced and the
+   * members waiting for its partitions get them.
+   */
   onLoaded(): void {
     for (const group of this.groups.values()) {
-      for (const member of group.members.values()) this.scheduleSessionTimeout(group.groupId, member.memberId, this.sessionTimeoutOf(member));
+      for (const member of group.members.values()) {
+        this.scheduleSessionTimeout(group.groupId, member.memberId, this.sessionTimeoutOf(member));
+        if (member.state === MemberState.UNREVOKED_PARTITIONS) this.scheduleRebalanceTimeout(group.groupId, member.memberId, member.memberEpoch, member.rebalanceTimeoutMs);
+      }
     }
   }
 
@@ -198,16 +224,28 @@ export class ConsumerGroupManager {
    * Replays the records into `group` (registering it if it is new, dropping it when its epoch is tombstoned) and
    * writes them; resolves with NONE or the write's error code.
    */
-  async apply(group: ConsumerGroup, records: readonly ConsumerGroupRecord[]): Promise<number> {
+  async apply(group: ConsumerGroup, records: readonly ConsumerGroupRecord[], options: { replayFrom?: number; conversion?: ClassicGroupConversion } = {}): Promise<number> {
     if (records.length === 0) return ErrorCode.NONE;
     const now = this.hooks.now();
     if (!this.groups.has(group.groupId) && group.state !== 'Dead') {
       this.groups.set(group.groupId, group);
       this.hooks.onGroupCreated(group.groupId);
     }
-    for (const r of records) group.replay(r, now);
+    for (let i = options.replayFrom ?? 0; i < records.length; i++) group.replay(records[i]!, now);
     if (records.some((r) => r.type === 'epoch' && r.value === null)) this.removeGroup(group);
-    return this.hooks.write(group.groupId, records);
+    return this.hooks.write(group.groupId, records, options.conversion);
+  }
+
+  get migrationPolicy(): ConsumerGroupSettings['migrationPolicy'] {
+    return this.settings.migrationPolicy;
+  }
+
+  get maxSize(): number {
+    return this.settings.maxSize;
+  }
+
+  get heartbeatIntervalMs(): number {
+    return this.settings.heartbeatIntervalMs;
   }
 
   private removeGroup(group: ConsumerGroup): void {
@@ -258,21 +296,35 @@ export class ConsumerGroupManager {
    * One ConsumerGroupHeartbeat. `existing` is the consumer group of that id, or undefined (the coordinator has
    * already refused ids of non-empty classic groups and removed an empty one's metadata).
    */
-  async heartbeat(p: HeartbeatParams): Promise<HeartbeatResult> {
+  async heartbeat(p: HeartbeatParams, upgradeFrom?: ClassicGroupView): Promise<HeartbeatResult> {
     const fail = (err: unknown): HeartbeatResult => {
       if (!(err instanceof KafkaError)) throw err;
       return { errorCode: err.errorCode, errorMessage: err.message, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
     };
-    let computed: { group: ConsumerGroup; records: ConsumerGroupRecord[]; result: HeartbeatResult };
+    let computed: { group: ConsumerGroup; records: ConsumerGroupRecord[]; result: HeartbeatResult; conversion?: ClassicGroupConversion };
+    let converted: { group: ConsumerGroup; records: ConsumerGroupRecord[] } | undefined;
     // re2js is loaded on the first regex; nothing else awaits between here and the apply, as before.
     if (p.subscribedTopicRegex !== null && p.subscribedTopicRegex !== '') await loadTopicRegexEngine();
     try {
       this.validate(p);
-      computed = p.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || p.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH ? this.computeLeave(p) : this.computeHeartbeat(p);
+      if (upgradeFrom !== undefined && p.memberEpoch === JOIN_GROUP_MEMBER_EPOCH) {
+        // Kafka's convertToConsumerGroup: the classic members become members of a consumer group at the classic
+        // generation, and this heartbeat runs on it; both sets of records are written together.
+        converted = consumerGroupFromClassic(p.groupId, upgradeFrom, this.hooks.topics, this.hooks.now());
+      }
+      computed =
+        p.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || p.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH ? this.computeLeave(p) : this.computeHeartbeat(p, converted?.group);
     } catch (err) {
       return fail(err);
     }
-    const code = await this.apply(computed.group, computed.records);
+    if (converted !== undefined) {
+      this.log.info({ groupId: p.groupId, members: converted.group.members.size, groupEpoch: converted.group.groupEpoch }, 'classic group upgraded to a consumer group');
+      const code = await this.apply(computed.group, [...converted.records, ...computed.records], { replayFrom: converted.records.length, conversion: { kind: 'upgrade' } });
+      if (code !== ErrorCode.NONE) return { ...computed.result, errorCode: code, errorMessage: null, assignment: null };
+      for (const m of computed.group.members.values()) if (usesClassicProtocol(m)) this.scheduleSessionTimeout(p.groupId, m.memberId, this.sessionTimeoutOf(m));
+      return computed.result;
+    }
+    const code = await this.apply(computed.group, computed.records, { conversion: computed.conversion });
     if (code !== ErrorCode.NONE) return { ...computed.result, errorCode: code, errorMessage: null, assignment: null };
     return computed.result;
   }
@@ -305,9 +357,9 @@ export class ConsumerGroupManager {
     }
   }
 
-  private computeHeartbeat(p: HeartbeatParams): { group: ConsumerGroup; records: ConsumerGroupRecord[]; result: HeartbeatResult } {
+  private computeHeartbeat(p: HeartbeatParams, upgraded?: ConsumerGroup): { group: ConsumerGroup; records: ConsumerGroupRecord[]; result: HeartbeatResult } {
     const createIfNotExists = p.memberEpoch === JOIN_GROUP_MEMBER_EPOCH;
-    const group = this.groups.get(p.groupId) ?? (createIfNotExists ? new ConsumerGroup(p.groupId, this.hooks.now()) : this.consumerGroupOrThrow(p.groupId));
+    const group = this.groups.get(p.groupId) ?? upgraded ?? (createIfNotExists ? new ConsumerGroup(p.groupId, this.hooks.now()) : this.consumerGroupOrThrow(p.groupId));
     const memberId = p.memberId === '' ? newMemberId() : p.memberId;
     if (group.members.size >= this.settings.maxSize && (p.memberId === '' || !group.members.has(memberId))) {
       throw new KafkaError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.settings.maxSize} members.`);
@@ -495,7 +547,7 @@ export class ConsumerGroupManager {
   }
 
   /** The metadata of every topic some member subscribes to, with `updated` in place of `old` (null: removed). */
-  private computeSubscriptionMetadata(group: ConsumerGroup, old: ConsumerGroupMember | null, updated: ConsumerGroupMember | null, regexCache: Map<string, string[]>): Map<string, SubscribedTopicMetadata> {
+  computeSubscriptionMetadata(group: ConsumerGroup, old: ConsumerGroupMember | null, updated: ConsumerGroupMember | null, regexCache: Map<string, string[]>): Map<string, SubscribedTopicMetadata> {
     const names = new Set<string>();
     for (const m of group.members.values()) {
       if (old !== null && m.memberId === old.memberId) continue;
@@ -567,13 +619,13 @@ export class ConsumerGroupManager {
 
   // ---- leaving and fencing ---------------------------------------------------------------------------------------
 
-  private computeLeave(p: HeartbeatParams): { group: ConsumerGroup; records: ConsumerGroupRecord[]; result: HeartbeatResult } {
+  private computeLeave(p: HeartbeatParams): { group: ConsumerGroup; records: ConsumerGroupRecord[]; result: HeartbeatResult; conversion?: ClassicGroupConversion } {
     const group = this.consumerGroupOrThrow(p.groupId);
     const result: HeartbeatResult = { errorCode: ErrorCode.NONE, errorMessage: null, memberId: p.memberId, memberEpoch: p.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
     if (p.instanceId === null) {
       const member = this.memberOrThrow(group, p.memberId);
       this.log.info({ groupId: group.groupId, memberId: p.memberId }, 'member left the consumer group');
-      return { group, records: this.fenceMemberRecords(group, member), result };
+      return { group, ...this.fenceMemberChange(group, member), result };
     }
     const member = group.staticMember(p.instanceId);
     if (member === undefined) throw new KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${p.instanceId} is unknown.`);
@@ -594,10 +646,29 @@ export class ConsumerGroupManager {
       return { group, records, result: { ...result, memberId: member.memberId, memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH } };
     }
     this.log.info({ groupId: group.groupId, memberId: p.memberId, instanceId: p.instanceId }, 'static member left the consumer group');
-    return { group, records: this.fenceMemberRecords(group, member), result };
+    return { group, ...this.fenceMemberChange(group, member), result };
   }
 
-  /** Kafka's consumerGroupFenceMember (without the downgrade): tombstones, new subscription metadata, epoch + 1. */
+  /**
+   * Kafka's consumerGroupFenceMember: the last consumer-protocol member leaving a group whose other members all use
+   * the classic protocol downgrades it to a classic group (validateOnlineDowngradeWithFencedMember: the policy
+   * allows downgrades, some member stays, and they fit group.max.size); otherwise the member is removed.
+   */
+  fenceMemberChange(group: ConsumerGroup, member: ConsumerGroupMember): { records: ConsumerGroupRecord[]; conversion?: ClassicGroupConversion } {
+    const others = group.members.size - 1;
+    const downgrade =
+      !usesClassicProtocol(member) &&
+      group.numClassicProtocolMembers() === others &&
+      others >= 1 &&
+      (this.settings.migrationPolicy === 'downgrade' || this.settings.migrationPolicy === 'bidirectional') &&
+      others <= this.settings.classicMaxSize;
+    if (!downgrade) return { records: this.fenceMemberRecords(group, member) };
+    this.log.info({ groupId: group.groupId, memberId: member.memberId, classicMembers: others }, 'the last consumer-protocol member left: downgrading to a classic group');
+    const downgraded = classicGroupFromConsumer(group, member.memberId, this.hooks.topics);
+    return { records: this.deleteGroup(group), conversion: { kind: 'downgrade', group: downgraded } };
+  }
+
+  /** Kafka's removeMember plus the rest of consumerGroupFenceMember: tombstones, new subscription metadata, epoch + 1. */
   fenceMemberRecords(group: ConsumerGroup, member: ConsumerGroupMember): ConsumerGroupRecord[] {
     const groupId = group.groupId;
     const records: ConsumerGroupRecord[] = [
@@ -620,7 +691,8 @@ export class ConsumerGroupManager {
     if (group === undefined || member === undefined) return;
     if (onlyAtEpoch !== undefined && member.memberEpoch !== onlyAtEpoch) return;
     this.log.info({ groupId, memberId, reason }, 'member fenced from the consumer group');
-    void this.apply(group, this.fenceMemberRecords(group, member)).then((code) => {
+    const change = this.fenceMemberChange(group, member);
+    void this.apply(group, change.records, { conversion: change.conversion }).then((code) => {
       if (code !== ErrorCode.NONE) this.log.warn({ groupId, memberId, errorCode: code }, 'writing the fencing of a member failed');
     });
   }
@@ -723,7 +795,7 @@ export class ConsumerGroupManager {
   }
 }
 
-function sameSubscriptionMetadata(a: ReadonlyMap<string, SubscribedTopicMetadata>, b: ReadonlyMap<string, SubscribedTopicMetadata>): boolean {
+export function sameSubscriptionMetadata(a: ReadonlyMap<string, SubscribedTopicMetadata>, b: ReadonlyMap<string, SubscribedTopicMetadata>): boolean {
   if (a.size !== b.size) return false;
   for (const [name, t] of a) {
     const o = b.get(name);

@@ -180,7 +180,12 @@ export class LogCleaner {
   private readonly uncleanable = new WeakSet<CleanableLog>();
   /** Largest timestamp of each segment's first batch (max.compaction.lag.ms), read once per segment. */
   private readonly firstBatchTimestamps = new WeakMap<LogSegment, number>();
-  private readonly map: OffsetMap;
+  private map: OffsetMap;
+  /** A new log.cleaner.dedupe.buffer.size, applied when the next cleaning starts (reconfigure). */
+  private pendingMapBytes: number | undefined;
+  /** The rate and buffer size in force (the started-with config, then reconfigure's). */
+  private ioMaxBytesPerSecond: number;
+  private dedupeBufferSize: number;
   private readonly throttler: Throttler;
   private readonly records = new BatchRecords();
   private kept = new Uint8Array(64);
@@ -197,15 +202,33 @@ export class LogCleaner {
 
   private constructor(private readonly options: LogCleanerOptions) {
     this.clock = options.clock ?? Date.now;
-    const mapBytes = offsetMapBytes(options.config.dedupeBufferSize);
-    if (mapBytes < options.config.dedupeBufferSize) {
-      options.logger.warn(
-        { dedupeBufferSize: options.config.dedupeBufferSize, usedBytes: mapBytes },
+    this.ioMaxBytesPerSecond = options.config.ioMaxBytesPerSecond;
+    this.dedupeBufferSize = options.config.dedupeBufferSize;
+    this.map = new OffsetMap(LogCleaner.mapBytesFor(options.config.dedupeBufferSize, options.logger));
+    this.throttler = new Throttler(options.config.ioMaxBytesPerSecond, this.clock, (ms) => this.sleep(ms));
+  }
+
+  private static mapBytesFor(dedupeBufferSize: number, logger: Logger): number {
+    const mapBytes = offsetMapBytes(dedupeBufferSize);
+    if (mapBytes < dedupeBufferSize) {
+      logger.warn(
+        { dedupeBufferSize, usedBytes: mapBytes },
         'log.cleaner.dedupe.buffer.size is more than the offset map can use (2^31 - 1 bytes, or a quarter of the memory); clamped',
       );
     }
-    this.map = new OffsetMap(mapBytes);
-    this.throttler = new Throttler(options.config.ioMaxBytesPerSecond, this.clock, (ms) => this.sleep(ms));
+    return mapBytes;
+  }
+
+  /**
+   * log.cleaner.io.max.bytes.per.second or log.cleaner.dedupe.buffer.size changed at runtime (dynamic broker
+   * configs; Kafka's LogCleaner.reconfigure restarts its threads with them). The rate applies at once; the offset
+   * map is reallocated when the next cleaning starts, never under a cleaning in progress.
+   */
+  reconfigure(config: Pick<CleanerConfig, 'ioMaxBytesPerSecond' | 'dedupeBufferSize'>): void {
+    if (config.ioMaxBytesPerSecond !== this.ioMaxBytesPerSecond) this.throttler.setRate(config.ioMaxBytesPerSecond);
+    if (config.dedupeBufferSize !== this.dedupeBufferSize) this.pendingMapBytes = LogCleaner.mapBytesFor(config.dedupeBufferSize, this.options.logger);
+    this.ioMaxBytesPerSecond = config.ioMaxBytesPerSecond;
+    this.dedupeBufferSize = config.dedupeBufferSize;
   }
 
   /** Reads the cleaner checkpoint; start() begins the background task. */
@@ -387,6 +410,10 @@ export class LogCleaner {
     const startedMs = Date.now();
     this.stats = { bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsKept: 0 };
     const segments = log.cleanerSegments();
+    if (this.pendingMapBytes !== undefined) {
+      this.map = new OffsetMap(this.pendingMapBytes);
+      this.pendingMapBytes = undefined;
+    }
     try {
       return await this.cleanWithMap(log, segments, firstDirtyOffset, firstUncleanableOffset, now, startedMs);
     } finally {

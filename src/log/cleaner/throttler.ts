@@ -10,11 +10,18 @@ export class Throttler {
   private bytesInWindow = 0;
 
   constructor(
-    private readonly bytesPerSecond: number,
+    private bytesPerSecond: number,
     private readonly clock: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
     this.windowStartMs = clock();
+  }
+
+  /** A new rate (log.cleaner.io.max.bytes.per.second changed at runtime); the current window starts over. */
+  setRate(bytesPerSecond: number): void {
+    this.bytesPerSecond = bytesPerSecond;
+    this.windowStartMs = this.clock();
+    this.bytesInWindow = 0;
   }
 
   get unlimited(): boolean {

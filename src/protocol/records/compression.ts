@@ -31,6 +31,34 @@
 // (1 MiB): producers with default settings build batches of about 1 MB before compression (librdkafka's
 // batch.size, the Java producer's batch.size estimate), so no real batch comes near it.
 //
+// Streaming (decompressRecordStream, what produce validation uses: log/log-validator.ts). The records are handed to
+// a sink in bounded pieces that the sink must consume during the call, so validating a batch holds one piece, never
+// the whole decompressed batch, and a bomb is refused as soon as its output passes the cap:
+//
+//   codec          piece                                           why
+//   gzip           64 KiB, one reused buffer                       zlib inflates into any output size; the native
+//                                                                  handle's writeSync (what gunzipSync itself runs)
+//                                                                  is driven directly, so nothing is allocated
+//   snappy xerial  one chunk (32 KiB as Java writes it)            chunks are independent raw blocks
+//   snappy raw     the whole block (no streaming)                  a copy may reach back to any earlier byte of the
+//                                                                  block (4-byte offsets), so a decoder needs all
+//                                                                  of it; snappy expands at most ~21x (a 3-byte
+//                                                                  copy of 64 bytes), so the block is bounded by
+//                                                                  ~21 x the batch size as well as by the cap
+//   lz4            one block (64 KiB as Kafka and librdkafka       blocks are independent (Kafka's reader decodes
+//                  write it; BD allows up to 4 MiB), one reused    each alone); a stored block is a slice of the
+//                  buffer                                          payload
+//   zstd           one block (at most 128 KiB), fzstd's            the frame's window (the history the format lets
+//                  streaming decoder                               matches reach) is fzstd's, allocated as the frame
+//                                                                  declares it, checked first (checkZstdWindow);
+//                                                                  fzstd allocates each block's output afresh, so a
+//                                                                  zstd bomb still churns (freed, not held)
+//
+// The cap stays 128 MiB: with streaming it no longer sets memory, only the CPU a hostile batch costs before it is
+// refused (about 0.2 s of inflating for gzip, the same as a legitimate batch of that size), and a lower one would
+// refuse highly compressible batches that Kafka, which has no cap, accepts (a 1 MB batch of repetitive JSON
+// inflates 50-100x).
+//
 // Errors, mapped as Kafka's exceptions map on the wire (Errors.forException):
 //   undefined codec 5-7                         UNKNOWN_SERVER_ERROR  (IllegalArgumentException)
 //   corrupt or truncated compressed stream      UNKNOWN_SERVER_ERROR  (KafkaException "Failed to decompress
@@ -45,7 +73,7 @@
 // 161 µs / 390 (no output cap); zstd: fzstd 310 µs / 530, @bokuweb/zstd-wasm 60 µs / 3000 (allocates the
 // frame's declared size, 1 MiB when undeclared; wasm memory never shrinks).
 import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, gunzipSync, gzip as gzipCallback } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gunzip as gunzipCallback, gunzipSync, gzip as gzipCallback, type Gunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { KafkaError } from '../../errors.js';
 import { ErrorCode } from '../error-codes.js';
@@ -79,6 +107,33 @@ export function decompressRecords(codec: number, payload: Buffer, maxBytes = MAX
       return unlz4(payload, maxBytes);
     case 4:
       return unzstd(payload, maxBytes);
+    default:
+      throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Unknown compression type id: ${codec}`);
+  }
+}
+
+/** Receives decompressed records one piece at a time, in order; the piece's bytes are valid only during the call. */
+export type DecompressedChunkSink = (chunk: Buffer) => void;
+
+/**
+ * The records of a batch with compression `codec`, decompressed and handed to `sink` in bounded pieces (table in
+ * the header; `payload` itself in one piece for codec 0); returns the decompressed length. Throws what
+ * decompressRecords throws, as soon as it is found: pieces before a corrupt stretch or the one passing `maxBytes`
+ * have been handed over by then.
+ */
+export function decompressRecordStream(codec: number, payload: Buffer, sink: DecompressedChunkSink, maxBytes = MAX_DECOMPRESSED_BYTES): number {
+  switch (codec) {
+    case 0:
+      sink(payload);
+      return payload.length;
+    case 1:
+      return gunzipStream(payload, sink, maxBytes);
+    case 2:
+      return snappyChunks(payload, maxBytes, sink);
+    case 3:
+      return lz4Blocks(payload, maxBytes, lz4StreamBlockBuffer, sink);
+    case 4:
+      return zstdBlocks(payload, maxBytes, sink);
     default:
       throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `Unknown compression type id: ${codec}`);
   }
@@ -135,15 +190,102 @@ function gunzip(payload: Buffer, maxBytes: number): Buffer {
   }
 }
 
+/** The native zlib handle of a node:zlib stream (internal API: what zlibBufferSync and processChunkSync drive). */
+interface ZlibHandle {
+  writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
+  reset(): void;
+  onerror: (message: string, errno: number, code: string) => void;
+}
+
+const GZIP_PIECE_BYTES = 64 * 1024;
+
+/** One inflater and its output buffer, reused by every gunzipStream (validation is synchronous: one at a time). */
+interface GzipStreamer {
+  gunzip: Gunzip;
+  handle: ZlibHandle;
+  /** [avail_out, avail_in] after each writeSync, as node:zlib keeps them. */
+  state: Uint32Array;
+  piece: Buffer;
+  error: string | undefined;
+  busy: boolean;
+}
+
+let gzipStreamer: GzipStreamer | null | undefined;
+
+/** The shared inflater, or null when this Node's zlib lacks the internals (then gunzipStream decodes in one piece). */
+function makeGzipStreamer(): GzipStreamer | null {
+  const gunzip = createGunzip();
+  const internals = gunzip as unknown as { _handle?: ZlibHandle; _writeState?: Uint32Array };
+  const handle = internals._handle;
+  const state = internals._writeState;
+  if (handle === undefined || typeof handle.writeSync !== 'function' || typeof handle.reset !== 'function' || !(state instanceof Uint32Array)) {
+    gunzip.close();
+    return null;
+  }
+  const streamer: GzipStreamer = { gunzip, handle, state, piece: Buffer.allocUnsafe(GZIP_PIECE_BYTES), error: undefined, busy: false };
+  // node:zlib's own handler destroys the stream; this one records the message (zlib's, as gunzipSync reports it).
+  handle.onerror = (message) => {
+    streamer.error = message;
+  };
+  return streamer;
+}
+
+/**
+ * gzip in 64 KiB pieces: zlib inflates (Z_FINISH, all input offered, as gunzipSync does) into the reused piece
+ * until a call leaves output room, which means the stream ended (or zlib reported an error: a truncated stream is
+ * "unexpected end of file"). Each call is offered at most the cap plus one byte of room, so a bomb stops at the cap.
+ */
+function gunzipStream(payload: Buffer, sink: DecompressedChunkSink, maxBytes: number): number {
+  if (gzipStreamer === undefined) gzipStreamer = makeGzipStreamer();
+  const z = gzipStreamer;
+  if (z === null || z.busy) {
+    const out = gunzip(payload, maxBytes);
+    sink(out);
+    return out.length;
+  }
+  z.busy = true;
+  try {
+    let inOff = 0;
+    let inLen = payload.length;
+    let total = 0;
+    for (;;) {
+      const room = Math.min(GZIP_PIECE_BYTES, maxBytes - total + 1);
+      z.handle.writeSync(zlibConstants.Z_FINISH, payload, inOff, inLen, z.piece, 0, room);
+      if (z.error !== undefined) throw corrupt('gzip', z.error);
+      const availOut = z.state[0]!;
+      const availIn = z.state[1]!;
+      const produced = room - availOut;
+      total += produced;
+      if (total > maxBytes) throw tooLarge('gzip', maxBytes);
+      inOff += inLen - availIn;
+      inLen = availIn;
+      if (produced > 0) sink(z.piece.subarray(0, produced));
+      if (availOut !== 0) return total;
+    }
+  } finally {
+    z.error = undefined;
+    z.handle.reset();
+    z.busy = false;
+  }
+}
+
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 /** Magic, version and compatible version. */
 const XERIAL_HEADER_SIZE = 16;
 
 function unsnappy(payload: Buffer, maxBytes: number): Buffer {
-  if (payload.length < XERIAL_HEADER_SIZE || !payload.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) {
-    return snappyBlock(payload, maxBytes, maxBytes);
-  }
   const chunks: Buffer[] = [];
+  const total = snappyChunks(payload, maxBytes, (chunk) => chunks.push(chunk));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** Hands `sink` each xerial chunk decoded, or the raw block whole (table in the header); returns the total. */
+function snappyChunks(payload: Buffer, maxBytes: number, sink: DecompressedChunkSink): number {
+  if (payload.length < XERIAL_HEADER_SIZE || !payload.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) {
+    const block = snappyBlock(payload, maxBytes, maxBytes);
+    sink(block);
+    return block.length;
+  }
   let total = 0;
   let pos = XERIAL_HEADER_SIZE;
   while (pos < payload.length) {
@@ -153,10 +295,10 @@ function unsnappy(payload: Buffer, maxBytes: number): Buffer {
     if (length < 0 || pos + length > payload.length) throw corrupt('snappy', `chunk of ${length} bytes runs past the payload`);
     const chunk = snappyBlock(payload.subarray(pos, pos + length), maxBytes - total, maxBytes);
     total += chunk.length;
-    chunks.push(chunk);
+    sink(chunk);
     pos += length;
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return total;
 }
 
 /**
@@ -235,6 +377,23 @@ const LZ4_MAGIC = 0x184d2204;
 const LZ4_MAX_BLOCK_SIZES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 function unlz4(payload: Buffer, maxBytes: number): Buffer {
+  const blocks: Buffer[] = [];
+  const total = lz4Blocks(payload, maxBytes, Buffer.allocUnsafe, (block) => blocks.push(block));
+  return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks, total);
+}
+
+/** The block buffer lz4Blocks decodes into for decompressRecordStream: one, grown to the largest block size seen. */
+let lz4StreamBuffer = Buffer.alloc(0);
+function lz4StreamBlockBuffer(maxBlockSize: number): Buffer {
+  if (lz4StreamBuffer.length < maxBlockSize) lz4StreamBuffer = Buffer.allocUnsafe(maxBlockSize);
+  return lz4StreamBuffer;
+}
+
+/**
+ * Hands `sink` each block of the LZ4 frame `payload`, decoded into `blockBuffer(maxBlockSize)` (a stored block is
+ * a slice of the payload); returns the total.
+ */
+function lz4Blocks(payload: Buffer, maxBytes: number, blockBuffer: (maxBlockSize: number) => Buffer, sink: DecompressedChunkSink): number {
   if (payload.length < 7) throw corrupt('lz4', 'frame shorter than its header');
   if (payload.readUInt32LE(0) !== LZ4_MAGIC) throw corrupt('lz4', 'not an LZ4 frame');
   const flg = payload[4]!;
@@ -256,7 +415,6 @@ function unlz4(payload: Buffer, maxBytes: number): Buffer {
   if (payload[pos] !== ((xxhash32(payload, 4, pos) >>> 8) & 0xff)) throw corrupt('lz4', 'frame descriptor checksum mismatch');
   pos += 1;
 
-  const blocks: Buffer[] = [];
   let total = 0;
   for (;;) {
     if (pos + 4 > payload.length) throw corrupt('lz4', 'truncated block size');
@@ -274,16 +432,16 @@ function unlz4(payload: Buffer, maxBytes: number): Buffer {
     if (stored) {
       block = payload.subarray(pos, pos + size);
     } else {
-      const out = Buffer.allocUnsafe(maxBlockSize);
-      block = out.subarray(0, decodeLz4Block(payload, pos, pos + size, out));
+      const out = blockBuffer(maxBlockSize);
+      block = out.subarray(0, decodeLz4Block(payload, pos, pos + size, out.subarray(0, maxBlockSize)));
     }
     total += block.length;
     if (total > maxBytes) throw tooLarge('lz4', maxBytes);
-    blocks.push(block);
+    sink(block);
     pos += size + (blockChecksums ? 4 : 0);
   }
   if (contentChecksum && pos + 4 > payload.length) throw corrupt('lz4', 'truncated content checksum');
-  return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks, total);
+  return total;
 }
 
 /** Decodes the LZ4 block src[start, end) into `dst` from 0 (independent blocks); returns the bytes written. */
@@ -391,23 +549,37 @@ export function xxhash32(buf: Buffer, start: number, end: number): number {
 
 function unzstd(payload: Buffer, maxBytes: number): Buffer {
   const chunks: Buffer[] = [];
+  const total = zstdBlocks(payload, maxBytes, (chunk) => chunks.push(chunk));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** Hands `sink` each block fzstd decodes (a fresh buffer of at most 128 KiB); returns the total. */
+function zstdBlocks(payload: Buffer, maxBytes: number, sink: DecompressedChunkSink): number {
   let total = 0;
   let ended = false;
+  let sinkError: unknown;
   const decoder = new ZstdDecompress((chunk, final) => {
     total += chunk.length;
     if (total > maxBytes) throw tooLarge('zstd', maxBytes);
-    if (chunk.length > 0) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    if (chunk.length > 0) {
+      try {
+        sink(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      } catch (err) {
+        sinkError = err;
+        throw err;
+      }
+    }
     if (final) ended = true;
   });
   try {
     checkZstdWindow(payload, maxBytes);
     decoder.push(payload, true);
   } catch (err) {
-    if (err instanceof KafkaError) throw err;
+    if (err instanceof KafkaError || err === sinkError) throw err;
     throw corrupt('zstd', (err as Error).message);
   }
   if (!ended) throw corrupt('zstd', 'truncated frame');
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return total;
 }
 
 /** Windows every zstd decoder accepts by default (the format's recommended minimum support is 8 MiB). */

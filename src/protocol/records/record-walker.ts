@@ -33,6 +33,18 @@
 //   offsetDelta other than the record's index (Eddy only; see   Record I has offset delta D: the offset deltas of a
 //     log-validator.ts)                                         batch's records must be 0, 1, 2, ...
 //
+// Compressed batches are walked as a stream (RecordStream): the decompressed records arrive in pieces
+// (protocol/records/compression.ts decompressRecordStream) and only the current piece is held. A record that lies
+// wholly in a piece is read in place as above; one that straddles two pieces (or more: a record may be larger than a
+// piece) is read by a resumable reader that keeps only the fields it has decoded so far and skips key, value and
+// header bytes as they pass, so a varint split between pieces costs nothing either. The outcome is the same as
+// walkRecords over the whole decompressed records: same checks, order and reasons. Two checks compare with the
+// bytes left in the whole records ("expected N bytes ... only M remaining", "header count larger than the remaining
+// size"); the stream cannot know M until it ends, so such a check is kept as a threshold, and a record that then
+// fails is reported once the stream has ended, by the first check that fails in walkRecords' order. After a
+// malformed record the rest of the stream is only counted (the caller keeps decompressing it, so a corrupt or
+// over-long stream is still reported first, as when the whole batch was decompressed up front).
+//
 // Varints are read as Java reads them: a varint is an int32 (a 5th byte's bits beyond 32 are dropped, its high bit
 // must be clear), a varlong an int64. Timestamp deltas are kept as JS numbers, exact up to 7 varint bytes (|delta|
 // < 2^48 ms, about 8,900 years); a longer one sets `wideTimestampDelta` and the caller re-reads exactly with
@@ -286,4 +298,318 @@ function readRecord(buf: Buffer, pos: number, end: number, index: number): strin
     visitor(view);
   }
   return '';
+}
+
+// ---- the streaming walk (compressed batches) ---------------------------------------------------------------------
+
+/** Where the resumable reader is in a straddling record (readRecord's fields, in order). */
+const enum Field {
+  Length,
+  Attributes,
+  TimestampDelta,
+  OffsetDelta,
+  KeyLength,
+  Key,
+  ValueLength,
+  Value,
+  HeaderCount,
+  HeaderKeyLength,
+  HeaderKey,
+  HeaderValueLength,
+  HeaderValue,
+  /** Every field read: the size and offset-delta checks are left. */
+  Done,
+}
+
+/** Which of readRecord's remaining-bytes checks precede a failure (decided when the stream ends). */
+const enum Pending {
+  /** None: the failure is in the length varint, or after the whole records (bytes remaining). */
+  None,
+  /** The length check ("expected N bytes in record payload"): the failure is in the fields before the headers. */
+  Size,
+  /** The length check, then the header-count check: the failure is in the headers or after them. */
+  SizeAndHeaders,
+}
+
+/**
+ * walkRecords (or forEachRecord, with a visitor) over records that arrive in pieces: begin(), push() each piece in
+ * order, end(). Nothing is allocated per record or per piece; reuse one instance (begin resets it).
+ */
+export class RecordStream {
+  private out: RecordWalk = makeRecordWalk();
+  private count = 0;
+  private skipTimestampDelta = NaN;
+  private visit: ((record: RecordView) => void) | undefined;
+  /** Index of the record being read (records read so far). */
+  private index = 0;
+  /** Bytes pushed so far: the stream offset of the next piece's first byte. */
+  private total = 0;
+  private maxDelta = -Infinity;
+  private maxIndex = -1;
+  private minDelta = Infinity;
+  private keyless = 0;
+  private wideDelta = false;
+  /** The walk has failed: later pieces are only counted, and the reason is decided at end(). */
+  private failed = false;
+  private failure = '';
+  private failureIndex = -1;
+  private failurePending = Pending.None;
+
+  // The straddling record: the resumable reader's state (stream offsets, not piece offsets).
+  private inRecord = false;
+  private field = Field.Length;
+  private varRaw = 0;
+  private varScale = 1;
+  private varBytes = 0;
+  private skipLeft = 0;
+  private size = 0;
+  /** Stream offset just after the length varint (readRecord's recordStart). */
+  private recordStart = 0;
+  private timestampDelta = 0;
+  /** The timestamp varlong's bytes, for the exact (bigint) value a visitor gets. */
+  private readonly timestampBytes = Buffer.alloc(10);
+  private offsetDelta = 0;
+  private keyLength = 0;
+  private valueLength = 0;
+  private headerCount = 0;
+  private headersLeft = 0;
+  /** Stream offset just after the header-count varint. */
+  private headersStart = 0;
+
+  /** Starts a walk of `count` records (walkRecords' arguments; `visit` as forEachRecord's). */
+  begin(count: number, skipTimestampDelta: number, out: RecordWalk, visit?: (record: RecordView) => void): void {
+    this.out = out;
+    this.count = count;
+    this.skipTimestampDelta = skipTimestampDelta;
+    this.visit = visit;
+    this.index = 0;
+    this.total = 0;
+    this.maxDelta = -Infinity;
+    this.maxIndex = -1;
+    this.minDelta = Infinity;
+    this.keyless = 0;
+    this.wideDelta = false;
+    this.failed = false;
+    this.failure = '';
+    this.failureIndex = -1;
+    this.failurePending = Pending.None;
+    this.inRecord = false;
+  }
+
+  /** The next piece of the records; read during the call, not kept. */
+  push(piece: Buffer): void {
+    const base = this.total;
+    this.total += piece.length;
+    if (this.failed) return;
+    const end = piece.length;
+    let pos = 0;
+    if (this.inRecord) {
+      pos = this.resume(piece, 0, base);
+      if (pos < 0) return;
+    }
+    visitor = this.visit;
+    wide = false;
+    try {
+      while (this.index < this.count) {
+        if (readRecord(piece, pos, end, this.index) === '') {
+          this.recordDone(recordTimestampDelta, recordKeyLength);
+          pos = recordEnd;
+          continue;
+        }
+        // Not wholly in this piece, or malformed: the resumable reader decides, from the record's first byte.
+        this.inRecord = true;
+        this.field = Field.Length;
+        this.varRaw = 0;
+        this.varScale = 1;
+        this.varBytes = 0;
+        pos = this.resume(piece, pos, base);
+        if (pos < 0) return;
+      }
+    } finally {
+      visitor = undefined;
+      if (wide) this.wideDelta = true;
+    }
+    if (pos < end) this.fail(REMAINING, Pending.None, this.count > 0 ? this.count - 1 : 0);
+  }
+
+  /** The stream ended (every piece pushed, the decompressor found no error): the outcome in `out`, as walkRecords. */
+  end(): RecordWalk {
+    if (!this.failed && this.inRecord) {
+      // The records end inside a record: before its first byte, or in a field (read past the end).
+      if (this.field === Field.Length && this.varBytes === 0) this.fail(PREMATURE_EOF, Pending.None);
+      else this.fail(STRUCTURE, this.pendingAt());
+    }
+    const out = this.out;
+    out.count = this.index;
+    out.maxTimestampDelta = this.maxDelta;
+    out.maxTimestampIndex = this.maxIndex;
+    out.minTimestampDelta = this.minDelta;
+    out.keylessCount = this.keyless;
+    out.wideTimestampDelta = this.wideDelta;
+    out.errorIndex = this.failed ? this.failureIndex : -1;
+    out.error = this.failed ? this.decideFailure() : '';
+    this.visit = undefined;
+    return out;
+  }
+
+  private recordDone(timestampDelta: number, keyLength: number): void {
+    if (timestampDelta > this.maxDelta) {
+      this.maxDelta = timestampDelta;
+      this.maxIndex = this.index;
+    }
+    if (timestampDelta < this.minDelta && timestampDelta !== this.skipTimestampDelta) this.minDelta = timestampDelta;
+    if (keyLength < 0) this.keyless++;
+    this.index++;
+  }
+
+  private fail(reason: string, pending: Pending, index = this.index): -1 {
+    this.failed = true;
+    this.inRecord = false;
+    this.failure = reason;
+    this.failureIndex = index;
+    this.failurePending = pending;
+    return -1;
+  }
+
+  /** The remaining-bytes checks that precede a failure at the current field. */
+  private pendingAt(): Pending {
+    if (this.field === Field.Length) return Pending.None;
+    return this.field <= Field.HeaderCount ? Pending.Size : Pending.SizeAndHeaders;
+  }
+
+  /** The failure as walkRecords gives it, now that the records' length (this.total) is known. */
+  private decideFailure(): string {
+    if (this.failurePending === Pending.None) return this.failure;
+    const remaining = this.total - this.recordStart;
+    if (remaining < this.size) {
+      return `Invalid record size: expected ${this.size} bytes in record payload, but instead the buffer has only ${remaining} remaining bytes.`;
+    }
+    if (this.failurePending === Pending.SizeAndHeaders && this.headerCount > this.total - this.headersStart) {
+      return `Found invalid number of record headers. ${this.headerCount} is larger than the remaining size of the buffer`;
+    }
+    return this.failure;
+  }
+
+  /**
+   * Reads the straddling record on from piece[pos] (stream offset base + pos), as readRecord does. Returns the
+   * piece offset where the record ended, or -1 when the piece is used up first (the record goes on in the next
+   * piece) or the record is malformed (the walk has failed).
+   */
+  private resume(piece: Buffer, pos: number, base: number): number {
+    const end = piece.length;
+    let p = pos;
+    for (;;) {
+      const field = this.field;
+      if (field === Field.Key || field === Field.Value || field === Field.HeaderKey || field === Field.HeaderValue) {
+        const n = Math.min(this.skipLeft, end - p);
+        p += n;
+        this.skipLeft -= n;
+        if (this.skipLeft > 0) return -1;
+        if (field === Field.Key) this.field = Field.ValueLength;
+        else if (field === Field.Value) this.field = Field.HeaderCount;
+        else if (field === Field.HeaderKey) this.field = Field.HeaderValueLength;
+        else this.field = --this.headersLeft > 0 ? Field.HeaderKeyLength : Field.Done;
+        continue;
+      }
+      if (field === Field.Done) return this.finishRecord(base + p) ? p : -1;
+      if (p >= end) return -1;
+      const b = piece[p++]!;
+      if (field === Field.Attributes) {
+        this.field = Field.TimestampDelta;
+        continue;
+      }
+      // A varint (a varlong for the timestamp delta), one byte at a time: ByteUtils.readVarint / readVarlong.
+      const n = this.varBytes++;
+      let v = 0;
+      if (field === Field.TimestampDelta) {
+        this.timestampBytes[n] = b;
+        this.varRaw += (b & 0x7f) * this.varScale;
+        this.varScale *= 128;
+        if (b >= 0x80) {
+          if (n === 9) return this.fail(STRUCTURE, Pending.Size); // "Varlong is too long"
+          continue;
+        }
+        if (n >= 7) this.wideDelta = true;
+        const raw = this.varRaw;
+        this.timestampDelta = raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+      } else {
+        if (n < 4) {
+          this.varRaw |= (b & 0x7f) << (7 * n);
+          if (b >= 0x80) continue;
+        } else {
+          if (b >= 0x80) return this.fail(STRUCTURE, this.pendingAt()); // "Varint is too long"
+          this.varRaw |= b << 28;
+        }
+        const raw = this.varRaw;
+        v = (raw >>> 1) ^ -(raw & 1);
+      }
+      this.varRaw = 0;
+      this.varScale = 1;
+      this.varBytes = 0;
+      switch (field) {
+        case Field.Length:
+          this.size = v;
+          this.recordStart = base + p;
+          this.field = Field.Attributes;
+          break;
+        case Field.TimestampDelta:
+          this.field = Field.OffsetDelta;
+          break;
+        case Field.OffsetDelta:
+          this.offsetDelta = v;
+          this.field = Field.KeyLength;
+          break;
+        case Field.KeyLength:
+          this.keyLength = v;
+          this.skipLeft = v > 0 ? v : 0;
+          this.field = Field.Key;
+          break;
+        case Field.ValueLength:
+          this.valueLength = v;
+          this.skipLeft = v > 0 ? v : 0;
+          this.field = Field.Value;
+          break;
+        case Field.HeaderCount:
+          if (v < 0) return this.fail(`Found invalid number of record headers ${v}`, Pending.Size);
+          this.headerCount = v;
+          this.headersStart = base + p;
+          this.headersLeft = v;
+          this.field = v > 0 ? Field.HeaderKeyLength : Field.Done;
+          break;
+        case Field.HeaderKeyLength:
+          if (v < 0) return this.fail(`Invalid negative header key size ${v}`, Pending.SizeAndHeaders);
+          this.skipLeft = v;
+          this.field = Field.HeaderKey;
+          break;
+        case Field.HeaderValueLength:
+          this.skipLeft = v > 0 ? v : 0;
+          this.field = Field.HeaderValue;
+          break;
+      }
+    }
+  }
+
+  /** Every field read, ending at stream offset `at`: readRecord's last two checks, then the record counts. */
+  private finishRecord(at: number): boolean {
+    const read = at - this.recordStart;
+    if (read !== this.size) {
+      this.fail(`Invalid record size: expected to read ${this.size} bytes in record payload, but instead read ${read}`, Pending.SizeAndHeaders);
+      return false;
+    }
+    if (this.offsetDelta !== this.index) {
+      this.fail(`Record ${this.index} has offset delta ${this.offsetDelta}: the offset deltas of a batch's records must be 0, 1, 2, ...`, Pending.SizeAndHeaders);
+      return false;
+    }
+    this.inRecord = false;
+    if (this.visit !== undefined) {
+      view.index = this.index;
+      view.timestampDelta = readVarlongBig(this.timestampBytes, 0);
+      view.offsetDelta = this.offsetDelta;
+      view.keyLength = this.keyLength;
+      view.valueLength = this.valueLength;
+      this.visit(view);
+    }
+    this.recordDone(this.timestampDelta, this.keyLength);
+    return true;
+  }
 }
