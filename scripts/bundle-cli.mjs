@@ -19,6 +19,7 @@
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,11 +134,48 @@ for (const [dir, name] of [...bundled].sort(([, a], [, b]) => a.localeCompare(b)
 writeFileSync(path.join(cliDir, 'THIRD-PARTY-NOTICES'), `${notices.join('\n')}\n`);
 
 /**
- * The V8 code cache: one `eddy start` on an empty temporary data dir, stopped once it listens, so the cache holds
- * what a start compiles (V8 compiles functions lazily, on first call). The launcher writes it at exit
+ * The V8 code cache: one `eddy start` on an empty temporary data dir, asked ApiVersions and Metadata once it listens
+ * and then stopped, so the cache holds what a start and a client's first requests compile (V8 compiles functions
+ * lazily, on first call). The launcher writes it at exit
  * (EDDY_CODE_CACHE_OUT). A failure here leaves no cache (starts are then ~30 ms slower) and says so; it does not fail
  * the build.
  */
+/** ApiVersions v0 then Metadata v0 (all topics) on one connection; resolves when both are answered (or after 5 s). */
+function firstRequests(port) {
+  const frame = (apiKey, correlationId, body) => {
+    const clientId = Buffer.from('eddy-build');
+    const header = Buffer.alloc(10);
+    header.writeInt16BE(apiKey, 0);
+    header.writeInt16BE(0, 2);
+    header.writeInt32BE(correlationId, 4);
+    header.writeInt16BE(clientId.length, 8);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(header.length + clientId.length + body.length, 0);
+    return Buffer.concat([size, header, clientId, body]);
+  };
+  const allTopics = Buffer.alloc(4); // Metadata v0: an empty topic array means every topic
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, 5000);
+    let received = Buffer.alloc(0);
+    let answers = 0;
+    socket.on('error', done);
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) {
+        received = received.subarray(4 + received.readInt32BE(0));
+        if (++answers === 2) done();
+      }
+    });
+    socket.write(Buffer.concat([frame(18, 1, Buffer.alloc(0)), frame(3, 2, allTopics)]));
+  });
+}
+
 async function makeCodeCache() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-code-cache-'));
   try {
@@ -151,9 +189,14 @@ async function makeCodeCache() {
         reject(new Error('no "listening" line within 30 s'));
       }, 30_000);
       let out = '';
+      let asked = false;
       child.stdout.on('data', (chunk) => {
         out += chunk;
-        if (out.includes('"msg":"listening"')) child.kill('SIGTERM');
+        const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+        if (line === undefined || asked) return;
+        asked = true;
+        // One ApiVersions and one Metadata, as a client's first requests, so their code is in the cache too.
+        firstRequests(JSON.parse(line).port).finally(() => child.kill('SIGTERM'));
       });
       child.stderr.resume();
       child.once('exit', (code, signal) => {

@@ -9,7 +9,8 @@
 // GC runs RECLAIM_DELAY_MS later (at most once per RECLAIM_MIN_INTERVAL_MS). Node exposes no GC call without
 // --expose-gc; setting that flag at runtime and taking `gc` from a new VM context is the documented way to get it
 // (v8.setFlagsFromString). If that fails, nothing is reclaimed early and the memory goes at the next natural GC.
-import v8 from 'node:v8';
+import type v8 from 'node:v8';
+import { lazyBuiltin } from '../lazy-builtin.js';
 import vm from 'node:vm';
 import type { Logger } from 'pino';
 
@@ -22,7 +23,7 @@ let gcFunction: (() => void) | null | undefined;
 function loadGc(): (() => void) | null {
   if (gcFunction === undefined) {
     try {
-      v8.setFlagsFromString('--expose-gc');
+      lazyBuiltin<typeof v8>('node:v8').setFlagsFromString('--expose-gc');
       const gc = vm.runInNewContext('gc') as unknown;
       gcFunction = typeof gc === 'function' ? (gc as () => void) : null;
     } catch {

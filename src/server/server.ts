@@ -38,7 +38,8 @@
 // To make the silent case visible, the server checks every OPEN_FILES_CHECK_INTERVAL_MS (Linux: /proc/self/fd
 // against the soft RLIMIT_NOFILE) and, at the limit, counts it and logs at error, rate-limited like refusals.
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { lazyBuiltin } from '../lazy-builtin.js';
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { Connection } from './connection.js';
@@ -141,7 +142,7 @@ export class KafkaServer {
     if (usesTls(spec.securityProtocol)) {
       const t = this.options.tls;
       if (t === undefined) throw new Error(`listener ${spec.name} (${spec.securityProtocol}) needs TLS options`);
-      tlsServer = tls.createServer({
+      tlsServer = lazyBuiltin<typeof tls>('node:tls').createServer({
         cert: t.cert,
         key: t.key,
         ca: t.ca,

@@ -13,7 +13,8 @@
 //   gives out producer ids (InitProducerId), off otherwise; asked for with acks 0/1 it is a usage error (Java's
 //   ConfigException: idempotence needs acks=all). Each partition's batches carry the producer id, epoch and the
 //   next sequence, so a send retried after a retriable error is written once.
-import { createInterface } from 'node:readline';
+import type readline from 'node:readline';
+import { lazyBuiltin } from '../../lazy-builtin.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { KafkaClient } from '../../client/client.js';
 import { partitionForKey } from '../../client/partitioner.js';
@@ -140,12 +141,12 @@ async function produce(client: KafkaClient, args: ProduceArgs): Promise<void> {
     }
   };
 
-  let lines: ReturnType<typeof createInterface> | undefined;
+  let lines: ReturnType<typeof readline.createInterface> | undefined;
   try {
     if (args.value !== undefined) {
       await add(args.value);
     } else {
-      lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      lines = lazyBuiltin<typeof readline>('node:readline').createInterface({ input: process.stdin, crlfDelay: Infinity });
       for await (const line of lines) await add(line);
     }
     await flushAll();
