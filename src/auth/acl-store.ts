@@ -29,7 +29,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readStateFileOrSetAside, writeFileAtomically } from '../metadata/metadata-fs.js';
+import { entriesOfStateDocument, readStateFileOrSetAside, writeFileAtomically } from '../metadata/metadata-fs.js';
 import {
   filterMatches,
   operationCode,
@@ -60,18 +60,10 @@ interface StoredAcl {
 }
 
 function decode(text: string): AclBinding[] | string {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    return `not valid JSON: ${(err as Error).message}`;
-  }
-  if (typeof doc !== 'object' || doc === null) return 'not a JSON object';
-  const { version, acls } = doc as { version?: unknown; acls?: unknown };
-  if (version !== FORMAT_VERSION) return `unknown format version ${JSON.stringify(version)}`;
-  if (!Array.isArray(acls)) return '"acls" is not an array';
+  const acls = entriesOfStateDocument(text, FORMAT_VERSION, 'acls');
+  if (typeof acls === 'string') return acls;
   const out: AclBinding[] = [];
-  for (const raw of acls as unknown[]) {
+  for (const raw of acls) {
     const e = raw as Partial<StoredAcl> | null;
     if (typeof e !== 'object' || e === null) return 'an entry is not an object';
     for (const key of ['resourceType', 'resourceName', 'patternType', 'principal', 'host', 'operation', 'permissionType'] as const) {

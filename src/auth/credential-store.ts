@@ -31,7 +31,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readStateFileOrSetAside, writeFileAtomically } from '../metadata/metadata-fs.js';
+import { entriesOfStateDocument, readStateFileOrSetAside, writeFileAtomically } from '../metadata/metadata-fs.js';
 import { SCRAM_MECHANISMS, scramMechanismByName, type ScramCredential, type ScramMechanism } from './scram.js';
 
 export const CREDENTIALS_FILE = 'scram-credentials.json';
@@ -54,18 +54,10 @@ interface StoredEntry {
 }
 
 function decode(text: string): Map<string, Map<string, ScramCredential>> | string {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    return `not valid JSON: ${(err as Error).message}`;
-  }
-  if (typeof doc !== 'object' || doc === null) return 'not a JSON object';
-  const { version, credentials } = doc as { version?: unknown; credentials?: unknown };
-  if (version !== FORMAT_VERSION) return `unknown format version ${JSON.stringify(version)}`;
-  if (!Array.isArray(credentials)) return '"credentials" is not an array';
+  const credentials = entriesOfStateDocument(text, FORMAT_VERSION, 'credentials');
+  if (typeof credentials === 'string') return credentials;
   const users = new Map<string, Map<string, ScramCredential>>();
-  for (const raw of credentials as unknown[]) {
+  for (const raw of credentials) {
     const e = raw as Partial<StoredEntry> | null;
     if (typeof e !== 'object' || e === null || typeof e.user !== 'string' || e.user === '') return 'an entry has no user';
     const mechanism = typeof e.mechanism === 'string' ? scramMechanismByName(e.mechanism) : undefined;

@@ -30,6 +30,25 @@ export async function readTextFile(file: string): Promise<string | undefined> {
 }
 
 /**
+ * The entries of a versioned state document, `{ "version": N, "<field>": [ ... ] }` (the SCRAM, ACL and quota
+ * stores' format): the array, or why the text is not such a document (for readStateFileOrSetAside's decode).
+ */
+export function entriesOfStateDocument(text: string, version: number, field: string): unknown[] | string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return `not valid JSON: ${(err as Error).message}`;
+  }
+  if (typeof doc !== 'object' || doc === null) return 'not a JSON object';
+  const fields = doc as Record<string, unknown>;
+  if (fields.version !== version) return `unknown format version ${JSON.stringify(fields.version)}`;
+  const entries = fields[field];
+  if (!Array.isArray(entries)) return `"${field}" is not an array`;
+  return entries as unknown[];
+}
+
+/**
  * Reads a state file the broker must be able to start without (SCRAM credentials, ACLs, client quotas): undefined
  * when it does not exist. When `decode` refuses its text (returns a problem string), the file is renamed to
  * `<file>.corrupt-<ms>` (the directory fsynced, so the rename survives a crash), `unreadable` is logged at error,

@@ -26,7 +26,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readStateFileOrSetAside, writeFileAtomically } from '../metadata/metadata-fs.js';
+import { entriesOfStateDocument, readStateFileOrSetAside, writeFileAtomically } from '../metadata/metadata-fs.js';
 import { entityFromEntries, entityFromKey, entityKey, keysForEntity, validateQuotaValue, type QuotaEntity } from './quota-entity.js';
 
 export const QUOTAS_FILE = 'client-quotas.json';
@@ -42,18 +42,10 @@ export interface QuotaAlteration {
 export type QuotaMap = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 function decode(text: string): Map<string, Map<string, number>> | string {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    return `not valid JSON: ${(err as Error).message}`;
-  }
-  if (typeof doc !== 'object' || doc === null) return 'not a JSON object';
-  const { version, quotas } = doc as { version?: unknown; quotas?: unknown };
-  if (version !== FORMAT_VERSION) return `unknown format version ${JSON.stringify(version)}`;
-  if (!Array.isArray(quotas)) return '"quotas" is not an array';
+  const quotas = entriesOfStateDocument(text, FORMAT_VERSION, 'quotas');
+  if (typeof quotas === 'string') return quotas;
   const result = new Map<string, Map<string, number>>();
-  for (const raw of quotas as unknown[]) {
+  for (const raw of quotas) {
     const e = raw as { entity?: unknown; values?: unknown } | null;
     if (typeof e !== 'object' || e === null || !Array.isArray(e.entity)) return 'an entry has no entity';
     const pairs = e.entity as unknown[];
