@@ -35,8 +35,9 @@ if (!existsSync(entry) || readFileSync(entry, 'utf8').includes(LAUNCHER_MARK)) {
   process.exit(1);
 }
 
-/** Loaded on first use by the broker (dynamic import) or native: kept as imports of the installed package. */
-const LOADED_ON_FIRST_USE = ['@node-rs/crc32', 'snappy', 'lz4-napi', '@mongodb-js/zstd', 'prom-client', 'pino-pretty', 're2js'];
+/** Loaded on first use by the broker (dynamic import) or native: kept as imports of the installed package (etcd3 also
+ * reads its .proto files from its own directory at run time, so it cannot be bundled). */
+const LOADED_ON_FIRST_USE = ['@node-rs/crc32', 'snappy', 'lz4-napi', '@mongodb-js/zstd', 'prom-client', 'pino-pretty', 're2js', 'etcd3'];
 
 // Outputs of the earlier (ES module, split) layout.
 rmSync(path.join(cliDir, 'chunks'), { recursive: true, force: true });

@@ -46,6 +46,8 @@ import type { BrokerServices } from './handlers/types.js';
 import { ProducerIdManager } from './metadata/producer-id-manager.js';
 import { TransactionCoordinator } from './txn/transaction-coordinator.js';
 import { PartitionMarkerWriter } from './txn/partition-marker-writer.js';
+import { replicatedInternalWrites } from './metadata/internal-topic-log.js';
+import { OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC_NAME } from './metadata/internal-topics.js';
 import { BrokerError } from './errors.js';
 import { FaultInjector, type FaultRules } from './faults/index.js';
 import type { AdminHttpServer } from './http/index.js';
@@ -54,6 +56,7 @@ import { nodeLogFs } from './log/fs.js';
 import { FetchSessionCache, type FetchSessionStats } from './fetch/fetch-session-cache.js';
 import { ClientMetricsManager } from './telemetry/client-metrics-manager.js';
 import { QuotaManager } from './quota/index.js';
+import type { ClusterParts } from './cluster/index.js';
 import {
   createTopic,
   readRecords,
@@ -66,6 +69,10 @@ import {
 } from './broker-helpers.js';
 
 export type { BrokerOptions, BrokerConfig, CreateTopicOptions, CreatedTopic, StoredRecord, WaitForOffsetOptions, FaultRules };
+
+/** Kafka's offsets.commit.timeout.ms and request.timeout.ms defaults: how long a coordinator's write waits for the ISR. */
+const OFFSETS_COMMIT_TIMEOUT_MS = 5000;
+const COORDINATOR_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Broker-wide counters and gauges (for the coming metrics endpoint); a snapshot, taken when called. */
 export interface BrokerStats {
@@ -130,6 +137,23 @@ function defaultLogConfig(config: BrokerConfig): LogConfig {
 }
 
 /**
+ * cluster/ and its etcd client. etcd3 is an optional peer dependency (its gRPC stack, which a single broker never
+ * needs, brings protobufjs and its install script): a broker started with `etcd` without it installed gets a clear
+ * error instead of a module-resolution stack.
+ */
+async function loadClusterModule(): Promise<typeof import('./cluster/index.js')> {
+  try {
+    return await import('./cluster/index.js');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && /etcd3/.test(e.message)) {
+      throw new BrokerError('ETCD_CLIENT_MISSING', 'cluster mode (--etcd) needs the etcd3 package, an optional peer dependency of eddy: npm install etcd3', { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
  * `mkdir -p` that fails on a path it cannot create. Node's recursive mkdir retries forever when mkdir answers
  * ENOENT under an existing parent (procfs, some FUSE file systems), so each level is created on its own.
  */
@@ -173,6 +197,8 @@ class EddyBroker implements Broker {
   /** KIP-227 fetch sessions: in memory only, so a restarted broker knows none (clients fall back to a full fetch). */
   private readonly fetchSessions: FetchSessionCache;
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
+  /** Cluster mode only (`etcd`): the replica manager and this broker's membership (cluster/). */
+  private cluster: ClusterParts | undefined;
 
   /** A data dir created for this broker (no `dataDir` given): removed by close(). */
   private readonly temporaryDataDir: string | undefined;
@@ -217,6 +243,9 @@ class EddyBroker implements Broker {
     try {
       await this.open(dataDir, startedAt);
     } catch (err) {
+      await this.cluster?.member.close().catch(() => undefined);
+      await this.cluster?.replicas.close().catch(() => undefined);
+      await this.server?.close().catch(() => undefined);
       await this.http?.close();
       this.groups?.shutdown();
       await this.transactions?.close().catch(() => undefined);
@@ -278,6 +307,9 @@ class EddyBroker implements Broker {
       ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
     };
     const cleaner = await logs.startCleaner(cleanerConfig);
+    // Cluster mode: topics are committed to etcd and mirrored here; the module is loaded only then.
+    const clusterModule = config.etcd !== undefined ? await loadClusterModule() : undefined;
+    const clusterWriter = clusterModule?.clusterTopicWriter(config);
     const topics = await TopicRegistry.open({
       dataDir,
       logs,
@@ -286,7 +318,10 @@ class EddyBroker implements Broker {
       messageMaxBytes: config.messageMaxBytes,
       maxBrokerPartitions: config.maxBrokerPartitions,
       brokerConfigs,
+      cluster: clusterWriter,
     });
+    const cluster = clusterModule?.createClusterParts({ config, writer: clusterWriter!, topics, logs, logger: this.logger });
+    this.cluster = cluster;
     // A dynamic broker config changed: new defaults for every topic's running logs, the cleaner's backoff (read each
     // time it sleeps), I/O rate and offset map size, and producer.id.expiration.ms for every log.
     brokerConfigs.onChange(async () => {
@@ -295,22 +330,52 @@ class EddyBroker implements Broker {
       logs.setProducerIdExpirationMs(config.producerIdExpirationMs);
       await topics.updateBrokerDefaults(brokerConfigs.logDefaults(defaultLogConfig(config)), config.messageMaxBytes);
     });
+    // Cluster mode: the coordinators serve the internal partitions this broker leads, and their writes wait for the
+    // ISR (metadata/internal-topic-log.ts): offsets.commit.timeout.ms for groups, request.timeout.ms for transactions.
+    const groupReplication = cluster === undefined ? undefined : replicatedInternalWrites(cluster.replicas, topics, OFFSETS_COMMIT_TIMEOUT_MS);
+    const txnReplication = cluster === undefined ? undefined : replicatedInternalWrites(cluster.replicas, topics, COORDINATOR_REQUEST_TIMEOUT_MS);
     // Committed offsets and group metadata are loaded before the server answers anything.
     let groups: GroupCoordinator;
     try {
-      groups = await GroupCoordinator.open({ dataDir, config, logs, topics, logger: this.logger });
+      groups = await GroupCoordinator.open({ dataDir, config, logs, topics, logger: this.logger, replication: groupReplication });
     } catch (err) {
       await logs.close();
       throw err;
     }
     this.groups = groups;
-    const producerIds = await ProducerIdManager.open({ dataDir, logger: this.logger });
+    const producerIds = await ProducerIdManager.open({
+      dataDir,
+      logger: this.logger,
+      allocateBlock: cluster === undefined ? undefined : () => cluster.member.metadata.allocateProducerIdBlock(),
+    });
     // Transactions: markers go straight to local partitions (and, for __consumer_offsets ones, on to the group
     // coordinator); the coordinator loads __transaction_state and finishes decided transactions before serving.
-    const transactionMarkers = new PartitionMarkerWriter({ logs, topics, groups, durable: config.flushOnAckAll, logger: this.logger });
-    const transactions = new TransactionCoordinator({ logs, topics, producerIds, markers: transactionMarkers, config, logger: this.logger });
+    const transactionMarkers = new PartitionMarkerWriter({ logs, topics, groups, durable: config.flushOnAckAll, logger: this.logger, replication: txnReplication });
+    // Cluster mode: markers go to each partition's leader (txn/cluster-marker-writer.ts, loaded only then).
+    const markers =
+      cluster === undefined
+        ? transactionMarkers
+        : new (await import('./txn/cluster-marker-writer.js')).ClusterMarkerWriter({
+            nodeId: config.nodeId,
+            local: transactionMarkers,
+            topics,
+            cluster: cluster.member,
+            requestTimeoutMs: COORDINATOR_REQUEST_TIMEOUT_MS,
+            logger: this.logger,
+          });
+    const transactions = new TransactionCoordinator({ logs, topics, producerIds, markers, config, logger: this.logger, replication: txnReplication });
     this.transactions = transactions;
     await transactions.start();
+    // The coordinators follow the leadership of their internal partitions (Kafka's onElection / onResignation).
+    cluster?.replicas.onLeadershipChange((topic, partition, isLeader, leaderEpoch) => {
+      if (topic === OFFSETS_TOPIC_NAME) {
+        if (isLeader) void groups.onElection(partition, leaderEpoch);
+        else groups.onResignation(partition);
+      } else if (topic === TRANSACTION_STATE_TOPIC_NAME) {
+        if (isLeader) void transactions.onElection(partition, leaderEpoch);
+        else transactions.onResignation(partition);
+      }
+    });
     // Listeners, TLS files, the SCRAM credential store and the --sasl-user users (server/security-setup.ts).
     const security = await prepareListenerSecurity(config, dataDir, this.logger);
     // The ACL authorizer (auth/authorizer.ts) with --authorizer acl, its ACLs from <dataDir>/acls.json.
@@ -318,9 +383,13 @@ class EddyBroker implements Broker {
     const quotas = await QuotaManager.open({ dataDir, windows: { samples: config.quotaWindowNum, windowMs: config.quotaWindowSizeSeconds * 1000 }, logger: this.logger });
     const authorizer = await openAuthorizer({ authorizer: config.authorizer, superUsers: parseSuperUsers(config.superUsers), allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound }, dataDir, this.logger);
 
+    const broker = this;
     const services: BrokerServices = {
       config,
-      clusterId: identity.clusterId,
+      // The data dir's cluster id; in cluster mode the cluster's own, once joined.
+      get clusterId() {
+        return broker.clusterId;
+      },
       nodeId: config.nodeId,
       topics,
       logs,
@@ -338,9 +407,19 @@ class EddyBroker implements Broker {
       fetchSessions: this.fetchSessions,
       clientMetrics: new ClientMetricsManager(),
       quotas,
+      replicas: cluster?.replicas,
+      cluster: cluster?.member,
     };
     this.services = services;
-    this.metrics?.attach({ logs, groups, connectionCount: () => this.connectionCount, fetchSessions: this.fetchSessions, faults: this.faults });
+    this.metrics?.attach({
+      logs,
+      groups,
+      connectionCount: () => this.connectionCount,
+      fetchSessions: this.fetchSessions,
+      faults: this.faults,
+      replicas: cluster?.replicas,
+      offlinePartitionCount: cluster === undefined ? undefined : () => cluster.member.offlinePartitionCount(),
+    });
     const server = new KafkaServer({
       listeners: security.listeners,
       tls: security.tls,
@@ -366,6 +445,14 @@ class EddyBroker implements Broker {
       throw new BrokerError('LISTEN', `Cannot listen on ${where}: ${(err as Error).message}`, { cause: err });
     }
     this.server = server;
+    if (cluster !== undefined) {
+      // Registered with the endpoints clients and followers reach (the bound ports), then the cluster's current
+      // metadata is applied before the broker reports itself running.
+      await cluster.member.join(
+        this.listeners.map((l) => ({ name: l.name, securityProtocol: l.securityProtocol, ...services.advertisedEndpoint(l.name) })),
+      );
+      this.clusterId = cluster.member.metadata.clusterId;
+    }
     this.state = 'running';
     const startupMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
     // The startup line: stable `msg` and host/port/startupMs (test helpers and the bench parse them), plus what a
@@ -441,6 +528,14 @@ class EddyBroker implements Broker {
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
+    // Cluster mode: leaderships are handed over first (Kafka's controlled shutdown), while this broker still serves
+    // its followers' long polls as usual (the shutdown signal would end each at once); then it leaves the cluster
+    // and stops fetching.
+    if (this.cluster !== undefined) {
+      if (this.config.controlledShutdownEnable) await this.cluster.member.leave(this.config.brokerSessionTimeoutMs + 5000);
+      else await this.cluster.member.close();
+      await this.cluster.replicas.close();
+    }
     this.shutdown.abort();
     // Stalled requests are answered, so the server's graceful close does not wait on them.
     this.faults.clear();

@@ -9,7 +9,7 @@
 // away, and the cleaning's end is when cleaner-offset-checkpoint holds the active segment's base offset.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from './broker-process.js';
@@ -24,6 +24,8 @@ export interface CleanerBenchOptions {
   latencySeconds: number;
   latencyRate: number;
   latencySize: number;
+  /** Also measure the latency while the same cleaning runs in another broker process (a bound for a worker thread). */
+  otherProcess?: boolean;
   log: (line: string) => void;
 }
 
@@ -122,6 +124,8 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
   const inputBytes = statSync(input).size;
   o.log(`cleaner: ${records} records, ${(inputBytes / 1e6).toFixed(0)} MB of records, ${(sealedBytes / 1e6).toFixed(0)} MB sealed on disk (zstd)`);
 
+  const copyDir = path.join(o.tmpRoot, 'cleaner-data-copy');
+  if (o.otherProcess) cpSync(dataDir, copyDir, { recursive: true });
   const broker = await startBroker({ mainJs: o.mainJs, dataDir, flushOnAckAll: false, extraArgs: ['--log-cleaner-backoff-ms', '1000'] });
   const startedMs = performance.now();
   try {
@@ -149,6 +153,27 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
     const p99During = (duringResult as Record<string, number> | undefined)?.p99Ms;
     const p99Idle = (idleResult as Record<string, number> | undefined)?.p99Ms;
     if (p99During !== undefined && p99Idle !== undefined) out.p99Ratio = +(p99During / p99Idle).toFixed(2);
+    if (o.latencyBin && o.otherProcess) {
+      // The same cleaning in another broker process (on a copy of the uncleaned data) while the probe runs on this
+      // broker, now idle: the request path then shares only the cores with the cleaning, not its event loop. What
+      // moving the cleaner's CPU work to a worker thread could give at best.
+      const other = await startBroker({ mainJs: o.mainJs, dataDir: copyDir, flushOnAckAll: false, extraArgs: ['--log-cleaner-backoff-ms', '1000'] });
+      try {
+        const otherStartedMs = performance.now();
+        const beside = latency(o.latencyBin, broker.bootstrap, o, `${LATENCY_TOPIC}-beside`);
+        let otherCleanedMs: number | undefined;
+        for (let i = 0; i < 6000 && otherCleanedMs === undefined; i++) {
+          if (checkpointed(copyDir) === activeBase) otherCleanedMs = performance.now() - otherStartedMs;
+          else await sleep(50);
+        }
+        const besideResult = await beside;
+        out.otherProcess = { cleaningMs: otherCleanedMs === undefined ? null : Math.round(otherCleanedMs), latencyWhileOtherProcessCleans: besideResult };
+        const p99Beside = (besideResult as Record<string, number>).p99Ms;
+        if (p99Beside !== undefined && p99Idle !== undefined) out.otherProcessP99Ratio = +(p99Beside / p99Idle).toFixed(2);
+      } finally {
+        await other.stop(60_000);
+      }
+    }
     if (cleanedMs !== undefined && cleanedMs < o.latencySeconds * 1000) {
       out.note = `the cleaning (${Math.round(cleanedMs)} ms) ended before the ${o.latencySeconds} s latency window: raise --cleaner-mb`;
     }

@@ -52,6 +52,7 @@ import { REPO_ROOT, startBroker, timeStartup, type BrokerProcess } from './broke
 import { cleanerBench } from './cleaner.js';
 import { fetchSessionsBench, renderFetchSessions } from './fetch-sessions.js';
 import { renderSecurity, securityBench } from './security.js';
+import { clusterBench, renderCluster, type ClusterBenchResult } from './cluster.js';
 import { legacyFormatsBench, renderLegacyFormats } from './legacy-formats.js';
 import { run, sleep, spawnTracked } from './proc.js';
 import { formatProfile, summariseProfile } from './profile-summary.js';
@@ -104,7 +105,7 @@ if (opts.help) {
   --validation-batches N  batches of 1000 x 100 B per validation case (default 2000; quick 200)
   --cleaner-mb M          MB of records (uncompressed) in the zstd topic the cleaner compacts (default 1024; quick 256)
   --only a,b / --skip a,b sections: limits,produce,kafkajs,transactions,consume,latency,startup,profile,
-                          listoffsets,validation,cleaner,fetchsessions,security
+                          listoffsets,validation,cleaner,fetchsessions,security,legacy,cluster
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
   --out DIR               results directory (default bench-results)
   --main-js PATH          run this build's cli/main.js instead of dist/ (not rebuilt): e.g. a build of a
@@ -136,7 +137,7 @@ const cfg = {
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
   mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };
-const SECTIONS = ['limits', 'produce', 'kafkajs', 'transactions', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation', 'cleaner', 'fetchsessions', 'security', 'legacy'];
+const SECTIONS = ['limits', 'produce', 'kafkajs', 'transactions', 'consume', 'latency', 'startup', 'profile', 'listoffsets', 'validation', 'cleaner', 'fetchsessions', 'security', 'legacy', 'cluster'];
 const only = opts.only ? new Set(opts.only.split(',')) : new Set(SECTIONS);
 for (const s of opts.skip?.split(',') ?? []) only.delete(s);
 if (!cfg.profile) only.delete('profile');
@@ -973,11 +974,15 @@ function renderTable(r: Record<string, any>): string {
         `| compaction, with latency.c (acks=1, ${cfg.latencyRate}/s x ${cfg.latencySize} B) on another topic | ${fmt(c.recordBytes / 1e6)} | ${fmt(c.sealedBytesBefore / 1e6)} → ${fmt(c.sealedBytesAfter / 1e6)} | ${fmt(c.cleaningMs / 1000, 1)} | ${fmt(c.diskMBps, 1)} | ${fmt(c.recordsMBps, 1)} | ${p(c.latencyWhileCleaning, 'p50Ms')} / ${p(c.latencyWhileCleaning, 'p99Ms')} | ${p(c.latencyIdle, 'p50Ms')} / ${p(c.latencyIdle, 'p99Ms')} | ${c.p99Ratio ?? 'n/a'} |`,
         '',
       );
+      if (c.otherProcess) {
+        lines.push(`cleaner: the same cleaning in another broker process, latency.c on the idle broker: e2e p50 / p99 ${p(c.otherProcess.latencyWhileOtherProcessCleans, 'p50Ms')} / ${p(c.otherProcess.latencyWhileOtherProcessCleans, 'p99Ms')} ms, p99 ratio to idle ${c.otherProcessP99Ratio ?? 'n/a'} (the bound for a cleaner worker thread)`, '');
+      }
       if (c.note) lines.push(`cleaner: ${c.note}`, '');
     }
   }
   if (r.fetchsessions) lines.push(...renderFetchSessions(r.fetchsessions));
   if (r.security) lines.push(...renderSecurity(r.security));
+  if (r.cluster) lines.push(...renderCluster(r.cluster as ClusterBenchResult));
   if (r.legacy) lines.push(...renderLegacyFormats(r.legacy));
   if (r.profile && !r.profile.error) {
     lines.push(`CPU profile of the broker under produce (100 B acks=1 and 1 KiB acks=-1; ${r.profile.file}):`, '');
@@ -1044,10 +1049,21 @@ async function main(): Promise<void> {
   if (want('startup')) results.startup = await startupBench();
   if (want('cleaner')) {
     const tool = buildLatencyTool();
-    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, log });
+    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, otherProcess: true, log });
   }
   if (want('fetchsessions')) results.fetchsessions = await fetchSessionsBench({ tmpRoot, mainJs: cfg.mainJs, partitions: 1000, requests: quick ? 200 : 1000, log });
   if (want('security')) results.security = await securityBench({ tmpRoot, mainJs: cfg.mainJs, messages: quick ? 20_000 : 200_000, messageBytes: 512, log });
+  if (want('cluster')) {
+    const tool = buildLatencyTool();
+    results.cluster = await clusterBench({
+      tmpRoot,
+      mainJs: cfg.mainJs,
+      messages: quick ? 50_000 : 300_000,
+      messageBytes: 512,
+      latency: { bin: tool.bin, error: tool.error, rate: 500, seconds: quick ? 5 : 15, size: 512 },
+      log,
+    });
+  }
   if (want('legacy')) results.legacy = await legacyFormatsBench({ tmpRoot, mainJs: cfg.mainJs, batches: quick ? 500 : 3000, log });
   if (want('profile')) results.profile = await profileBench();
 

@@ -28,9 +28,17 @@
 // Hosts are compared as Java's InetAddress.getHostAddress prints them: an IPv4-mapped IPv6 peer (::ffff:10.0.0.1,
 // which node reports on dual-stack sockets) is its IPv4 address.
 //
-// Deliberate difference: Kafka writes every decision to the kafka.authorizer.logger audit log (denials at info);
-// here a denial is logged at debug on the connection's logger and nothing is written for an allow.
+// Audit log (StandardAuthorizerData.logAuditMessage): every decision authorize() makes for a request goes to the
+// `kafka.authorizer.logger` logger (a pino child of the broker's logger with that name): denials at info, allows at
+// debug, each with Kafka's message, e.g.
+//   Principal = User:alice is Denied operation = READ from host = 127.0.0.1 on resource = Topic:LITERAL:secret for
+//   request = Fetch with resourceRefCount = 1 based on rule MatchingAcl(acl=StandardAcl(resourceType=TOPIC, …))
+// The rule is SuperUser, DefaultAllow / DefaultDeny (no ACL applies) or MatchingAcl(acl=…). Checks that only compute
+// authorized operations (authorizedOperations) are not requests and are not logged (Kafka logs them at trace), nor
+// are denials of checks made with { logIfDenied: false } (Kafka's Action.logIfDenied: filters and probes). The
+// rule is found again only when the line is written, so an unlogged decision costs nothing extra.
 import type { Logger } from 'pino';
+import { API_CODECS } from '../protocol/generated/index.js';
 import type { KafkaPrincipal } from './principal.js';
 import {
   AclOperation,
@@ -42,6 +50,8 @@ import {
   WILDCARD,
   WILDCARD_PRINCIPAL,
   operationName,
+  patternTypeName,
+  permissionTypeName,
   resourceTypeName,
   type AclBinding,
 } from './acl.js';
@@ -53,6 +63,8 @@ export interface AuthorizerOptions {
   readonly superUsers: readonly string[];
   /** The result when no ACL names a resource (Kafka: `allow.everyone.if.no.acl.found`, default false). */
   readonly allowEveryoneIfNoAclFound: boolean;
+  /** The kafka.authorizer.logger audit log (header); none: decisions are not logged. */
+  readonly auditLog?: Logger;
 }
 
 /** The ACLs of one resource type, split by how their names match. */
@@ -78,8 +90,23 @@ export function normalizeHost(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
+/** SecurityUtils.resourceTypeName: Kafka's audit spelling of a resource type. */
+const AUDIT_RESOURCE_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [ResourceType.TOPIC]: 'Topic',
+  [ResourceType.GROUP]: 'Group',
+  [ResourceType.CLUSTER]: 'Cluster',
+  [ResourceType.TRANSACTIONAL_ID]: 'TransactionalId',
+  [ResourceType.DELEGATION_TOKEN]: 'DelegationToken',
+};
+
+/** StandardAcl.toString. */
+function standardAclString(acl: AclBinding): string {
+  return `StandardAcl(resourceType=${resourceTypeName(acl.resourceType)}, resourceName=${acl.resourceName}, patternType=${patternTypeName(acl.patternType)}, principal=${acl.principal}, host=${acl.host}, operation=${operationName(acl.operation)}, permissionType=${permissionTypeName(acl.permissionType)})`;
+}
+
 export class Authorizer {
   readonly store: AclStore;
+  readonly auditLog: Logger | undefined;
   private readonly superUsers: ReadonlySet<string>;
   private readonly allowEveryoneIfNoAclFound: boolean;
   private index = new Map<number, TypeIndex>();
@@ -88,6 +115,7 @@ export class Authorizer {
     this.store = options.store;
     this.superUsers = new Set(options.superUsers);
     this.allowEveryoneIfNoAclFound = options.allowEveryoneIfNoAclFound;
+    this.auditLog = options.auditLog;
     this.rebuild(options.store.list());
     options.store.onChange = (acls) => this.rebuild(acls);
   }
@@ -139,6 +167,29 @@ export class Authorizer {
     return hasResourceAcls ? false : this.allowEveryoneIfNoAclFound;
   }
 
+  /** The rule behind a decision (the audit log's "based on rule …"), found as authorize() finds it. */
+  matchingRule(principal: KafkaPrincipal, clientAddress: string, operation: number, resourceType: number, resourceName: string): string {
+    const principalName = `${principal.principalType}:${principal.name}`;
+    if (this.superUsers.has(principalName)) return 'SuperUser';
+    const t = this.index.get(resourceType);
+    const noAcl = this.allowEveryoneIfNoAclFound ? 'DefaultAllow' : 'DefaultDeny';
+    if (t === undefined) return noAcl;
+    const host = normalizeHost(clientAddress);
+    let hasResourceAcls = false;
+    let allow: AclBinding | undefined;
+    for (const acl of [...(t.literal.get(resourceName) ?? []), ...t.prefixed, ...t.wildcard]) {
+      if (acl.patternType === PatternType.PREFIXED && !resourceName.startsWith(acl.resourceName)) continue;
+      hasResourceAcls = true;
+      if (acl.principal !== principalName && acl.principal !== WILDCARD_PRINCIPAL) continue;
+      if (acl.host !== WILDCARD && acl.host !== host) continue;
+      if (!operationApplies(acl, operation)) continue;
+      if (acl.permissionType === AclPermissionType.DENY) return `MatchingAcl(acl=${standardAclString(acl)})`;
+      allow ??= acl;
+    }
+    if (allow !== undefined) return `MatchingAcl(acl=${standardAclString(allow)})`;
+    return hasResourceAcls ? 'DefaultDeny' : noAcl;
+  }
+
   /**
    * May the principal do `operation` on some resource of the type (Authorizer.authorizeByResourceType, KIP-679:
    * idempotent produce is allowed with WRITE on any topic): allowed on an arbitrary name, or an ALLOW ACL (LITERAL or
@@ -176,37 +227,56 @@ export interface AuthorizationContext {
   readonly clientAddress: string;
   readonly log: Logger;
   readonly broker: { readonly authorizer: Authorizer | undefined };
+  /** The request's API (the audit log's "for request = …"). */
+  readonly apiKey?: number;
+}
+
+/** The audit line of one decision (StandardAuthorizerData.buildAuditMessage). */
+function auditMessage(authorizer: Authorizer, ctx: AuthorizationContext, allowed: boolean, operation: number, resourceType: number, resourceName: string): string {
+  const principal = `${ctx.principal.principalType}:${ctx.principal.name}`;
+  const request = ctx.apiKey === undefined ? 'UNKNOWN' : (API_CODECS.get(ctx.apiKey)?.name ?? String(ctx.apiKey));
+  const rule = authorizer.matchingRule(ctx.principal, ctx.clientAddress, operation, resourceType, resourceName);
+  return (
+    `Principal = ${principal} is ${allowed ? 'Allowed' : 'Denied'} operation = ${operationName(operation)} from host = ${normalizeHost(ctx.clientAddress)} ` +
+    `on resource = ${AUDIT_RESOURCE_TYPE_NAMES[resourceType] ?? resourceTypeName(resourceType)}:LITERAL:${resourceName} for request = ${request} ` +
+    `with resourceRefCount = 1 based on rule ${rule}`
+  );
+}
+
+/** Kafka's Action.logIfDenied: false for checks that only filter or probe (a denial is then not an audit event). */
+export interface AuthorizeOptions {
+  readonly logIfDenied?: boolean;
 }
 
 /**
  * The one call a handler makes: may the request's principal do `operation` on the LITERAL resource? True without an
  * authorizer (`--authorizer acl` not given).
  */
-export function authorize(ctx: AuthorizationContext, operation: number, resourceType: number, resourceName: string): boolean {
+export function authorize(ctx: AuthorizationContext, operation: number, resourceType: number, resourceName: string, options?: AuthorizeOptions): boolean {
   const authorizer = ctx.broker.authorizer;
   if (authorizer === undefined) return true;
   const allowed = authorizer.authorize(ctx.principal, ctx.clientAddress, operation, resourceType, resourceName);
-  if (!allowed && ctx.log.isLevelEnabled('debug')) {
-    ctx.log.debug(
-      { principal: `${ctx.principal.principalType}:${ctx.principal.name}`, host: ctx.clientAddress, operation: operationName(operation), resource: `${resourceTypeName(resourceType)}:${resourceName}` },
-      'authorization denied',
-    );
+  const audit = authorizer.auditLog;
+  if (audit !== undefined && (allowed || options?.logIfDenied !== false) && audit.isLevelEnabled(allowed ? 'debug' : 'info')) {
+    const line = auditMessage(authorizer, ctx, allowed, operation, resourceType, resourceName);
+    if (allowed) audit.debug(line);
+    else audit.info(line);
   }
   return allowed;
 }
 
 /** authorize() on the CLUSTER resource. */
-export function authorizeCluster(ctx: AuthorizationContext, operation: number): boolean {
-  return authorize(ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME);
+export function authorizeCluster(ctx: AuthorizationContext, operation: number, options?: AuthorizeOptions): boolean {
+  return authorize(ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME, options);
 }
 
 /**
  * The batch form: the names (deduplicated) the principal may do `operation` on (AuthHelper.filterByAuthorized).
  * Without an authorizer, every name.
  */
-export function authorizedNames(ctx: AuthorizationContext, operation: number, resourceType: number, names: Iterable<string>): Set<string> {
+export function authorizedNames(ctx: AuthorizationContext, operation: number, resourceType: number, names: Iterable<string>, options?: AuthorizeOptions): Set<string> {
   const out = new Set<string>();
-  for (const name of names) if (!out.has(name) && authorize(ctx, operation, resourceType, name)) out.add(name);
+  for (const name of names) if (!out.has(name) && authorize(ctx, operation, resourceType, name, options)) out.add(name);
   return out;
 }
 

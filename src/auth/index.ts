@@ -23,7 +23,7 @@ import type { SaslServer } from './sasl-errors.js';
 
 export { CredentialStore } from './credential-store.js';
 export { AclStore } from './acl-store.js';
-export { Authorizer, authorize, authorizeByResourceType, authorizeCluster, authorizedNames, authorizedOperations, configResourceAuthorizationError, type AuthorizationContext } from './authorizer.js';
+export { Authorizer, authorize, authorizeByResourceType, authorizeCluster, authorizedNames, authorizedOperations, configResourceAuthorizationError, type AuthorizationContext, type AuthorizeOptions } from './authorizer.js';
 export * from './acl.js';
 export { ANONYMOUS, principalToString, userPrincipal, type KafkaPrincipal } from './principal.js';
 
@@ -81,7 +81,9 @@ export async function openAuthorizer(
 ): Promise<Authorizer | undefined> {
   if (options.authorizer !== 'acl') return undefined;
   const store = await AclStore.open({ dataDir, logger });
-  const authorizer = new Authorizer({ store, superUsers: options.superUsers, allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound });
+  // Kafka's audit logger name (log4j's kafka.authorizer.logger): denials at info, allows at debug (authorizer.ts).
+  const auditLog = logger.child({ name: 'kafka.authorizer.logger' });
+  const authorizer = new Authorizer({ store, superUsers: options.superUsers, allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound, auditLog });
   logger.info({ acls: store.list().length, superUsers: options.superUsers, allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound }, 'ACL authorizer enabled');
   return authorizer;
 }

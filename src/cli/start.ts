@@ -92,6 +92,23 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('offset-metadata-max-bytes', { type: 'number', default: D.offsetMetadataMaxBytes, describe: 'Longest offset commit metadata (offset.metadata.max.bytes)' })
     .option('offsets-topic-segment-bytes', { type: 'number', default: D.offsetsTopicSegmentBytes, describe: 'Segment size of __consumer_offsets when it is created (offsets.topic.segment.bytes)' })
     .option('offsets-topic-num-partitions', { type: 'number', default: D.offsetsTopicNumPartitions, describe: 'Partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)' })
+    // Cluster mode (issue 14): without --etcd the broker runs alone, exactly as before.
+    .option('etcd', { type: 'string', describe: 'etcd client URLs, comma-separated, e.g. http://127.0.0.1:2379: run as a member of a replicated cluster (default: a single broker, no etcd)' })
+    .option('etcd-prefix', { type: 'string', default: D.etcdPrefix, describe: 'Key prefix of this cluster in etcd (several clusters can share one etcd)' })
+    .option('broker-rack', { type: 'string', describe: 'This broker\'s rack, for rack-aware replica placement (broker.rack)' })
+    .option('broker-session-timeout-ms', { type: 'number', default: D.brokerSessionTimeoutMs, describe: 'A broker without a heartbeat this long is fenced: its etcd lease TTL (broker.session.timeout.ms)' })
+    .option('broker-heartbeat-interval-ms', { type: 'number', default: D.brokerHeartbeatIntervalMs, describe: 'How often the broker renews its etcd lease (broker.heartbeat.interval.ms)' })
+    .option('default-replication-factor', { type: 'number', default: D.defaultReplicationFactor, describe: 'Replicas of a topic created without a replication factor (default.replication.factor)' })
+    .option('offsets-topic-replication-factor', { type: 'number', default: D.offsetsTopicReplicationFactor, describe: 'Replicas of __consumer_offsets in a cluster (offsets.topic.replication.factor)' })
+    .option('transaction-state-log-replication-factor', { type: 'number', default: D.transactionStateLogReplicationFactor, describe: 'Replicas of __transaction_state in a cluster (transaction.state.log.replication.factor)' })
+    .option('replica-lag-time-max-ms', { type: 'number', default: D.replicaLagTimeMaxMs, describe: 'An ISR follower not caught up this long leaves the ISR (replica.lag.time.max.ms)' })
+    .option('replica-fetch-wait-max-ms', { type: 'number', default: D.replicaFetchWaitMaxMs, describe: 'Long poll of a follower\'s Fetch (replica.fetch.wait.max.ms)' })
+    .option('replica-fetch-max-bytes', { type: 'number', default: D.replicaFetchMaxBytes, describe: 'Bytes per partition in a follower\'s Fetch (replica.fetch.max.bytes)' })
+    .option('replica-fetch-response-max-bytes', { type: 'number', default: D.replicaFetchResponseMaxBytes, describe: 'Bytes in one follower Fetch response (replica.fetch.response.max.bytes)' })
+    .option('replica-fetch-backoff-ms', { type: 'number', default: D.replicaFetchBackoffMs, describe: 'Pause after a failed follower fetch (replica.fetch.backoff.ms)' })
+    .option('controlled-shutdown-enable', { type: 'boolean', default: D.controlledShutdownEnable, describe: 'On stop, move this broker\'s leaderships to other replicas first (controlled.shutdown.enable)' })
+    .option('auto-leader-rebalance-enable', { type: 'boolean', default: D.autoLeaderRebalanceEnable, describe: 'The controller moves leaderships back to preferred replicas (auto.leader.rebalance.enable)' })
+    .option('leader-imbalance-check-interval-seconds', { type: 'number', default: D.leaderImbalanceCheckIntervalSeconds, describe: 'How often the controller checks leader balance (leader.imbalance.check.interval.seconds)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: D.logLevel, describe: 'Log level' })
     .option('log-format', { type: 'string', choices: LOG_FORMATS, default: 'json', describe: 'Logs on stdout as JSON lines, or pretty (one readable line each, for terminals)' })
     .option('dev', { type: 'boolean', default: false, describe: 'Dev trade-offs: a temporary data dir removed on exit (unless --data-dir is given) and --group-initial-rebalance-delay-ms 0 (unless given)' });
@@ -190,6 +207,22 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     offsetMetadataMaxBytes: args['offset-metadata-max-bytes'],
     offsetsTopicSegmentBytes: args['offsets-topic-segment-bytes'],
     offsetsTopicNumPartitions: args['offsets-topic-num-partitions'],
+    etcd: args.etcd,
+    etcdPrefix: args['etcd-prefix'],
+    brokerRack: args['broker-rack'],
+    brokerSessionTimeoutMs: args['broker-session-timeout-ms'],
+    brokerHeartbeatIntervalMs: args['broker-heartbeat-interval-ms'],
+    defaultReplicationFactor: args['default-replication-factor'],
+    offsetsTopicReplicationFactor: args['offsets-topic-replication-factor'],
+    transactionStateLogReplicationFactor: args['transaction-state-log-replication-factor'],
+    replicaLagTimeMaxMs: args['replica-lag-time-max-ms'],
+    replicaFetchWaitMaxMs: args['replica-fetch-wait-max-ms'],
+    replicaFetchMaxBytes: args['replica-fetch-max-bytes'],
+    replicaFetchResponseMaxBytes: args['replica-fetch-response-max-bytes'],
+    replicaFetchBackoffMs: args['replica-fetch-backoff-ms'],
+    controlledShutdownEnable: args['controlled-shutdown-enable'],
+    autoLeaderRebalanceEnable: args['auto-leader-rebalance-enable'],
+    leaderImbalanceCheckIntervalSeconds: args['leader-imbalance-check-interval-seconds'],
     logLevel: args['log-level'] as BrokerOptions['logLevel'],
   };
 }

@@ -11,6 +11,8 @@
 // - Retries, bounded (RETRY_ATTEMPTS, linear backoff): a response error in RETRY_CODES refreshes the metadata
 //   (the leader or coordinator may have moved) and resends. UNKNOWN_TOPIC_OR_PARTITION is retriable in Kafka
 //   (metadata propagation) but is reported at once here: an admin tool asked about a topic that does not exist.
+// - Security: every connection (bootstrap and brokers) uses the same ClientSecurity (TLS, SASL: connection.ts).
+//   Metadata names the endpoints of the listener the client came in through, so they speak the same protocol.
 // - Errors: KafkaClientError (Kafka's error name and message), ConnectionError, UnsupportedApiError (errors.ts).
 import { ApiKey } from '../protocol/generated/index.js';
 import { ErrorCode, RETRIABLE_ERROR_CODES } from '../protocol/error-codes.js';
@@ -39,6 +41,7 @@ import type { AlterUserScramCredentialsResponse } from '../protocol/generated/al
 import { pbkdf2, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Connection } from './connection.js';
+import type { ClientSecurity } from './security.js';
 import { ConnectionError, KafkaClientError, throwIfError } from './errors.js';
 
 export interface ClientOptions {
@@ -47,6 +50,8 @@ export interface ClientOptions {
   clientId?: string;
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** TLS and SASL for every connection (security.ts); PLAINTEXT when absent. */
+  security?: ClientSecurity;
 }
 
 export interface BrokerInfo {
@@ -211,7 +216,7 @@ export class KafkaClient {
     let last: unknown;
     for (const { host, port } of this.bootstrap) {
       try {
-        return await Connection.connect({ host, port, clientId: this.options.clientId, connectTimeoutMs: this.options.connectTimeoutMs, requestTimeoutMs: this.options.requestTimeoutMs });
+        return await Connection.connect({ host, port, clientId: this.options.clientId, connectTimeoutMs: this.options.connectTimeoutMs, requestTimeoutMs: this.options.requestTimeoutMs, security: this.options.security });
       } catch (err) {
         last = err;
       }
@@ -230,7 +235,7 @@ export class KafkaClient {
     if (!this.brokers.has(nodeId)) await this.metadata([]);
     const info = this.brokers.get(nodeId);
     if (info === undefined) throw new KafkaClientError(ErrorCode.BROKER_NOT_AVAILABLE, `Broker ${nodeId} is not in the cluster metadata.`);
-    const p = Connection.connect({ host: info.host, port: info.port, clientId: this.options.clientId, connectTimeoutMs: this.options.connectTimeoutMs, requestTimeoutMs: this.options.requestTimeoutMs });
+    const p = Connection.connect({ host: info.host, port: info.port, clientId: this.options.clientId, connectTimeoutMs: this.options.connectTimeoutMs, requestTimeoutMs: this.options.requestTimeoutMs, security: this.options.security });
     this.connections.set(nodeId, p);
     p.catch(() => {
       if (this.connections.get(nodeId) === p) this.connections.delete(nodeId);
@@ -415,9 +420,11 @@ export class KafkaClient {
    */
   produce(topic: string, partition: number, batch: Buffer, acks: number, timeoutMs = 30_000): Promise<ProduceResult> {
     return this.retrying(async () => {
-      const { conn } = await this.partitionLeader(topic, partition);
+      const { conn, info } = await this.partitionLeader(topic, partition);
       const version = conn.versionFor(ApiKey.Produce, 3);
-      const body = { transactionalId: null, acks, timeoutMs, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] };
+      // v13+ names the topic by id (KIP-516).
+      const target = version >= 13 ? { topicId: info.topicId } : { name: topic };
+      const body = { transactionalId: null, acks, timeoutMs, topicData: [{ ...target, partitionData: [{ index: partition, records: batch }] }] };
       if (acks === 0) {
         await conn.sendNoResponse(ApiKey.Produce, version, body);
         return { baseOffset: -1n, logAppendTimeMs: -1n };
@@ -569,7 +576,8 @@ export class KafkaClient {
     return this.retrying(async () => {
       const conn = await this.coordinator(groupId);
       // v2+: null topics means every committed partition (KIP-88).
-      const version = conn.versionFor(ApiKey.OffsetFetch, topics === null ? 2 : 1);
+      // v10 names topics by id only (KIP-848); this client commits and reads by name.
+      const version = conn.versionFor(ApiKey.OffsetFetch, topics === null ? 2 : 1, 9);
       const wireTopics = topics === null ? null : topics.map((t) => ({ name: t.topic, partitionIndexes: t.partitions }));
       // v8+ batches groups (KIP-709).
       const body = version >= 8 ? { groups: [{ groupId, memberId: null, memberEpoch: -1, topics: wireTopics }] } : { groupId, topics: wireTopics };
@@ -581,13 +589,13 @@ export class KafkaClient {
         throwIfError(g.errorCode);
         for (const t of g.topics) for (const p of t.partitions) {
           throwIfError(p.errorCode);
-          out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata });
+          out.push({ topic: t.name ?? '', partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata });
         }
       } else {
         throwIfError(res.errorCode);
         for (const t of res.topics ?? []) for (const p of t.partitions) {
           throwIfError(p.errorCode);
-          out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata });
+          out.push({ topic: t.name ?? '', partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata });
         }
       }
       return out.filter((o) => o.offset >= 0n).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
@@ -601,7 +609,8 @@ export class KafkaClient {
   async commitOffsets(groupId: string, offsets: Array<{ topic: string; partition: number; offset: bigint }>): Promise<void> {
     await this.retrying(async () => {
       const conn = await this.coordinator(groupId);
-      const version = conn.versionFor(ApiKey.OffsetCommit, 2);
+      // v10 names topics by id only (KIP-848); this client commits by name.
+      const version = conn.versionFor(ApiKey.OffsetCommit, 2, 9);
       const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>();
       for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
       const res = await conn.send<OffsetCommitResponse>(ApiKey.OffsetCommit, version, {

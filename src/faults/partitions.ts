@@ -37,6 +37,28 @@ interface PartitionShape {
 
 const byName = (entry: Record<string, unknown>): string => entry.name as string;
 
+/** A non-zero topic id in the entry (Fetch v13+, Produce v13+ address topics by id), else undefined. */
+function topicIdOf(entry: Record<string, unknown>): Buffer | undefined {
+  const id = entry.topicId as Buffer | undefined;
+  return id !== undefined && id.some((b) => b !== 0) ? id : undefined;
+}
+
+/** The topic's name from its id when it has one, else from `nameField`. */
+function topicNameByIdOr(nameField: string) {
+  return (entry: Record<string, unknown>, services: BrokerServices): string | undefined => {
+    const id = topicIdOf(entry);
+    return id !== undefined ? services.topics.getById(id)?.name : (entry[nameField] as string | undefined);
+  };
+}
+
+/** Matches a response entry to its request entry: by id when the request used ids, else by name. */
+function responseKeyByIdOr(nameField: string) {
+  return (entry: Record<string, unknown>): string => {
+    const id = topicIdOf(entry);
+    return id !== undefined ? `id:${id.toString('hex')}` : `name:${String(entry[nameField])}`;
+  };
+}
+
 const SHAPES = new Map<number, PartitionShape>([
   [
     ApiKey.Produce,
@@ -46,8 +68,8 @@ const SHAPES = new Map<number, PartitionShape>([
       index: 'index',
       responseTopics: 'responses',
       responsePartitions: 'partitionResponses',
-      topicName: byName,
-      responseKey: byName,
+      topicName: topicNameByIdOr('name'),
+      responseKey: responseKeyByIdOr('name'),
       errorResponse: (handler, request, code, v) => handler.errorResponse(request, code, v),
     },
   ],
@@ -59,14 +81,8 @@ const SHAPES = new Map<number, PartitionShape>([
       index: 'partition',
       responseTopics: 'responses',
       responsePartitions: 'partitions',
-      topicName: (entry, services) => {
-        const id = entry.topicId as Buffer | undefined;
-        return id !== undefined && id.some((b) => b !== 0) ? services.topics.getById(id)?.name : (entry.topic as string | undefined);
-      },
-      responseKey: (entry) => {
-        const id = entry.topicId as Buffer | undefined;
-        return id !== undefined && id.some((b) => b !== 0) ? `id:${id.toString('hex')}` : `name:${String(entry.topic)}`;
-      },
+      topicName: topicNameByIdOr('topic'),
+      responseKey: responseKeyByIdOr('topic'),
       errorResponse: (handler, request, code) => {
         const res = handler.errorResponse(request, code, 12) as Record<string, unknown>;
         res.errorCode = ErrorCode.NONE;

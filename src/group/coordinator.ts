@@ -1,17 +1,33 @@
 // The group coordinator: group id → Group, the checks Kafka makes before touching a group, committed offsets and
 // their durability, offset expiry, and the admin views (describe, list, delete).
 //
-// This broker coordinates every group. Loading: `GroupCoordinator.open()` replays `__consumer_offsets`
+// A single broker coordinates every group. Loading: `GroupCoordinator.open()` replays `__consumer_offsets`
 // (offsets-topic.ts, which first migrates an older data dir's groups.log) before it returns, and `createBroker`
 // opens it before the server listens, so clients never see a half-loaded coordinator; the COORDINATOR_LOAD_IN_PROGRESS answers below exist for the window Kafka has, and
 // are exercised by tests that call the coordinator before `load()` finishes.
+//
+// In a cluster (`replication`; Kafka's GroupCoordinator.onElection / onResignation) this broker coordinates the
+// groups of the `__consumer_offsets` partitions it leads, and only while it leads them:
+// | leadership event (cluster/replica-manager.ts)  | what happens                                                |
+// |------------------------------------------------|-------------------------------------------------------------|
+// | becomes leader of partition P at epoch E       | P's groups answer COORDINATOR_LOAD_IN_PROGRESS while P is   |
+// |                                                | read from its log (loads run one after another), then are   |
+// |                                                | served; a load overtaken by a newer event is dropped         |
+// | stops leading P                                | P's groups are unloaded: waiting JoinGroup/SyncGroup answer |
+// |                                                | NOT_COORDINATOR, timers stop, the state is forgotten (the   |
+// |                                                | new leader reloads it from the replicated log)              |
+// A group whose partition this broker does not lead answers NOT_COORDINATOR. Writes wait for the ISR
+// (internal-topic-log.ts) and fail as GroupMetadataManager maps them: NOT_LEADER_OR_FOLLOWER → NOT_COORDINATOR,
+// NOT_ENOUGH_REPLICAS(_AFTER_APPEND) → COORDINATOR_NOT_AVAILABLE, REQUEST_TIMED_OUT → itself for offsets and
+// REBALANCE_IN_PROGRESS for group metadata.
 //
 // Group status checks (Kafka's validateGroupStatus), in order:
 // | condition                                                           | error                          |
 // |---------------------------------------------------------------------|--------------------------------|
 // | empty group id (allowed for OffsetCommit/OffsetFetch/Describe/Delete) | INVALID_GROUP_ID             |
 // | coordinator shut down                                               | COORDINATOR_NOT_AVAILABLE      |
-// | offsets still loading                                               | COORDINATOR_LOAD_IN_PROGRESS   |
+// | offsets still loading (cluster: the group's partition is loading)   | COORDINATOR_LOAD_IN_PROGRESS   |
+// | cluster: this broker does not lead the group's partition            | NOT_COORDINATOR                |
 // SyncGroup turns LOAD_IN_PROGRESS into REBALANCE_IN_PROGRESS and Heartbeat into NONE, as Kafka does (old clients
 // do not expect the error there).
 //
@@ -86,7 +102,8 @@ import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
 import { Group, GROUP_STATES, partitionKey, type GroupHooks, type GroupSettings, type GroupState, type GroupSummary, type JoinParams, type LeaveResult, type SyncParams } from './group.js';
 import { joinError, syncError, type JoinResult, type SyncResult } from './member.js';
 import { NO_EXPIRE_TIMESTAMP, type StoredOffset, type StoreRecord } from './group-records.js';
-import { OffsetsTopicStore } from './offsets-topic.js';
+import { OffsetsTopicStore, type LoadedGroupState } from './offsets-topic.js';
+import type { InternalTopicReplication } from '../metadata/internal-topic-log.js';
 import type { PendingTxnOffset } from './pending-txn-offsets.js';
 import { configuredAssignors } from './consumer-group/assignors.js';
 import type { ConsumerGroup } from './consumer-group/consumer-group.js';
@@ -103,6 +120,11 @@ export interface GroupCoordinatorOptions {
   logger: Logger;
   /** Clock for commit timestamps and expiry (tests). */
   now?: () => number;
+  /**
+   * Cluster mode: the groups of a `__consumer_offsets` partition are served only while this broker leads it
+   * (onElection / onResignation), and writes wait for the ISR.
+   */
+  replication?: InternalTopicReplication;
 }
 
 /** One offset to commit, already checked against the topic registry by the handler. */
@@ -167,6 +189,11 @@ export class GroupCoordinator {
   private nextWriteSeq = 0;
   /** producerId → ids of the groups holding its pending transactional offsets (Kafka's openGroupsForProducer). */
   private readonly openGroupsForProducer = new Map<bigint, Set<string>>();
+  /** Cluster mode: partitions served (→ the leader epoch they were loaded at), and those being loaded. */
+  private readonly ownedPartitions = new Map<number, number>();
+  private readonly loadingPartitions = new Map<number, number>();
+  /** Cluster mode: partition loads run one after another. */
+  private loadChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: GroupCoordinatorOptions) {
     this.now = options.now ?? Date.now;
@@ -180,7 +207,7 @@ export class GroupCoordinator {
           await this.store!.append([{ type: 'group', value: group.toStored(assignment) }]);
           return ErrorCode.NONE;
         } catch (err) {
-          return this.writeErrorCode(err);
+          return this.writeErrorCode(err, true);
         }
       },
     };
@@ -245,19 +272,43 @@ export class GroupCoordinator {
       numPartitions: config.offsetsTopicNumPartitions,
       segmentBytes: config.offsetsTopicSegmentBytes,
       durable: config.flushOnAckAll,
+      replication: this.options.replication,
       now: this.now,
     });
     this.store = store;
-    for (const stored of state.groups.values()) this.groups.set(stored.groupId, Group.load(stored, this.settings, this.hooks));
+    // A cluster broker leads nothing yet (its topics come from the cluster once it joins): partitions are loaded
+    // as it becomes their leader.
+    const { groups, offsets: offsetCount } = await this.install(state);
+    this.loading = false;
+    for (const group of groups) group.onLoaded();
+    this.consumerGroups.onLoaded();
+    this.expiryTimer = setInterval(() => void this.cleanupExpiredOffsets(), this.options.config.offsetsRetentionCheckIntervalMs);
+    this.expiryTimer.unref();
+    this.log.info({ groups: this.groups.size, consumerGroups: state.consumerGroups.size, offsets: offsetCount, loadMs: this.now() - startedAt }, 'group metadata loaded');
+  }
+
+  /** Adds loaded groups, offsets and pending transactional offsets; returns the groups added. */
+  private async install(state: LoadedGroupState): Promise<{ groups: Group[]; offsets: number }> {
+    const added = new Map<string, Group>();
+    const createLoaded = (groupId: string): Group => {
+      const group = this.createGroup(groupId);
+      added.set(groupId, group);
+      return group;
+    };
+    for (const stored of state.groups.values()) {
+      const group = Group.load(stored, this.settings, this.hooks);
+      this.groups.set(stored.groupId, group);
+      added.set(stored.groupId, group);
+    }
     let offsetCount = 0;
     for (const [groupId, offsets] of state.offsets) {
-      const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+      const group = this.groups.get(groupId) ?? createLoaded(groupId);
       for (const o of offsets) group.offsets.set(partitionKey(o.topic, o.partition), o);
       offsetCount += offsets.length;
     }
     // Open transactions' offsets, waiting for their markers (Kafka's pendingTransactionalOffsetCommits).
     for (const [groupId, pending] of state.pendingTxnOffsets) {
-      const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+      const group = this.groups.get(groupId) ?? createLoaded(groupId);
       for (const p of pending) {
         group.pendingTxnOffsets.prepare(p.producerId, partitionKey(p.offset.topic, p.offset.partition), { offset: p.offset, position: p.position, superseded: p.superseded });
         this.addOpenGroup(p.producerId, groupId);
@@ -265,16 +316,82 @@ export class GroupCoordinator {
     }
     for (const [groupId, records] of state.consumerGroups) {
       this.consumerGroups.loadGroup(groupId, records);
-      if (this.consumerGroups.group(groupId) !== undefined && !this.groups.has(groupId)) this.createGroup(groupId);
+      if (this.consumerGroups.group(groupId) !== undefined && !this.groups.has(groupId)) createLoaded(groupId);
     }
-    this.nextWriteSeq = state.nextPosition;
+    this.nextWriteSeq = Math.max(this.nextWriteSeq, state.nextPosition);
     if (this.consumerGroups.hasRegexSubscriptions()) await loadTopicRegexEngine();
-    this.loading = false;
-    for (const group of this.groups.values()) group.onLoaded();
-    this.consumerGroups.onLoaded();
-    this.expiryTimer = setInterval(() => void this.cleanupExpiredOffsets(), this.options.config.offsetsRetentionCheckIntervalMs);
-    this.expiryTimer.unref();
-    this.log.info({ groups: this.groups.size, consumerGroups: state.consumerGroups.size, offsets: offsetCount, loadMs: this.now() - startedAt }, 'group metadata loaded');
+    return { groups: [...added.values()], offsets: offsetCount };
+  }
+
+  // ---- cluster mode: leadership of `__consumer_offsets` partitions ------------------------------------------------
+
+  /**
+   * This broker became leader of `__consumer_offsets` partition `partition` at `leaderEpoch` (Kafka's
+   * GroupCoordinator.onElection → GroupMetadataManager.scheduleLoadGroupAndOffsets): its groups are loaded from
+   * the log, answering COORDINATOR_LOAD_IN_PROGRESS meanwhile. Resolves once this load has run (tests).
+   */
+  onElection(partition: number, leaderEpoch: number): Promise<void> {
+    if (this.options.replication === undefined || !this.active) return Promise.resolve();
+    if (this.ownedPartitions.has(partition)) this.unloadPartition(partition);
+    this.loadingPartitions.set(partition, leaderEpoch);
+    const run = this.loadChain.then(() => this.loadPartition(partition, leaderEpoch));
+    this.loadChain = run.catch((err: unknown) => {
+      this.log.error({ err, partition, leaderEpoch }, 'loading a __consumer_offsets partition failed');
+      if (this.loadingPartitions.get(partition) === leaderEpoch) this.loadingPartitions.delete(partition);
+    });
+    return this.loadChain;
+  }
+
+  /** This broker no longer leads the partition (Kafka's onResignation → removeGroupsForPartition). */
+  onResignation(partition: number): void {
+    if (this.options.replication === undefined) return;
+    this.loadingPartitions.delete(partition);
+    if (this.ownedPartitions.has(partition)) this.unloadPartition(partition);
+  }
+
+  /** Whether the groups of a `__consumer_offsets` partition are served here (always, on a single broker). */
+  isCoordinatorForPartition(partition: number): boolean {
+    return this.options.replication === undefined || this.ownedPartitions.has(partition);
+  }
+
+  private async loadPartition(partition: number, leaderEpoch: number): Promise<void> {
+    if (!this.active || this.loadingPartitions.get(partition) !== leaderEpoch) return;
+    const startedAt = this.now();
+    const state = await this.store!.load([partition], this.nextWriteSeq);
+    // Resigned, or elected again, while reading: this load is stale.
+    if (!this.active || this.loadingPartitions.get(partition) !== leaderEpoch) return;
+    const { groups, offsets } = await this.install(state);
+    if (!this.active || this.loadingPartitions.get(partition) !== leaderEpoch) {
+      for (const group of groups) this.unloadGroup(group);
+      return;
+    }
+    this.loadingPartitions.delete(partition);
+    this.ownedPartitions.set(partition, leaderEpoch);
+    for (const group of groups) group.onLoaded();
+    this.consumerGroups.onLoaded(groups.map((g) => g.groupId));
+    this.log.info({ partition, leaderEpoch, groups: groups.length, offsets, loadMs: this.now() - startedAt }, 'loaded the groups of a __consumer_offsets partition');
+  }
+
+  private unloadPartition(partition: number): void {
+    this.ownedPartitions.delete(partition);
+    let unloaded = 0;
+    for (const group of [...this.groups.values()]) {
+      if (this.partitionFor(group.groupId) !== partition) continue;
+      this.unloadGroup(group);
+      unloaded++;
+    }
+    this.log.info({ partition, groups: unloaded }, 'unloaded the groups of a __consumer_offsets partition');
+  }
+
+  /** Kafka's onGroupUnloaded: waiting members answer NOT_COORDINATOR, then the group is forgotten here. */
+  private unloadGroup(group: Group): void {
+    group.markDead(ErrorCode.NOT_COORDINATOR);
+    if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+    this.consumerGroups.unloadGroup(group.groupId);
+    for (const [producerId, groupIds] of this.openGroupsForProducer) {
+      groupIds.delete(group.groupId);
+      if (groupIds.size === 0) this.openGroupsForProducer.delete(producerId);
+    }
   }
 
   get isLoading(): boolean {
@@ -300,11 +417,16 @@ export class GroupCoordinator {
    * The error a failed write to `__consumer_offsets` answers (Kafka's GroupMetadataManager.storeOffsets mapping):
    * the client rediscovers the coordinator and retries, or learns its commit is too large.
    */
-  private writeErrorCode(err: unknown): number {
+  private writeErrorCode(err: unknown, groupMetadata = false): number {
     const code = err instanceof KafkaError ? err.errorCode : ErrorCode.KAFKA_STORAGE_ERROR;
     switch (code) {
       case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+      case ErrorCode.NOT_ENOUGH_REPLICAS:
+      case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      case ErrorCode.REQUEST_TIMED_OUT:
+        // Cluster mode: the ISR did not acknowledge within the timeout (storeGroup answers REBALANCE_IN_PROGRESS).
+        return groupMetadata ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.REQUEST_TIMED_OUT;
       case ErrorCode.NOT_LEADER_OR_FOLLOWER:
       case ErrorCode.KAFKA_STORAGE_ERROR:
         return ErrorCode.NOT_COORDINATOR;
@@ -333,6 +455,11 @@ export class GroupCoordinator {
     if (!allowEmptyGroupId && groupId === '') return ErrorCode.INVALID_GROUP_ID;
     if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (this.loading) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    if (this.options.replication !== undefined) {
+      const partition = this.partitionFor(groupId);
+      if (this.loadingPartitions.has(partition)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+      if (!this.ownedPartitions.has(partition)) return ErrorCode.NOT_COORDINATOR;
+    }
     return ErrorCode.NONE;
   }
 
@@ -828,7 +955,7 @@ export class GroupCoordinator {
       if (states.size > 0 && !states.has(listed.state.toLowerCase())) continue;
       groups.push(listed);
     }
-    return { errorCode: this.loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
+    return { errorCode: this.loading || this.loadingPartitions.size > 0 ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
 
   /** DeleteGroups: only Empty groups (or groups with only committed offsets) can be deleted. */

@@ -21,7 +21,8 @@
 // Batches are appended in call order (InternalTopicLog.append assigns offsets synchronously; while the topic is
 // being created, appends queue behind the creation in order), so log order is the coordinator's write order.
 //
-// Load (Kafka's GroupMetadataManager.doLoadGroupsAndOffsets), every partition from its log start: the latest
+// Load (Kafka's GroupMetadataManager.doLoadGroupsAndOffsets), every partition (in a cluster: one partition each
+// time this broker becomes its leader) from its log start to its log end offset: the latest
 // non-transactional record per key wins, a tombstone removes the key; a transactional record is pending for its
 // producer until that producer's marker: COMMIT makes each pending offset current unless a record of the same key
 // was appended after it (CommitRecordMetadataAndOffset.olderThan), ABORT drops them. What is still pending at the
@@ -38,7 +39,7 @@
 // only after open).
 import type { Logger } from 'pino';
 import type { LogManager } from '../log/log-manager.js';
-import { InternalTopicLog } from '../metadata/internal-topic-log.js';
+import { InternalTopicLog, type InternalTopicReplication } from '../metadata/internal-topic-log.js';
 import { OFFSETS_TOPIC_NAME, internalPartitionFor } from '../metadata/internal-topics.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import { RECORD_BATCH_HEADER_SIZE, isTransactional } from '../protocol/records/batch.js';
@@ -97,6 +98,8 @@ export interface OffsetsTopicStoreOptions {
   segmentBytes: number;
   /** Whether appends wait for the fsync (flushOnAckAll). */
   durable: boolean;
+  /** Cluster mode: writes go to the partition's leader and wait for the ISR (internal-topic-log.ts). */
+  replication?: InternalTopicReplication;
   now: () => number;
 }
 
@@ -142,6 +145,7 @@ export class OffsetsTopicStore {
       topics: options.topics,
       logger: options.logger,
       durable: options.durable,
+      replication: options.replication,
     });
   }
 
@@ -253,14 +257,20 @@ export class OffsetsTopicStore {
     }
   }
 
-  private async load(): Promise<LoadedGroupState> {
-    const state: LoadedGroupState = { groups: new Map(), offsets: new Map(), pendingTxnOffsets: new Map(), nextPosition: 0, consumerGroups: new Map() };
+  /**
+   * Loads the given partitions (all of them when absent; cluster mode loads one partition each time this broker
+   * becomes its leader). `firstPosition` continues the coordinator's write positions, so a partition loaded later
+   * orders its records after every write made so far.
+   */
+  async load(partitions?: readonly number[], firstPosition = 0): Promise<LoadedGroupState> {
+    const state: LoadedGroupState = { groups: new Map(), offsets: new Map(), pendingTxnOffsets: new Map(), nextPosition: firstPosition, consumerGroups: new Map() };
     const topic = this.log.topic;
     if (topic === undefined) return state;
     const offsets = new Map<string, { value: StoredOffset; position: number }>();
     const consumerGroupRecords = new Map<string, Map<string, ConsumerGroupRecord>>();
-    for (let partition = 0; partition < topic.partitions; partition++) {
-      await this.loadPartition(partition, state, offsets, consumerGroupRecords);
+    const toLoad = partitions ?? Array.from({ length: topic.partitions }, (_, p) => p);
+    for (const partition of toLoad) {
+      if (partition < topic.partitions) await this.loadPartition(partition, state, offsets, consumerGroupRecords);
     }
     for (const [groupId, byKey] of consumerGroupRecords) state.consumerGroups.set(groupId, [...byKey.values()]);
     for (const { value } of offsets.values()) {

@@ -13,6 +13,10 @@
 //   kraft.version 0–1 (features whose minimum is 0 are left out below v4, KAFKA-17492), FinalizedFeatures
 //   metadata.version 21 (3.9-IV0) with epoch 0. transaction.version and group.version stay unadvertised (0 in
 //   3.9), so clients use the classic transaction and group protocols.
+// - Past Kafka 3.9 (issue 12; schemas in scripts/kafka-protocol/README.md), a version is advertised once its handler
+//   builds it: Produce 13 and Fetch 18 (topics by id), ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10
+//   (topics by id), ConsumerGroupHeartbeat 1. EndTxn 5 and TxnOffsetCommit 5 (KIP-890 part 2) are not: without
+//   transaction.version 2 no client needs them, and franz-go and the Java client keep transactional Produce at 11.
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeApiVersionsResponse,

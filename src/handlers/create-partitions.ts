@@ -21,15 +21,21 @@
 // - Deliberate differences: `__consumer_offsets` and `__transaction_state` cannot grow (INVALID_REQUEST; Kafka 3.9
 //   allows it and loses coordinator state at the next restart, see topic-registry.ts createPartitions). Results are
 //   in request order (Kafka lists duplicates first, then the others in hash order); clients match them by name.
-// - Version notes: v1 is v0; v2 is flexible; v3 may answer THROTTLING_QUOTA_EXCEEDED (KIP-599), which Eddy never
-//   does (no controller mutation quota).
+// - Controller mutation quota (KIP-599, quota/controller-mutation-quota.ts): with a controller_mutation_rate for the
+//   client, each topic that passes every check draws its new partitions from it, in request order; from v3 a topic
+//   drawn while the quota is exhausted gets THROTTLING_QUOTA_EXCEEDED "The throttling quota has been exceeded." and
+//   does not grow (v0-v2 grow and are only throttled). throttle_time_ms carries the throttle time. validateOnly
+//   draws nothing. The request is validated first (validateOnly) to know what passes, only for such clients.
+// - Version notes: v1 is v0; v2 is flexible; v3 may answer THROTTLING_QUOTA_EXCEEDED (KIP-599).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeCreatePartitionsResponse, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../protocol/generated/create-partitions.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import type { PartitionGrowth } from '../metadata/topic-registry.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
+import { STRICT_SINCE_VERSION, THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quota/index.js';
 import type { ApiHandler } from './types.js';
+import { placementView } from './cluster-view.js';
 
 type TopicResult = CreatePartitionsResponse['results'][number];
 type RequestTopic = CreatePartitionsRequest['topics'][number];
@@ -56,14 +62,30 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const unique = request.topics.filter((t) => counts.get(t.name)! === 1 && authorize(ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name));
-    const cluster = { brokerIds: [ctx.broker.nodeId], defaultNumPartitions: ctx.broker.config.numPartitions };
-    const outcomes = await ctx.broker.topics.createPartitions(unique.map(toGrowth), cluster, request.validateOnly);
-    const byName = new Map(unique.map((t, i) => [t.name, outcomes[i]!]));
+    const cluster = placementView(ctx.broker);
+    const quota = ctx.broker.quotas.controllerMutation.newQuotaFor(ctx.principal.name, ctx.clientId ?? '', ctx.apiVersion >= STRICT_SINCE_VERSION.CreatePartitions);
+    let admitted = unique;
+    const throttled = new Set<string>();
+    if (quota.bounded && !request.validateOnly) {
+      // The partitions each topic would add, known once its checks pass (a failing topic draws nothing).
+      const before = new Map(unique.map((t) => [t.name, ctx.broker.topics.get(t.name)?.partitions ?? 0]));
+      const checked = await ctx.broker.topics.createPartitions(unique.map(toGrowth), cluster, true);
+      admitted = unique.filter((t, i) => {
+        const outcome = checked[i]!;
+        if (outcome instanceof KafkaError || quota.tryRecord(t.count - before.get(t.name)!)) return true;
+        throttled.add(t.name);
+        return false;
+      });
+    }
+    const outcomes = await ctx.broker.topics.createPartitions(admitted.map(toGrowth), cluster, request.validateOnly);
+    const byName = new Map(admitted.map((t, i) => [t.name, outcomes[i]!]));
     const results: TopicResult[] = [];
     const answeredDuplicates = new Set<string>();
     for (const t of request.topics) {
       const outcome = byName.get(t.name);
-      if (outcome !== undefined) {
+      if (throttled.has(t.name)) {
+        results.push(result(t.name, ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLING_QUOTA_EXCEEDED_MESSAGE));
+      } else if (outcome !== undefined) {
         results.push(outcome instanceof KafkaError ? result(t.name, outcome.errorCode, messageOf(outcome)) : result(t.name, ErrorCode.NONE, null));
       } else if (counts.get(t.name)! === 1) {
         results.push(result(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'The topic authorization is failed.'));
@@ -74,6 +96,7 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
     }
     const res = makeCreatePartitionsResponse();
     res.results = results;
+    res.throttleTimeMs = quota.throttleTimeMs();
     return res;
   },
   errorResponse(request, errorCode) {

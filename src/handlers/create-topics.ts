@@ -28,6 +28,12 @@
 //   otherwise TOPIC_AUTHORIZATION_FAILED "Authorization failed." and it is not created (nor validated). A created
 //   topic the principal may not DESCRIBE_CONFIGS answers without its configs and with topicConfigErrorCode
 //   TOPIC_AUTHORIZATION_FAILED (ReplicationControlManager).
+// - Controller mutation quota (KIP-599, quota/controller-mutation-quota.ts): with a controller_mutation_rate for the
+//   client, the topics that pass every check draw their partition counts from it, in request order; from v6 a topic
+//   drawn while the quota is exhausted gets THROTTLING_QUOTA_EXCEEDED "The throttling quota has been exceeded." and
+//   is not created (older versions create it and are only throttled). throttle_time_ms carries the throttle time.
+//   validateOnly draws nothing. To know which topics pass, the request is first validated (validateOnly), then the
+//   admitted topics are created: the checks run twice, only for clients with such a quota.
 // - Deliberate difference: results are in request order (Kafka appends the duplicate and `__cluster_metadata`
 //   entries after the others); clients match results by name.
 import { ApiKey } from '../protocol/generated/index.js';
@@ -36,7 +42,9 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { CLUSTER_METADATA_TOPIC_NAME, type TopicCreation, type TopicInfo } from '../metadata/topic-registry.js';
 import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
-import type { ApiHandler } from './types.js';
+import { STRICT_SINCE_VERSION, THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quota/index.js';
+import type { ApiHandler, BrokerServices } from './types.js';
+import { placementView, reportedPartition } from './cluster-view.js';
 
 type TopicResult = CreateTopicsResponse['topics'][number];
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -65,7 +73,7 @@ function toCreation(t: CreatableTopic): TopicCreation {
   return { name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, assignments: t.assignments, configs };
 }
 
-function success(t: CreatableTopic, topic: TopicInfo): TopicResult {
+function success(t: CreatableTopic, topic: TopicInfo, replicationFactor: number): TopicResult {
   return {
     name: t.name,
     topicId: topic.topicId,
@@ -73,7 +81,7 @@ function success(t: CreatableTopic, topic: TopicInfo): TopicResult {
     errorMessage: null,
     topicConfigErrorCode: 0,
     numPartitions: topic.partitions,
-    replicationFactor: 1,
+    replicationFactor,
     // Sorted by name, as Kafka lists them.
     configs: Object.entries(topic.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => ({
       name,
@@ -83,6 +91,11 @@ function success(t: CreatableTopic, topic: TopicInfo): TopicResult {
       isSensitive: false,
     })),
   } as TopicResult;
+}
+
+/** The topic's replication factor as created: 1 on a single broker, its first partition's replica count in a cluster. */
+function replicationFactorOf(broker: BrokerServices, topic: TopicInfo): number {
+  return broker.cluster === undefined ? 1 : Math.max(1, reportedPartition(broker, topic, 0).replicaNodes.length);
 }
 
 export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsResponse> = {
@@ -95,21 +108,36 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const validateOnly = request.validateOnly === true;
     // CREATE on the cluster covers every topic; otherwise CREATE on each topic (`__cluster_metadata` is refused later).
-    const clusterCreate = authorizeCluster(ctx, AclOperation.CREATE);
+    const clusterCreate = authorizeCluster(ctx, AclOperation.CREATE, { logIfDenied: false });
     const mayCreate = (name: string) => clusterCreate || name === CLUSTER_METADATA_TOPIC_NAME || authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
     const unique = request.topics.filter((t) => counts.get(t.name)! === 1 && mayCreate(t.name));
-    const cluster = { brokerIds: [ctx.broker.nodeId], defaultNumPartitions: ctx.broker.config.numPartitions };
+    const cluster = placementView(ctx.broker);
+    const quota = ctx.broker.quotas.controllerMutation.newQuotaFor(ctx.principal.name, ctx.clientId ?? '', ctx.apiVersion >= STRICT_SINCE_VERSION.CreateTopics);
+    let admitted = unique;
+    const throttled = new Set<string>();
+    if (quota.bounded && !validateOnly) {
+      const checked = await ctx.broker.topics.createTopics(unique.map(toCreation), cluster, true);
+      // A topic that fails a check draws nothing; the creation below answers its error again.
+      admitted = unique.filter((t, i) => {
+        const outcome = checked[i]!;
+        if (outcome instanceof KafkaError || quota.tryRecord(outcome.partitions)) return true;
+        throttled.add(t.name);
+        return false;
+      });
+    }
     // One registry call for the whole request: one metadata-file write, then the partition logs.
-    const created = await ctx.broker.topics.createTopics(unique.map(toCreation), cluster, validateOnly);
-    const byName = new Map(unique.map((t, i) => [t.name, created[i]!]));
+    const created = await ctx.broker.topics.createTopics(admitted.map(toCreation), cluster, validateOnly);
+    const byName = new Map(admitted.map((t, i) => [t.name, created[i]!]));
     const results: TopicResult[] = [];
     const answeredDuplicates = new Set<string>();
     for (const t of request.topics) {
       const outcome = byName.get(t.name);
-      if (outcome !== undefined) {
+      if (throttled.has(t.name)) {
+        results.push(failure(t.name, ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLING_QUOTA_EXCEEDED_MESSAGE));
+      } else if (outcome !== undefined) {
         if (outcome instanceof KafkaError) results.push(failure(t.name, outcome.errorCode, outcome.message));
-        else if (authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) results.push(success(t, outcome));
-        else results.push({ ...success(t, outcome), configs: null, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED } as TopicResult);
+        else if (authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) results.push(success(t, outcome, replicationFactorOf(ctx.broker, outcome)));
+        else results.push({ ...success(t, outcome, replicationFactorOf(ctx.broker, outcome)), configs: null, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED } as TopicResult);
       } else if (counts.get(t.name)! === 1) {
         results.push(failure(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
       } else if (!answeredDuplicates.has(t.name)) {
@@ -119,6 +147,7 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
     }
     const res = makeCreateTopicsResponse();
     res.topics = results;
+    res.throttleTimeMs = quota.throttleTimeMs();
     return res;
   },
   errorResponse(request, errorCode) {

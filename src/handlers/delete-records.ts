@@ -29,7 +29,7 @@ import { KafkaError } from '../errors.js';
 import { isInternalTopic } from '../metadata/topic-registry.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
-import { isKnownPartition, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { isKnownPartition, lookupLeaderLog, partitionErrorCode } from './partition-lookup.js';
 
 type TopicResult = DeleteRecordsResponse['topics'][number];
 type PartitionResult = TopicResult['partitions'][number];
@@ -46,7 +46,8 @@ async function deletePartition(ctx: RequestContext, topicName: string, partition
   if (!isKnownPartition(topic, partitionIndex)) return partitionResult(partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (isInternalTopic(topicName)) return partitionResult(partitionIndex, ErrorCode.INVALID_TOPIC_EXCEPTION);
   try {
-    const log = lookupPartition(ctx.broker, topic, partitionIndex);
+    // Cluster mode: the leader only (followers take its log start offset from their fetches).
+    const { log } = lookupLeaderLog(ctx.broker, topic, partitionIndex, undefined, 'only-minus-one', true);
     const lowWatermark = await ctx.broker.logs.deleteRecords(log, offset);
     return partitionResult(partitionIndex, ErrorCode.NONE, lowWatermark);
   } catch (err) {

@@ -16,12 +16,17 @@
 //   topic needs DELETE on it. By name: not allowed to DESCRIBE it → TOPIC_AUTHORIZATION_FAILED before its existence
 //   is checked; allowed to describe but not delete → TOPIC_AUTHORIZATION_FAILED. By id: not allowed to delete →
 //   TOPIC_AUTHORIZATION_FAILED, with the name only when it may be described.
+// - Controller mutation quota (KIP-599, quota/controller-mutation-quota.ts): with a controller_mutation_rate for the
+//   client, each topic about to be deleted draws its partition count from it, in request order; from v5 a topic
+//   drawn while the quota is exhausted gets THROTTLING_QUOTA_EXCEEDED "The throttling quota has been exceeded." and
+//   is kept (v0-v4 delete it and are only throttled). throttle_time_ms (v1+) carries the throttle time.
 // - Deliberate difference: answers are in request order; Kafka shuffles them (so that positions reveal nothing).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeDeleteTopicsResponse, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../protocol/generated/delete-topics.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
+import { STRICT_SINCE_VERSION, THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quota/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 type TopicResult = DeleteTopicsResponse['responses'][number];
@@ -99,7 +104,7 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
   async handle(ctx, request) {
     const slots = collectSlots(ctx, request);
     // DELETE on the cluster allows describing and deleting every topic.
-    const clusterDelete = authorizeCluster(ctx, AclOperation.DELETE);
+    const clusterDelete = authorizeCluster(ctx, AclOperation.DELETE, { logIfDenied: false });
     const may = (operation: number, name: string) => clusterDelete || authorize(ctx, operation, ResourceType.TOPIC, name);
     // Resolve every valid entry to a topic before deleting anything, so that a name and an id naming the same
     // topic are caught (ControllerApis resolves ids, then names, then deletes).
@@ -152,9 +157,18 @@ export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsRe
         toDelete.set(key, { slot: i, name: slot.name });
       }
     });
-    for (const { slot, name } of toDelete.values()) answers[slot] = await deleteByName(ctx, name);
+    const quota = ctx.broker.quotas.controllerMutation.newQuotaFor(ctx.principal.name, ctx.clientId ?? '', ctx.apiVersion >= STRICT_SINCE_VERSION.DeleteTopics);
+    for (const { slot, name } of toDelete.values()) {
+      const topic = ctx.broker.topics.get(name);
+      if (quota.bounded && topic !== undefined && !quota.tryRecord(topic.partitions)) {
+        answers[slot] = result(name, topic.topicId, ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLING_QUOTA_EXCEEDED_MESSAGE);
+        continue;
+      }
+      answers[slot] = await deleteByName(ctx, name);
+    }
     const res = makeDeleteTopicsResponse();
     res.responses = answers.filter((a): a is TopicResult => a !== null);
+    res.throttleTimeMs = quota.throttleTimeMs();
     return res;
   },
   errorResponse(request, errorCode) {

@@ -19,6 +19,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
 import { AclOperation, ResourceType, authorizeCluster, authorizedOperations, CLUSTER_NAME } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
+import { controllerIdOf, reportedBrokers } from './cluster-view.js';
 
 /** Kafka's EndpointType ids. */
 const ENDPOINT_TYPE_BROKER = 1;
@@ -49,11 +50,10 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       );
     }
     const broker = ctx.broker;
-    const endpoint = broker.advertisedEndpoint(ctx.listenerName);
     const res = makeDescribeClusterResponse();
     res.clusterId = broker.clusterId;
-    res.controllerId = broker.nodeId;
-    res.brokers = [{ brokerId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: null }];
+    res.controllerId = controllerIdOf(broker);
+    res.brokers = reportedBrokers(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
     res.clusterAuthorizedOperations = !request.includeClusterAuthorizedOperations
       ? NO_AUTHORIZED_OPERATIONS
       : authorizeCluster(ctx, AclOperation.DESCRIBE)

@@ -26,7 +26,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { isInternalTopic } from '../metadata/topic-registry.js';
 import { pageTopicPartitions, type TopicPartitionsEntry } from '../metadata/topic-partition-paging.js';
-import { LEADER_EPOCH } from './partition-lookup.js';
+import { reportedPartition } from './cluster-view.js';
 import { AclOperation, ResourceType, authorize, authorizedOperations } from '../auth/index.js';
 import { ALL_TOPIC_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
 import type { ApiHandler, BrokerServices } from './types.js';
@@ -47,19 +47,15 @@ function describeEntry(entry: TopicPartitionsEntry, broker: BrokerServices): Res
       topicAuthorizedOperations: ALL_TOPIC_OPERATIONS,
     };
   }
-  const nodeId = broker.nodeId;
   const partitions: ResponsePartition[] = [];
   for (let p = entry.firstPartition; p < entry.endPartition; p++) {
+    const reported = reportedPartition(broker, entry.topic, p);
     partitions.push({
-      errorCode: ErrorCode.NONE,
+      errorCode: reported.leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
       partitionIndex: p,
-      leaderId: nodeId,
-      leaderEpoch: LEADER_EPOCH,
-      replicaNodes: [nodeId],
-      isrNodes: [nodeId],
+      ...reported,
       eligibleLeaderReplicas: [],
       lastKnownElr: [],
-      offlineReplicas: broker.logs.isOffline(entry.name, p) ? [nodeId] : [],
     });
   }
   return {

@@ -12,6 +12,11 @@
 //   top-level (v1+) and every requested partition INVALID_REQUEST "Unknown election type N"
 //   (ElectLeadersRequest.getErrorResponse).
 // - The top-level error code (v1+) is NONE otherwise. TimeoutMs is not needed: nothing is waited for.
+// - Cluster mode (cluster/cluster-metadata.ts electLeaders, ReplicationControlManager's rules): PREFERRED makes
+//   replicas[0] leader when it is live and in the ISR (ELECTION_NOT_NEEDED when it leads already,
+//   PREFERRED_LEADER_NOT_AVAILABLE otherwise); UNCLEAN elects a live replica for a partition without a leader
+//   (ELECTION_NOT_NEEDED when it has one, ELIGIBLE_LEADERS_NOT_AVAILABLE when none is live). With null
+//   TopicPartitions every topic is listed with the partitions whose election was needed.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeElectLeadersResponse, type ElectLeadersRequest, type ElectLeadersResponse } from '../protocol/generated/elect-leaders.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -19,6 +24,7 @@ import { KafkaError } from '../errors.js';
 import { ElectionType, checkElectionType, electLeader } from '../metadata/leader-election.js';
 import { AclOperation, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
+import type { ClusterState } from '../cluster/cluster-member.js';
 
 type TopicResult = ElectLeadersResponse['replicaElectionResults'][number];
 
@@ -33,12 +39,36 @@ function failAll(request: ElectLeadersRequest, apiVersion: number, errorCode: nu
   return res;
 }
 
+/** Cluster mode: the elections are compare-and-swap changes of the partitions in the cluster metadata. */
+async function electInCluster(cluster: ClusterState, topicNames: string[], request: ElectLeadersRequest, res: ElectLeadersResponse): Promise<ElectLeadersResponse> {
+  const electionType = request.electionType ?? ElectionType.PREFERRED;
+  const named = request.topicPartitions === null ? null : request.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
+  const outcomes = await cluster.electLeaders(electionType, named);
+  if (request.topicPartitions !== null) {
+    let i = 0;
+    res.replicaElectionResults = request.topicPartitions.map((t) => ({
+      topic: t.topic,
+      partitionResult: t.partitions.map((partitionId) => {
+        const o = outcomes[i++]!;
+        return { partitionId, errorCode: o.errorCode, errorMessage: o.errorMessage };
+      }),
+    }));
+    return res;
+  }
+  // Every partition: each topic listed, with the partitions whose election was needed (the others are left out).
+  const byTopic = new Map<string, TopicResult>();
+  for (const t of [...topicNames, ...outcomes.map((o) => o.topic)]) if (!byTopic.has(t)) byTopic.set(t, { topic: t, partitionResult: [] });
+  for (const o of outcomes) byTopic.get(o.topic)!.partitionResult.push({ partitionId: o.partition, errorCode: o.errorCode, errorMessage: o.errorMessage });
+  res.replicaElectionResults = [...byTopic.values()];
+  return res;
+}
+
 export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersResponse> = {
   apiKey: ApiKey.ElectLeaders,
   name: 'ElectLeaders',
   minVersion: 0,
   maxVersion: 2,
-  handle(ctx, request) {
+  async handle(ctx, request) {
     // ALTER on the CLUSTER (KafkaApis.handleElectLeaders): every requested partition answers CLUSTER_AUTHORIZATION_FAILED.
     if (!authorizeCluster(ctx, AclOperation.ALTER)) return failAll(request, ctx.apiVersion, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, null);
     try {
@@ -49,6 +79,8 @@ export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersRe
     }
     const topics = ctx.broker.topics;
     const res = makeElectLeadersResponse();
+    const cluster = ctx.broker.cluster;
+    if (cluster !== undefined) return electInCluster(cluster, topics.list().map((t) => t.name), request, res);
     if (request.topicPartitions === null) {
       res.replicaElectionResults = topics.list().map((t): TopicResult => {
         const partitionResult: TopicResult['partitionResult'] = [];

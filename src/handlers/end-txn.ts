@@ -12,6 +12,10 @@
 // - ACLs (auth/authorizer.ts): WRITE on the transactional id first (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 // - Version notes: v1 = v0; v2 allows PRODUCER_FENCED (KIP-588); v3 is the first flexible version; v4 allows
 //   TRANSACTION_ABORTABLE (KIP-890), which transaction version 0 never answers. throttleTimeMs is always 0.
+// - v5 (KIP-890 part 2, transactions v2: the coordinator bumps the producer epoch at every EndTxn and answers the
+//   new ProducerId/ProducerEpoch) is in the codec (EndTxnRequest/Response.json of Kafka trunk 1eb7644) but not
+//   advertised: Eddy's coordinator keeps the epoch across transactions (transaction version 0), so its semantics
+//   are not built. Clients use v5 only once transaction.version 2 is finalized (franz-go pins EndTxn at 4 otherwise).
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeEndTxnResponse, type EndTxnRequest, type EndTxnResponse } from '../protocol/generated/end-txn.js';
 import { downgradeProducerFenced } from './txn-common.js';

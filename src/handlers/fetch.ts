@@ -1,4 +1,4 @@
-// Fetch (key 1), versions 0–17.
+// Fetch (key 1), versions 0–18.
 // - Topics by name up to v12 and by topic id from v13 (UNKNOWN_TOPIC_ID when the id is unknown), consistent with
 //   Metadata returning topic ids from v10.
 // - Incremental fetch sessions (KIP-227, v7+), kept by the broker's FetchSessionCache (fetch/fetch-session-cache.ts
@@ -49,7 +49,15 @@
 //   sendfile), this is also what bounds the memory of one Fetch: every partition read is at most what is left of
 //   that max, except KIP-74's one first batch, which is bounded by the topic's max.message.bytes when it was
 //   written. A Fetch asking INT32_MAX bytes per partition and in all reads at most fetch.max.bytes (+ one batch).
-//   `replica.fetch.max.bytes` applies to follower fetches only; without replication there are none.
+//   `replica.fetch.max.bytes` is the follower's own per-partition max (replica-fetcher.ts sends it).
+// - Cluster mode (cluster/): partitions this broker does not lead answer NOT_LEADER_OR_FOLLOWER (FENCED_LEADER_EPOCH
+//   / UNKNOWN_LEADER_EPOCH for a stale / newer currentLeaderEpoch). A follower's fetch (replica id >= 0; from v15 in
+//   ReplicaState with its broker epoch) is Kafka's Partition.fetchRecords: a lastFetchedEpoch whose end on the
+//   leader is before the fetch offset answers divergingEpoch at once, with no records; otherwise the fetch offset is
+//   recorded as the follower's log end offset (moving the HW and the ISR, leader-partition.ts; a broker that is not
+//   a replica, or an older incarnation of one, is NOT_LEADER_OR_FOLLOWER), and the read goes up to the log end
+//   offset instead of the HW. A follower's long poll wakes on writes, not HW moves. On a single broker a replica id
+//   is served as a consumer is (no replication).
 // - Long polling: when nothing failed while reading, max_wait_ms > 0, some partition was read and fewer than
 //   min_bytes (capped at max_bytes, as Kafka caps it) were read, wait on the partitions that were read for
 //   appends, the timeout or broker shutdown; read again once the bytes appended since the last read could meet
@@ -65,19 +73,24 @@
 //   With message.downconversion.enable=false (topic, else broker) a partition with data answers
 //   UNSUPPORTED_VERSION there instead. As in Kafka the conversion comes after the read: the bytes read count
 //   toward min_bytes and the conversion does not end the wait.
+// - v18 (KIP-1166) adds the follower's high watermark as tag 1 of a partition (default INT64_MAX, "not
+//   supported"); consumers leave it at the default and Eddy has no follower fetches, so it is decoded and unused.
+//   v17's ReplicaDirectoryId (KIP-853) is likewise a follower field. The v18 response is v17's.
 // - Deliberate difference: partitions are answered in request order (an incremental request's in the session's order,
 //   as Kafka). Kafka lists the ones answered while resolving
 //   after all the others (repeating a topic entry when needed); clients match answers by topic and partition.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeFetchResponse, type FetchRequest, type FetchResponse } from '../protocol/generated/fetch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { waitForAppend } from '../log/log-manager.js';
+import { KafkaError } from '../errors.js';
+import { waitForAppend, type WakeReason } from '../log/log-manager.js';
 import { LAST_OFFSET_DELTA_OFFSET, RECORD_BATCH_HEADER_SIZE, batchSizeAt, wholeBatchesWithin } from '../protocol/records/batch.js';
 import type { PartitionLog } from '../log/partition-log.js';
+import type { LeaderPartition } from '../cluster/leader-partition.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
 import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
-import { checkLeaderEpoch, isKnownPartition, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { isKnownPartition, lookupLeaderLog, partitionErrorCode } from './partition-lookup.js';
 import { downConversionEnabled, downConvertFetchedSlots } from './legacy-fetch.js';
 import {
   FINAL_EPOCH,
@@ -161,6 +174,42 @@ function isFromFollower(apiVersion: number, request: FetchRequest): boolean {
   return (apiVersion >= FIRST_REPLICA_STATE_VERSION ? request.replicaState?.replicaId ?? -1 : request.replicaId ?? -1) >= 0;
 }
 
+/** A follower's identity in a cluster (replica id, and from v15 its broker epoch; -1 = not sent). */
+interface FollowerIdentity {
+  replicaId: number;
+  brokerEpoch: bigint;
+}
+
+/** The fetching follower in cluster mode; undefined for consumers and on a single broker (no replication). */
+function followerOf(ctx: RequestContext, request: FetchRequest): FollowerIdentity | undefined {
+  if (ctx.broker.replicas === undefined || !isFromFollower(ctx.apiVersion, request)) return undefined;
+  if (ctx.apiVersion >= FIRST_REPLICA_STATE_VERSION) return { replicaId: request.replicaState!.replicaId, brokerEpoch: request.replicaState!.replicaEpoch };
+  return { replicaId: request.replicaId!, brokerEpoch: -1n };
+}
+
+/**
+ * Kafka's Partition.fetchRecords for a follower sending lastFetchedEpoch (v12+): when the leader's log ends that
+ * epoch earlier than the follower's fetch offset, or the leader has no such epoch, the answer is the leader's end
+ * of the last epoch it has at or below it, and no records; the follower truncates there (replica-fetcher.ts).
+ */
+function divergingEpoch(log: PartitionLog, request: RequestPartition): { epoch: number; endOffset: bigint } | undefined {
+  const lastFetchedEpoch = request.lastFetchedEpoch ?? -1;
+  if (lastFetchedEpoch < 0) return undefined;
+  const end = log.endOffsetForEpoch(lastFetchedEpoch);
+  const epoch = end?.leaderEpoch ?? -1;
+  const endOffset = end?.endOffset ?? -1n;
+  // Partition.readRecords: no epoch at or below the follower's, or a fetch offset below the log start, is
+  // OFFSET_OUT_OF_RANGE (the follower then asks ListOffsets where to start), whatever the epochs say.
+  if (epoch < 0 || endOffset < 0n) {
+    throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Could not determine the end offset of the last fetched epoch ${lastFetchedEpoch} from the request`);
+  }
+  if (request.fetchOffset < log.logStartOffset) {
+    throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Received request for offset ${request.fetchOffset}, but we only have log segments from ${log.logStartOffset}`);
+  }
+  if (epoch < lastFetchedEpoch || endOffset < request.fetchOffset) return { epoch, endOffset };
+  return undefined;
+}
+
 /** The session context (fetch/fetch-session-cache.ts); before v7 the fields are absent: sessionless. */
 function fetchContext(ctx: RequestContext, request: FetchRequest): FetchContext {
   return ctx.broker.fetchSessions.newContext(
@@ -182,6 +231,8 @@ interface Slot {
   resolved: boolean;
   log: PartitionLog | null;
   result: PartitionData | undefined;
+  /** Cluster mode, a follower's fetch: the partition's leader state, told the follower's offset after the read. */
+  leader?: LeaderPartition;
 }
 
 interface TopicSlots {
@@ -303,11 +354,28 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
     slot.result = errorResult(slot.request.partition, code, false);
   };
 
+  const follower = followerOf(ctx, request);
   const toRead: Slot[] = [];
   for (const slot of slots) {
     try {
-      slot.log = lookupPartition(ctx.broker, slot.topic, slot.request.partition);
-      checkLeaderEpoch(slot.request.currentLeaderEpoch, 'any-negative');
+      const { log, leader } = lookupLeaderLog(ctx.broker, slot.topic, slot.request.partition, slot.request.currentLeaderEpoch, 'any-negative');
+      slot.log = log;
+      if (follower !== undefined) {
+        const diverging = divergingEpoch(log, slot.request);
+        if (diverging !== undefined) {
+          // Answered at once (DelayedFetch completes on a diverging epoch): the follower must truncate first.
+          slot.result = { ...dataResult(slot.request.partition, log, slot.request.fetchOffset, EMPTY, false), divergingEpoch: diverging };
+          readError = true;
+          continue;
+        }
+        // The fetch offset is checked against the log before it counts as the follower's log end offset (Kafka
+        // updates the follower's state only after a successful read).
+        if (slot.request.fetchOffset > log.logEndOffset) {
+          throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `Received request for offset ${slot.request.fetchOffset}, but the log ends at ${log.logEndOffset}`);
+        }
+        leader!.checkReplica(follower.replicaId, (slot.request.currentLeaderEpoch ?? -1) >= 0);
+        slot.leader = leader;
+      }
       toRead.push(slot);
     } catch (err) {
       fail(slot, err);
@@ -331,14 +399,28 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
       // would answer null after its checks, which this offset passes. Skipping it keeps the reads of a session's idle
       // partitions (and of an idle sessionless consumer's) to a comparison each.
       const log = slot.log!;
-      const caughtUp = slot.request.fetchOffset === log.highWatermark && !log.isClosed;
-      const read = (wanted > 0 || totalBytes === 0) && !caughtUp ? log.read(slot.request.fetchOffset, wanted, true, maxOffset) : NOTHING_READ;
+      // A follower reads what is written (up to the log end offset), a consumer what is committed (the HW).
+      const readEnd = follower !== undefined ? log.logEndOffset : log.highWatermark;
+      const caughtUp = slot.request.fetchOffset === readEnd && !log.isClosed;
+      const read =
+        (wanted > 0 || totalBytes === 0) && !caughtUp
+          ? follower !== undefined
+            ? log.readForReplica(slot.request.fetchOffset, wanted)
+            : log.read(slot.request.fetchOffset, wanted, true, maxOffset)
+          : NOTHING_READ;
       wave.push({ slot, maxBytes: wanted, read });
     }
     const outcomes = await Promise.allSettled(wave.map((w) => w.read));
     outcomes.forEach((outcome, i) => {
       const { slot, maxBytes } = wave[i]!;
       if (outcome.status === 'rejected') return fail(slot, outcome.reason);
+      if (follower !== undefined && slot.leader !== undefined) {
+        try {
+          slot.leader.recordFollowerFetch(follower.replicaId, follower.brokerEpoch, slot.request.fetchOffset);
+        } catch (err) {
+          return fail(slot, err);
+        }
+      }
       let records = outcome.value ?? EMPTY;
       if (totalBytes > 0 && records.length > Math.min(maxBytes, bytesLeft)) {
         records = records.subarray(0, wholeBatchesWithin(records, Math.min(maxBytes, bytesLeft)));
@@ -379,11 +461,26 @@ function incrementalResponse(ctx: RequestContext, res: FetchResponse, session: F
   return res;
 }
 
+/**
+ * A follower's long poll: waitForAppend's endings (closed, shutdown, timeout), and 'append' as soon as any of the
+ * logs writes something (onLogEndOffsetAdvanced), since a follower reads past the high watermark.
+ */
+async function waitForWrite(logs: PartitionLog[], timeoutMs: number, signal: AbortSignal): Promise<WakeReason> {
+  const wait = waitForAppend(logs, timeoutMs, signal);
+  const unsubscribes = logs.map((log) => log.onLogEndOffsetAdvanced(() => wait.cancel()));
+  try {
+    const reason = await wait.promise;
+    return reason === 'cancelled' ? 'append' : reason;
+  } finally {
+    for (const unsubscribe of unsubscribes) unsubscribe();
+  }
+}
+
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   apiKey: ApiKey.Fetch,
   name: 'Fetch',
   minVersion: 0,
-  maxVersion: 17,
+  maxVersion: 18,
   async handle(ctx, request) {
     const res = makeFetchResponse();
     const context = fetchContext(ctx, request);
@@ -400,13 +497,19 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     // bytes appended while it runs count as arrived (at worst one extra read, never a missed one).
     const firstPass = readAll(ctx, request, toRead);
     const logs = toRead.flatMap((slot) => (slot.log === null ? [] : [slot.log]));
-    const visibleBytes = () => logs.reduce((sum, log) => sum + log.visibleBytesAppended, 0);
+    // A follower waits for writes (its reads go up to the log end offset), a consumer for the HW to move. For a
+    // follower the measure of what arrived is offsets written, not bytes: min_bytes is 1 for followers (Kafka's
+    // replica.fetch.min.bytes default), so "something was written" is what counts.
+    const fromFollower = followerOf(ctx, request) !== undefined;
+    const visibleBytes = fromFollower
+      ? () => logs.reduce((sum, log) => sum + Number(log.logEndOffset), 0)
+      : () => logs.reduce((sum, log) => sum + log.visibleBytesAppended, 0);
     let visibleAtPass = visibleBytes();
     let pass = await firstPass;
     while (!pass.readError && !readFailed && pass.totalBytes < minBytes && logs.length > 0) {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
-      const wake = await waitForAppend(logs, remainingMs, ctx.broker.shutdownSignal).promise;
+      const wake = await (fromFollower ? waitForWrite(logs, remainingMs, ctx.broker.shutdownSignal) : waitForAppend(logs, remainingMs, ctx.broker.shutdownSignal).promise);
       if (wake !== 'closed') {
         // Read again only once enough has arrived for min_bytes, or when the wait is over and something arrived.
         const arrived = visibleBytes() - visibleAtPass;

@@ -1,6 +1,11 @@
 // FindCoordinator (key 10), versions 0–5 (KafkaApis.handleFindCoordinatorRequest and getCoordinator).
-// - This broker coordinates every group and every transactional id: key type 0 (GROUP) and key type 1
+// - A single broker coordinates every group and every transactional id: key type 0 (GROUP) and key type 1
 //   (TRANSACTION) answer this broker's advertised endpoint on the listener the request came through.
+// - Cluster mode (KafkaApis.getCoordinator): each key answers the leader of the internal partition it hashes to
+//   (partitionFor: `__consumer_offsets` for groups, `__transaction_state` for transactional ids), with that
+//   broker's endpoint for the request's listener; COORDINATOR_NOT_AVAILABLE (node -1) while that partition has no
+//   leader or its leader is not live, and when the topic cannot be created (fewer live brokers than
+//   offsets.topic.replication.factor / transaction.state.log.replication.factor).
 // - v0–3 carry one key (v0 has no key type: GROUP); v4+ batch keys (`coordinatorKeys`, KIP-699) and answer one
 //   `coordinators` entry per key, in request order.
 // - Kafka creates the coordinator's internal topic the first time a coordinator of its type is looked up
@@ -23,6 +28,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import { makeFindCoordinatorResponse, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../protocol/generated/find-coordinator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { kafkaErrorCode } from '../errors.js';
+import { OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC_NAME } from '../metadata/internal-topics.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
@@ -46,16 +52,31 @@ interface Answer {
 
 const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
 
-/** Group and transaction keys: this broker; other key types: INVALID_REQUEST. */
-function coordinatorFor(ctx: RequestContext, keyType: number): Answer {
-  if (keyType !== GROUP_KEY_TYPE && keyType !== TRANSACTION_KEY_TYPE) return { errorCode: ErrorCode.INVALID_REQUEST, ...NO_COORDINATOR };
-  const { host, port } = ctx.broker.advertisedEndpoint(ctx.listenerName);
-  return { errorCode: ErrorCode.NONE, nodeId: ctx.broker.nodeId, host, port };
+/** Group and transaction keys: this broker (a cluster: the leader of the key's partition); others: INVALID_REQUEST. */
+function coordinatorFor(ctx: RequestContext, keyType: number): (key: string) => Answer {
+  if (keyType !== GROUP_KEY_TYPE && keyType !== TRANSACTION_KEY_TYPE) return () => ({ errorCode: ErrorCode.INVALID_REQUEST, ...NO_COORDINATOR });
+  const broker = ctx.broker;
+  const cluster = broker.cluster;
+  if (cluster === undefined) {
+    const { host, port } = broker.advertisedEndpoint(ctx.listenerName);
+    const answer = { errorCode: ErrorCode.NONE, nodeId: broker.nodeId, host, port };
+    return () => answer;
+  }
+  const topic = broker.topics.get(keyType === GROUP_KEY_TYPE ? OFFSETS_TOPIC_NAME : TRANSACTION_STATE_TOPIC_NAME);
+  const live = new Map(cluster.liveBrokers(ctx.listenerName).map((b) => [b.nodeId, b]));
+  return (key) => {
+    if (topic === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, ...NO_COORDINATOR };
+    const partition = keyType === GROUP_KEY_TYPE ? broker.groups.partitionFor(key) : broker.transactions.partitionFor(key);
+    const leader = cluster.partitionState(topic, partition)?.leader ?? -1;
+    const endpoint = leader < 0 ? undefined : live.get(leader);
+    if (endpoint === undefined) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, ...NO_COORDINATOR };
+    return { errorCode: ErrorCode.NONE, nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port };
+  };
 }
 
-/** The coordinator's answer once its internal topic exists (`__consumer_offsets` or `__transaction_state`). */
-async function coordinatorWithTopic(ctx: RequestContext, keyType: number): Promise<Answer> {
-  const topic = keyType === GROUP_KEY_TYPE ? '__consumer_offsets' : '__transaction_state';
+/** The coordinator's answers once its internal topic exists (`__consumer_offsets` or `__transaction_state`). */
+async function coordinatorWithTopic(ctx: RequestContext, keyType: number): Promise<(key: string) => Answer> {
+  const topic = keyType === GROUP_KEY_TYPE ? OFFSETS_TOPIC_NAME : TRANSACTION_STATE_TOPIC_NAME;
   try {
     if (keyType === GROUP_KEY_TYPE) await ctx.broker.groups.ensureOffsetsTopic();
     else await ctx.broker.transactions.ensureStateTopic();
@@ -64,7 +85,7 @@ async function coordinatorWithTopic(ctx: RequestContext, keyType: number): Promi
     const code = kafkaErrorCode(err);
     if (code === undefined) ctx.log.error({ err, api: 'FindCoordinator', clientId: ctx.clientId }, `cannot create ${topic}`);
     else ctx.log.warn({ errorCode: code, api: 'FindCoordinator', clientId: ctx.clientId }, `cannot create ${topic}: ${(err as Error).message}`);
-    return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, ...NO_COORDINATOR };
+    return () => ({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, ...NO_COORDINATOR });
   }
 }
 
@@ -105,7 +126,7 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
     const answer = knownType && hasKeys ? await coordinatorWithTopic(ctx, keyType) : coordinatorFor(ctx, keyType);
     const resource = keyType === GROUP_KEY_TYPE ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID;
     const refused = { errorCode: keyType === GROUP_KEY_TYPE ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ...NO_COORDINATOR };
-    return respond(request, v, (key) => (!knownType || authorize(ctx, AclOperation.DESCRIBE, resource, key) ? answer : refused), false);
+    return respond(request, v, (key) => (!knownType || authorize(ctx, AclOperation.DESCRIBE, resource, key) ? answer(key) : refused), false);
   },
   errorResponse(request, errorCode, apiVersion) {
     return respond(request, apiVersion, () => ({ errorCode, ...NO_COORDINATOR }), true);

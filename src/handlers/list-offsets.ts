@@ -1,4 +1,4 @@
-// ListOffsets (key 2), versions 0–9.
+// ListOffsets (key 2), versions 0–10.
 // | timestamp                        | answer (v1+: offset, timestamp, leaderEpoch v4+)                          |
 // |----------------------------------|----------------------------------------------------------------------------|
 // | -1 LATEST                        | high watermark (read_committed, v2+: the last stable offset), -1, the      |
@@ -24,6 +24,9 @@
 // - isolation_level (v2+) read_committed: LATEST is the last stable offset, and lookups that find an offset at or
 //   past it answer -1/-1/-1 (Kafka's Partition.fetchOffsetForTimestamp with lastFetchableOffset = LSO; read
 //   uncommitted bounds them by the high watermark, which every lookup already respects).
+// - v10 (KIP-1075) adds TimeoutMs, how long a lookup may wait for remote (tiered) storage; nothing is tiered here,
+//   so every lookup answers at once and the timeout is unused. v10 defines no new timestamp (-6, Kafka 4.2's
+//   EARLIEST_PENDING_UPLOAD, is v11 and stays UNSUPPORTED_VERSION).
 // - A batch that cannot be decompressed answers UNKNOWN_SERVER_ERROR (Kafka: KafkaException "Failed to
 //   decompress record stream"), logged at error; a malformed record inside it INVALID_RECORD.
 import { ApiKey } from '../protocol/generated/index.js';
@@ -32,7 +35,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 import { KafkaError } from '../errors.js';
-import { checkLeaderEpoch, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { lookupLeaderLog, partitionErrorCode } from './partition-lookup.js';
 import type { PartitionLog } from '../log/partition-log.js';
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number];
@@ -73,8 +76,9 @@ function answer(partitionIndex: number, errorCode: number, found: Found, apiVers
   return res;
 }
 
-async function lookupOffset(log: PartitionLog, timestamp: bigint, readCommitted: boolean): Promise<Found> {
-  const lastFetchable = readCommitted ? log.lastStableOffset : log.highWatermark;
+async function lookupOffset(log: PartitionLog, timestamp: bigint, readCommitted: boolean, fromReplica: boolean): Promise<Found> {
+  // Kafka's Partition.fetchOffsetForTimestamp: a follower (replica id >= 0) sees up to the log end offset.
+  const lastFetchable = fromReplica ? log.logEndOffset : readCommitted ? log.lastStableOffset : log.highWatermark;
   if (timestamp === LATEST) return { offset: lastFetchable, timestamp: -1n, leaderEpoch: log.leaderEpoch };
   // Kafka's Partition.fetchOffsetForTimestamp: EARLIEST is not bounded by the last fetchable offset.
   if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) return log.earliestOffsetAndEpoch();
@@ -97,6 +101,7 @@ async function listPartition(
   p: PartitionRequest,
   duplicate: boolean,
   readCommitted: boolean,
+  fromReplica: boolean,
 ): Promise<PartitionResponse> {
   const v = ctx.apiVersion;
   if (duplicate) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, NOT_FOUND, v);
@@ -104,9 +109,8 @@ async function listPartition(
     return answer(p.partitionIndex, ErrorCode.UNSUPPORTED_VERSION, NOT_FOUND, v);
   }
   try {
-    const log = lookupPartition(ctx.broker, ctx.broker.topics.get(topicName), p.partitionIndex);
-    checkLeaderEpoch(p.currentLeaderEpoch);
-    return answer(p.partitionIndex, ErrorCode.NONE, await lookupOffset(log, p.timestamp, readCommitted), v);
+    const { log } = lookupLeaderLog(ctx.broker, ctx.broker.topics.get(topicName), p.partitionIndex, p.currentLeaderEpoch, 'only-minus-one');
+    return answer(p.partitionIndex, ErrorCode.NONE, await lookupOffset(log, p.timestamp, readCommitted, fromReplica), v);
   } catch (err) {
     return answer(p.partitionIndex, errorCodeOf(ctx, err, topicName, p.partitionIndex), NOT_FOUND, v);
   }
@@ -117,7 +121,7 @@ function listPartitionV0(ctx: RequestContext, request: ListOffsetsRequest, topic
   // Negative timestamps other than LATEST and EARLIEST are reserved and were never valid in v0.
   if (p.timestamp < EARLIEST) return answer(p.partitionIndex, ErrorCode.UNSUPPORTED_VERSION, NOT_FOUND, 0);
   try {
-    const log = lookupPartition(ctx.broker, ctx.broker.topics.get(topicName), p.partitionIndex);
+    const { log } = lookupLeaderLog(ctx.broker, ctx.broker.topics.get(topicName), p.partitionIndex, undefined, 'only-minus-one');
     // Kafka sizes an array with maxNumOffsets: a negative count fails there (NegativeArraySizeException).
     if (p.maxNumOffsets! < 0) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `maxNumOffsets ${p.maxNumOffsets} is negative`);
     const res = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE } as PartitionResponse;
@@ -132,7 +136,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
   apiKey: ApiKey.ListOffsets,
   name: 'ListOffsets',
   minVersion: 0,
-  maxVersion: 9,
+  maxVersion: 10,
   async handle(ctx, request) {
     const seen = new Map<string, number>();
     for (const t of request.topics) for (const p of t.partitions) {
@@ -150,7 +154,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
               ? answer(p.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED, NOT_FOUND, ctx.apiVersion)
               : ctx.apiVersion === 0
               ? listPartitionV0(ctx, request, t.name, p)
-              : listPartition(ctx, t.name, p, seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1, (request.isolationLevel ?? 0) === 1),
+              : listPartition(ctx, t.name, p, seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1, (request.isolationLevel ?? 0) === 1, ctx.broker.replicas !== undefined && request.replicaId >= 0),
           ),
         ),
       })),

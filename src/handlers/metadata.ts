@@ -1,4 +1,4 @@
-// Metadata (key 3), versions 0–12.
+// Metadata (key 3), versions 0–13.
 // - One broker (this one), which is also the controller (kafkajs and kafka-python send admin requests to it). Its
 //   host and port are the advertised endpoint of the listener the request came through (Kafka answers each
 //   listener's clients with that listener's endpoints).
@@ -9,6 +9,9 @@
 // - v10/v11 cannot carry topic ids: an entry with a null name or a non-zero id makes the whole answer INVALID_REQUEST
 //   (KafkaApis.handleTopicMetadataRequest throws, and MetadataRequest.getErrorResponse gives every requested topic
 //   the code, a null name as "", and no brokers).
+// - v13 (KIP-1102) adds a top-level ErrorCode so that a broker can answer REBOOTSTRAP_REQUIRED, telling the client to
+//   go back to its bootstrap servers; this broker always answers NONE there (it never needs the client to
+//   rebootstrap), and every other answer is v12's. librdkafka 2.15 and franz-go take v13 when offered.
 // - Auto-creation (`auto.create.topics.enable`): allowed when the broker allows it and, from v4, the request's
 //   AllowAutoTopicCreation is true (below v4 the schema default, true, applies). Unlike Kafka, which answers
 //   UNKNOWN_TOPIC_OR_PARTITION while an auto-created topic is still being set up, creation here completes before the
@@ -22,7 +25,10 @@
 // - isInternal is Kafka's Topic.isInternal, by name: `__consumer_offsets`, `__transaction_state`,
 //   `__share_group_state`, for existing and missing topics alike (false for unknown ids).
 // - A name Kafka would reject gets INVALID_TOPIC_EXCEPTION; an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
-// - Each partition: leader = this broker, leader epoch 0, replicas = isr = [this broker].
+// - Each partition: leader = this broker, leader epoch 0, replicas = isr = [this broker]. In a cluster (cluster/):
+//   every live broker with its endpoint for the request's listener, the controller's id, and each partition's
+//   leader, epoch, replicas, ISR and offline replicas from the cluster metadata; a partition without a leader
+//   answers LEADER_NOT_AVAILABLE (leader -1) as Kafka does (handlers/cluster-view.ts).
 // - ACLs (auth/authorizer.ts; KafkaApis.handleTopicMetadataRequest): only topics the principal may DESCRIBE are
 //   answered. All topics: the others are left out. By name: each one not allowed answers TOPIC_AUTHORIZATION_FAILED
 //   (zero id, isInternal false, whether it exists or not, so its existence is not disclosed). By id: TOPIC_
@@ -40,7 +46,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { KafkaError } from '../errors.js';
 import { CLUSTER_METADATA_TOPIC_NAME, isBrokerOwnedTopic, isInternalTopic, topicNameProblem, type TopicInfo } from '../metadata/topic-registry.js';
 import type { ApiHandler, BrokerServices, RequestContext } from './types.js';
-import { LEADER_EPOCH } from './partition-lookup.js';
+import { controllerIdOf, placementView, reportedBrokers, reportedPartition } from './cluster-view.js';
 import { NO_AUTHORIZED_OPERATIONS } from './acl-operations.js';
 import { AclOperation, CLUSTER_NAME, ResourceType, authorize, authorizeCluster, authorizedOperations } from '../auth/index.js';
 
@@ -54,20 +60,12 @@ function topicOperations(ctx: RequestContext | undefined, name: string | null): 
 }
 
 function describeTopic(topic: TopicInfo, broker: BrokerServices, opsCtx: RequestContext | undefined): ResponseTopic {
-  const nodeId = broker.nodeId;
   const partitions: ResponseTopic['partitions'] = [];
   for (let p = 0; p < topic.partitions; p++) {
-    partitions.push({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p,
-      leaderId: nodeId,
-      leaderEpoch: LEADER_EPOCH,
-      replicaNodes: [nodeId],
-      isrNodes: [nodeId],
-      // After an I/O error the partition keeps serving what it has and answers KAFKA_STORAGE_ERROR to writes
-      // until its disk recovers; its replica is reported offline meanwhile.
-      offlineReplicas: broker.logs.isOffline(topic.name, p) ? [nodeId] : [],
-    });
+    const reported = reportedPartition(broker, topic, p);
+    // Kafka answers LEADER_NOT_AVAILABLE for a partition without a leader (MetadataCache), retriable.
+    const errorCode = reported.leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE;
+    partitions.push({ errorCode, partitionIndex: p, ...reported });
   }
   return {
     errorCode: ErrorCode.NONE,
@@ -100,7 +98,7 @@ async function resolveMissing(ctx: RequestContext, name: string, allowAutoCreate
   }
   try {
     const creation = { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {} };
-    const created = await broker.topics.createTopic(creation, { brokerIds: [broker.nodeId], defaultNumPartitions: broker.config.numPartitions });
+    const created = await broker.topics.createTopic(creation, placementView(broker));
     ctx.log.info({ topic: name, partitions: created.partitions }, 'auto-created topic');
     return describeTopic(created, broker, includeOps);
   } catch (err) {
@@ -132,7 +130,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.Metadata,
   name: 'Metadata',
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   async handle(ctx, request) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
@@ -143,10 +141,9 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     const includeOps = version >= 8 && request.includeTopicAuthorizedOperations === true ? ctx : undefined;
     const allowAutoCreate = version < 4 || request.allowAutoTopicCreation !== false;
     const res = makeMetadataResponse();
-    const endpoint = broker.advertisedEndpoint(ctx.listenerName);
-    res.brokers = [{ nodeId: broker.nodeId, host: endpoint.host, port: endpoint.port, rack: null }];
+    res.brokers = reportedBrokers(ctx);
     res.clusterId = broker.clusterId;
-    res.controllerId = broker.nodeId;
+    res.controllerId = controllerIdOf(broker);
     if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations === true) {
       res.clusterAuthorizedOperations = authorizeCluster(ctx, AclOperation.DESCRIBE) ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME) : 0;
     }
@@ -154,7 +151,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     if (allTopics) {
       res.topics = broker.topics
         .list()
-        .filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+        .filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name, { logIfDenied: false }))
         .map((t) => describeTopic(t, broker, includeOps));
       return res;
     }

@@ -1,4 +1,4 @@
-// OffsetCommit (key 8), versions 0–9.
+// OffsetCommit (key 8), versions 0–10.
 // - Commits are durable: the answer is sent after the commit record is fsynced (src/group/offsets-topic.ts).
 // - Per partition: a topic or partition this broker does not have gets UNKNOWN_TOPIC_OR_PARTITION (checked first,
 //   as Kafka's KafkaApis does); metadata longer than offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE; null
@@ -20,6 +20,10 @@
 //   v7 (KIP-345): group instance id. v8 is the first flexible version.
 // - v9 (KIP-848) changes nothing for classic groups, except that a commit with a generation to a group that does
 //   not exist gets GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION, as Kafka 3.9's coordinator answers.
+// - v10 (KIP-848, KAFKA-19186; Kafka 4.2) names topics by id instead of name: each id is resolved through the topic
+//   registry first, and an id it does not know (or the zero id) answers UNKNOWN_TOPIC_ID for every partition of
+//   its entry, before the ACL check, as KafkaApis.handleOffsetCommitRequest does; the others take the path above by
+//   their name (offsets are stored by name, as Kafka stores them). The answer names topics by the request's ids.
 // - Consumer-protocol groups (KIP-848): generation_id_or_member_epoch is the member epoch. Epoch < 0 with no members
 //   is an admin commit; otherwise an unknown member UNKNOWN_MEMBER_ID, a consumer-protocol member below v9
 //   UNSUPPORTED_VERSION, an epoch other than the member's current one STALE_MEMBER_EPOCH (ILLEGAL_GENERATION for
@@ -33,9 +37,17 @@ import { commitEachPartition } from './group-common.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
 
+/** The first version that names topics by id (KIP-848). */
+const FIRST_TOPIC_ID_VERSION = 10;
+const ZERO_UUID = Buffer.alloc(16);
+
 function uniformResponse(request: OffsetCommitRequest, errorCode: number): OffsetCommitResponse {
   const res = makeOffsetCommitResponse();
-  res.topics = request.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) }));
+  res.topics = request.topics.map((t) => ({
+    name: t.name ?? '',
+    topicId: t.topicId ?? ZERO_UUID,
+    partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+  }));
   return res;
 }
 
@@ -43,7 +55,7 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
   apiKey: ApiKey.OffsetCommit,
   name: 'OffsetCommit',
   minVersion: 0,
-  maxVersion: 9,
+  maxVersion: 10,
   async handle(ctx, request) {
     const v = ctx.apiVersion;
     // ACLs (auth/authorizer.ts): READ on the group (every partition GROUP_AUTHORIZATION_FAILED); READ on each topic
@@ -55,10 +67,13 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
     const memberId = v >= 1 ? (request.memberId ?? '') : '';
     const groupInstanceId = v >= 7 ? (request.groupInstanceId ?? null) : null;
     const retentionTimeMs = v >= 2 && v <= 4 ? (request.retentionTimeMs ?? -1n) : -1n;
+    // v10: the name of each topic entry, undefined for an id the registry does not know.
+    const names = request.topics.map((t) => (v >= FIRST_TOPIC_ID_VERSION ? ctx.broker.topics.getById(t.topicId ?? ZERO_UUID)?.name : (t.name ?? '')));
+    const known = request.topics.flatMap((t, i) => (names[i] === undefined ? [] : [{ name: names[i]!, partitions: t.partitions }]));
 
-    const codes = await commitEachPartition(
+    const knownCodes = await commitEachPartition(
       ctx,
-      request.topics,
+      known,
       (topic, p) => {
         const customTimestamp = v === 1 && p.commitTimestamp !== undefined && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : undefined;
         return {
@@ -77,8 +92,14 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
           ? entries.map(() => ErrorCode.GROUP_ID_NOT_FOUND)
           : groups.commitOffsets(request.groupId, memberId, groupInstanceId, generationId, entries, v),
     );
+    let k = 0;
+    const codes = request.topics.map((t, i) => (names[i] === undefined ? t.partitions.map(() => ErrorCode.UNKNOWN_TOPIC_ID) : knownCodes[k++]!));
     const res = makeOffsetCommitResponse();
-    res.topics = request.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codes[ti]![pi]! })) }));
+    res.topics = request.topics.map((t, ti) => ({
+      name: t.name ?? '',
+      topicId: t.topicId ?? ZERO_UUID,
+      partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codes[ti]![pi]! })),
+    }));
     return res;
   },
   errorResponse(request, errorCode) {

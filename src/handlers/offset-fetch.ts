@@ -1,4 +1,4 @@
-// OffsetFetch (key 9), versions 0–9.
+// OffsetFetch (key 9), versions 0–10.
 // - Answers the committed offset, leader epoch (v5+) and metadata per partition; a partition without a committed
 //   offset (or an unknown group or topic) answers offset -1, metadata "" and no error, as Kafka does.
 // - v0 reads the offsets v0–9 commits store (deliberate difference: Kafka 3.9 in KRaft mode answers v0
@@ -18,6 +18,17 @@
 //   ClassicGroup.validateOffsetFetch does). For a consumer group, a null member id with epoch < 0 is an admin
 //   fetch; otherwise an unknown member answers UNKNOWN_MEMBER_ID and an epoch other than the member's
 //   STALE_MEMBER_EPOCH, as the group's error code (ConsumerGroup.validateOffsetFetch).
+// - v10 (KIP-848, KAFKA-19186; Kafka 4.2) names a group's topics by id, as KafkaApis.fetchOffsetsForGroup and
+//   fetchAllOffsetsForGroup do:
+//
+//     request topics   topic                          answer
+//     named by id      id known to the registry       its offsets (by the topic's name), under the request's id
+//                      id unknown (or zero)           UNKNOWN_TOPIC_ID, offset -1, on each partition asked, with
+//                                                     the other error entries (in request order) after the answers
+//     null (all)       committed topic that exists    its offsets under the topic's current id
+//                      committed topic that does not  left out (an answer without a name needs an id)
+//
+//   A group-level error still answers the group's error code with no topics.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../protocol/generated/offset-fetch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -26,28 +37,64 @@ import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
 
 type Topics = Array<{ name: string; partitionIndexes: number[] }> | null;
+/** A requested topic; v10 also carries its id, and name null when the id is unknown. */
+type RequestedTopic = { name: string | null; topicId?: Buffer; partitionIndexes: number[] };
+/** An answered topic; v10 answers it under `topicId`. */
+type AnsweredTopic = FetchOffsetsResult['topics'][number] & { topicId?: Buffer };
+type Answer = { errorCode: number; topics: AnsweredTopic[] };
+
+/** The first version that names topics by id (KIP-848). */
+const FIRST_TOPIC_ID_VERSION = 10;
+const ZERO_UUID = Buffer.alloc(16);
 
 /**
  * ACLs (auth/authorizer.ts; KafkaApis.handleOffsetFetchRequestFromCoordinator): DESCRIBE on the group, else the
  * group answers GROUP_AUTHORIZATION_FAILED; then DESCRIBE on each topic: named topics not allowed answer
  * TOPIC_AUTHORIZATION_FAILED (offset -1) after the others, and with all topics requested they are left out.
+ * v10: a topic whose id is unknown (name null) answers UNKNOWN_TOPIC_ID the same way, checked before the ACL.
  */
-function fetchAuthorized(ctx: RequestContext, groupId: string, topics: Topics, requireStable: boolean, member?: { memberId: string | null; memberEpoch: number }): FetchOffsetsResult {
+function fetchAuthorized(ctx: RequestContext, groupId: string, topics: RequestedTopic[] | null, requireStable: boolean, member?: { memberId: string | null; memberEpoch: number }): Answer {
   if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   const describable = (name: string) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
-  if (ctx.broker.authorizer === undefined) return ctx.broker.groups.fetchOffsets(groupId, topics, requireStable, member);
   if (topics === null) {
     const result = ctx.broker.groups.fetchOffsets(groupId, null, requireStable, member);
-    return result.errorCode !== ErrorCode.NONE ? result : { ...result, topics: result.topics.filter((t) => describable(t.name)) };
+    return result.errorCode !== ErrorCode.NONE || ctx.broker.authorizer === undefined ? result : { ...result, topics: result.topics.filter((t) => describable(t.name)) };
   }
-  const refused = topics.filter((t) => !describable(t.name));
-  const result = ctx.broker.groups.fetchOffsets(groupId, topics.filter((t) => !refused.includes(t)), requireStable, member);
+  const codes = topics.map((t) => (t.name === null ? ErrorCode.UNKNOWN_TOPIC_ID : describable(t.name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+  const asked = topics.filter((_, i) => codes[i] === ErrorCode.NONE);
+  const result: Answer = ctx.broker.groups.fetchOffsets(groupId, asked as Topics, requireStable, member);
   if (result.errorCode !== ErrorCode.NONE) return result;
-  const failed = refused.map((t) => ({
-    name: t.name,
-    partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
-  }));
+  // The answers keep the request's order (coordinator.fetchOffsets answers each asked topic in order).
+  asked.forEach((t, i) => {
+    if (t.topicId !== undefined && result.topics[i] !== undefined) result.topics[i] = { ...result.topics[i]!, topicId: t.topicId };
+  });
+  if (asked.length === topics.length) return result;
+  const failed = topics.flatMap((t, i) =>
+    codes[i] === ErrorCode.NONE
+      ? []
+      : [{
+          name: t.name ?? '',
+          topicId: t.topicId,
+          partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: codes[i]! })),
+        }],
+  );
   return { ...result, topics: [...result.topics, ...failed] };
+}
+
+/** v10: the request's topics with their names resolved from their ids (null for an unknown id). */
+function resolveTopicIds(ctx: RequestContext, topics: NonNullable<OffsetFetchRequest['groups']>[number]['topics']): RequestedTopic[] | null {
+  if (topics === null) return null;
+  return topics.map((t) => ({ name: ctx.broker.topics.getById(t.topicId ?? ZERO_UUID)?.name ?? null, topicId: t.topicId ?? ZERO_UUID, partitionIndexes: t.partitionIndexes }));
+}
+
+/** v10 answers every topic under an id: the request's, else the topic's current one; a topic without one is left out. */
+function withTopicIds(ctx: RequestContext, answer: Answer): Answer {
+  const topics: AnsweredTopic[] = [];
+  for (const t of answer.topics) {
+    const topicId = t.topicId ?? ctx.broker.topics.get(t.name)?.topicId;
+    if (topicId !== undefined) topics.push({ ...t, topicId });
+  }
+  return { ...answer, topics };
 }
 
 /** v0–7: the single group's answer. */
@@ -73,7 +120,7 @@ function singleGroupResponse(result: FetchOffsetsResult, requested: Topics, apiV
   return res;
 }
 
-function groupsResponse(groups: Array<{ groupId: string; result: FetchOffsetsResult }>): OffsetFetchResponse {
+function groupsResponse(groups: Array<{ groupId: string; result: Answer }>): OffsetFetchResponse {
   const res = makeOffsetFetchResponse();
   res.topics = undefined;
   res.errorCode = undefined;
@@ -82,6 +129,7 @@ function groupsResponse(groups: Array<{ groupId: string; result: FetchOffsetsRes
     errorCode: result.errorCode,
     topics: result.topics.map((t) => ({
       name: t.name,
+      topicId: t.topicId ?? ZERO_UUID,
       partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, committedOffset: p.offset, committedLeaderEpoch: p.leaderEpoch, metadata: p.metadata, errorCode: p.errorCode })),
     })),
   }));
@@ -92,16 +140,18 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
   apiKey: ApiKey.OffsetFetch,
   name: 'OffsetFetch',
   minVersion: 0,
-  maxVersion: 9,
+  maxVersion: 10,
   handle(ctx, request) {
     const requireStable = ctx.apiVersion >= 7 && request.requireStable === true;
     if (ctx.apiVersion >= 8) {
       const v9 = ctx.apiVersion >= 9;
+      const useIds = ctx.apiVersion >= FIRST_TOPIC_ID_VERSION;
       return groupsResponse(
-        (request.groups ?? []).map((g) => ({
-          groupId: g.groupId,
-          result: fetchAuthorized(ctx, g.groupId, g.topics, requireStable, v9 ? { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 } : undefined),
-        })),
+        (request.groups ?? []).map((g) => {
+          const topics = useIds ? resolveTopicIds(ctx, g.topics) : (g.topics as Topics);
+          const result = fetchAuthorized(ctx, g.groupId, topics, requireStable, v9 ? { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 } : undefined);
+          return { groupId: g.groupId, result: useIds ? withTopicIds(ctx, result) : result };
+        }),
       );
     }
     const topics = request.topics ?? null;

@@ -27,6 +27,8 @@
 // - ACLs (auth/authorizer.ts; KIP-320): CLUSTER_ACTION on the CLUSTER allows every topic, otherwise DESCRIBE on the
 //   topic; a topic not allowed answers TOPIC_AUTHORIZATION_FAILED for each partition.
 // - v0 has no leader_epoch in the answer.
+// - Cluster mode: only the partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere); "ours" is the leader epoch
+//   from the cluster metadata (partition-lookup.ts lookupLeaderLog).
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeOffsetForLeaderEpochResponse,
@@ -36,7 +38,7 @@ import {
 import { ErrorCode } from '../protocol/error-codes.js';
 import { AclOperation, ResourceType, authorize, authorizeCluster } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
-import { checkLeaderEpoch, lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { lookupLeaderLog, partitionErrorCode } from './partition-lookup.js';
 
 type TopicResult = OffsetForLeaderEpochResponse['topics'][number];
 type EpochEndOffset = TopicResult['partitions'][number];
@@ -48,8 +50,7 @@ function epochEndOffset(partition: number, errorCode: number, leaderEpoch = -1, 
 
 function lastOffsetForLeaderEpoch(ctx: RequestContext, topicName: string, p: PartitionRequest): EpochEndOffset {
   try {
-    const log = lookupPartition(ctx.broker, ctx.broker.topics.get(topicName), p.partition);
-    checkLeaderEpoch(p.currentLeaderEpoch, 'only-minus-one');
+    const { log } = lookupLeaderLog(ctx.broker, ctx.broker.topics.get(topicName), p.partition, p.currentLeaderEpoch, 'only-minus-one');
     const found = log.endOffsetForEpoch(p.leaderEpoch);
     return found === null ? epochEndOffset(p.partition, ErrorCode.NONE) : epochEndOffset(p.partition, ErrorCode.NONE, found.leaderEpoch, found.endOffset);
   } catch (err) {

@@ -5,8 +5,9 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { TopicInfo } from '../metadata/topic-registry.js';
 import type { BrokerServices } from './types.js';
+import type { LeaderPartition } from '../cluster/leader-partition.js';
 
-/** Every partition has leader epoch 0 until replication brings leader elections. */
+/** A single broker leads every partition with leader epoch 0 (a cluster's epochs come from its metadata). */
 export const LEADER_EPOCH = 0;
 
 /** Whether the metadata knows the partition (Kafka's metadataCache.contains), whatever the state of its log. */
@@ -57,4 +58,42 @@ export function partitionErrorCode(err: unknown, log: BrokerServices['logger'], 
   const isIo = isStorageError(err);
   log.error({ err, ...context }, isIo ? 'storage error' : 'unexpected error');
   return isIo ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
+/** A partition's log on its leader, with the leader's replication state (cluster mode only). */
+export interface LeaderLog {
+  log: PartitionLog;
+  /** undefined on a single broker (it leads everything, nothing to wait for). */
+  leader: LeaderPartition | undefined;
+}
+
+/**
+ * The one leadership decision of Produce, Fetch, ListOffsets and OffsetForLeaderEpoch. Single broker:
+ * lookupPartition then checkLeaderEpoch (epoch 0). Cluster (cluster/replica-manager.ts leaderOf): a known partition
+ * this broker does not lead is NOT_LEADER_OR_FOLLOWER (also for writes while this broker is fenced), checked before
+ * its log (it may have none here); the client's epoch is compared with the leader's (KIP-320 as above).
+ */
+export function lookupLeaderLog(
+  broker: BrokerServices,
+  topic: TopicInfo | undefined,
+  partition: number,
+  currentLeaderEpoch: number | undefined,
+  noEpoch: NoLeaderEpoch,
+  forWrite = false,
+): LeaderLog {
+  const replicas = broker.replicas;
+  if (replicas === undefined) {
+    const log = lookupPartition(broker, topic, partition);
+    checkLeaderEpoch(currentLeaderEpoch, noEpoch);
+    return { log, leader: undefined };
+  }
+  if (!isKnownPartition(topic, partition)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const noClientEpoch = currentLeaderEpoch === undefined || currentLeaderEpoch === -1 || (currentLeaderEpoch < 0 && noEpoch === 'any-negative');
+  const leader = replicas.leaderOf(topic.name, partition, noClientEpoch ? undefined : currentLeaderEpoch, forWrite);
+  return { log: lookupPartition(broker, topic, partition), leader };
+}
+
+/** The leader epoch a response reports for a partition: 0 on a single broker, the metadata's in a cluster. */
+export function leaderEpochOf(broker: BrokerServices, topic: TopicInfo, partition: number): number {
+  return broker.cluster?.partitionState(topic, partition)?.leaderEpoch ?? LEADER_EPOCH;
 }

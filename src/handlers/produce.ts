@@ -1,4 +1,12 @@
-// Produce (key 0), versions 0–11.
+// Produce (key 0), versions 0–13.
+// - Topics by name up to v12 and by topic id from v13 (KIP-516, ProduceRequest.json of Kafka 4.1): an id the metadata
+//   does not know answers UNKNOWN_TOPIC_ID for each of its partitions, before the ACL check, as
+//   KafkaApis.handleProduceRequest does; the response names its topics the way the request did (id from v13).
+// - v12 is v11 (KIP-890 part 2): it only says that a transactional producer may skip AddPartitionsToTxn when
+//   transaction.version 2 is finalized. Eddy finalizes no transaction.version (api-versions.ts), so clients keep
+//   transactional Produce at v11 (ProduceRequest.json: "If V2 is disabled, the client can't use produce request
+//   version higher than 11 within a transaction"; franz-go and the Java client cap it there) and v12/v13 carry the
+//   same semantics as v11 below.
 // - acks must be -1, 0 or 1, else INVALID_REQUIRED_ACKS for every partition.
 // - Each partition carries exactly one RecordBatch v2 (v3+): its header and CRC are checked
 //   (validateProducedRecords), then every record is read once as Kafka's LogValidator reads it (log-validator.ts:
@@ -16,6 +24,11 @@
 // - The batch buffer is a slice of the request frame, which this connection owns, so the log rewrites its base
 //   offset and partition leader epoch in place and writes it as is.
 // - acks=-1 with `flushOnAckAll` waits for the fsync (group commit in the log); acks=1 waits for the write.
+// - Cluster mode (cluster/): only the partition's leader appends (NOT_LEADER_OR_FOLLOWER otherwise, also while this
+//   broker is fenced); acks=-1 first needs min.insync.replicas in the ISR (NOT_ENOUGH_REPLICAS, nothing appended),
+//   then waits until the high watermark passes the batch, i.e. every ISR member has it (REQUEST_TIMED_OUT after
+//   the request's timeoutMs; NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below the minimum meanwhile;
+//   NOT_LEADER_OR_FOLLOWER when leadership moved), as Kafka's DelayedProduce. acks=1 answers after the leader's write.
 // - acks=0: no response; if any partition failed, the connection is closed so the client refreshes metadata
 //   (Kafka's behaviour, KafkaApis.handleProduceRequest), and nothing the client sent after this request on the
 //   connection is processed (connection.ts starts nothing behind an acks=0 Produce until it is done).
@@ -48,11 +61,16 @@ import {
 import { ATTRIBUTES_OFFSET, isTransactional } from '../protocol/records/batch.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
+import type { TopicInfo } from '../metadata/topic-registry.js';
 import type { PartitionLog } from '../log/partition-log.js';
-import { lookupPartition, partitionErrorCode } from './partition-lookup.js';
+import { lookupLeaderLog, partitionErrorCode } from './partition-lookup.js';
 import { upConvertMessageSet } from '../protocol/records/legacy/up-convert.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
+
+/** The first version that names topics by id (KIP-516). */
+const FIRST_TOPIC_ID_VERSION = 13;
+const ZERO_UUID = Buffer.alloc(16);
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
   return {
@@ -96,6 +114,8 @@ async function producePartition(
   index: number,
   records: Buffer | null,
   durable: boolean,
+  acks: number,
+  timeoutMs: number,
 ): Promise<PartitionResponse> {
   // ACLs (auth/authorizer.ts): WRITE on the topic, before anything else is looked at.
   if (!authorize(ctx, AclOperation.WRITE, ResourceType.TOPIC, topicName)) return partitionError(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
@@ -105,7 +125,11 @@ async function producePartition(
     // Kafka's ReplicaManager.appendToLocalLog: clients never write the coordinators' topics.
     if (isInternalTopic(topicName)) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topicName}`);
     const topic = broker.topics.get(topicName);
-    log = lookupPartition(broker, topic, index);
+    const leaderLog = lookupLeaderLog(broker, topic, index, undefined, 'only-minus-one', true);
+    log = leaderLog.log;
+    const leader = leaderLog.leader;
+    // Cluster: acks=all needs min.insync.replicas in the ISR before anything is appended (Partition.appendRecordsToLeader).
+    if (leader !== undefined && acks === -1) leader.checkEnoughReplicas(minInSyncReplicas(broker, topic!));
     if (checkFormatForVersion(records, ctx.apiVersion)) {
       // Legacy formats: up-converted, then the v2 path below on the converted batch.
       const converted = await upConvertMessageSet(records!, {
@@ -124,6 +148,9 @@ async function producePartition(
     // Every record read once (LogValidator); may rewrite maxTimestamp (and `header`) in place on CreateTime topics.
     validateAndSummarize(records!, header, log.logConfig, topicName, index, Date.now());
     const result = await log.append(records!, header, { durable });
+    // Cluster, acks=all: answered once every ISR member has the batch (the HW passed it), or REQUEST_TIMED_OUT after
+    // the request's timeoutMs (Kafka's DelayedProduce).
+    if (leader !== undefined && acks === -1) await leader.waitForHighWatermark(result.lastOffset, timeoutMs, minInSyncReplicas(broker, topic!));
     broker.metrics?.appended(topicName, header.recordCount, records!.length);
     return {
       index,
@@ -156,6 +183,13 @@ async function producePartition(
   }
 }
 
+/** The topic's min.insync.replicas, else the broker default (a topic config default, dynamic or static). */
+function minInSyncReplicas(broker: RequestContext['broker'], topic: TopicInfo): number {
+  const raw = topic.configs['min.insync.replicas'] ?? broker.topics.brokerConfigs?.topicDefault('min.insync.replicas') ?? '1';
+  const value = Number(raw);
+  return Number.isInteger(value) && value >= 1 ? value : 1;
+}
+
 /** Produce errors from producer state: Kafka answers them with the partition's logStartOffset. */
 const PRODUCER_STATE_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -167,7 +201,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
   name: 'Produce',
   minVersion: 0,
-  maxVersion: 11,
+  maxVersion: 13,
   async handle(ctx, request) {
     const acks = request.acks;
     if (acks !== -1 && acks !== 0 && acks !== 1) {
@@ -181,14 +215,18 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       }
     }
     const durable = acks === -1 && ctx.broker.config.flushOnAckAll;
+    const useIds = ctx.apiVersion >= FIRST_TOPIC_ID_VERSION;
     // Appends are started in request order (offsets are assigned synchronously inside append) and awaited together.
-    const pending: Array<Promise<PartitionResponse>[]> = request.topicData.map((topic) =>
-      topic.partitionData.map((p) => producePartition(ctx, topic.name, p.index, p.records, durable)),
-    );
+    const pending: Array<Promise<PartitionResponse>[]> = request.topicData.map((topic) => {
+      const name = useIds ? ctx.broker.topics.getById(topic.topicId ?? ZERO_UUID)?.name : topic.name ?? '';
+      if (name === undefined) return topic.partitionData.map((p) => Promise.resolve(partitionError(p.index, ErrorCode.UNKNOWN_TOPIC_ID)));
+      return topic.partitionData.map((p) => producePartition(ctx, name, p.index, p.records, durable, acks, request.timeoutMs));
+    });
     const res = makeProduceResponse();
     res.responses = await Promise.all(
       request.topicData.map(async (topic, i) => ({
-        name: topic.name,
+        name: topic.name ?? '',
+        topicId: topic.topicId ?? ZERO_UUID,
         partitionResponses: await Promise.all(pending[i]!),
       })),
     ) as ProduceResponse['responses'];
@@ -202,7 +240,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   errorResponse(request, errorCode) {
     const res = makeProduceResponse();
     res.responses = request.topicData.map((topic) => ({
-      name: topic.name,
+      name: topic.name ?? '',
+      topicId: topic.topicId ?? ZERO_UUID,
       partitionResponses: topic.partitionData.map((p) => partitionError(p.index, errorCode)),
     })) as ProduceResponse['responses'];
     return res;

@@ -15,6 +15,8 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { FetchSessionCache } from '../fetch/fetch-session-cache.js';
 import type { ClientMetricsManager } from '../telemetry/client-metrics-manager.js';
 import type { QuotaManager } from '../quota/index.js';
+import type { ReplicaManager } from '../cluster/replica-manager.js';
+import type { ClusterState } from '../cluster/cluster-member.js';
 
 /** The broker's state and services, as handlers see them. */
 export interface BrokerServices {
@@ -56,6 +58,14 @@ export interface BrokerServices {
   readonly clientMetrics: ClientMetricsManager;
   /** Client quotas (quota/): Describe/AlterClientQuotas, and the throttling server/dispatch.ts applies. */
   readonly quotas: QuotaManager;
+  /**
+   * Cluster mode only (`etcd`; cluster/): this broker's replicas. Handlers ask it who leads a partition
+   * (leaderOf: NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH …) and wait on it for acks=all. Undefined on a single
+   * broker, which leads every partition with epoch 0.
+   */
+  readonly replicas?: ReplicaManager;
+  /** Cluster mode only: the brokers, the controller and every partition's state, for Metadata and admin APIs. */
+  readonly cluster?: ClusterState;
 }
 
 export interface RequestContext {

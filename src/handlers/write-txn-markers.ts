@@ -13,6 +13,9 @@
 // - The answer has one entry per producer id (Kafka keys its answer by producer id: two markers of one producer
 //   share an entry), in request order; a marker with no partitions has none.
 // - Markers are written in parallel and the answer is sent when all are done.
+// - Cluster mode: the transaction coordinators send it to each partition's leader (txn/cluster-marker-writer.ts); a
+//   partition this broker does not lead answers NOT_LEADER_OR_FOLLOWER, and a marker is answered once the ISR has
+//   it (acks=-1, as Kafka appends it; txn/partition-marker-writer.ts).
 // - ACLs (auth/authorizer.ts): ALTER or CLUSTER_ACTION on the CLUSTER, otherwise every partition answers
 //   CLUSTER_AUTHORIZATION_FAILED (Kafka fails the whole request with it).
 // - Version notes: v1 is the first flexible version.

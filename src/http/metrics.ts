@@ -26,6 +26,10 @@
 //   kafka_server_fetchsessioncache_numincrementalfetchpartitionscached  gauge    … NumIncrementalFetchPartitionsCached
 //   kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total  counter  … IncrementalFetchSessionEvictionsPerSec
 //   kafka_server_fetchsessioncache_incrementalfetches_total             counter  (Eddy: Fetch requests answered from a session)
+//   kafka_server_replicamanager_leadercount                  gauge      -                 ReplicaManager LeaderCount (all, alone)
+//   kafka_server_replicamanager_underreplicatedpartitions    gauge      -                 ReplicaManager UnderReplicatedPartitions
+//   kafka_server_replicamanager_underminisrpartitioncount    gauge      -                 ReplicaManager UnderMinIsrPartitionCount
+//   kafka_controller_kafkacontroller_offlinepartitionscount  gauge      -                 KafkaController OfflinePartitionsCount
 //   eddy_fault_rules                                         gauge      state             (Eddy: fault injection, faults/)
 //   eddy_fault_injections_total                              counter    rule, api, action (Eddy: requests a rule acted on)
 //
@@ -63,6 +67,10 @@ export interface MetricsSource {
   fetchSessions?: { stats(): { sessions: number; partitionsCached: number; evictions: number; incrementalFetches: number } };
   /** Fault-injection rules (faults/), read at scrape time. */
   faults?: { list(): Array<{ id: number; api: string; action: string; state: string; fired: number }> };
+  /** Cluster mode only: this broker's replicas (cluster/replica-manager.ts), read at scrape time. */
+  replicas?: { readonly leaderCount: number; readonly underReplicatedCount: number; readonly underMinIsrCount: number };
+  /** Cluster mode only: partitions without a leader in the cluster metadata (counted by the controller in Kafka). */
+  offlinePartitionCount?: () => number;
 }
 
 /** Request latency buckets in seconds: 0.5 ms … 30 s (a Fetch long poll waits up to its max_wait_ms). */
@@ -133,6 +141,35 @@ export class BrokerMetrics {
         if (self.source !== undefined) this.set({ listener: 'PLAINTEXT' }, self.source.connectionCount());
       },
     });
+    // Kafka's ReplicaManager and controller gauges, from the replica manager in cluster mode (cluster/).
+    const clusterGauge = (name: string, help: string, read: (source: MetricsSource) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          const value = self.source === undefined ? undefined : read(self.source);
+          if (value !== undefined) this.set(value);
+        },
+      });
+    // A single broker leads every partition it has, and none is under-replicated or without a leader.
+    clusterGauge('kafka_server_replicamanager_leadercount', 'Partitions this broker leads (Kafka ReplicaManager LeaderCount)', (s) => s.replicas?.leaderCount ?? s.logs.partitionCount);
+    clusterGauge(
+      'kafka_server_replicamanager_underreplicatedpartitions',
+      'Partitions led here whose ISR is smaller than their replica set (Kafka ReplicaManager UnderReplicatedPartitions)',
+      (s) => s.replicas?.underReplicatedCount ?? 0,
+    );
+    clusterGauge(
+      'kafka_server_replicamanager_underminisrpartitioncount',
+      'Partitions led here whose ISR is below min.insync.replicas (Kafka ReplicaManager UnderMinIsrPartitionCount)',
+      (s) => s.replicas?.underMinIsrCount ?? 0,
+    );
+    clusterGauge(
+      'kafka_controller_kafkacontroller_offlinepartitionscount',
+      'Partitions of the cluster without a leader (Kafka KafkaController OfflinePartitionsCount)',
+      (s) => s.offlinePartitionCount?.() ?? 0,
+    );
     const partitionGauge = (name: string, help: string, read: (log: ReturnType<LogManager['listLogs']>[number]) => number) =>
       new Gauge({
         name,

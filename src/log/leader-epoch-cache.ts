@@ -21,8 +21,12 @@
 // How the cache follows the log (Kafka's UnifiedLog and LogLoader):
 //
 //   event                                              cache                                   Kafka
-//   the partition becomes leader (create, load)        assign(leaderEpoch, log end offset)    Partition.makeLeader
+//   the partition becomes leader (create, load,        assign(leaderEpoch, log end offset)    Partition.makeLeader
+//     setting PartitionLog.leaderEpoch)
 //   a batch is appended with a new epoch               assign(epoch, its base offset)          appendAsLeader
+//   a follower appends a leader's batch                assign(its epoch, its base offset)      appendAsFollower
+//   a replica's log is truncated at offset             truncateFromEnd(offset), written        UnifiedLog.truncateTo
+//   a replica's log restarts empty                     clear(), written                        truncateFullyAndStartAt
 //   recovery walks a batch with an epoch above         assign(epoch, its base offset)          LogSegment.recover
 //     the latest
 //   load, after recovery (the log may be shorter)      truncateFromEnd(log end offset)         LogLoader.load

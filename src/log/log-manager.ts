@@ -6,7 +6,8 @@
 //                                                 tells a process crash (same boot) from an OS crash
 //   <dataDir>/recovery-point-offset-checkpoint    per-partition recovery points, rewritten every
 //                                                 checkpointIntervalMs (Kafka: log.flush.offset.checkpoint
-//                                                 .interval.ms, 60 s), after flushAll() and on close()
+//                                                 .interval.ms, 60 s), after flushAll(), after a replica's
+//                                                 log is truncated (before its next append) and on close()
 //   <dataDir>/log-start-offset-checkpoint         log start offsets moved inside a segment (DeleteRecords),
 //                                                 rewritten after a log start offset moves, with the recovery
 //                                                 points and on close()
@@ -161,6 +162,15 @@ export class LogManager {
       this.logger.error({ err, file: LOG_START_OFFSET_CHECKPOINT_FILE }, 'failed to write the log start offset checkpoint');
       throw err;
     });
+  /**
+   * Shared by every log: a replica's log was truncated (PartitionLog.truncateTo, truncateFullyAndStartAt), so its
+   * lowered recovery point and log start offset are checkpointed before it takes another append (Kafka's
+   * LogManager.truncateTo → checkpointRecoveryOffsetsInDir).
+   */
+  private readonly onLogTruncated = async (): Promise<void> => {
+    await this.writeCheckpoint();
+    await this.onLogStartOffsetIncremented();
+  };
   private closed = false;
   private cleaner: LogCleaner | undefined;
   private readonly offline: OfflinePartitions;
@@ -341,6 +351,7 @@ export class LogManager {
       clock: this.clock,
       onFailure: this.onLogFailure,
       onLogStartOffsetIncremented: this.onLogStartOffsetIncremented,
+      onTruncated: this.onLogTruncated,
       producerIdExpirationMs: this.producerIdExpirationMs,
     });
   }
@@ -500,6 +511,7 @@ export class LogManager {
         clock: this.clock,
         onFailure: this.onLogFailure,
         onLogStartOffsetIncremented: this.onLogStartOffsetIncremented,
+        onTruncated: this.onLogTruncated,
         producerIdExpirationMs: this.producerIdExpirationMs,
       });
       this.logs.set(key, log);

@@ -80,6 +80,18 @@ export class OffsetIndex {
     return found < 0 ? 0 : this.positions[found]!;
   }
 
+  /**
+   * Removes the entries at or after `relativeOffset` (Kafka's OffsetIndex.truncateTo: the log is cut at the batch
+   * starting there). The caller rewrites the file (LogSegment.writeIndexFiles): entries on disk past the cut are
+   * not removed here.
+   */
+  truncateTo(relativeOffset: number): void {
+    let keep = this.count;
+    while (keep > 0 && this.relativeOffsets[keep - 1]! >= relativeOffset) keep--;
+    this.count = keep;
+    if (this.persistedCount > keep) this.persistedCount = keep;
+  }
+
   /** Forgets every entry (before a rebuild). */
   reset(): void {
     this.count = 0;

@@ -56,6 +56,13 @@
 // at the front when the log start offset moves (advanceLogStartOffset). Its file is written before the recovery
 // point passes an entry not yet in it (syncTo) and at close. OffsetForLeaderEpoch and ListOffsets EARLIEST read it.
 //
+// Replication (a partition of a cluster; single-broker logs never use it). setHighWatermarkManaged(true): writes move
+// only the log end offset and the replica manager moves the high watermark (updateHighWatermark, after
+// onLogEndOffsetAdvanced); consumer reads stop at it, readForReplica() at the log end offset (table at
+// setHighWatermarkManaged). A follower appends its leader's batches unchanged with appendAsFollower() (checks in
+// follower-append.ts) and cuts a divergent tail with truncateTo() / truncateFullyAndStartAt() (steps and crash
+// safety in truncation.ts). Setting leaderEpoch is becoming leader: the epoch is recorded at the log end offset.
+//
 // I/O errors: a failed write or fsync takes the partition offline: that append and everything queued behind it
 // reject with the I/O error, and later appends with KafkaError(KAFKA_STORAGE_ERROR). Reads keep working.
 import type { Logger } from 'pino';
@@ -94,6 +101,9 @@ import { buildEndTxnMarkerBatch, type EndTxnMarker } from '../protocol/records/c
 import { deletableSegmentCount, isDeletedFile, retentionRules, type RetentionView, type SegmentDeletionReason } from './retention.js';
 import { txnIndexFileName } from './txn-index.js';
 import { LeaderEpochCache, type EpochEntry, type EpochSegmentSource } from './leader-epoch-cache.js';
+import { checkReplicatedBatches, type ReplicatedBatch } from './follower-append.js';
+import { WrittenAboveHighWatermark } from './high-watermark.js';
+import { deleteSegmentsNewestFirst, truncationPlan } from './truncation.js';
 
 export interface AppendResult {
   baseOffset: bigint;
@@ -135,6 +145,18 @@ export interface PartitionLogOptions {
    * log start offset back.
    */
   onLogStartOffsetIncremented?: (log: PartitionLog) => Promise<void>;
+  /**
+   * Awaited at the end of truncateTo() and truncateFullyAndStartAt(), before any later append: the owner writes the
+   * lowered recovery point and log start offset durably (LogManager: both checkpoints, as Kafka's
+   * LogManager.truncateTo checkpoints recovery points). A failure takes the log offline.
+   */
+  onTruncated?: (log: PartitionLog) => Promise<void>;
+}
+
+/** What appendAsFollower() wrote: the first and last offsets of the replicated batches (-1n, -1n for none). */
+export interface FollowerAppendResult {
+  firstOffset: bigint;
+  lastOffset: bigint;
 }
 
 export interface LoadOptions extends PartitionLogOptions {
@@ -185,6 +207,21 @@ interface PendingRoll {
 
 type QueueItem = PendingAppend | PendingFlush | PendingDuplicate | PendingRoll;
 
+/** A log's replication state (PartitionLog.repl): one field on the log, allocated only when replication uses it. */
+interface ReplicaState {
+  /** Managed high watermark (setHighWatermarkManaged): writes move only the log end offset. */
+  hwManaged: boolean;
+  /** Batches written above the high watermark, for visibleBytesAppended (managed mode only; high-watermark.ts). */
+  writtenAboveHw: WrittenAboveHighWatermark | undefined;
+  /** Bytes written, counted like visibleBytesAppended (equal to it when this state was created). */
+  bytesWrittenTotal: number;
+  leoListeners: Set<(logEndOffset: bigint) => void> | undefined;
+  /** Set while truncateTo() or truncateFullyAndStartAt() runs: appends are refused. */
+  truncation: Promise<unknown> | undefined;
+  /** The drain loop does not start while a truncation holds the queue. */
+  drainHeld: boolean;
+}
+
 /** Removed segments whose `.deleted` files wait for file.delete.delay.ms before being unlinked. */
 interface PendingSegmentDeletion {
   segments: LogSegment[];
@@ -212,11 +249,8 @@ export class PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly dir: string;
-  /**
-   * Written into every appended batch's partitionLeaderEpoch (single broker: stays 0); a new value takes effect at the
-   * next append, which records it in the leader-epoch cache.
-   */
-  leaderEpoch = 0;
+  /** See the leaderEpoch accessor. */
+  private epoch = 0;
   private config: LogConfig;
   private readonly fs: LogFs;
   private readonly files: FileHandleCache;
@@ -224,6 +258,9 @@ export class PartitionLog {
   private readonly clock: () => number;
   private readonly onFailure: ((log: PartitionLog, cause: Error) => void) | undefined;
   private readonly onLogStartOffsetIncremented: ((log: PartitionLog) => Promise<void>) | undefined;
+  private readonly onTruncated: ((log: PartitionLog) => Promise<void>) | undefined;
+  /** Replication state, created on first use (a single broker's 100,000 logs never have one). */
+  private repl: ReplicaState | undefined;
   /** The log start offset retention is about to set (checkpointed before its segments are removed). */
   private pendingStartOffset: bigint | undefined;
   /** Idempotent and transactional producers' state (producer-state.ts); set by create() and load(). */
@@ -284,6 +321,36 @@ export class PartitionLog {
     this.clock = options.clock ?? Date.now;
     this.onFailure = options.onFailure;
     this.onLogStartOffsetIncremented = options.onLogStartOffsetIncremented;
+    this.onTruncated = options.onTruncated;
+  }
+
+  /**
+   * Written into every batch this log appends as leader (partitionLeaderEpoch; single broker: stays 0). Setting a
+   * new epoch is becoming leader with it (Kafka's Partition.makeLeader → leaderEpochCache.assign(epoch, logEndOffset)):
+   * the epoch is recorded at the next offset to be assigned (the log end offset when nothing is queued) right away,
+   * so OffsetForLeaderEpoch answers its start before the first append. The checkpoint gets the entry before the
+   * recovery point passes it and at close (leader-epoch-cache.ts, needsWrite): an entry no data reaches yet is not
+   * written on its own, because every load drops entries starting at the log end offset (Kafka's LogLoader
+   * truncateFromEnd) and the new leader assigns its epoch again. An epoch below one the cache already has changes
+   * only what is written into batches (as at load). A follower's log is not given its leader's epoch: its batches
+   * carry their own (appendAsFollower).
+   */
+  get leaderEpoch(): number {
+    return this.epoch;
+  }
+
+  set leaderEpoch(epoch: number) {
+    this.epoch = epoch;
+    // Before create()/load() set the cache up there is nothing to record (they assign it themselves).
+    const cache = this.epochCache as LeaderEpochCache | undefined;
+    if (cache === undefined || this.closed) return;
+    const latest = cache.latestEpoch;
+    if (latest === undefined || epoch >= latest) cache.assign(epoch, this.nextOffset);
+  }
+
+  /** The epoch of the latest leader-epoch entry (a follower's lastFetchedEpoch), -1 when there is none. */
+  latestEpoch(): number {
+    return this.epochCache.latestEpoch ?? -1;
   }
 
   /** `producer.id.expiration.ms` changed at runtime (a dynamic broker config): applies from the next expiry check. */
@@ -319,6 +386,108 @@ export class PartitionLog {
 
   get highWatermark(): bigint {
     return this.hw;
+  }
+
+  // ---- managed high watermark (replication) ------------------------------------------------------------------
+
+  /** True when the owner moves the high watermark (setHighWatermarkManaged). */
+  get isHighWatermarkManaged(): boolean {
+    return this.repl?.hwManaged === true;
+  }
+
+  private replica(): ReplicaState {
+    return (this.repl ??= {
+      hwManaged: false,
+      writtenAboveHw: undefined,
+      bytesWrittenTotal: this.visibleBytesTotal,
+      leoListeners: undefined,
+      truncation: undefined,
+      drainHeld: false,
+    });
+  }
+
+  /**
+   * Switches the managed-high-watermark mode (a replicated partition; Kafka's UnifiedLog, whose HW the Partition
+   * moves). In it, a write moves only the log end offset (onLogEndOffsetAdvanced listeners are called once it is
+   * written), and the high watermark moves only through updateHighWatermark() and truncation:
+   *
+   *   what                                       default mode              managed mode
+   *   high watermark after a write               = log end offset          unchanged
+   *   read() (consumers)                         below the HW              below the HW (written batches at or past
+   *                                                                        it are trimmed off, no copy)
+   *   readForReplica()                           below the log end offset  below the log end offset
+   *   onAppend listeners, visibleBytesAppended   follow writes             follow HW moves (high-watermark.ts)
+   *   lastStableOffset                           <= HW                     <= HW, and a transaction whose marker
+   *                                                                        is not yet below the HW still holds it
+   *                                                                        (Kafka's unreplicatedTxns)
+   *
+   * `highWatermark`, when turning the mode on, is where the high watermark starts (clamped to [log start, log end];
+   * Kafka starts it from replication-offset-checkpoint); otherwise it stays where it is. Turning the mode off moves
+   * it to the log end offset.
+   */
+  setHighWatermarkManaged(managed: boolean, highWatermark?: bigint): void {
+    if (managed) {
+      const r = this.replica();
+      if (!r.hwManaged) {
+        r.hwManaged = true;
+        r.writtenAboveHw = new WrittenAboveHighWatermark();
+        this.producerState.setTrackUnreplicatedTransactions(true);
+      }
+      if (highWatermark !== undefined) this.hw = this.clampToLog(highWatermark);
+      return;
+    }
+    const r = this.repl;
+    if (r === undefined || !r.hwManaged) return;
+    r.hwManaged = false;
+    r.writtenAboveHw = undefined;
+    this.producerState.setTrackUnreplicatedTransactions(false);
+    this.moveHighWatermark(this.endOffset);
+  }
+
+  /**
+   * The owner's new high watermark (Kafka's UnifiedLog.updateHighWatermark / maybeIncrementHighWatermark), managed
+   * mode only: clamped to [log start offset, log end offset]; a value below the current one is ignored (it moves
+   * down only through truncation). Wakes the long polls (onAppend) when it moves. Returns the high watermark.
+   */
+  updateHighWatermark(offset: bigint): bigint {
+    if (this.repl?.hwManaged !== true) throw new Error(`updateHighWatermark on ${this.topic}-${this.partition}, whose high watermark follows its writes`);
+    const target = this.clampToLog(offset);
+    if (target > this.hw) this.moveHighWatermark(target);
+    return this.hw;
+  }
+
+  private clampToLog(offset: bigint): bigint {
+    return offset < this.startOffset ? this.startOffset : offset > this.endOffset ? this.endOffset : offset;
+  }
+
+  /** Moves the high watermark up to `target` (<= the log end offset), counts the bytes it exposes, wakes long polls. */
+  private moveHighWatermark(target: bigint): void {
+    if (target <= this.hw) return;
+    const r = this.replica();
+    const covered = r.writtenAboveHw?.advanceTo(target);
+    if (covered !== undefined && covered > this.visibleBytesTotal) this.visibleBytesTotal = covered;
+    else if (!r.hwManaged) this.visibleBytesTotal = r.bytesWrittenTotal;
+    else this.visibleBytesTotal += Number(target - this.hw);
+    this.hw = target;
+    this.producerState.onHighWatermarkUpdated(target);
+    this.notifyAppend();
+  }
+
+  /**
+   * Calls `listener` with the new log end offset after each write completes (after its fsync when the write needed
+   * one), in both modes: the replica manager recomputes the high watermark from it. Returns the unsubscribe.
+   */
+  onLogEndOffsetAdvanced(listener: (logEndOffset: bigint) => void): () => void {
+    const r = this.replica();
+    (r.leoListeners ??= new Set()).add(listener);
+    return () => {
+      r.leoListeners?.delete(listener);
+    };
+  }
+
+  /** Bytes written since the log was opened, visible or not (a replica long poll compares it as visibleBytesAppended). */
+  get bytesWritten(): number {
+    return this.repl?.bytesWrittenTotal ?? this.visibleBytesTotal;
   }
 
   /**
@@ -697,6 +866,7 @@ export class PartitionLog {
         ),
       );
     }
+    if (this.repl?.truncation !== undefined) return Promise.reject(this.truncatingError());
     // Producer checks before any offset is assigned; a sequence or epoch error (KafkaError) rejects the append.
     let producerAppend: ProducerAppendCheck | null;
     try {
@@ -759,6 +929,7 @@ export class PartitionLog {
         new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.topic}-${this.partition} is offline after an I/O error: ${this.failure.message}`),
       );
     }
+    if (this.repl?.truncation !== undefined) return Promise.reject(this.truncatingError());
     let pending: PendingMarker;
     try {
       pending = this.producerState.checkMarker(producerId, producerEpoch, marker.coordinatorEpoch, marker.commit);
@@ -797,7 +968,8 @@ export class PartitionLog {
    * the original and fails with it.
    */
   private answerDuplicate(duplicate: DuplicateProducerAppend, durable: boolean): Promise<AppendResult> {
-    const visible = durable ? this.flushedOffset : this.hw;
+    // Managed mode: the original was acknowledged once written, so its retry is too (the owner waits for the HW).
+    const visible = durable ? this.flushedOffset : this.repl?.hwManaged === true ? this.endOffset : this.hw;
     if (duplicate.lastOffset < visible) {
       return Promise.resolve({
         baseOffset: duplicate.firstOffset,
@@ -858,6 +1030,8 @@ export class PartitionLog {
    * watermark.
    */
   async read(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean, maxOffset?: bigint): Promise<Buffer | null> {
+    // Managed mode: written batches at or past the HW (or maxOffset) are trimmed off what is read (readUpTo).
+    if (this.repl?.hwManaged === true) return this.readUpTo(fetchOffset, maxBytes, minOneBatch, false, maxOffset);
     if (maxOffset === undefined || maxOffset >= this.hw) return this.readBelowHighWatermark(fetchOffset, maxBytes, minOneBatch);
     // read_committed: only batches below the last stable offset (a batch boundary: where a transaction started).
     if (fetchOffset >= maxOffset) {
@@ -869,7 +1043,25 @@ export class PartitionLog {
     return buf === null ? null : batchesBelow(buf, maxOffset);
   }
 
-  private async readBelowHighWatermark(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
+  /**
+   * What replica fetches read (Kafka's UnifiedLog.read with FetchLogEnd isolation): like read() with minOneBatch,
+   * but up to the log end offset (everything written), not the high watermark. OFFSET_OUT_OF_RANGE outside
+   * [log start offset, log end offset]; null at the log end offset.
+   */
+  readForReplica(fetchOffset: bigint, maxBytes: number): Promise<Buffer | null> {
+    return this.readUpTo(fetchOffset, maxBytes, true, true, undefined);
+  }
+
+  private readBelowHighWatermark(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
+    return this.readUpTo(fetchOffset, maxBytes, minOneBatch, false, undefined);
+  }
+
+  /**
+   * The read path: `replica` reads up to the log end offset, others up to the high watermark. In managed mode a
+   * consumer read is also trimmed to the batches below min(HW, `maxOffset`): they are written (and so inside the
+   * segments' visible bytes) but not yet visible to consumers.
+   */
+  private async readUpTo(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean, replica: boolean, maxOffset: bigint | undefined): Promise<Buffer | null> {
     if (this.segmentGate !== undefined) await this.segmentGate;
     this.checkOpen();
     if (fetchOffset < this.logStartOffset || fetchOffset > this.endOffset) {
@@ -878,13 +1070,14 @@ export class PartitionLog {
         `offset ${fetchOffset} is outside ${this.topic}-${this.partition}'s range [${this.logStartOffset}, ${this.endOffset}]`,
       );
     }
-    if (fetchOffset >= this.hw) return null;
+    const below = replica || this.repl?.hwManaged !== true ? undefined : maxOffset !== undefined && maxOffset < this.hw ? maxOffset : this.hw;
+    if (fetchOffset >= (replica ? this.endOffset : (below ?? this.hw))) return null;
     const segment = this.segmentFor(fetchOffset);
     this.readsInFlight++;
     try {
       const hint = this.readHints.find((h) => h.offset === fetchOffset);
       if (hint !== undefined && hint.segment === segment) {
-        const fast = await this.readAtBatchBoundary(segment, hint.position, fetchOffset, maxBytes, minOneBatch);
+        const fast = await this.readAtBatchBoundary(segment, hint.position, fetchOffset, maxBytes, minOneBatch, below);
         if (fast !== undefined) return fast;
       }
       // Kafka's LocalLog.read: when the segment holding fetchOffset has nothing at or above it (a gap left by a
@@ -910,7 +1103,8 @@ export class PartitionLog {
         inChunk + length <= found.chunk.length
           ? found.chunk.subarray(inChunk, inChunk + length)
           : await current.read(found.position, length);
-      return this.wholeBatches(buf, current, found.position);
+      const whole = this.wholeBatches(buf, current, found.position, below);
+      return below !== undefined && whole.length === 0 ? null : whole;
     } finally {
       this.readDone();
     }
@@ -927,6 +1121,7 @@ export class PartitionLog {
     fetchOffset: bigint,
     maxBytes: number,
     minOneBatch: boolean,
+    below: bigint | undefined,
   ): Promise<Buffer | null | undefined> {
     const available = segment.visibleSize - position;
     if (available < RECORD_BATCH_HEADER_SIZE) return undefined;
@@ -940,17 +1135,22 @@ export class PartitionLog {
       if (firstSize > available) return undefined;
       buf = await segment.read(position, firstSize);
     }
-    return this.wholeBatches(buf, segment, position);
+    return this.wholeBatches(buf, segment, position, below);
   }
 
-  /** Trims `buf` (read at `position`) to whole batches and remembers where the next sequential read starts. */
-  private wholeBatches(buf: Buffer, segment: LogSegment, position: number): Buffer {
+  /**
+   * Trims `buf` (read at `position`) to whole batches, and to those starting below `below` when given (managed
+   * mode), and remembers where the next sequential read starts.
+   */
+  private wholeBatches(buf: Buffer, segment: LogSegment, position: number, below?: bigint): Buffer {
     let pos = 0;
     let nextOffset = -1n;
     while (pos + RECORD_BATCH_HEADER_SIZE <= buf.length) {
       const size = batchSizeAt(buf, pos);
       if (pos + size > buf.length) break;
-      nextOffset = buf.readBigInt64BE(pos) + BigInt(buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)) + 1n;
+      const baseOffset = buf.readBigInt64BE(pos);
+      if (below !== undefined && baseOffset >= below) break;
+      nextOffset = baseOffset + BigInt(buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)) + 1n;
       pos += size;
     }
     if (pos > 0) {
@@ -1150,6 +1350,233 @@ export class PartitionLog {
     }
   }
 
+  // ---- replication: follower appends and truncation (follower-append.ts, truncation.ts) ----------------------
+
+  /**
+   * Kafka's UnifiedLog.appendAsFollower: `records` are whole v2 batches as the leader wrote them (a Fetch answer's
+   * records), checked by follower-append.ts and written unchanged through the append queue (one queue item per batch,
+   * a slice of `records`; no record is decoded). Each batch's partitionLeaderEpoch is assigned in the leader-epoch
+   * cache at its base offset, and producer state is updated as AppendOrigin.REPLICATION (no sequence or epoch check;
+   * markers end transactions, ABORTs reach the `.txnindex`). Resolves once the last batch is written (not fsynced
+   * unless the flush policy says so, as Kafka's followers), with its first and last offsets; -1n both when
+   * `records` holds no whole batch.
+   *
+   *   first batch's baseOffset                                    outcome
+   *   = the log end offset, or above it (a compacted leader)     appended
+   *   below it, the log is empty and the batch holds its end     the log restarts at the batch's base offset
+   *                                                                (Kafka's Partition.appendRecordsToFollowerOrFuture-
+   *                                                                Replica: a leader's log start inside a batch)
+   *   below it otherwise                                          OFFSET_OUT_OF_RANGE "Unexpected offset in append …"
+   *
+   * Also CORRUPT_MESSAGE (follower-append.ts), NOT_LEADER_OR_FOLLOWER when closed or being truncated,
+   * KAFKA_STORAGE_ERROR when offline.
+   */
+  async appendAsFollower(records: Buffer): Promise<FollowerAppendResult> {
+    this.checkWritable();
+    const batches = checkReplicatedBatches(records, this.topic, this.partition);
+    if (batches.length === 0) return { firstOffset: -1n, lastOffset: -1n };
+    const first = batches[0]!.header;
+    if (first.baseOffset < this.nextOffset) {
+      const firstLast = first.baseOffset + BigInt(first.lastOffsetDelta);
+      const empty = this.nextOffset === this.endOffset && this.endOffset === this.startOffset;
+      if (!empty || firstLast < this.endOffset) {
+        throw new KafkaError(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          `Unexpected offset in append to ${this.topic}-${this.partition}. First offset ${first.baseOffset} is less than the next offset ${this.nextOffset}. Log start offset = ${this.startOffset}`,
+        );
+      }
+      this.logger.info(
+        { topic: this.topic, partition: this.partition, firstOffset: first.baseOffset.toString(), logStartOffset: this.startOffset.toString() },
+        'first replicated batch starts below the log start offset of this empty log; starting the log at its base offset',
+      );
+      await this.truncateFullyAndStartAt(first.baseOffset);
+      this.checkWritable();
+    }
+    return this.enqueueReplicated(records, batches);
+  }
+
+  /** Queues checked replicated batches, synchronously (offsets come from the batches; see appendAsFollower). */
+  private enqueueReplicated(records: Buffer, batches: readonly ReplicatedBatch[]): Promise<FollowerAppendResult> {
+    const firstOffset = batches[0]!.header.baseOffset;
+    return new Promise<FollowerAppendResult>((resolve, reject) => {
+      const lastIndex = batches.length - 1;
+      for (let i = 0; i <= lastIndex; i++) {
+        const { position, size, header, marker } = batches[i]!;
+        const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+        // Kafka's maybeAssignEpochStartOffset for every v2 batch (the leader always stamps an epoch >= 0).
+        if (header.partitionLeaderEpoch >= 0) this.epochCache.assign(header.partitionLeaderEpoch, header.baseOffset);
+        this.producerState.commitReplicated(header, marker);
+        this.nextOffset = lastOffset + 1n;
+        this.queue.push({
+          kind: 'append',
+          batch: records.subarray(position, position + size),
+          baseOffset: header.baseOffset,
+          lastOffset,
+          records: header.recordCount,
+          maxTimestamp: Number(header.maxTimestamp),
+          durable: false,
+          logAppendTimeMs: -1n,
+          resolve: i === lastIndex ? () => resolve({ firstOffset, lastOffset }) : ignoreResult,
+          reject,
+        });
+      }
+      this.scheduleDrain();
+    });
+  }
+
+  /**
+   * Kafka's UnifiedLog.truncateTo (steps in truncation.ts): removes every batch at or after `offset` (a batch
+   * boundary; a batch containing it goes whole), once the appends queued before the call are written; appends
+   * made while it runs are refused (NOT_LEADER_OR_FOLLOWER). An offset at or past the log end offset removes only
+   * the leader-epoch entries starting there (this broker's own, from becoming leader without writing; Kafka does
+   * the same); one below the first segment is truncateFullyAndStartAt(offset). An I/O error takes the log offline
+   * (loading it again gives a consistent log).
+   */
+  async truncateTo(offset: bigint): Promise<void> {
+    if (offset < 0n) throw new RangeError(`cannot truncate ${this.topic}-${this.partition} to the negative offset ${offset}`);
+    await this.runTruncation(async () => {
+      if (offset >= this.endOffset) {
+        this.epochCache.truncateFromEnd(this.endOffset);
+        await this.epochCache.write();
+        return false;
+      }
+      if (offset < this.segments[0]!.baseOffset) {
+        await this.truncateFully(offset);
+        return true;
+      }
+      const before = this.endOffset;
+      const { kept, deleted } = truncationPlan(this.segments, offset);
+      for (const segment of [...deleted, kept.at(-1)!]) this.forgetSealedIndexes(segment);
+      await deleteSegmentsNewestFirst(deleted, this.fs, this.dir);
+      this.segments = kept;
+      const active = kept.at(-1)!;
+      await active.truncateToOffset(offset, this.fs, this.dir);
+      if (deleted.length > 0) await this.fs.syncDir(this.dir);
+      this.endOffset = this.nextOffset = offset;
+      if (this.hw > offset) this.hw = offset;
+      if (this.flushedOffset > offset) this.flushedOffset = offset;
+      if (this.startOffset > offset) this.startOffset = offset;
+      this.readHints.length = 0;
+      this.repl?.writtenAboveHw?.truncateTo(offset);
+      this.messagesSinceFlush = 0;
+      this.epochCache.truncateFromEnd(offset);
+      await this.epochCache.write();
+      await this.abortedTxns.truncateTo(offset, active.baseOffset);
+      await this.producerState.truncateAndReload(this.startOffset, offset, this.segments.map((segment) => this.producerStateSource(segment)));
+      for (const txn of this.producerState.takeAbortedTxns()) await this.abortedTxns.add(txn, this.segmentFor(txn.lastOffset).baseOffset, false);
+      this.logger.info(
+        { topic: this.topic, partition: this.partition, from: before.toString(), to: offset.toString(), deletedSegments: deleted.map((s) => s.baseOffset.toString()) },
+        'truncated the log',
+      );
+      return true;
+    });
+  }
+
+  /**
+   * Kafka's UnifiedLog.truncateFullyAndStartAt: a follower whose log ends below the leader's log start offset drops
+   * every segment and starts empty at `offset` (log start = log end = high watermark = recovery point = offset); the
+   * leader-epoch cache is cleared, producer snapshots and aborted-transaction indexes removed (truncation.ts).
+   */
+  async truncateFullyAndStartAt(offset: bigint): Promise<void> {
+    if (offset < 0n) throw new RangeError(`cannot start ${this.topic}-${this.partition} at the negative offset ${offset}`);
+    await this.runTruncation(async () => {
+      await this.truncateFully(offset);
+      return true;
+    });
+  }
+
+  private async truncateFully(offset: bigint): Promise<void> {
+    const old = this.segments;
+    for (const segment of old) this.forgetSealedIndexes(segment);
+    await deleteSegmentsNewestFirst(old, this.fs, this.dir);
+    const { config } = this;
+    this.segments = [await LogSegment.create(this.files, this.dir, offset, config.indexIntervalBytes, config.segmentIndexBytes)];
+    await this.fs.syncDir(this.dir);
+    this.dirNeedsSync = false;
+    this.startOffset = this.endOffset = this.nextOffset = this.hw = this.flushedOffset = offset;
+    this.readHints.length = 0;
+    this.repl?.writtenAboveHw?.clear();
+    this.messagesSinceFlush = 0;
+    this.epochCache.clear();
+    await this.epochCache.write();
+    this.abortedTxns = AbortedTxnIndex.empty(this.fs, this.dir);
+    await this.producerState.truncateFullyAndStartAt(offset);
+    this.logger.info(
+      { topic: this.topic, partition: this.partition, offset: offset.toString(), deletedSegments: old.map((s) => s.baseOffset.toString()) },
+      'truncated the whole log and started it again',
+    );
+  }
+
+  /**
+   * Runs a truncation `body` with the log to itself: appends are refused from the call on, the appends queued before
+   * it are written first, then the queue is held (later flushes and rolls wait), the segment gate is closed and the
+   * reads in flight finish (as for a compaction swap). After the body, when it changed the log, the owner's
+   * checkpoints are written (onTruncated) before the queue is released. Truncations run one at a time.
+   */
+  private async runTruncation(body: () => Promise<boolean>): Promise<boolean> {
+    const r = this.replica();
+    while (r.truncation !== undefined) await r.truncation;
+    this.checkWritable();
+    let finished!: () => void;
+    r.truncation = new Promise<void>((resolve) => (finished = resolve));
+    try {
+      while (this.draining) await this.waitIdle();
+      r.drainHeld = true;
+      while (this.segmentGate !== undefined) await this.segmentGate;
+      this.checkWritable(true);
+      let openGate!: () => void;
+      this.segmentGate = new Promise<void>((resolve) => (openGate = resolve));
+      let changed: boolean;
+      try {
+        while (this.readsInFlight > 0) await new Promise<void>((resolve) => (this.readsIdleForSwap = resolve));
+        changed = await body();
+      } catch (err) {
+        this.markFailed(err);
+        throw err;
+      } finally {
+        this.segmentGate = undefined;
+        openGate();
+      }
+      if (changed && this.onTruncated) {
+        try {
+          await this.onTruncated(this);
+        } catch (err) {
+          this.markFailed(err);
+          throw err;
+        }
+      }
+      return changed;
+    } finally {
+      r.drainHeld = false;
+      r.truncation = undefined;
+      finished();
+      if (this.queue.length > 0) {
+        if (this.closed) {
+          const queued = this.queue;
+          this.queue = [];
+          for (const item of queued) item.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`));
+        } else {
+          this.scheduleDrain();
+        }
+      }
+    }
+  }
+
+  /** Throws the KafkaError an append would get: closed, offline, or (unless `truncating` is ours) being truncated. */
+  private checkWritable(truncating = false): void {
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`);
+    if (this.failure) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.topic}-${this.partition} is offline after an I/O error: ${this.failure.message}`);
+    }
+    if (!truncating && this.repl?.truncation !== undefined) throw this.truncatingError();
+  }
+
+  /** A segment leaving the log (or becoming the active one again): its indexes are no longer managed as sealed. */
+  private forgetSealedIndexes(segment: LogSegment): void {
+    const at = this.loadedSealedIndexes.indexOf(segment);
+    if (at >= 0) this.loadedSealedIndexes.splice(at, 1);
+  }
+
   // ---- retention and DeleteRecords (retention.ts) ------------------------------------------------------------
 
   /**
@@ -1182,7 +1609,7 @@ export class PartitionLog {
    * unreplicated transactions, which a single broker never has, and moves the map end offset, which is already
    * at the log end here); aborted transactions whose markers are below it go with their segments.
    */
-  maybeIncrementLogStartOffset(offset: bigint, reason: 'client-record-deletion'): boolean {
+  maybeIncrementLogStartOffset(offset: bigint, reason: 'client-record-deletion' | 'leader-offset-incremented'): boolean {
     if (offset > this.hw) {
       throw new KafkaError(
         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -1454,7 +1881,7 @@ export class PartitionLog {
   // ---- append queue ------------------------------------------------------------------------------------------
 
   private scheduleDrain(): void {
-    if (this.draining) return;
+    if (this.draining || this.repl?.drainHeld === true) return;
     this.draining = true;
     // A microtask, so every append made in the current synchronous run joins the first group.
     queueMicrotask(() => void this.drain());
@@ -1556,9 +1983,22 @@ export class PartitionLog {
       if (needSync) await this.syncTo(this.endOffset, !needFullFlush);
       else if (last) this.armFlushTimer();
 
-      const moved = this.endOffset > this.hw;
-      this.hw = this.endOffset;
-      this.visibleBytesTotal += bytes;
+      let moved = false;
+      const r = this.repl;
+      if (r === undefined || !r.hwManaged) {
+        moved = this.endOffset > this.hw;
+        this.hw = this.endOffset;
+        this.visibleBytesTotal += bytes;
+      } else if (last) {
+        // The owner moves the HW later (updateHighWatermark); remember each batch's end for visibleBytesAppended.
+        let total = r.bytesWrittenTotal;
+        for (const item of group) {
+          if (item.kind !== 'append') continue;
+          total += item.batch.length;
+          r.writtenAboveHw!.push(item.lastOffset + 1n, total);
+        }
+      }
+      if (r !== undefined) r.bytesWrittenTotal += bytes;
       segment.visibleSize = segment.size;
       const logStartOffset = this.logStartOffset;
       for (const item of group) {
@@ -1576,6 +2016,7 @@ export class PartitionLog {
         }
       }
       if (moved) this.notifyAppend();
+      if (last && r?.leoListeners !== undefined) this.notifyLogEndOffset(r.leoListeners);
     } catch (err) {
       this.markFailed(err);
       for (const item of group) item.reject(err);
@@ -1710,6 +2151,21 @@ export class PartitionLog {
     }
   }
 
+  private notifyLogEndOffset(listeners: ReadonlySet<(logEndOffset: bigint) => void>): void {
+    const endOffset = this.endOffset;
+    for (const listener of [...listeners]) {
+      try {
+        listener(endOffset);
+      } catch (err) {
+        this.logger.error({ topic: this.topic, partition: this.partition, err }, 'log end offset listener threw');
+      }
+    }
+  }
+
+  private truncatingError(): KafkaError {
+    return new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is being truncated`);
+  }
+
   // ---- reads -------------------------------------------------------------------------------------------------
 
   private checkOpen(): void {
@@ -1760,6 +2216,8 @@ export class PartitionLog {
     return segments[lo]!;
   }
 }
+
+function ignoreResult(): void {}
 
 function parentDir(dir: string): string {
   const i = dir.lastIndexOf('/');

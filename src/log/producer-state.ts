@@ -29,6 +29,13 @@
 // `__consumer_offsets`) has only its epoch checked, as Kafka's AppendOrigin.COORDINATOR: no duplicate detection,
 // no sequence rule.
 //
+// A batch a follower appends as its leader wrote it (commitReplicated, Kafka's AppendOrigin.REPLICATION) is
+// recorded without any check; its markers end transactions the same way. With a managed high watermark
+// (replication), a transaction whose marker is written but not yet below the high watermark keeps holding the
+// first unstable offset (Kafka's unreplicatedTxns) until onHighWatermarkUpdated passes it. A replica's truncation
+// reloads the state (truncateAndReload: snapshots above the cut deleted, the newest below it loaded, the rest of
+// the log replayed) or clears it (truncateFullyAndStartAt).
+//
 // A transactional batch from a producer without an ongoing transaction here starts one at its first offset
 // (Kafka 3.9 with transaction version 0/1: the partition trusts the coordinator's AddPartitionsToTxn and does not
 // verify it, KIP-890's verification being off by default).
@@ -433,6 +440,9 @@ export class ProducerStateManager {
   private ongoing: Array<{ firstOffset: bigint; producerId: bigint }> = [];
   /** ABORT markers written since the last takeAbortedTxns(), for the aborted-transaction index. */
   private abortedSinceTaken: AbortedTxn[] = [];
+  /** Completed transactions whose marker is not yet below the high watermark, by first offset (Kafka's unreplicatedTxns). */
+  private unreplicated: Array<{ firstOffset: bigint; lastOffset: bigint }> = [];
+  private trackUnreplicated = false;
 
   private constructor(options: ProducerStateOptions) {
     this.fs = options.fs;
@@ -475,30 +485,123 @@ export class ProducerStateManager {
       if (logEndOffset > 0n) await state.takeSnapshot(logEndOffset);
       return state;
     }
-    for (const offset of [...state.snapshots]) {
-      if (offset > logEndOffset || offset <= logStartOffset) await state.deleteSnapshot(offset);
+    await state.reloadFromSnapshot(logStartOffset, logEndOffset, segments);
+    return state;
+  }
+
+  /** Steps 3 to 5 of load(): out-of-range snapshots deleted, the newest readable one loaded, the log replayed after it. */
+  private async reloadFromSnapshot(logStartOffset: bigint, logEndOffset: bigint, segments: readonly ProducerStateSegmentSource[]): Promise<void> {
+    for (const offset of [...this.snapshots]) {
+      if (offset > logEndOffset || offset <= logStartOffset) await this.deleteSnapshot(offset);
     }
-    await state.loadLatestSnapshot(logStartOffset);
-    state.rebuildOngoing();
+    await this.loadLatestSnapshot(logStartOffset);
+    this.rebuildOngoing();
 
     const snapshotBases = new Set(segments.slice(-2).map((s) => s.baseOffset));
     let applied = 0;
-    if (state.mapEndOffset < logEndOffset) {
+    if (this.mapEndOffset < logEndOffset) {
       for (let i = 0; i < segments.length; i++) {
         const segment = segments[i]!;
         const segmentEnd = i + 1 < segments.length ? segments[i + 1]!.baseOffset : logEndOffset;
-        if (segmentEnd <= state.mapEndOffset) continue;
+        if (segmentEnd <= this.mapEndOffset) continue;
         let from = segment.baseOffset;
-        if (state.mapEndOffset > from) from = state.mapEndOffset;
+        if (this.mapEndOffset > from) from = this.mapEndOffset;
         if (logStartOffset > from) from = logStartOffset;
-        state.mapEndOffset = from;
-        if (from === segment.baseOffset && snapshotBases.has(from)) await state.takeSnapshot(from);
-        applied += await state.replaySegment(segment, from, logEndOffset);
+        this.mapEndOffset = from;
+        if (from === segment.baseOffset && snapshotBases.has(from)) await this.takeSnapshot(from);
+        applied += await this.replaySegment(segment, from, logEndOffset);
       }
     }
-    state.mapEndOffset = logEndOffset;
-    if (applied > 0) await state.takeSnapshot(logEndOffset);
-    return state;
+    this.mapEndOffset = logEndOffset;
+    if (applied > 0) await this.takeSnapshot(logEndOffset);
+  }
+
+  /**
+   * Kafka's truncateAndReload (through UnifiedLog.rebuildProducerState), after a replica's log was cut at
+   * `logEndOffset` (truncation.ts; the append queue is idle, so nothing is unwritten): snapshots above the new end
+   * or at/below the log start go, and the state is rebuilt from the newest remaining snapshot plus the batch headers
+   * after it. As Kafka does, a state that knew no producer and already covered the new end skips the reload (the
+   * truncation cannot have added one). Transactions completed but not yet replicated are forgotten (the new end is
+   * where the leader's log agrees with ours).
+   */
+  async truncateAndReload(logStartOffset: bigint, logEndOffset: bigint, segments: readonly ProducerStateSegmentSource[]): Promise<void> {
+    const wasEmpty = (this.producers === undefined || this.producers.size === 0) && this.mapEndOffset >= logEndOffset;
+    this.producers = undefined;
+    this.inFlight = undefined;
+    this.unwritten = NO_UNWRITTEN;
+    this.ongoing = [];
+    this.unreplicated = [];
+    this.abortedSinceTaken = [];
+    this.lastSnapOffset = 0n;
+    if (wasEmpty) {
+      for (const offset of [...this.snapshots]) {
+        if (offset > logEndOffset || offset <= logStartOffset) await this.deleteSnapshot(offset);
+      }
+      this.mapEndOffset = logEndOffset;
+      this.lastSnapOffset = this.snapshots.at(-1) ?? 0n;
+      return;
+    }
+    await this.reloadFromSnapshot(logStartOffset, logEndOffset, segments);
+  }
+
+  /** Kafka's truncateFullyAndStartAt: every snapshot deleted, no producer known, the state starts at `offset`. */
+  async truncateFullyAndStartAt(offset: bigint): Promise<void> {
+    this.producers = undefined;
+    this.inFlight = undefined;
+    this.unwritten = NO_UNWRITTEN;
+    this.ongoing = [];
+    this.unreplicated = [];
+    this.abortedSinceTaken = [];
+    for (const o of [...this.snapshots]) await this.deleteSnapshot(o);
+    this.lastSnapOffset = 0n;
+    this.mapEndOffset = offset;
+  }
+
+  /**
+   * A batch a leader wrote, appended by a follower (Kafka's AppendOrigin.REPLICATION, PartitionLog.appendAsFollower):
+   * recorded like an accepted batch (commit / commitMarker, so the written view follows the writes), without any
+   * epoch, sequence or transaction check. `marker` is the control batch's COMMIT/ABORT record (a control batch
+   * without one ends nothing, as in Kafka).
+   */
+  commitReplicated(header: RecordBatchHeader, marker: EndTxnMarker | undefined): void {
+    if (header.producerId < 0n) return;
+    if (isControlBatch(header.attributes)) {
+      if (marker === undefined) return;
+      const pending: PendingMarker = {
+        kind: 'marker',
+        producerId: header.producerId,
+        producerEpoch: header.producerEpoch,
+        coordinatorEpoch: marker.coordinatorEpoch,
+        commit: marker.commit,
+      };
+      this.commitMarker(pending, header.baseOffset, header.maxTimestamp);
+      return;
+    }
+    const pending: PendingProducerAppend = {
+      kind: 'append',
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      lastSeq: incrementSequence(header.baseSequence, header.lastOffsetDelta),
+      lastOffsetDelta: header.lastOffsetDelta,
+      isTransactional: isTransactional(header.attributes),
+    };
+    this.commit(pending, header.baseOffset, header.maxTimestamp);
+  }
+
+  /**
+   * Managed high watermark (PartitionLog.setHighWatermarkManaged): a transaction whose marker is written but not yet
+   * below the high watermark keeps holding the last stable offset at its first offset (Kafka's unreplicatedTxns),
+   * until onHighWatermarkUpdated passes the marker. Off by default: the single broker's HW follows every write.
+   */
+  setTrackUnreplicatedTransactions(track: boolean): void {
+    this.trackUnreplicated = track;
+    if (!track) this.unreplicated = [];
+  }
+
+  /** Kafka's onHighWatermarkUpdated: completed transactions whose marker is below `highWatermark` stop holding the LSO. */
+  onHighWatermarkUpdated(highWatermark: bigint): void {
+    if (this.unreplicated.length === 0) return;
+    this.unreplicated = this.unreplicated.filter((t) => t.lastOffset >= highWatermark);
   }
 
   /** `producer.id.expiration.ms` changed (a dynamic broker config in Kafka). */
@@ -700,6 +803,11 @@ export class ProducerStateManager {
     if (entry.currentTxnFirstOffset !== undefined) {
       const i = this.ongoing.findIndex((t) => t.producerId === entry.producerId);
       if (i >= 0) this.ongoing.splice(i, 1);
+      if (this.trackUnreplicated) {
+        let at = this.unreplicated.length;
+        while (at > 0 && this.unreplicated[at - 1]!.firstOffset > firstOffset) at--;
+        this.unreplicated.splice(at, 0, { firstOffset, lastOffset: offset });
+      }
     }
     entry.endTransaction(marker.producerEpoch, marker.coordinatorEpoch, timestamp);
     if (!marker.commit) {
@@ -720,7 +828,10 @@ export class ProducerStateManager {
 
   /** First offset of the oldest ongoing transaction (written view); undefined when none (Kafka's firstUnstableOffset). */
   get firstUnstableOffset(): bigint | undefined {
-    return this.ongoing.length > 0 ? this.ongoing[0]!.firstOffset : undefined;
+    const undecided = this.ongoing.length > 0 ? this.ongoing[0]!.firstOffset : undefined;
+    if (this.unreplicated.length === 0) return undecided;
+    const unreplicated = this.unreplicated[0]!.firstOffset;
+    return undecided !== undefined && undecided < unreplicated ? undecided : unreplicated;
   }
 
   /** The ongoing transactions, oldest first (DescribeProducers, tests). */

@@ -511,6 +511,57 @@ export class LogSegment {
     this.logUnsynced = true;
   }
 
+  /**
+   * Kafka's LogSegment.truncateTo(offset), for a replica cutting a divergent tail (truncation.ts): removes the batch
+   * containing `offset` (normally one starting there) and everything after it, with their offset- and time-index
+   * entries; the largest timestamp is recomputed from the last time-index entry and the batch headers after it.
+   * The segment is the log's active one afterwards: its index files are rewritten atomically and durably and the
+   * .log is fsynced (so a crash after this returns never brings the removed bytes back). Returns the bytes removed.
+   */
+  async truncateToOffset(offset: bigint, fs: LogFs, dir: string): Promise<number> {
+    if (this.sealing) await this.sealing;
+    this.sealing = undefined;
+    await this.loadIndexes(fs, dir);
+    const relative = offset <= this.baseOffset ? 0 : Number(offset - this.baseOffset);
+    const found = offset <= this.baseOffset ? undefined : await this.findBatch(this.offsetIndex.lookup(relative), this.size, (b) => b.lastOffset >= offset);
+    const position = offset <= this.baseOffset ? 0 : (found?.position ?? this.size);
+    const removed = this.size - position;
+    this.offsetIndex.truncateTo(relative);
+    this.timeIndex.truncateTo(relative);
+    if (removed > 0) await this.truncateTo(position);
+    this.nextOffset = offset > this.baseOffset ? offset : this.baseOffset;
+    this.bytesSinceLastIndexEntry = this.size - this.offsetIndex.lastPosition();
+    // Kafka's readLargestTimestamp: the last time-index entry, or a larger timestamp in the batches after it.
+    this.maxTimestamp = this.timeIndex.lastTimestamp();
+    const lastTimeEntry = this.timeIndex.lastRelativeOffset();
+    this.offsetOfMaxTimestamp = this.baseOffset + BigInt(lastTimeEntry < 0 ? 0 : lastTimeEntry);
+    const from = lastTimeEntry < 0 ? 0 : this.offsetIndex.lookup(lastTimeEntry);
+    await this.findBatch(from, this.size, (b) => {
+      if (b.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = b.maxTimestamp;
+        this.offsetOfMaxTimestamp = b.lastOffset;
+      }
+      return false;
+    });
+    if (this.size === 0) this.rollingBaseMs = undefined;
+    // Active from now on (it may have been sealed): its index files are written by persistIndexes again.
+    this.indexFilesOpen = true;
+    this.indexesReleased = false;
+    await this.writeIndexFiles(fs, dir, { durable: true });
+    await this.flush(true);
+    return removed;
+  }
+
+  /** Closes the segment and unlinks its three files (truncation.ts: a segment wholly past the truncation point). */
+  async deleteFiles(fs: LogFs, dir: string): Promise<void> {
+    if (this.sealing) await this.sealing.catch(() => undefined);
+    await this.close();
+    const p = LogSegment.paths(dir, this.baseOffset);
+    await fs.unlink(p.log);
+    await fs.unlink(p.index);
+    await fs.unlink(p.timeIndex);
+  }
+
   async close(): Promise<void> {
     await this.closeIndexFiles();
     await this.log.close();

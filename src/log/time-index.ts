@@ -91,6 +91,17 @@ export class TimeIndex {
     return found < 0 ? -1 : this.relativeOffsets[found]!;
   }
 
+  /**
+   * Removes the entries whose offset is at or after `relativeOffset` (Kafka's TimeIndex.truncateTo). As for the
+   * offset index, the caller rewrites the file.
+   */
+  truncateTo(relativeOffset: number): void {
+    let keep = this.count;
+    while (keep > 0 && this.relativeOffsets[keep - 1]! >= relativeOffset) keep--;
+    this.count = keep;
+    if (this.persistedCount > keep) this.persistedCount = keep;
+  }
+
   reset(): void {
     this.count = 0;
     this.persistedCount = 0;

@@ -151,6 +151,33 @@ export class AbortedTxnIndex {
   }
 
   /**
+   * Kafka's TransactionIndex.truncateTo, after a replica's log was cut at `offset` (truncation.ts): forgets the
+   * entries whose marker is at or after it and cuts the file of `segmentBase` (the segment that now ends the log)
+   * before its first such entry. Files of segments removed by the truncation are the caller's to unlink.
+   */
+  async truncateTo(offset: bigint, segmentBase: bigint): Promise<void> {
+    let keep = this.txns.length;
+    while (keep > 0 && this.txns[keep - 1]!.lastOffset >= offset) keep--;
+    this.txns.length = keep;
+    const path = `${this.dir}/${txnIndexFileName(segmentBase)}`;
+    if ((await this.fs.fileSize(path)) === undefined) return;
+    const bytes = await this.fs.readFile(path);
+    let kept = 0;
+    for (const txn of decodeTxnIndex(bytes)) {
+      if (txn.lastOffset >= offset) break;
+      kept++;
+    }
+    if (kept * TXN_INDEX_ENTRY_SIZE >= bytes.length) return;
+    const file = await this.fs.open(path, 'r+');
+    try {
+      await file.truncate(kept * TXN_INDEX_ENTRY_SIZE);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
    * The aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) must report (Kafka's
    * collectAbortedTxns): those whose marker is at or after fetchOffset and whose first offset is below the bound.
    */

@@ -68,6 +68,41 @@ export interface BrokerOptions {
   /** Most record bytes in one Fetch response, whatever the request asks (Kafka: `fetch.max.bytes`, 57671680 = 55 MiB). */
   fetchMaxBytes?: number;
   /**
+   * Cluster mode (cluster/): etcd client URLs, comma-separated (`--etcd http://127.0.0.1:2379`). Unset: a single
+   * broker, exactly as without clustering (nothing of cluster/ is loaded).
+   */
+  etcd?: string;
+  /** Key prefix of this cluster in etcd (default `/eddy`): several clusters can share one etcd. */
+  etcdPrefix?: string;
+  /** Kafka: `broker.rack` (rack-aware replica placement). */
+  brokerRack?: string;
+  /** Kafka: `broker.session.timeout.ms` (9000): a broker whose lease is not renewed this long is fenced. */
+  brokerSessionTimeoutMs?: number;
+  /** Kafka: `broker.heartbeat.interval.ms` (2000): how often the lease is renewed. */
+  brokerHeartbeatIntervalMs?: number;
+  /** Kafka: `default.replication.factor` (1): replicas of a topic created without one. */
+  defaultReplicationFactor?: number;
+  /** Kafka: `offsets.topic.replication.factor` (3; a single broker uses 1): replicas of `__consumer_offsets`. */
+  offsetsTopicReplicationFactor?: number;
+  /** Kafka: `transaction.state.log.replication.factor` (3; a single broker uses 1). */
+  transactionStateLogReplicationFactor?: number;
+  /** Kafka: `replica.lag.time.max.ms` (30000): an ISR follower not caught up this long leaves the ISR. */
+  replicaLagTimeMaxMs?: number;
+  /** Kafka: `replica.fetch.wait.max.ms` (500): the long poll of a follower's Fetch. */
+  replicaFetchWaitMaxMs?: number;
+  /** Kafka: `replica.fetch.max.bytes` (1048576): per partition in a follower's Fetch. */
+  replicaFetchMaxBytes?: number;
+  /** Kafka: `replica.fetch.response.max.bytes` (10485760). */
+  replicaFetchResponseMaxBytes?: number;
+  /** Kafka: `replica.fetch.backoff.ms` (1000): pause after a failed follower fetch. */
+  replicaFetchBackoffMs?: number;
+  /** Kafka: `controlled.shutdown.enable` (true): hand over leaderships before a clean stop. */
+  controlledShutdownEnable?: boolean;
+  /** Kafka: `auto.leader.rebalance.enable` (true): the controller moves leaderships back to preferred replicas. */
+  autoLeaderRebalanceEnable?: boolean;
+  /** Kafka: `leader.imbalance.check.interval.seconds` (300). */
+  leaderImbalanceCheckIntervalSeconds?: number;
+  /**
    * Convert stored batches down to message format v0/v1 for Fetch v0–3 readers; false answers them
    * UNSUPPORTED_VERSION (Kafka: `log.message.downconversion.enable`, default true; the topic config
    * `message.downconversion.enable` overrides it).
@@ -260,6 +295,22 @@ export interface BrokerConfig {
   queuedMaxRequestBytes: number;
   socketRequestReadTimeoutMs: number;
   fetchMaxBytes: number;
+  etcd: string | undefined;
+  etcdPrefix: string;
+  brokerRack: string | undefined;
+  brokerSessionTimeoutMs: number;
+  brokerHeartbeatIntervalMs: number;
+  defaultReplicationFactor: number;
+  offsetsTopicReplicationFactor: number;
+  transactionStateLogReplicationFactor: number;
+  replicaLagTimeMaxMs: number;
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMaxBytes: number;
+  replicaFetchResponseMaxBytes: number;
+  replicaFetchBackoffMs: number;
+  controlledShutdownEnable: boolean;
+  autoLeaderRebalanceEnable: boolean;
+  leaderImbalanceCheckIntervalSeconds: number;
   messageDownconversionEnable: boolean;
   maxIncrementalFetchSessionCacheSlots: number;
   minIncrementalFetchSessionEvictionMs: number;
@@ -349,6 +400,22 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   queuedMaxRequestBytes: 209715200,
   socketRequestReadTimeoutMs: 30_000,
   fetchMaxBytes: 57671680,
+  etcd: undefined,
+  etcdPrefix: '/eddy',
+  brokerRack: undefined,
+  brokerSessionTimeoutMs: 9000,
+  brokerHeartbeatIntervalMs: 2000,
+  defaultReplicationFactor: 1,
+  offsetsTopicReplicationFactor: 3,
+  transactionStateLogReplicationFactor: 3,
+  replicaLagTimeMaxMs: 30_000,
+  replicaFetchWaitMaxMs: 500,
+  replicaFetchMaxBytes: 1048576,
+  replicaFetchResponseMaxBytes: 10485760,
+  replicaFetchBackoffMs: 1000,
+  controlledShutdownEnable: true,
+  autoLeaderRebalanceEnable: true,
+  leaderImbalanceCheckIntervalSeconds: 300,
   messageDownconversionEnable: true,
   maxIncrementalFetchSessionCacheSlots: 1000,
   minIncrementalFetchSessionEvictionMs: 120_000,
@@ -474,6 +541,44 @@ export class InvalidConfigError extends BrokerError {
   ) {
     super('INVALID_CONFIG', `Invalid value ${typeof value === 'string' ? JSON.stringify(value) : String(value)} for ${option}: expected ${expected}`);
   }
+}
+
+/** The cluster-mode options (cluster/); checked whether or not `etcd` is set, so a typo is never silent. */
+function checkClusterOptions(c: BrokerConfig): void {
+  if (c.etcd !== undefined) {
+    if (typeof c.etcd !== 'string' || parseEtcdEndpoints(c.etcd).length === 0) invalid('etcd', c.etcd, 'etcd URLs, comma-separated (http://host:port)');
+    for (const url of parseEtcdEndpoints(c.etcd)) {
+      if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(url)) invalid('etcd', c.etcd, `etcd URLs like http://127.0.0.1:2379 (not ${JSON.stringify(url)})`);
+    }
+  }
+  if (typeof c.etcdPrefix !== 'string' || !/^\/[^/]/.test(c.etcdPrefix) || c.etcdPrefix.endsWith('/')) {
+    invalid('etcdPrefix', c.etcdPrefix, "a key prefix starting with '/' and not ending with '/'");
+  }
+  if (c.brokerRack !== undefined && (typeof c.brokerRack !== 'string' || c.brokerRack.length === 0)) invalid('brokerRack', c.brokerRack, 'a rack name');
+  checkInt('brokerSessionTimeoutMs', c.brokerSessionTimeoutMs, 1000, 2 ** 31 - 1);
+  checkInt('brokerHeartbeatIntervalMs', c.brokerHeartbeatIntervalMs, 100, 2 ** 31 - 1);
+  if (c.brokerHeartbeatIntervalMs >= c.brokerSessionTimeoutMs) {
+    invalid('brokerHeartbeatIntervalMs', c.brokerHeartbeatIntervalMs, `less than brokerSessionTimeoutMs (${c.brokerSessionTimeoutMs})`);
+  }
+  checkInt('defaultReplicationFactor', c.defaultReplicationFactor, 1, 32767);
+  checkInt('offsetsTopicReplicationFactor', c.offsetsTopicReplicationFactor, 1, 32767);
+  checkInt('transactionStateLogReplicationFactor', c.transactionStateLogReplicationFactor, 1, 32767);
+  checkInt('replicaLagTimeMaxMs', c.replicaLagTimeMaxMs, 1, 2 ** 31 - 1);
+  checkInt('replicaFetchWaitMaxMs', c.replicaFetchWaitMaxMs, 0, 2 ** 31 - 1);
+  checkInt('replicaFetchMaxBytes', c.replicaFetchMaxBytes, 0, 2 ** 31 - 1);
+  checkInt('replicaFetchResponseMaxBytes', c.replicaFetchResponseMaxBytes, 0, 2 ** 31 - 1);
+  checkInt('replicaFetchBackoffMs', c.replicaFetchBackoffMs, 0, 2 ** 31 - 1);
+  if (typeof c.controlledShutdownEnable !== 'boolean') invalid('controlledShutdownEnable', c.controlledShutdownEnable, 'true or false');
+  if (typeof c.autoLeaderRebalanceEnable !== 'boolean') invalid('autoLeaderRebalanceEnable', c.autoLeaderRebalanceEnable, 'true or false');
+  checkInt('leaderImbalanceCheckIntervalSeconds', c.leaderImbalanceCheckIntervalSeconds, 1, 2 ** 31 - 1);
+}
+
+/** `--etcd` split into its URLs. */
+export function parseEtcdEndpoints(value: string): string[] {
+  return value
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0);
 }
 
 function invalid(option: string, value: unknown, expected: string): never {
@@ -649,6 +754,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   }
   checkInt('socketRequestReadTimeoutMs', c.socketRequestReadTimeoutMs, 1, 2 ** 31 - 1);
   checkInt('fetchMaxBytes', c.fetchMaxBytes, 1024, 2 ** 31 - 1);
+  checkClusterOptions(c);
   if (typeof c.messageDownconversionEnable !== 'boolean') invalid('messageDownconversionEnable', c.messageDownconversionEnable, 'true or false');
   checkInt('maxIncrementalFetchSessionCacheSlots', c.maxIncrementalFetchSessionCacheSlots, 0, 2 ** 31 - 1);
   checkInt('minIncrementalFetchSessionEvictionMs', c.minIncrementalFetchSessionEvictionMs, 0, Number.MAX_SAFE_INTEGER);

@@ -17,8 +17,10 @@
 // Applying: the live BrokerConfig object (the one every module reads) gets the effective value of each option whose
 // Kafka name (or a synonym) is set dynamically, and its started-with value back when that is deleted; then the change
 // listeners run (broker.ts: new topic defaults for every log via the topic registry; the cleaner's backoff, I/O
-// rate and offset map size; producer.id.expiration.ms for every log). Options read only when the broker starts
-// (the connection limits) take effect at the next start; Kafka applies those at once too.
+// rate and offset map size; producer.id.expiration.ms for every log). The connection limits (max.connections,
+// max.connections.per.ip, max.connections.per.ip.overrides) need no listener: the server's ConnectionQuotas reads
+// them from the live config at each new connection (server/connection-quotas.ts; Kafka's SocketServer.reconfigure),
+// so a change applies to the next connection, and closes none.
 //
 // Validation of a change is Kafka's (ConfigAdminManager.validateBrokerConfigChange → DynamicBrokerConfig.validate),
 // every failure INVALID_REQUEST (KAFKA-13609 keeps that code):
@@ -35,6 +37,7 @@ import { DEFAULT_BROKER_CONFIG, resolveBrokerConfig, type BrokerConfig } from '.
 import { BROKER_CONFIGS, TOPIC_CONFIG_DOCS, brokerConfigSynonyms, ConfigSource, type BrokerConfigDef } from './config-catalog.js';
 import { configValueToString, javaDoubleToString, logConfigFor, parseValue, type ConfigType } from './topic-config.js';
 import { readJsonFile, writeFileAtomically } from './metadata-fs.js';
+import { securityConfigProps } from './security-config-props.js';
 
 const FILE_NAME = 'dynamic-broker-config.json';
 const FORMAT_VERSION = 1;
@@ -226,8 +229,11 @@ export class DynamicBrokerConfig {
     if (config.advertisedHost !== undefined || config.advertisedPort !== undefined) {
       staticProps['advertised.listeners'] = `PLAINTEXT://${config.advertisedHost ?? config.host}:${config.advertisedPort ?? config.port}`;
     }
+    const security = securityConfigProps(config);
+    Object.assign(staticProps, security.staticProps);
     const defaultProps: Record<string, string> = {};
     for (const def of BROKER_CONFIGS.values()) if (def.default !== null) defaultProps[def.name] = def.default;
+    Object.assign(defaultProps, security.defaultProps);
     for (const binding of BINDINGS) {
       if (!(binding.option in live)) continue;
       const def = BROKER_CONFIGS.get(binding.name);

@@ -52,6 +52,11 @@ export interface ProducerIdManagerOptions {
   writeFile?: (file: string, contents: string) => Promise<void>;
   /** Ids per block; Kafka's 1000 unless a test needs a small one. */
   blockSize?: number;
+  /**
+   * Cluster mode: blocks come from the cluster metadata (ClusterMetadata.allocateProducerIdBlock, a CAS on the
+   * cluster's ProducerIdsRecord, so two brokers never get the same ids) instead of the local file.
+   */
+  allocateBlock?: () => Promise<{ firstProducerId: bigint; size: number }>;
 }
 
 export class ProducerIdManager {
@@ -64,8 +69,10 @@ export class ProducerIdManager {
   private current: Block | undefined;
   private prefetched: Block | undefined;
   private allocating: Promise<Block> | undefined;
+  private readonly allocateBlock: ProducerIdManagerOptions['allocateBlock'];
 
   private constructor(options: ProducerIdManagerOptions, nextBlockStart: bigint) {
+    this.allocateBlock = options.allocateBlock;
     this.file = path.join(options.dataDir, PRODUCER_IDS_FILE);
     this.logger = options.logger;
     this.writeFile = options.writeFile ?? writeFileAtomically;
@@ -75,6 +82,7 @@ export class ProducerIdManager {
 
   /** Reads the persisted next block start; no block is allocated until the first id is asked for. */
   static async open(options: ProducerIdManagerOptions): Promise<ProducerIdManager> {
+    if (options.allocateBlock !== undefined) return new ProducerIdManager(options, 0n);
     const file = path.join(options.dataDir, PRODUCER_IDS_FILE);
     const persisted = await readJsonFile(file);
     let next = 0n;
@@ -138,7 +146,18 @@ export class ProducerIdManager {
   private allocate(): Promise<Block> {
     if (this.allocating !== undefined) return this.allocating;
     const start = this.nextBlockStart;
+    const fromCluster = this.allocateBlock;
     const run = (async (): Promise<Block> => {
+      if (fromCluster !== undefined) {
+        try {
+          const block = await fromCluster();
+          return { next: block.firstProducerId, end: block.firstProducerId + BigInt(block.size) };
+        } catch (err) {
+          if (err instanceof KafkaError) throw err;
+          this.logger.error({ err }, 'could not allocate a producer id block from the cluster metadata');
+          throw new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 'the next producer id block could not be allocated');
+        }
+      }
       if (start > INT64_MAX - this.blockSize) {
         throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'exhausted all producer ids: the next block would pass the int64 limit');
       }

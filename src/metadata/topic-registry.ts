@@ -5,7 +5,10 @@
 //   { "version": 1,
 //     "topics": [ { "name": "orders", "topicId": "<32 hex chars>", "partitions": 3, "configs": { "k": "v" } } ] }
 // A reader that finds a `version` other than 1 refuses to start (BrokerError METADATA_VERSION) rather than guess.
-// Kafka keeps this in its KRaft metadata log; one small JSON file is enough until replication arrives.
+// Kafka keeps this in its KRaft metadata log; one small JSON file is enough for a single broker. In a cluster
+// (`cluster` option, cluster/) there is no file: every change is committed to the cluster metadata (etcd) and this
+// registry mirrors it (applyClusterTopic / removeClusterTopic, in metadata order); the logs of the partitions this
+// broker hosts are created and deleted by the cluster member (cluster/cluster-member.ts), not here.
 //
 // Every partition of a registered topic has a log in LogManager; `open()` creates any that are missing (a crash
 // between writing this file and creating a partition directory) so the two always agree after start.
@@ -153,18 +156,21 @@ export interface PartitionGrowth {
   assignments: ReadonlyArray<readonly number[]> | null;
 }
 
-/** What placement needs to know about the cluster: the registered brokers and `num.partitions`. */
+/** What placement needs to know about the cluster: the registered brokers, `num.partitions`, `default.replication.factor`. */
 export interface ClusterView {
   brokerIds: readonly number[];
   defaultNumPartitions: number;
+  /** Default 1 (a single broker). */
+  defaultReplicationFactor?: number;
 }
 
 const DEFAULT_REPLICATION_FACTOR = 1;
 
 /**
  * The partition count of a new topic, validated as ReplicationControlManager.createTopic and
- * validateManualPartitionAssignment (Kafka 3.9) validate, with their messages. Replication is always 1 here: every
- * replica set is exactly the one registered broker.
+ * validateManualPartitionAssignment (Kafka 3.9) validate, with their messages. On a single broker every replica set
+ * is exactly the one registered broker; in a cluster the replicas are placed by the cluster metadata
+ * (cluster/placement.ts) from the same checked request.
  */
 export function placePartitions(t: TopicCreation, cluster: ClusterView): number {
   if (t.assignments.length > 0) {
@@ -196,7 +202,7 @@ export function placePartitions(t: TopicCreation, cluster: ClusterView): number 
     throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
   }
   const partitions = t.numPartitions === -1 ? cluster.defaultNumPartitions : t.numPartitions;
-  const replicationFactor = t.replicationFactor === -1 ? DEFAULT_REPLICATION_FACTOR : t.replicationFactor;
+  const replicationFactor = t.replicationFactor === -1 ? (cluster.defaultReplicationFactor ?? DEFAULT_REPLICATION_FACTOR) : t.replicationFactor;
   if (replicationFactor > cluster.brokerIds.length) {
     throw new KafkaError(
       ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -243,6 +249,25 @@ export interface TopicRegistryOptions {
   maxBrokerPartitions?: number;
   /** The broker's dynamic configs (DescribeConfigs / AlterConfigs reach them through the registry). */
   brokerConfigs?: DynamicBrokerConfig;
+  /**
+   * Cluster mode (cluster/): topics are committed to the cluster metadata instead of the local file, and this
+   * registry mirrors what the metadata holds (applyClusterTopic / removeClusterTopic, called in metadata order).
+   */
+  cluster?: TopicClusterWriter;
+}
+
+/**
+ * How a registry in cluster mode commits (cluster/cluster-topics.ts). Each call resolves once this broker's view of
+ * the cluster metadata shows the result (so the registry already lists it), with a KafkaError per entry that the
+ * cluster refused (TOPIC_ALREADY_EXISTS when another broker created the name first, INVALID_REPLICATION_FACTOR …).
+ */
+export interface TopicClusterWriter {
+  createTopics(topics: ReadonlyArray<{ topic: TopicInfo; creation: TopicCreation }>): Promise<Array<KafkaError | undefined>>;
+  createPartitions(growths: ReadonlyArray<{ topic: TopicInfo; assignments: ReadonlyArray<readonly number[]> | null }>): Promise<Array<KafkaError | undefined>>;
+  deleteTopic(topic: TopicInfo): Promise<void>;
+  alterTopicConfigs(topic: TopicInfo): Promise<void>;
+  /** Internal topics take their own replication factor (offsets.topic.replication.factor …). */
+  createInternalTopic(topic: TopicInfo): Promise<KafkaError | undefined>;
 }
 
 /** A topic whose partition logs are being created (step 2 above). */
@@ -287,6 +312,8 @@ export class TopicRegistry {
 
   static async open(options: TopicRegistryOptions): Promise<TopicRegistry> {
     const registry = new TopicRegistry(options);
+    // In a cluster the topics come from the cluster metadata; the local logs are reconciled with it there.
+    if (options.cluster !== undefined) return registry;
     for (const t of await TopicRegistry.readPersisted(options.dataDir)) {
       registry.remember(t.name, Buffer.from(t.topicId, 'hex'), t.partitions, t.configs);
     }
@@ -378,6 +405,13 @@ export class TopicRegistry {
       });
       if (validateOnly || accepted.length === 0) return results;
 
+      const writer = this.options.cluster;
+      if (writer !== undefined) {
+        const creationOf = new Map(creations.map((c) => [c.name, c]));
+        const outcomes = await writer.createTopics(accepted.map((topic) => ({ topic, creation: creationOf.get(topic.name)! })));
+        const failed = new Map(accepted.map((t, i) => [t.name, outcomes[i]]));
+        return results.map((r) => (r instanceof KafkaError ? r : (failed.get(r.name) ?? this.byName.get(r.name) ?? r)));
+      }
       await this.persistAndPublish(accepted);
       return results;
     });
@@ -419,6 +453,13 @@ export class TopicRegistry {
       if (existing !== undefined) return existing;
       const validConfigs = validateTopicConfigs(configs);
       const created = this.describe(name, Buffer.from(randomUUID().replaceAll('-', ''), 'hex'), partitions, validConfigs);
+      if (this.options.cluster !== undefined) {
+        const refused = await this.options.cluster.createInternalTopic(created);
+        // Created meanwhile by another broker: that one is the topic.
+        const existing = this.byName.get(name);
+        if (existing !== undefined) return existing;
+        throw refused ?? new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${name} is not available yet`);
+      }
       await this.persistAndPublish([created]);
       return created;
     });
@@ -458,6 +499,13 @@ export class TopicRegistry {
       });
       if (validateOnly || grown.size === 0) return outcomes;
 
+      const writer = this.options.cluster;
+      if (writer !== undefined) {
+        const entries = [...grown.values()].map(({ topic }) => ({ topic, assignments: growths.find((g) => g.name === topic.name)?.assignments ?? null }));
+        const refused = await writer.createPartitions(entries);
+        const failed = new Map(entries.map((e, i) => [e.topic.name, refused[i]]));
+        return outcomes.map((r) => (r instanceof KafkaError ? r : (failed.get(r.name) ?? this.byName.get(r.name) ?? r)));
+      }
       await this.persist(this.list().map((t) => grown.get(t.name)?.topic ?? t));
       let previousInRequest: Promise<unknown> = Promise.resolve();
       for (const { topic, firstPartition } of grown.values()) {
@@ -503,8 +551,9 @@ export class TopicRegistry {
           `Attempted to add ${additional} additional partition(s), but only ${growth.assignments.length} assignment(s) were specified.`,
         );
       }
-      // The new partitions keep the topic's replication factor: 1, this broker.
-      for (const brokerIds of growth.assignments) validateReplicas(brokerIds, DEFAULT_REPLICATION_FACTOR, cluster);
+      // The new partitions keep the topic's replication factor (on a single broker: 1, this broker; in a cluster
+      // the cluster metadata checks it against the topic's existing partitions).
+      for (const brokerIds of growth.assignments) validateReplicas(brokerIds, this.options.cluster === undefined ? DEFAULT_REPLICATION_FACTOR : undefined, cluster);
     }
     if (growth.count > MAX_PARTITIONS_PER_TOPIC) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most ${MAX_PARTITIONS_PER_TOPIC}.`);
@@ -591,11 +640,13 @@ export class TopicRegistry {
     return this.mutate(async () => {
       const topic = this.byName.get(name);
       if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+      if (this.options.cluster !== undefined) {
+        // Every broker (this one included) drops the topic and its logs when its metadata shows the deletion.
+        await this.options.cluster.deleteTopic(topic);
+        return topic;
+      }
       await this.persist(this.list().filter((t) => t.name !== name));
-      this.byName.delete(name);
-      this.byIdHex.delete(topic.topicId.toString('hex'));
-      this.byCollisionKey.delete(collisionKey(name));
-      this.partitionTotal -= topic.partitions;
+      this.unpublish(topic);
       // Logs still being created (the topic's creation and any growths queued behind it): stop them all (the
       // creations in flight finish; one not started yet creates nothing), then delete what exists.
       for (let creation = this.creations.get(name); creation !== undefined; creation = creation.previous) creation.cancelled = true;
@@ -628,6 +679,10 @@ export class TopicRegistry {
       }
       if (validateOnly) return;
       const updated = this.describe(name, existing.topicId, existing.partitions, configs);
+      if (this.options.cluster !== undefined) {
+        await this.options.cluster.alterTopicConfigs(updated);
+        return;
+      }
       await this.persist(this.list().map((t) => (t.name === name ? updated : t)));
       this.publish(updated);
       this.options.logs.updateConfig(name, updated.logConfig);
@@ -649,6 +704,38 @@ export class TopicRegistry {
         this.options.logs.updateConfig(t.name, updated.logConfig);
       }
     });
+  }
+
+  /**
+   * Cluster mode: the cluster metadata holds this topic (new, grown or with new configs); it is listed from now on
+   * and its running logs take its settings. Called in metadata order, outside the mutation chain (a mutation waiting
+   * for its own write to show up is what calls it).
+   */
+  applyClusterTopic(name: string, topicId: Buffer, partitions: number, configs: Record<string, string>): TopicInfo {
+    const existing = this.byName.get(name);
+    if (existing !== undefined && !existing.topicId.equals(topicId)) this.unpublish(existing);
+    const topic = this.remember(name, topicId, partitions, configs);
+    this.options.logs.updateConfig(name, topic.logConfig);
+    return topic;
+  }
+
+  /** Cluster mode: the topic was deleted from the cluster metadata (the caller deletes its logs). */
+  removeClusterTopic(name: string): TopicInfo | undefined {
+    const topic = this.byName.get(name);
+    if (topic !== undefined) this.unpublish(topic);
+    return topic;
+  }
+
+  private unpublish(topic: TopicInfo): void {
+    this.byName.delete(topic.name);
+    this.byIdHex.delete(topic.topicId.toString('hex'));
+    this.byCollisionKey.delete(collisionKey(topic.name));
+    this.partitionTotal -= topic.partitions;
+  }
+
+  /** True in cluster mode (topics live in the cluster metadata). */
+  get isClustered(): boolean {
+    return this.options.cluster !== undefined;
   }
 
   private describe(name: string, topicId: Buffer, partitions: number, configs: Record<string, string>): TopicInfo {

@@ -6,11 +6,14 @@
 //   quota-store.ts           durable quotas (<dataDir>/client-quotas.json)
 //   client-quota-manager.ts  one kind of quota for every client: precedence, shared rates
 //   request-throttle.ts      what server/dispatch.ts calls: the Produce/Fetch byte rates, the request time
+//   controller-mutation-quota.ts  controller_mutation_rate (KIP-599): partitions created or deleted per second, a
+//                            token bucket that CreateTopics, CreatePartitions and DeleteTopics draw from
 //
 // The broker holds one QuotaManager (BrokerServices.quotas). `enabled` is false until a user/client-id quota exists
 // (or existed since the start), and dispatch checks nothing else on a broker without quotas.
 import type { Logger } from 'pino';
 import { ClientQuotaManager } from './client-quota-manager.js';
+import { ControllerMutationQuotaManager } from './controller-mutation-quota.js';
 import { QuotaStore, type QuotaAlteration, type QuotaMap } from './quota-store.js';
 import { CLIENT_ID, CONNECTION_CREATION_RATE, CONSUMER_BYTE_RATE, IP, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE, USER, entityFromKey } from './quota-entity.js';
 import type { RateWindows } from './sampled-rate.js';
@@ -19,6 +22,7 @@ export { QuotaStore, type QuotaAlteration, type QuotaMap } from './quota-store.j
 export * from './quota-entity.js';
 export { SampledRate, DEFAULT_RATE_WINDOWS, type RateWindows } from './sampled-rate.js';
 export { ClientQuotaManager } from './client-quota-manager.js';
+export { ControllerMutationQuotaManager, STRICT_SINCE_VERSION, THROTTLING_QUOTA_EXCEEDED_MESSAGE, type ControllerMutationQuota } from './controller-mutation-quota.js';
 
 /** Kafka's IP_CONNECTION_RATE_DEFAULT: no per-IP connection-creation limit. */
 export const UNLIMITED_CONNECTION_RATE = 2147483647;
@@ -33,12 +37,14 @@ export class QuotaManager {
   readonly produce: ClientQuotaManager;
   readonly fetch: ClientQuotaManager;
   readonly request: ClientQuotaManager;
+  /** controller_mutation_rate; the topic admin handlers consult it themselves, so it is not part of `enabled`. */
+  readonly controllerMutation: ControllerMutationQuotaManager;
   readonly windows: RateWindows;
   /** Any produce, fetch or request quota set since the start: dispatch's one check. */
   enabled = false;
   private ipRates = new Map<string, number>();
   private defaultIpRate = UNLIMITED_CONNECTION_RATE;
-  private readonly managers: ReadonlyMap<string, ClientQuotaManager>;
+  private readonly managers: ReadonlyMap<string, Pick<ClientQuotaManager, 'updateQuota'>>;
 
   private constructor(
     private readonly store: QuotaStore,
@@ -49,7 +55,8 @@ export class QuotaManager {
     this.produce = new ClientQuotaManager(PRODUCER_BYTE_RATE, windows);
     this.fetch = new ClientQuotaManager(CONSUMER_BYTE_RATE, windows);
     this.request = new ClientQuotaManager(REQUEST_PERCENTAGE, windows, windows.windowMs);
-    this.managers = new Map([this.produce, this.fetch, this.request].map((m) => [m.quotaKey, m]));
+    this.controllerMutation = new ControllerMutationQuotaManager(windows);
+    this.managers = new Map([this.produce, this.fetch, this.request, this.controllerMutation].map((m) => [m.quotaKey, m]));
     this.applyAll(new Map(), store.all());
   }
 

@@ -14,9 +14,18 @@
 // away, and clients reconnect with backoff. Refusals are logged at warn, at most once per REFUSAL_LOG_INTERVAL_MS
 // with the number refused since the previous line, so a connection flood cannot become a log flood.
 //
-// Overrides name addresses or host names; host names are resolved once at startup (Kafka resolves them with
+// Overrides name addresses or host names; host names are resolved at startup (Kafka resolves them with
 // InetAddress.getByName when the config is read). Addresses are compared in their canonical form, IPv4-mapped IPv6
 // (`::ffff:10.0.0.1`, seen on a dual-stack listener) as the IPv4 address.
+//
+// Dynamic limits (Kafka's SocketServer.reconfigure → ConnectionQuotas.updateMaxConnectionsPerIp,
+// updateMaxConnectionsPerIpOverride, updateBrokerMaxConnections): given the live BrokerConfig (`live`), which
+// AlterConfigs / IncrementalAlterConfigs update in place (metadata/dynamic-broker-config.ts), each new connection is
+// checked against the limits in force at that moment. As in Kafka, a change closes nothing: connections already
+// open stay open and keep their slots, even above a lowered limit; only new connections beyond it are refused, and
+// a raised limit admits them at once. New overrides that name only addresses apply at once; ones naming a host name
+// apply once it is resolved (the previous overrides stay in force until then; a name that does not resolve keeps
+// them, logged at error, as Kafka's reconfigure fails on its UnknownHostException).
 //
 // Connection-creation rates (KIP-612; ConnectionQuotas.waitForConnectionSlot / recordIpConnectionMaybeThrottle),
 // ConnectionCreationQuotas below, measured with the client quotas' sampled rate (quota/sampled-rate.ts,
@@ -37,6 +46,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
+import { parseMaxConnectionsPerIpOverrides } from '../metadata/broker-config.js';
 import type { ServerCounters } from './server-stats.js';
 import type { BrokerServices } from '../handlers/types.js';
 import { SampledRate, UNLIMITED_CONNECTION_RATE, type QuotaManager, type RateWindows } from '../quota/index.js';
@@ -69,26 +79,94 @@ export async function resolveOverrides(overrides: ReadonlyMap<string, number>): 
   return resolved;
 }
 
+/** The connection limits as the live BrokerConfig holds them (updated in place by dynamic broker configs). */
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  /** max.connections.per.ip.overrides as configured: "host:count,host:count". */
+  readonly maxConnectionsPerIpOverrides: string;
+}
+
 export class ConnectionQuotas {
   private readonly counts = new Map<string, number>();
   private total = 0;
   private refusedSinceLog = 0;
   private lastLogMs = -Infinity;
+  /** The `live` overrides string the current `overrides` came from (or are being resolved from). */
+  private overridesSource: string | undefined;
 
   constructor(
-    private readonly maxConnections: number,
-    private readonly maxConnectionsPerIp: number,
-    private readonly overrides: ReadonlyMap<string, number>,
+    private maxConnections: number,
+    private maxConnectionsPerIp: number,
+    private overrides: ReadonlyMap<string, number>,
     private readonly counters: ServerCounters,
     private readonly logger: Logger,
-  ) {}
+    /** The live config: its limits are read at each new connection (see the header); without it they are fixed. */
+    private readonly live?: ConnectionLimits,
+  ) {
+    this.overridesSource = live?.maxConnectionsPerIpOverrides;
+  }
 
   get openConnections(): number {
     return this.total;
   }
 
+  /** The limits in force now (tests, tools). */
+  get limits(): { maxConnections: number; maxConnectionsPerIp: number; overrides: ReadonlyMap<string, number> } {
+    this.refreshLimits();
+    return { maxConnections: this.maxConnections, maxConnectionsPerIp: this.maxConnectionsPerIp, overrides: this.overrides };
+  }
+
+  /**
+   * Takes the limits of the live config when they changed (SocketServer.reconfigure): three field comparisons per
+   * new connection, and the overrides parsed only when their string changed.
+   */
+  private refreshLimits(): void {
+    const live = this.live;
+    if (live === undefined) return;
+    if (live.maxConnectionsPerIp !== this.maxConnectionsPerIp) {
+      this.logger.info({ maxConnectionsPerIp: live.maxConnectionsPerIp }, 'updating max.connections.per.ip');
+      this.maxConnectionsPerIp = live.maxConnectionsPerIp;
+    }
+    if (live.maxConnections !== this.maxConnections) {
+      this.logger.info({ maxConnections: live.maxConnections }, 'updating broker-wide max.connections');
+      this.maxConnections = live.maxConnections;
+    }
+    const source = live.maxConnectionsPerIpOverrides;
+    if (source !== this.overridesSource) {
+      this.overridesSource = source;
+      this.updateOverrides(source);
+    }
+  }
+
+  private updateOverrides(source: string): void {
+    let parsed: Map<string, number>;
+    try {
+      parsed = parseMaxConnectionsPerIpOverrides(source);
+    } catch (err) {
+      // Validated before it was applied (dynamic-broker-config.ts), so not expected.
+      this.logger.error({ err, maxConnectionsPerIpOverrides: source }, 'max.connections.per.ip.overrides not applied');
+      return;
+    }
+    const apply = (resolved: Map<string, number>): void => {
+      if (source !== this.overridesSource) return;
+      this.overrides = resolved;
+      this.logger.info({ maxConnectionsPerIpOverrides: Object.fromEntries(resolved) }, 'updating max.connections.per.ip.overrides');
+    };
+    if ([...parsed.keys()].every((host) => net.isIP(host) !== 0)) {
+      const resolved = new Map<string, number>();
+      for (const [host, count] of parsed) resolved.set(canonicalAddress(host), count);
+      apply(resolved);
+      return;
+    }
+    resolveOverrides(parsed).then(apply, (err: unknown) => {
+      this.logger.error({ err, maxConnectionsPerIpOverrides: source }, 'max.connections.per.ip.overrides not applied: a host name does not resolve; the previous overrides stay');
+    });
+  }
+
   /** Counts a new connection from `address`, or returns why it is refused (and counts and logs the refusal). */
   tryAcquire(address: string): RefusalReason | null {
+    this.refreshLimits();
     const count = this.counts.get(address) ?? 0;
     let reason: RefusalReason | null = null;
     let limit = 0;

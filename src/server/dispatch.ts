@@ -151,10 +151,20 @@ export async function dispatch(frame: Buffer, makeContext: ContextFactory): Prom
     }
   }
   if (quotas !== undefined) outcome = throttleOutcome(ctx, quotas, quotaClient!, request, response, frame.length, handlerMs, performance.now() - encodeStart, outcome);
+  // controller_mutation_rate (KIP-599): CreateTopics, CreatePartitions and DeleteTopics put their own throttle in
+  // throttle_time_ms; the channel is muted for the larger of it and the request quota's, as Kafka's
+  // sendResponseMaybeThrottleWithControllerQuota does.
+  if (outcome.kind !== 'close' && CONTROLLER_MUTATION_APIS.has(apiKey)) {
+    const controllerThrottleMs = (response as { throttleTimeMs?: number } | null)?.throttleTimeMs ?? 0;
+    if (controllerThrottleMs > (outcome.throttleTimeMs ?? 0)) outcome = { ...outcome, throttleTimeMs: controllerThrottleMs };
+  }
   // Request metrics' one hook: a count and a histogram observation per request (http/metrics.ts).
   ctx.broker.metrics?.requestDone(apiKey, handler.name, arrivedAt);
   return outcome;
 }
+
+/** The APIs whose handlers apply the controller mutation quota themselves (quota/controller-mutation-quota.ts). */
+const CONTROLLER_MUTATION_APIS: ReadonlySet<number> = new Set([ApiKey.CreateTopics, ApiKey.CreatePartitions, ApiKey.DeleteTopics]);
 
 /** Records the request against the client's quotas; over quota, the response carries throttle_time_ms (quota/). */
 function throttleOutcome(
@@ -172,9 +182,12 @@ function throttleOutcome(
   let responseBytes = 0;
   if (outcome.kind === 'respond') for (const b of outcome.buffers) responseBytes += b.length;
   const nowMs = Date.now();
-  const throttleTimeMs = requestThrottleTimeMs(quotas, client, ctx.apiKey, ctx.apiVersion, request, requestBytes, responseBytes, handlerMs, nowMs);
+  const requestThrottleMs = requestThrottleTimeMs(quotas, client, ctx.apiKey, ctx.apiVersion, request, requestBytes, responseBytes, handlerMs, nowMs);
   recordEncodeTime(quotas, client, encodeMs, nowMs);
-  if (throttleTimeMs <= 0) return outcome;
+  // A controller-mutation throttle the handler already set (KIP-599) is kept when it is the larger.
+  const handlerThrottleMs = CONTROLLER_MUTATION_APIS.has(ctx.apiKey) ? ((response as { throttleTimeMs?: number } | null)?.throttleTimeMs ?? 0) : 0;
+  if (requestThrottleMs <= handlerThrottleMs) return outcome;
+  const throttleTimeMs = requestThrottleMs;
   if (outcome.kind === 'no-response') return { ...outcome, throttleTimeMs };
   let buffers: Buffer[];
   try {

@@ -161,7 +161,8 @@ export class KafkaServer {
   /** Binds every listener, in order; resolves with what each one bound. */
   async listen(): Promise<BoundListener[]> {
     const overrides = await resolveOverrides(this.options.maxConnectionsPerIpOverrides);
-    this.quotas = new ConnectionQuotas(this.options.maxConnections, this.options.maxConnectionsPerIp, overrides, this.counters, this.options.logger);
+    // The live broker config: max.connections* changed by AlterConfigs apply to the next connection.
+    this.quotas = new ConnectionQuotas(this.options.maxConnections, this.options.maxConnectionsPerIp, overrides, this.counters, this.options.logger, this.options.broker.config);
     const bound: BoundListener[] = [];
     try {
       for (const { spec, server } of this.listeners) {

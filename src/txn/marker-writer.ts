@@ -1,8 +1,9 @@
 // The seam between the transaction coordinator (txn/transaction-coordinator.ts) and the partitions a transaction
 // wrote to: the coordinator decides COMMIT or ABORT, and a TransactionMarkerWriter makes that decision visible by
 // writing a control batch (Kafka's EndTransactionMarker) to each partition. In Kafka this is the
-// TransactionMarkerChannelManager sending WriteTxnMarkers to each partition's leader; here every partition is
-// local. Partitions of `__consumer_offsets` (added by AddOffsetsToTxn) get their marker too, and then the group
+// TransactionMarkerChannelManager sending WriteTxnMarkers to each partition's leader; on a single broker every
+// partition is local (partition-marker-writer.ts), in a cluster the leaders are found per marker
+// (cluster-marker-writer.ts). Partitions of `__consumer_offsets` (added by AddOffsetsToTxn) get their marker too, and then the group
 // coordinator makes the transaction's pending offsets visible (commit) or drops them (abort).
 
 export interface TransactionMarkerPartition {
@@ -32,4 +33,6 @@ export interface TransactionMarkerWriter {
    * partition, INVALID_PRODUCER_EPOCH for a marker older than the partition's producer epoch, ...).
    */
   writeMarkers(request: TransactionMarkerRequest): Promise<TransactionMarkerResult[]>;
+  /** Releases what the writer holds (connections to other brokers); called by the coordinator's close(). */
+  close?(): void;
 }

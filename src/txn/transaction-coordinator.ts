@@ -70,6 +70,19 @@
 // COORDINATOR_LOAD_IN_PROGRESS. coordinatorEpoch: one broker leads every partition, so it is always 0, but it is
 // carried through every write and marker as Kafka carries the partition leader epoch.
 //
+// In a cluster (`replication`; Kafka's TransactionCoordinator.onElection / onResignation) this broker owns the
+// transactional ids of the `__transaction_state` partitions it leads, and only while it leads them:
+//   becomes leader of partition P at epoch E   P's ids answer COORDINATOR_LOAD_IN_PROGRESS while P is read
+//                                              (TransactionStateManager.loadTransactionsForTxnTopicPartition), then
+//                                              are served with coordinatorEpoch = E; Prepare* transactions get
+//                                              their markers (sent to each partition's leader: cluster-marker-
+//                                              writer.ts) and complete; Ongoing ones are left to their timeout
+//   stops leading P                            P's ids are forgotten here (removeTransactionsForTxnTopicPartition);
+//                                              marker deliveries and completions of the old epoch stop
+//   any other partition                        NOT_COORDINATOR
+// Writes wait for the ISR (internal-topic-log.ts); their codes map as appendTransactionToLog does
+// (NOT_LEADER_OR_FOLLOWER → NOT_COORDINATOR; NOT_ENOUGH_REPLICAS*, REQUEST_TIMED_OUT → COORDINATOR_NOT_AVAILABLE).
+//
 // Deliberate differences from Kafka:
 // - A failed CompleteCommit/CompleteAbort write is retried whatever the error (Kafka retries only
 //   COORDINATOR_NOT_AVAILABLE and relies on another broker loading the partition for the rest).
@@ -89,6 +102,7 @@ import { isInternalTopic, type TopicRegistry } from '../metadata/topic-registry.
 import { ErrorCode } from '../protocol/error-codes.js';
 import { RECORD_BATCH_HEADER_SIZE } from '../protocol/records/batch.js';
 import { keyValueRecordSize } from '../protocol/records/key-value-batch.js';
+import type { InternalTopicReplication } from '../metadata/internal-topic-log.js';
 import type { TransactionMarkerPartition, TransactionMarkerResult, TransactionMarkerWriter } from './marker-writer.js';
 import {
   encodeTransactionLogKey,
@@ -115,6 +129,8 @@ export interface TransactionCoordinatorOptions {
   logger: Logger;
   /** Epoch milliseconds; tests inject a clock. */
   now?: () => number;
+  /** Cluster mode: only the `__transaction_state` partitions this broker leads are served (header). */
+  replication?: InternalTopicReplication;
 }
 
 export interface TxnPartitionsResult {
@@ -142,7 +158,7 @@ export interface TransactionListing {
   transactionState: string;
 }
 
-/** One broker leads every `__transaction_state` partition, always at this epoch. */
+/** A single broker leads every `__transaction_state` partition, always at this epoch (a cluster: the leader epoch). */
 const COORDINATOR_EPOCH = 0;
 const RETRY_BACKOFF_INITIAL_MS = 100;
 const RETRY_BACKOFF_MAX_MS = 10_000;
@@ -189,6 +205,8 @@ export class TransactionCoordinator {
   private readonly txns = new Map<string, TransactionMetadata>();
   /** Loaded `__transaction_state` partitions → their coordinator epoch (Kafka's transactionMetadataCache keys). */
   private readonly loadedPartitions = new Map<number, number>();
+  /** Cluster mode: partitions being loaded → the leader epoch they are loaded at. */
+  private readonly loadingPartitions = new Map<number, number>();
   private state: 'new' | 'loading' | 'running' | 'closed' = 'new';
   /** Partition loads run one after another. */
   private loadChain: Promise<void> = Promise.resolve();
@@ -205,7 +223,13 @@ export class TransactionCoordinator {
   constructor(private readonly options: TransactionCoordinatorOptions) {
     this.log = options.logger.child({ component: 'txn-coordinator' });
     this.now = options.now ?? Date.now;
-    this.stateLog = new TransactionLog({ logs: options.logs, topics: options.topics, logger: this.log, durable: options.config.flushOnAckAll });
+    this.stateLog = new TransactionLog({
+      logs: options.logs,
+      topics: options.topics,
+      logger: this.log,
+      durable: options.config.flushOnAckAll,
+      replication: options.replication,
+    });
   }
 
   /** Loads __transaction_state (if it exists), completes transactions left in PrepareCommit/PrepareAbort, starts the timers. */
@@ -233,6 +257,7 @@ export class TransactionCoordinator {
     for (const wake of this.sleepers) wake();
     await Promise.allSettled([...this.background]);
     await this.loadChain;
+    this.options.markers.close?.();
   }
 
   /** Partitions of `__transaction_state`: the topic's own count once it exists (as Kafka reads it), else the config. */
@@ -265,6 +290,8 @@ export class TransactionCoordinator {
 
   /** Loads every partition of the topic not loaded yet whose log is there (at start, after creation, after an outage). */
   private loadMissingPartitions(): Promise<void> {
+    // A cluster loads a partition when this broker becomes its leader (onElection), never otherwise.
+    if (this.options.replication !== undefined) return Promise.resolve();
     const run = this.loadChain.then(async () => {
       const topic = this.stateLog.topic;
       if (topic === undefined) return;
@@ -280,8 +307,15 @@ export class TransactionCoordinator {
 
   /** TransactionStateManager.loadTransactionsForTxnTopicPartition: read, publish, then complete the Prepare* ones. */
   private async loadPartition(partition: number, coordinatorEpoch: number): Promise<void> {
+    const clustered = this.options.replication !== undefined;
+    if (clustered && this.loadingPartitions.get(partition) !== coordinatorEpoch) return;
     const loaded = await this.stateLog.load(partition);
     if (this.state === 'closed') return;
+    if (clustered) {
+      // Resigned, or elected again, while reading: this load is stale.
+      if (this.loadingPartitions.get(partition) !== coordinatorEpoch) return;
+      this.loadingPartitions.delete(partition);
+    }
     const toComplete: Array<{ txn: TransactionMetadata; commit: boolean; transit: TxnTransitMetadata }> = [];
     for (const [transactionalId, txn] of loaded) {
       this.txns.set(transactionalId, txn);
@@ -305,8 +339,12 @@ export class TransactionCoordinator {
   private lookup(transactionalId: string): StateLookup {
     if (this.state === 'new') return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
     if (this.state === 'closed' || this.stateLog.topic === undefined) return { errorCode: ErrorCode.NOT_COORDINATOR };
-    const coordinatorEpoch = this.loadedPartitions.get(this.partitionFor(transactionalId));
-    if (coordinatorEpoch === undefined) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    const partition = this.partitionFor(transactionalId);
+    const coordinatorEpoch = this.loadedPartitions.get(partition);
+    if (coordinatorEpoch === undefined) {
+      const notOurs = this.options.replication !== undefined && !this.loadingPartitions.has(partition);
+      return { errorCode: notOurs ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    }
     return { errorCode: ErrorCode.NONE, coordinatorEpoch, metadata: this.txns.get(transactionalId) };
   }
 
@@ -349,6 +387,44 @@ export class TransactionCoordinator {
       after.metadata.pendingState = undefined;
     }
     return errorCode;
+  }
+
+  // ---- cluster mode: leadership of `__transaction_state` partitions -----------------------------------------------
+
+  /**
+   * This broker became leader of `__transaction_state` partition `partition` at `leaderEpoch`
+   * (TransactionCoordinator.onElection): its ids are loaded with coordinator epoch = leaderEpoch, answering
+   * COORDINATOR_LOAD_IN_PROGRESS meanwhile. Resolves once this load has run (tests).
+   */
+  onElection(partition: number, leaderEpoch: number): Promise<void> {
+    if (this.options.replication === undefined || this.state === 'closed') return Promise.resolve();
+    if (this.loadedPartitions.has(partition)) this.unloadPartition(partition);
+    this.loadingPartitions.set(partition, leaderEpoch);
+    const run = this.loadChain.then(() => this.loadPartition(partition, leaderEpoch));
+    this.loadChain = run.catch((err: unknown) => {
+      this.log.error({ err, partition, leaderEpoch }, 'loading a __transaction_state partition failed');
+      if (this.loadingPartitions.get(partition) === leaderEpoch) this.loadingPartitions.delete(partition);
+    });
+    return this.loadChain;
+  }
+
+  /** This broker no longer leads the partition (TransactionCoordinator.onResignation). */
+  onResignation(partition: number): void {
+    if (this.options.replication === undefined) return;
+    this.loadingPartitions.delete(partition);
+    if (this.loadedPartitions.has(partition)) this.unloadPartition(partition);
+  }
+
+  /** TransactionStateManager.removeTransactionsForTxnTopicPartition: the ids of the partition are forgotten here. */
+  private unloadPartition(partition: number): void {
+    this.loadedPartitions.delete(partition);
+    let removed = 0;
+    for (const transactionalId of [...this.txns.keys()]) {
+      if (this.partitionFor(transactionalId) !== partition) continue;
+      this.txns.delete(transactionalId);
+      removed++;
+    }
+    this.log.info({ partition, transactionalIds: removed }, 'unloaded the transactional ids of a __transaction_state partition');
   }
 
   /** InitProducerId with a transactional id (TransactionCoordinator.handleInitProducerId). */
@@ -514,9 +590,13 @@ export class TransactionCoordinator {
     return { errorCode, results: results(() => errorCode) };
   }
 
-  /** AddOffsetsToTxn: adds the group's __consumer_offsets partition. */
+  /**
+   * AddOffsetsToTxn: adds the group's __consumer_offsets partition (Kafka's groupCoordinator.partitionFor: the
+   * topic's partition count, or offsets.topic.num.partitions before it exists).
+   */
   addOffsetsPartition(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
-    const partition = internalPartitionFor(groupId, DEFAULT_OFFSETS_TOPIC_PARTITIONS);
+    const partitions = this.options.topics.get(OFFSETS_TOPIC_NAME)?.partitions ?? this.options.config.offsetsTopicNumPartitions ?? DEFAULT_OFFSETS_TOPIC_PARTITIONS;
+    const partition = internalPartitionFor(groupId, partitions);
     return this.addPartitionsToTransaction(transactionalId, producerId, producerEpoch, new Map([[OFFSETS_TOPIC_NAME, new Set([partition])]]));
   }
 

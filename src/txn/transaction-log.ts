@@ -39,7 +39,7 @@
 // both, as in Kafka 3.9.
 import type { Logger } from 'pino';
 import type { LogManager } from '../log/log-manager.js';
-import { InternalTopicLog } from '../metadata/internal-topic-log.js';
+import { InternalTopicLog, type InternalTopicReplication } from '../metadata/internal-topic-log.js';
 import { TRANSACTION_STATE_TOPIC_NAME } from '../metadata/internal-topics.js';
 import type { TopicInfo, TopicRegistry } from '../metadata/topic-registry.js';
 import { buildKeyValueBatch, type KeyValueRecord } from '../protocol/records/key-value-batch.js';
@@ -169,6 +169,8 @@ export interface TransactionLogOptions {
   logger: Logger;
   /** Whether appends wait for the fsync (the broker's acks=-1 rule: `flushOnAckAll`). */
   durable: boolean;
+  /** Cluster mode: appends go to the partition's leader and wait for the ISR (internal-topic-log.ts). */
+  replication?: InternalTopicReplication;
 }
 
 /** Reads and appends the partitions of `__transaction_state` through the broker's own log. */

@@ -1,6 +1,7 @@
 // The npm package as a user gets it: `npm pack` (its `prepack` builds dist/) ships only what runs, with no
 // install-time script; installed from the tarball into an empty project, `npx eddy --version` prints Eddy's
-// version and `npx eddy start` listens with no build step; `import 'eddy'` resolves through the exports map.
+// version and `npx eddy start` listens with no build step; `import 'eddy'` resolves through the exports map;
+// cluster mode without the optional etcd3 package says to install it.
 //
 // The pack runs in a copy of the sources (package.json, tsconfigs, README.md, LICENSE, src/), so the build it does
 // never touches this checkout's dist/. The install resolves the dependencies with --prefer-offline: from npm's
@@ -81,6 +82,18 @@ describe('the installed package', () => {
   it("npx eddy --version prints Eddy's version, not the installing project's", () => {
     const r = sh('npx', ['--no-install', 'eddy', '--version'], project, 60_000);
     expect(r.stdout.trim()).toBe(VERSION);
+  });
+
+  it('asks for the optional etcd3 package when started in cluster mode without it', () => {
+    // etcd3 is an optional peer dependency: a plain install does not bring it (nor its gRPC stack's install script).
+    expect(existsSync(path.join(project, 'node_modules/etcd3'))).toBe(false);
+    const r = spawnSync('npx', ['--no-install', 'eddy', 'start', '--port', '0', '--data-dir', path.join(tmp, 'cluster-data'), '--etcd', 'http://127.0.0.1:1'], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/needs the etcd3 package.*npm install etcd3/);
   });
 
   it("import 'eddy' gives createBroker", () => {

@@ -10,6 +10,7 @@ import { buildRecordBatch, decodeRecordBatches } from '../../src/client/records.
 import { murmur2, partitionForKey } from '../../src/client/partitioner.js';
 import { decodeConsumerAssignment } from '../../src/client/consumer-protocol.js';
 import { API_CODECS, ApiKey } from '../../src/protocol/generated/index.js';
+import { HANDLERS } from '../../src/handlers/index.js';
 import { readRequestHeader, writeResponseHeader } from '../../src/protocol/header.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
@@ -97,9 +98,13 @@ describe('version negotiation', () => {
   it('uses, per API, the highest version both the codec and the broker know', async () => {
     const conn = await Connection.connect({ host: '127.0.0.1', port: broker!.port });
     connections.push(conn);
-    expect(conn.brokerVersions.get(ApiKey.Metadata)).toEqual({ minVersion: 0, maxVersion: 12 });
-    expect(conn.versionFor(ApiKey.Metadata)).toBe(Math.min(API_CODECS.get(ApiKey.Metadata)!.maxVersion, 12));
-    expect(conn.versionFor(ApiKey.Produce, 3)).toBe(11);
+    // The broker's ranges are its handler registry's (ApiVersions is built from it).
+    const offered = (apiKey: number) => ({ minVersion: HANDLERS.get(apiKey)!.minVersion, maxVersion: HANDLERS.get(apiKey)!.maxVersion });
+    expect(conn.brokerVersions.get(ApiKey.Metadata)).toEqual(offered(ApiKey.Metadata));
+    expect(conn.versionFor(ApiKey.Metadata)).toBe(Math.min(API_CODECS.get(ApiKey.Metadata)!.maxVersion, offered(ApiKey.Metadata).maxVersion));
+    expect(conn.versionFor(ApiKey.Produce, 3)).toBe(Math.min(API_CODECS.get(ApiKey.Produce)!.maxVersion, offered(ApiKey.Produce).maxVersion));
+    // A caller's ceiling (the newest shape it speaks) caps the choice.
+    expect(conn.versionFor(ApiKey.Produce, 3, 9)).toBe(9);
   });
 
   it('an API the broker does not offer is UNSUPPORTED_VERSION naming the API', async () => {

@@ -105,6 +105,22 @@ describe('fault rules', () => {
     expect(byPartition[1].records.length).toBeGreaterThan(0);
   });
 
+  it('matches a rule topic in a Produce v13 that names its topic by id, and answers that partition with the error', async () => {
+    await tb.broker.createTopic('other');
+    tb.broker.faults.add({ api: 'Produce', topic: 't', partition: 1, error: 'NOT_LEADER_OR_FOLLOWER' });
+    const res = await client.send(ApiKey.Produce, 13, {
+      acks: 1,
+      timeoutMs: 5000,
+      topicData: [{ topicId, partitionData: [0, 1].map((index) => ({ index, records: batch(`p${index}`) })) }],
+    });
+    expect(res.responses).toHaveLength(1);
+    expect(res.responses[0].topicId).toEqual(topicId);
+    expect(codes(res)).toEqual({ 0: ErrorCode.NONE, 1: ErrorCode.NOT_LEADER_OR_FOLLOWER });
+    expect(tb.broker.faults.list()[0]!.fired).toBe(1);
+    expect(await tb.broker.records('t', 0)).toHaveLength(1);
+    expect(await tb.broker.records('t', 1)).toHaveLength(0);
+  });
+
   it('answers an API without partitions with its whole-request error response', async () => {
     tb.broker.faults.add({ api: 'FindCoordinator', error: 'COORDINATOR_NOT_AVAILABLE', count: 1 });
     const failed = await client.send(ApiKey.FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['g'] });

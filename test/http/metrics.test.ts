@@ -213,10 +213,17 @@ describe('GET /metrics', () => {
       kafka_server_fetchsessioncache_numincrementalfetchpartitionscached: 'gauge',
       kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total: 'counter',
       kafka_server_fetchsessioncache_incrementalfetches_total: 'counter',
+      kafka_server_replicamanager_leadercount: 'gauge',
+      kafka_server_replicamanager_underreplicatedpartitions: 'gauge',
+      kafka_server_replicamanager_underminisrpartitioncount: 'gauge',
+      kafka_controller_kafkacontroller_offlinepartitionscount: 'gauge',
       eddy_fault_rules: 'gauge',
       eddy_fault_injections_total: 'counter',
     };
     expect(Object.fromEntries([...families].map(([name, f]) => [name, f.type]))).toEqual(expected);
+    // A single broker: nothing under-replicated or offline.
+    expect(value(families, 'kafka_server_replicamanager_underreplicatedpartitions')).toBe(0);
+    expect(value(families, 'kafka_controller_kafkacontroller_offlinepartitionscount')).toBe(0);
     for (const family of families.values()) expect(family.help).toBeTruthy();
   });
 

@@ -57,6 +57,8 @@ describe('golden frames decode into whole expected objects', () => {
       controllerId: -1,
       topics: [],
       clusterAuthorizedOperations: -2147483648,
+      // v13's top-level error code (KIP-1102), at its default.
+      errorCode: 0,
     });
     expect(r.remaining()).toBe(0);
   });
@@ -76,7 +78,8 @@ describe('golden frames decode into whole expected objects', () => {
       transactionalId: null,
       acks: -1,
       timeoutMs: 30000,
-      topicData: [{ name: 'kjs-topic', partitionData: [{ index: 0, records: batch }] }],
+      // v13's topic id (KIP-516) is at its default, the zero id, below v13.
+      topicData: [{ name: 'kjs-topic', topicId: Buffer.alloc(16), partitionData: [{ index: 0, records: batch }] }],
     });
     expect(r.remaining()).toBe(0);
     const records = req.topicData[0]!.partitionData[0]!.records!;

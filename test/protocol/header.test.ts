@@ -43,7 +43,7 @@ describe('header versions', () => {
       expect(codec.name).toBe(name);
       expect(codec.minVersion).toBeLessThanOrEqual(codec.maxVersion);
     }
-    expect(API_CODECS.get(ApiKey.Produce)).toMatchObject({ minVersion: 0, maxVersion: 11, flexibleMinVersion: 9, latestVersionUnstable: false });
+    expect(API_CODECS.get(ApiKey.Produce)).toMatchObject({ minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, latestVersionUnstable: false });
     expect(API_CODECS.get(ApiKey.SaslHandshake)!.flexibleMinVersion).toBe(Infinity);
     expect(API_CODECS.get(ApiKey.ShareFetch)!.latestVersionUnstable).toBe(true);
   });

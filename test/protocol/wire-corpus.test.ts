@@ -4,11 +4,13 @@
 // from franz-go's kfake and only show what decodes.
 //
 // Two kinds of frame need care (the corpus README, "Modern clients"):
-// - versions newer than the Kafka 3.9 schemas (Metadata v13, Produce v13, Fetch v18 …): a 3.9 codec cannot decode
-//   them; the clients sent them only because the recording broker advertised them. They must lie above what
-//   Eddy advertises (test/server/wire-corpus-replay.test.ts checks how the broker answers them).
-// - librdkafka 2.15.1's all-topics Metadata v12 request carries 3 bytes after its last field; the decoder reads
-//   the fields of the version and leaves those bytes, which dispatch ignores as Kafka does.
+// - versions newer than the Kafka 3.9 schemas: the schemas here were extended past 3.9 (Produce 13, Fetch 18,
+//   ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10, EndTxn 5, ConsumerGroupHeartbeat 1; sources in
+//   scripts/kafka-protocol/README.md), so those frames decode like the others. Frames at versions still above
+//   the schemas (DescribeGroups 6, TxnOffsetCommit 5, ConsumerGroupDescribe 1) come only from the modern clients
+//   talking to the recording broker's Kafka 4.x-like profile.
+// - librdkafka 2.15.1's all-topics Metadata v12 and v13 requests carry 3 bytes after their last field; the decoder
+//   reads the fields of the version and leaves those bytes, which dispatch ignores as Kafka does.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +39,10 @@ interface Pair {
 const pairs = (JSON.parse(fs.readFileSync(path.join(fixtures, 'index.json'), 'utf8')) as { pairs: Pair[] }).pairs;
 
 /** Requests known to carry bytes after their last field, and how many. */
-const TRAILING_BYTES: ReadonlyMap<string, number> = new Map([['metadata/confluent-kafka-javascript-0065-v12-request.hex', 3]]);
+const TRAILING_BYTES: ReadonlyMap<string, number> = new Map([
+  ['metadata/confluent-kafka-javascript-0065-v12-request.hex', 3],
+  ['metadata/confluent-kafka-javascript-0006-v13-request.hex', 3],
+]);
 
 function load(file: string): Buffer {
   return Buffer.from(fs.readFileSync(path.join(fixtures, file), 'utf8').trim(), 'hex');

@@ -5,31 +5,33 @@
 //   ok                                               0     -
 //   Kafka error in a response (KafkaClientError)     1     eddy: UNKNOWN_TOPIC_OR_PARTITION: This server does not …
 //   connection refused / closed / timed out          1     eddy: cannot connect to 127.0.0.1:9092: ECONNREFUSED
+//   TLS failure                                      1     eddy: cannot connect to 127.0.0.1:9093: TLS handshake
+//                                                          failed: self-signed certificate in certificate chain …
+//   SASL failure (the broker's answer)               1     eddy: SASL_AUTHENTICATION_FAILED: Authentication failed …
+//   bad security flag or --command-config (client-   2     eddy: --sasl-username needs security protocol …
+//     security.ts)
 //   bad flag value found by the command (UsageError) 2     eddy: --config "x": expected key=value
 //   flags yargs refuses (unknown, missing)           2     (main.ts's .fail handler)
 //   anything else (a bug)                            1     eddy: <message>
 import type { Argv } from 'yargs';
 import { KafkaClient } from '../../client/client.js';
 import { ConnectionError, KafkaClientError } from '../../client/errors.js';
+import { SaslClientError } from '../../client/sasl.js';
+import { resolveClientSecurity, securityOptions, type SecurityArgs } from './client-security.js';
+import { UsageError } from './usage-error.js';
 
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 
-export interface ClientArgs {
+export interface ClientArgs extends SecurityArgs {
   bootstrap: string;
   json: boolean;
 }
 
-/** A bad flag value the command found itself (exit 2, like yargs' own refusals). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
-/** Adds --bootstrap and --json to a command. */
+/** Adds --bootstrap, --json and the security flags (client-security.ts) to a command. */
 export function clientOptions<T>(y: Argv<T>): Argv<T & ClientArgs> {
-  return y
+  return securityOptions(y)
     .option('bootstrap', {
       alias: 'b',
       type: 'string',
@@ -47,7 +49,7 @@ export function reportError(err: unknown): void {
   if (err instanceof UsageError) {
     code = 2;
     message = err.message;
-  } else if (err instanceof KafkaClientError || err instanceof ConnectionError) {
+  } else if (err instanceof KafkaClientError || err instanceof ConnectionError || err instanceof SaslClientError) {
     message = err.message;
   } else if (err instanceof RangeError && /bootstrap/.test(err.message)) {
     code = 2;
@@ -66,7 +68,8 @@ export function reportError(err: unknown): void {
 export async function withClient(args: ClientArgs, fn: (client: KafkaClient) => Promise<void>): Promise<void> {
   let client: KafkaClient | undefined;
   try {
-    client = new KafkaClient({ bootstrap: args.bootstrap, clientId: 'eddy-cli' });
+    const security = await resolveClientSecurity(args);
+    client = new KafkaClient({ bootstrap: args.bootstrap, clientId: 'eddy-cli', security });
     await fn(client);
   } catch (err) {
     reportError(err);

@@ -203,10 +203,12 @@ export class ConsumerGroupManager {
   /**
    * After the load (Kafka's GroupMetadataManager.onLoaded): every member's session starts now, and a member loaded in
    * UNREVOKED_PARTITIONS gets its rebalance timeout again, so one that never revokes is still fenced and the
-   * members waiting for its partitions get them.
+   * members waiting for its partitions get them. `groupIds`: only those groups (a cluster loads one
+   * `__consumer_offsets` partition at a time).
    */
-  onLoaded(): void {
-    for (const group of this.groups.values()) {
+  onLoaded(groupIds?: readonly string[]): void {
+    const loaded = groupIds === undefined ? [...this.groups.values()] : groupIds.map((id) => this.groups.get(id)).filter((g) => g !== undefined);
+    for (const group of loaded) {
       for (const member of group.members.values()) {
         this.scheduleSessionTimeout(group.groupId, member.memberId, this.sessionTimeoutOf(member));
         if (member.state === MemberState.UNREVOKED_PARTITIONS) this.scheduleRebalanceTimeout(group.groupId, member.memberId, member.memberEpoch, member.rebalanceTimeoutMs);
@@ -252,6 +254,12 @@ export class ConsumerGroupManager {
     for (const memberId of group.members.keys()) this.cancelTimers(group.groupId, memberId);
     group.markDead();
     if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+  }
+
+  /** Cluster mode: the group's partition moved to another coordinator; its timers stop and it is forgotten here. */
+  unloadGroup(groupId: string): void {
+    const group = this.groups.get(groupId);
+    if (group !== undefined) this.removeGroup(group);
   }
 
   /** Removes the group with tombstones for all its records (DeleteGroups, expiry, conversion to a classic group). */

@@ -1,11 +1,14 @@
 // The log cleaner: compaction of `cleanup.policy=compact` logs (Kafka 3.9's LogCleaner, LogCleanerManager and
-// Cleaner), one background task in the broker process, off the request path. It only awaits async I/O, reads and
-// writes in chunks of IO_CHUNK_BYTES, decompresses gzip and compresses every codec on the thread pool, and yields
-// to the event loop on a work budget (YIELD_BYTES of batch and decompressed record bytes or YIELD_MS of work,
-// whichever comes first, checked after every batch); it is throttled by `log.cleaner.io.max.bytes.per.second`
-// (throttler.ts). So produce and fetch keep their latency while it runs (figures in BENCHMARKS.md, cleaner
-// section); the longest stall is one batch's synchronous decode (a snappy, lz4 or zstd batch of at most
-// max.message.bytes compressed) and its records' hashing.
+// Cleaner), one background task in the broker process, off the request path. Its I/O stays here, on the event
+// loop and async: it reads segments in chunks of IO_CHUNK_BYTES, writes the cleaned segment, is throttled by
+// `log.cleaner.io.max.bytes.per.second` (throttler.ts) and swaps segments in (segment-swap.ts). Its CPU work —
+// parsing and decompressing records, hashing keys into the offset map, filtering and recompressing batches,
+// CRC-32C — runs in a worker thread (cleaner-compute.ts, cleaner-worker.ts): each chunk read is handed to it and
+// the kept batches come back. So requests never wait on the event loop behind the cleaner's CPU work (figures in
+// BENCHMARKS.md, cleaner section: what still moves the e2e p99 while cleaning is what the process shares, the
+// libuv thread pool and the cores). Where no worker can start, the same code runs inline and yields to the event
+// loop on a work budget (YIELD_BYTES of batch and decompressed record bytes or YIELD_MS of work, whichever comes
+// first, checked after every batch); its longest stall is then one batch's synchronous decode and hashing.
 //
 // One pass (cleanOnce), as Kafka's CleanerThread.cleanFilthiestLog:
 //  1. Pick the filthiest log (LogCleanerManager.grabFilthiestCompactedLog). For each compacted log that is not
@@ -73,11 +76,10 @@ import type { LogFs } from '../fs.js';
 import type { LogConfig } from '../log-config.js';
 import type { LogSegment } from '../segment.js';
 import type { AbortedTxn } from '../txn-index.js';
-import { BatchRecords, rewriteBatch, viewBatch, type BatchRetention } from './batch-filter.js';
+import { InlineCompute, WorkerCompute, splitBatches, type CleanerComputeBackend, type ChunkResult, type LastRecord } from './cleaner-compute.js';
 import { OffsetMap, offsetMapBytes } from './offset-map.js';
 import { CleanedSegmentWriter, type SegmentSwap } from './segment-swap.js';
 import { Throttler } from './throttler.js';
-import { CleanedTransactionMetadata } from './transaction-metadata.js';
 
 export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 /** Bytes read from a segment at a time (Kafka's log.cleaner.io.buffer.size is 512 KiB for read + write). */
@@ -141,6 +143,11 @@ export interface LogCleanerOptions {
   config: CleanerConfig;
   logger: Logger;
   clock?: () => number;
+  /**
+   * Where the CPU work runs (cleaner-compute.ts): a worker thread (the default), or 'inline' on the event loop,
+   * yielding on the work budget.
+   */
+  compute?: 'worker' | 'inline';
 }
 
 /** One cleaning's figures (Kafka's CleanerStats, the parts tests and logs use). */
@@ -170,25 +177,23 @@ interface LogToClean {
   needCompactionNow: boolean;
 }
 
-interface LastRecord {
-  lastDataOffset: bigint;
-  producerEpoch: number;
-}
-
 export class LogCleaner {
   private readonly checkpoint = new Map<string, { topic: string; partition: number; offset: bigint }>();
   private readonly uncleanable = new WeakSet<CleanableLog>();
   /** Largest timestamp of each segment's first batch (max.compaction.lag.ms), read once per segment. */
   private readonly firstBatchTimestamps = new WeakMap<LogSegment, number>();
-  private map: OffsetMap;
+  /** The offset map's bytes (the clamped log.cleaner.dedupe.buffer.size) of the current or next cleaning. */
+  private mapBytes: number;
   /** A new log.cleaner.dedupe.buffer.size, applied when the next cleaning starts (reconfigure). */
   private pendingMapBytes: number | undefined;
+  /** Where the parsing, hashing and rewriting run (cleaner-compute.ts); started at the first cleaning. */
+  private compute: CleanerComputeBackend | undefined;
+  /** A worker could not be started: the compute stays inline (logged once). */
+  private workerUnavailable = false;
   /** The rate and buffer size in force (the started-with config, then reconfigure's). */
   private ioMaxBytesPerSecond: number;
   private dedupeBufferSize: number;
   private readonly throttler: Throttler;
-  private readonly records = new BatchRecords();
-  private kept = new Uint8Array(64);
   private readonly clock: () => number;
   private stopping = false;
   private running: Promise<void> | undefined;
@@ -204,7 +209,7 @@ export class LogCleaner {
     this.clock = options.clock ?? Date.now;
     this.ioMaxBytesPerSecond = options.config.ioMaxBytesPerSecond;
     this.dedupeBufferSize = options.config.dedupeBufferSize;
-    this.map = new OffsetMap(LogCleaner.mapBytesFor(options.config.dedupeBufferSize, options.logger));
+    this.mapBytes = LogCleaner.mapBytesFor(options.config.dedupeBufferSize, options.logger);
     this.throttler = new Throttler(options.config.ioMaxBytesPerSecond, this.clock, (ms) => this.sleep(ms));
   }
 
@@ -252,7 +257,7 @@ export class LogCleaner {
 
   /** Bytes the offset map holds now (0 between cleanings) and the entries a full map takes (tests, tools). */
   get offsetMapUsage(): { allocatedBytes: number; capacity: number } {
-    return { allocatedBytes: this.map.allocatedBytes, capacity: this.map.capacity };
+    return { allocatedBytes: this.compute?.usage.allocatedBytes ?? 0, capacity: new OffsetMap(this.mapBytes).capacity };
   }
 
   /** Starts the background task (no-op when log.cleaner.enable is false). */
@@ -269,6 +274,8 @@ export class LogCleaner {
     this.wakeSleep?.();
     await this.running;
     await this.checkpointWrites;
+    await this.compute?.close();
+    this.compute = undefined;
   }
 
   /** The throttler's sleep, cut short by close() (the next checkDone then aborts the cleaning). */
@@ -411,14 +418,36 @@ export class LogCleaner {
     this.stats = { bytesRead: 0, bytesWritten: 0, recordsRead: 0, recordsKept: 0 };
     const segments = log.cleanerSegments();
     if (this.pendingMapBytes !== undefined) {
-      this.map = new OffsetMap(this.pendingMapBytes);
+      this.mapBytes = this.pendingMapBytes;
       this.pendingMapBytes = undefined;
     }
+    const compute = await this.startCompute();
     try {
-      return await this.cleanWithMap(log, segments, firstDirtyOffset, firstUncleanableOffset, now, startedMs);
+      return await this.cleanWithMap(log, segments, firstDirtyOffset, firstUncleanableOffset, now, startedMs, compute);
     } finally {
-      this.map.release();
+      await compute.release().catch(() => undefined);
     }
+  }
+
+  /** The compute backend: the worker (started once, again after it died), or inline when none can start. */
+  private async startCompute(): Promise<CleanerComputeBackend> {
+    const current = this.compute;
+    if (current !== undefined && (!(current instanceof WorkerCompute) || current.alive)) return current;
+    await current?.close().catch(() => undefined);
+    if (this.options.compute !== 'inline' && !this.workerUnavailable) {
+      try {
+        const worker = WorkerCompute.acquire(this.mapBytes, this.options.logger);
+        this.compute = worker;
+        await worker.ready;
+        return worker;
+      } catch (err) {
+        await this.compute?.close().catch(() => undefined);
+        this.workerUnavailable = true;
+        this.options.logger.warn({ err }, 'cannot start the log cleaner worker thread; the cleaner runs on the event loop');
+      }
+    }
+    this.compute = new InlineCompute(this.mapBytes, (workBytes) => this.maybeYield(workBytes));
+    return this.compute;
   }
 
   private async cleanWithMap(
@@ -428,25 +457,25 @@ export class LogCleaner {
     firstUncleanableOffset: bigint,
     now: number,
     startedMs: number,
+    compute: CleanerComputeBackend,
   ): Promise<CleanerStats> {
     const sealed = segments.slice(0, -1);
     const config = log.logConfig;
     // 2. The offset map.
-    this.map.reset(Number(firstUncleanableOffset - firstDirtyOffset));
-    const mapTxns = new CleanedTransactionMetadata();
-    mapTxns.addAbortedTransactions(abortedIn(log, firstDirtyOffset, firstUncleanableOffset));
+    await compute.beginMap(this.mapBytes, Number(firstUncleanableOffset - firstDirtyOffset), abortedIn(log, firstDirtyOffset, firstUncleanableOffset));
     for (let i = 0; i < sealed.length; i++) {
       const segment = sealed[i]!;
       if (segment.nextOffset <= firstDirtyOffset || segment.baseOffset >= firstUncleanableOffset) continue;
       const next = segments[i + 1]!.baseOffset;
       const nextSegmentStartOffset = next < firstUncleanableOffset ? next : firstUncleanableOffset;
-      if (await this.mapSegment(log, segment, firstDirtyOffset, nextSegmentStartOffset, mapTxns)) break;
+      if (await this.mapSegment(log, segment, firstDirtyOffset, nextSegmentStartOffset, compute)) break;
     }
-    const endOffset = BigInt(this.map.latestOffset + 1);
+    const endOffset = BigInt((await compute.latestOffset()) + 1);
     if (endOffset <= firstDirtyOffset) {
       // Only when the map could not take even the first record: do not move the checkpoint past what was never
       // cleaned (cleanOnce marks the partition uncleanable and logs this).
-      throw new Error(`the offset map (${this.map.capacity} entries) cannot hold the records at the first dirty offset ${firstDirtyOffset}`);
+      const capacity = new OffsetMap(this.mapBytes).capacity;
+      throw new Error(`the offset map (${capacity} entries) cannot hold the records at the first dirty offset ${firstDirtyOffset}`);
     }
 
     // 3–4. Group and rewrite everything below endOffset.
@@ -456,14 +485,14 @@ export class LogCleaner {
       config.segmentIndexBytes,
       firstUncleanableOffset,
     );
-    const txns = new CleanedTransactionMetadata();
-    const lastRecords = new Map<bigint, LastRecord>();
+    const lastRecords: Array<[bigint, LastRecord]> = [];
     for (const [producerId, entry] of log.producers.activeProducers()) {
-      lastRecords.set(producerId, { lastDataOffset: entry.lastDataOffset, producerEpoch: entry.producerEpoch });
+      lastRecords.push([producerId, { lastDataOffset: entry.lastDataOffset, producerEpoch: entry.producerEpoch }]);
     }
+    await compute.beginClean(lastRecords);
     let segmentsCleaned = 0;
     for (const group of groups) {
-      await this.cleanSegments(log, group, txns, lastRecords, now);
+      await this.cleanSegments(log, group, compute, now);
       segmentsCleaned += group.length;
     }
 
@@ -489,43 +518,21 @@ export class LogCleaner {
     segment: LogSegment,
     startOffset: bigint,
     nextSegmentStartOffset: bigint,
-    txns: CleanedTransactionMetadata,
+    compute: CleanerComputeBackend,
   ): Promise<boolean> {
-    const map = this.map;
-    const records = this.records;
-    const start = Number(startOffset);
     let full = false;
     let pastEnd = false;
     const from = startOffset > segment.baseOffset && segment.indexesLoaded ? segment.offsetIndex.lookup(Number(startOffset - segment.baseOffset)) : 0;
-    await this.forEachBatch(log, segment, from, async (batch) => {
-      const view = viewBatch(batch);
-      if (view.lastOffset < startOffset) return true;
-      if (view.lastOffset >= nextSegmentStartOffset) {
-        pastEnd = true;
-        return false;
-      }
-      if (view.isControl) txns.onControlBatchRead(view);
-      else if (!txns.onBatchRead(view)) {
-        await records.parse(batch);
-        this.sliceBytes += records.sourceBytes;
-        const base = Number(view.baseOffset);
-        for (let i = 0; i < records.count; i++) {
-          const offset = base + records.offsetDeltas[i]!;
-          if (records.keyLengths[i]! < 0 || offset < start) continue;
-          if (map.isFull) {
-            full = true;
-            return false;
-          }
-          map.put(records.source, records.keyStarts[i]!, records.keyLengths[i]!, offset);
-        }
-      }
-      map.latestOffset = Number(view.lastOffset);
-      return true;
+    await this.forEachChunk(log, segment, from, async (chunk) => {
+      const r = await compute.mapChunk(chunk, startOffset, nextSegmentStartOffset);
+      full ||= r.full;
+      pastEnd ||= r.pastEnd;
+      return r;
     });
     if (full) return true;
     // Kafka's "fast forward to latest expected offset in this segment" (an offset gap at the segment's end). A
     // batch at or past the bound (never expected: the bound is a segment base) leaves latest at the last batch.
-    if (!pastEnd) map.latestOffset = Number(nextSegmentStartOffset - 1n);
+    if (!pastEnd) await compute.endSegmentMap(nextSegmentStartOffset);
     return false;
   }
 
@@ -533,8 +540,7 @@ export class LogCleaner {
   private async cleanSegments(
     log: CleanableLog,
     group: LogSegment[],
-    txns: CleanedTransactionMetadata,
-    lastRecords: Map<bigint, LastRecord>,
+    compute: CleanerComputeBackend,
     now: number,
   ): Promise<void> {
     const config = log.logConfig;
@@ -542,17 +548,17 @@ export class LogCleaner {
     // setting was lowered since) keeps its own size as the limit.
     const maxSize = Math.min(Math.max(config.segmentBytes, group[0]!.size), INT32_MAX);
     const writer = await CleanedSegmentWriter.create(this.options.fs, log.dir, group[0]!.baseOffset, config.indexIntervalBytes, config.segmentIndexBytes, maxSize);
-    txns.retainedAbortedTxns = [];
+    await compute.beginGroup();
     let swap: SegmentSwap;
     try {
       let inputLeft = 0;
       for (const segment of group) inputLeft += segment.size;
       const budget = { maxSize, inputLeft };
       for (const segment of group) {
-        txns.addAbortedTransactions(abortedIn(log, segment.baseOffset, segment.nextOffset));
-        await this.cleanInto(log, segment, writer, txns, lastRecords, now, budget);
+        await compute.addAbortedTransactions(abortedIn(log, segment.baseOffset, segment.nextOffset));
+        await this.cleanInto(log, segment, writer, compute, now, budget);
       }
-      writer.addAbortedTxns(txns.retainedAbortedTxns);
+      writer.addAbortedTxns(await compute.retainedAbortedTxns());
       this.checkDone(log);
       swap = await writer.stage();
     } catch (err) {
@@ -574,89 +580,31 @@ export class LogCleaner {
     log: CleanableLog,
     segment: LogSegment,
     writer: CleanedSegmentWriter,
-    txns: CleanedTransactionMetadata,
-    lastRecords: Map<bigint, LastRecord>,
+    compute: CleanerComputeBackend,
     now: number,
     budget: { maxSize: number; inputLeft: number },
   ): Promise<void> {
-    const map = this.map;
-    const records = this.records;
-    const latest = map.latestOffset;
     const deleteRetentionMs = log.logConfig.deleteRetentionMs;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    await this.forEachBatch(
-      log,
-      segment,
-      0,
-      async (batch) => {
-        budget.inputLeft -= batch.length;
-        const view = viewBatch(batch);
-        const canDiscard = view.isControl ? txns.onControlBatchRead(view) : txns.onBatchRead(view);
-        const discardRecords = view.isControl
-          ? canDiscard && view.deleteHorizonMs !== undefined && view.deleteHorizonMs <= now
-          : canDiscard;
-        const last = view.producerId >= 0n ? lastRecords.get(view.producerId) : undefined;
-        const lastOfProducer =
-          last !== undefined &&
-          (last.lastDataOffset >= 0n ? view.lastOffset === last.lastDataOffset : view.isControl && view.producerEpoch === last.producerEpoch);
-        const retention: BatchRetention = lastOfProducer ? 'RETAIN_EMPTY' : discardRecords ? 'DELETE' : 'DELETE_EMPTY';
-        if (retention === 'DELETE') return true;
-        if (discardRecords) {
-          records.count = 0;
-        } else {
-          await records.parse(batch);
-          this.sliceBytes += records.sourceBytes;
-          if (this.kept.length < records.count) this.kept = new Uint8Array(Math.max(records.count, this.kept.length * 2));
-          const kept = this.kept;
-          const base = Number(view.baseOffset);
-          const retainDeletes = view.deleteHorizonMs === undefined || now < view.deleteHorizonMs;
-          for (let i = 0; i < records.count; i++) {
-            if (view.isControl) {
-              kept[i] = 1;
-              continue;
-            }
-            const offset = base + records.offsetDeltas[i]!;
-            let keep = offset > latest;
-            if (!keep && records.keyLengths[i]! >= 0) {
-              keep = offset >= map.get(records.source, records.keyStarts[i]!, records.keyLengths[i]!) && (records.hasValue[i] === 1 || retainDeletes);
-            }
-            kept[i] = keep ? 1 : 0;
-            if (keep) this.stats.recordsKept++;
-          }
-          this.stats.recordsRead += records.count;
-        }
-        const maxBytes = budget.maxSize - writer.size - pendingBytes - budget.inputLeft;
-        const out = await rewriteBatch(batch, records, this.kept, { retention, markerForEmptyTxn: canDiscard && view.isControl, maxBytes }, now, deleteRetentionMs);
-        if (out !== undefined) {
-          pending.push(out);
-          pendingBytes += out.length;
-        }
-        return true;
-      },
-      async () => {
-        if (pending.length === 0) return;
-        await writer.append(pending);
-        this.stats.bytesWritten += pendingBytes;
-        await this.throttler.maybeThrottle(pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-      },
-    );
+    await this.forEachChunk(log, segment, 0, async (chunk) => {
+      const r = await compute.cleanChunk(chunk, { now, deleteRetentionMs, maxSize: budget.maxSize, writerSize: writer.size, inputLeft: budget.inputLeft });
+      budget.inputLeft = r.inputLeft;
+      this.stats.recordsRead += r.recordsRead;
+      this.stats.recordsKept += r.recordsKept;
+      if (r.output.length > 0) {
+        await writer.append(splitBatches(r.output));
+        this.stats.bytesWritten += r.output.length;
+        await this.throttler.maybeThrottle(r.output.length);
+      }
+      return r;
+    });
   }
 
   /**
-   * Calls `visit` for each whole batch of `segment` from file position `from`, reading IO_CHUNK_BYTES at a time
-   * (a larger batch is read whole); `visit` returning false stops. `afterChunk` runs after each chunk's batches.
-   * Yields to the event loop on the work budget (maybeYield, after each batch) and throttles the reads.
+   * Hands `process` each chunk of `segment` from file position `from`, IO_CHUNK_BYTES at a time (a larger batch is
+   * read whole); it consumes the whole batches at the chunk's start, and the next chunk starts after them. Its
+   * `stop` ends the walk. Throttles the reads.
    */
-  private async forEachBatch(
-    log: CleanableLog,
-    segment: LogSegment,
-    from: number,
-    visit: (batch: Buffer) => Promise<boolean>,
-    afterChunk?: () => Promise<void>,
-  ): Promise<void> {
+  private async forEachChunk(log: CleanableLog, segment: LogSegment, from: number, process: (chunk: Buffer) => Promise<ChunkResult>): Promise<void> {
     const size = segment.size;
     let pos = from;
     while (pos < size) {
@@ -668,32 +616,30 @@ export class LogCleaner {
       if (first > chunk.length) chunk = await segment.read(pos, first);
       this.stats.bytesRead += chunk.length;
       await this.throttler.maybeThrottle(chunk.length);
-      let off = 0;
-      let stop = false;
-      while (off + RECORD_BATCH_HEADER_SIZE <= chunk.length) {
-        const batchSize = LOG_OVERHEAD + chunk.readInt32BE(off + 8);
-        if (batchSize < RECORD_BATCH_HEADER_SIZE) throw new Error(`corrupt batch in segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos + off}`);
-        if (off + batchSize > chunk.length) break;
-        if (!(await visit(chunk.subarray(off, off + batchSize)))) {
-          stop = true;
-          break;
-        }
-        off += batchSize;
-        this.sliceBytes += batchSize;
-        await this.maybeYield();
+      let result: ChunkResult;
+      try {
+        result = await process(chunk);
+      } catch (err) {
+        throw new Error(`cleaning segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}: ${(err as Error).message}`, { cause: err });
       }
-      if (afterChunk) await afterChunk();
-      if (stop) return;
-      pos += off;
+      if (result.stop) return;
+      if (result.consumed <= 0) throw new Error(`corrupt batch in segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}`);
+      pos += result.consumed;
     }
   }
 
-  /** Yields to the event loop (for YIELD_PAUSE_MS) once the work since the last yield reaches YIELD_BYTES or YIELD_MS. */
-  private async maybeYield(): Promise<void> {
-    if (this.sliceBytes < YIELD_BYTES && performance.now() - this.sliceStartMs < YIELD_MS) return;
-    await new Promise((resolve) => setTimeout(resolve, YIELD_PAUSE_MS));
-    this.sliceBytes = 0;
-    this.sliceStartMs = performance.now();
+  /**
+   * Inline compute only: after each batch (`workBytes` of batch and decompressed record bytes), a pause of
+   * YIELD_PAUSE_MS on the event loop once the work since the last one reaches YIELD_BYTES or YIELD_MS; undefined
+   * (no await) otherwise.
+   */
+  private maybeYield(workBytes: number): Promise<void> | undefined {
+    this.sliceBytes += workBytes;
+    if (this.sliceBytes < YIELD_BYTES && performance.now() - this.sliceStartMs < YIELD_MS) return undefined;
+    return new Promise<void>((resolve) => setTimeout(resolve, YIELD_PAUSE_MS)).then(() => {
+      this.sliceBytes = 0;
+      this.sliceStartMs = performance.now();
+    });
   }
 
   private checkDone(log: CleanableLog): void {

@@ -4,9 +4,9 @@
 import { Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 
-// ---- EndTxnRequest (EndTxnRequest.json): versions 0-4, flexible 3+
+// ---- EndTxnRequest (EndTxnRequest.json): versions 0-5, flexible 3+
 
-/** EndTxnRequest, versions 0-4. */
+/** EndTxnRequest, versions 0-5. */
 export interface EndTxnRequest {
   /** The ID of the transaction to end. */
   transactionalId: string;
@@ -53,30 +53,50 @@ export function writeEndTxnRequest(w: Writer, version: number, m: EndTxnRequest)
   }
 }
 
-// ---- EndTxnResponse (EndTxnResponse.json): versions 0-4, flexible 3+
+// ---- EndTxnResponse (EndTxnResponse.json): versions 0-5, flexible 3+
 
-/** EndTxnResponse, versions 0-4. */
+/** EndTxnResponse, versions 0-5. */
 export interface EndTxnResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
+  /**
+   * The producer ID.
+   * Versions 5. Ignorable. Default "-1".
+   */
+  producerId?: bigint;
+  /**
+   * The current epoch associated with the producer.
+   * Versions 5. Ignorable. Default "-1".
+   */
+  producerEpoch?: number;
 }
 
 export function makeEndTxnResponse(): EndTxnResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
+    producerId: -1n,
+    producerEpoch: -1,
   };
 }
 
 export function readEndTxnResponse(r: Reader, version: number): EndTxnResponse {
   const _throttleTimeMs = r.readInt32();
   const _errorCode = r.readInt16();
+  let _producerId: bigint = -1n;
+  if (version >= 5) {
+    _producerId = r.readInt64();
+  }
+  let _producerEpoch: number = -1;
+  if (version >= 5) {
+    _producerEpoch = r.readInt16();
+  }
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode };
+  return { throttleTimeMs: _throttleTimeMs, errorCode: _errorCode, producerId: _producerId, producerEpoch: _producerEpoch };
 }
 
 export function writeEndTxnResponse(w: Writer, version: number, m: EndTxnResponse): void {
@@ -84,6 +104,14 @@ export function writeEndTxnResponse(w: Writer, version: number, m: EndTxnRespons
   w.writeInt32(_throttleTimeMs);
   const _errorCode = m.errorCode;
   w.writeInt16(_errorCode);
+  if (version >= 5) {
+    const _producerId = (m.producerId === undefined ? -1n : m.producerId);
+    w.writeInt64(_producerId);
+  }
+  if (version >= 5) {
+    const _producerEpoch = (m.producerEpoch === undefined ? -1 : m.producerEpoch);
+    w.writeInt16(_producerEpoch);
+  }
   if (version >= 3) {
     w.writeUnsignedVarint(0);
   }

@@ -4,13 +4,13 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer, isZeroUuid } from '../writer.js';
 
-// ---- FetchRequest (FetchRequest.json): versions 0-17, flexible 12+
+// ---- FetchRequest (FetchRequest.json): versions 0-18, flexible 12+
 
-/** FetchRequest, versions 0-17. */
+/** FetchRequest, versions 0-18. */
 export interface FetchRequest {
   /**
    * The clusterId if known. This is used to validate metadata fetches prior to broker registration.
-   * Versions 12-17. Tagged (tag 0) in versions 12-17. Ignorable. Default "null".
+   * Versions 12-18. Tagged (tag 0) in versions 12-18. Ignorable. Default "null".
    */
   clusterId?: string | null;
   /**
@@ -18,7 +18,7 @@ export interface FetchRequest {
    * Versions 0-14. Default "-1".
    */
   replicaId?: number;
-  /** Versions 15-17. Tagged (tag 1) in versions 15-17. */
+  /** Versions 15-18. Tagged (tag 1) in versions 15-18. */
   replicaState?: FetchRequestReplicaState;
   /** The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number;
@@ -26,34 +26,34 @@ export interface FetchRequest {
   minBytes: number;
   /**
    * The maximum bytes to fetch.  See KIP-74 for cases where this limit may not be honored.
-   * Versions 3-17. Ignorable. Default "0x7fffffff".
+   * Versions 3-18. Ignorable. Default "0x7fffffff".
    */
   maxBytes?: number;
   /**
    * This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records
-   * Versions 4-17. Ignorable. Default "0".
+   * Versions 4-18. Ignorable. Default "0".
    */
   isolationLevel?: number;
   /**
    * The fetch session ID.
-   * Versions 7-17. Ignorable. Default "0".
+   * Versions 7-18. Ignorable. Default "0".
    */
   sessionId?: number;
   /**
    * The fetch session epoch, which is used for ordering requests in a session.
-   * Versions 7-17. Ignorable. Default "-1".
+   * Versions 7-18. Ignorable. Default "-1".
    */
   sessionEpoch?: number;
   /** The topics to fetch. */
   topics: FetchRequestFetchTopic[];
   /**
    * In an incremental fetch request, the partitions to remove.
-   * Versions 7-17.
+   * Versions 7-18.
    */
   forgottenTopicsData?: FetchRequestForgottenTopic[];
   /**
    * Rack ID of the consumer making this request
-   * Versions 11-17. Ignorable. Default "".
+   * Versions 11-18. Ignorable. Default "".
    */
   rackId?: string;
 }
@@ -79,7 +79,7 @@ export interface FetchRequestFetchTopic {
   topic?: string;
   /**
    * The unique topic ID
-   * Versions 13-17. Ignorable.
+   * Versions 13-18. Ignorable.
    */
   topicId?: Buffer;
   /** The partitions to fetch. */
@@ -91,28 +91,33 @@ export interface FetchRequestFetchPartition {
   partition: number;
   /**
    * The current leader epoch of the partition.
-   * Versions 9-17. Ignorable. Default "-1".
+   * Versions 9-18. Ignorable. Default "-1".
    */
   currentLeaderEpoch?: number;
   /** The message offset. */
   fetchOffset: bigint;
   /**
    * The epoch of the last fetched record or -1 if there is none
-   * Versions 12-17. Default "-1".
+   * Versions 12-18. Default "-1".
    */
   lastFetchedEpoch?: number;
   /**
    * The earliest available offset of the follower replica.  The field is only used when the request is sent by the follower.
-   * Versions 5-17. Ignorable. Default "-1".
+   * Versions 5-18. Ignorable. Default "-1".
    */
   logStartOffset?: bigint;
   /** The maximum bytes to fetch from this partition.  See KIP-74 for cases where this limit may not be honored. */
   partitionMaxBytes: number;
   /**
    * The directory id of the follower fetching
-   * Versions 17. Tagged (tag 0) in versions 17. Ignorable.
+   * Versions 17-18. Tagged (tag 0) in versions 17-18. Ignorable.
    */
   replicaDirectoryId?: Buffer;
+  /**
+   * The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if the feature is not supported.
+   * Versions 18. Tagged (tag 1) in versions 18. Ignorable. Default "9223372036854775807".
+   */
+  highWatermark?: bigint;
 }
 
 export interface FetchRequestForgottenTopic {
@@ -123,7 +128,7 @@ export interface FetchRequestForgottenTopic {
   topic?: string;
   /**
    * The unique topic ID
-   * Versions 13-17. Ignorable.
+   * Versions 13-18. Ignorable.
    */
   topicId?: Buffer;
   /** The partitions indexes to forget. */
@@ -171,6 +176,7 @@ export function makeFetchRequestFetchPartition(): FetchRequestFetchPartition {
     logStartOffset: -1n,
     partitionMaxBytes: 0,
     replicaDirectoryId: Buffer.alloc(16),
+    highWatermark: 9223372036854775807n,
   };
 }
 
@@ -305,6 +311,7 @@ function readFetchRequestFetchPartition(r: Reader, version: number): FetchReques
   }
   const _partitionMaxBytes = r.readInt32();
   let _replicaDirectoryId: Buffer = Buffer.alloc(16);
+  let _highWatermark: bigint = 9223372036854775807n;
   if (version >= 12) {
     const numTaggedFields = r.readUnsignedVarint();
     for (let t = 0; t < numTaggedFields; t++) {
@@ -319,12 +326,20 @@ function readFetchRequestFetchPartition(r: Reader, version: number): FetchReques
             r.offset = end;
           }
           break;
+        case 1:
+          if (version >= 18) {
+            _highWatermark = r.readInt64();
+            r.finishTaggedField(end);
+          } else {
+            r.offset = end;
+          }
+          break;
         default:
           r.offset = end;
       }
     }
   }
-  return { partition: _partition, currentLeaderEpoch: _currentLeaderEpoch, fetchOffset: _fetchOffset, lastFetchedEpoch: _lastFetchedEpoch, logStartOffset: _logStartOffset, partitionMaxBytes: _partitionMaxBytes, replicaDirectoryId: _replicaDirectoryId };
+  return { partition: _partition, currentLeaderEpoch: _currentLeaderEpoch, fetchOffset: _fetchOffset, lastFetchedEpoch: _lastFetchedEpoch, logStartOffset: _logStartOffset, partitionMaxBytes: _partitionMaxBytes, replicaDirectoryId: _replicaDirectoryId, highWatermark: _highWatermark };
 }
 
 function readFetchRequestForgottenTopic(r: Reader, version: number): FetchRequestForgottenTopic {
@@ -485,12 +500,21 @@ function writeFetchRequestFetchPartition(w: Writer, version: number, m: FetchReq
   if (version >= 12) {
     let numTaggedFields = 0;
     if (version >= 17 && m.replicaDirectoryId !== undefined && !(isZeroUuid(m.replicaDirectoryId))) numTaggedFields++;
+    if (version >= 18 && m.highWatermark !== undefined && !(m.highWatermark === 9223372036854775807n)) numTaggedFields++;
     w.writeUnsignedVarint(numTaggedFields);
     if (version >= 17 && m.replicaDirectoryId !== undefined && !(isZeroUuid(m.replicaDirectoryId))) {
       const tw = new Writer(64);
       const _replicaDirectoryId = m.replicaDirectoryId as Buffer;
       tw.writeUuid(_replicaDirectoryId);
       w.writeUnsignedVarint(0);
+      w.writeUnsignedVarint(tw.length);
+      w.writeWriter(tw);
+    }
+    if (version >= 18 && m.highWatermark !== undefined && !(m.highWatermark === 9223372036854775807n)) {
+      const tw = new Writer(64);
+      const _highWatermark = m.highWatermark as bigint;
+      tw.writeInt64(_highWatermark);
+      w.writeUnsignedVarint(1);
       w.writeUnsignedVarint(tw.length);
       w.writeWriter(tw);
     }
@@ -525,30 +549,30 @@ function isDefaultFetchRequestReplicaState(s: FetchRequestReplicaState): boolean
     (s.replicaEpoch === -1n);
 }
 
-// ---- FetchResponse (FetchResponse.json): versions 0-17, flexible 12+
+// ---- FetchResponse (FetchResponse.json): versions 0-18, flexible 12+
 
-/** FetchResponse, versions 0-17. */
+/** FetchResponse, versions 0-18. */
 export interface FetchResponse {
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 1-17. Ignorable.
+   * Versions 1-18. Ignorable.
    */
   throttleTimeMs?: number;
   /**
    * The top level response error code.
-   * Versions 7-17. Ignorable.
+   * Versions 7-18. Ignorable.
    */
   errorCode?: number;
   /**
    * The fetch session ID, or 0 if this is not part of a fetch session.
-   * Versions 7-17. Default "0".
+   * Versions 7-18. Default "0".
    */
   sessionId?: number;
   /** The response topics. */
   responses: FetchResponseFetchableTopicResponse[];
   /**
    * Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH.
-   * Versions 16-17. Tagged (tag 0) in versions 16-17.
+   * Versions 16-18. Tagged (tag 0) in versions 16-18.
    */
   nodeEndpoints?: FetchResponseNodeEndpoint[];
 }
@@ -561,7 +585,7 @@ export interface FetchResponseFetchableTopicResponse {
   topic?: string;
   /**
    * The unique topic ID
-   * Versions 13-17. Ignorable.
+   * Versions 13-18. Ignorable.
    */
   topicId?: Buffer;
   /** The topic partitions. */
@@ -577,34 +601,34 @@ export interface FetchResponsePartitionData {
   highWatermark: bigint;
   /**
    * The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED)
-   * Versions 4-17. Ignorable. Default "-1".
+   * Versions 4-18. Ignorable. Default "-1".
    */
   lastStableOffset?: bigint;
   /**
    * The current log start offset.
-   * Versions 5-17. Ignorable. Default "-1".
+   * Versions 5-18. Ignorable. Default "-1".
    */
   logStartOffset?: bigint;
   /**
    * In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge
-   * Versions 12-17. Tagged (tag 0) in versions 12-17.
+   * Versions 12-18. Tagged (tag 0) in versions 12-18.
    */
   divergingEpoch?: FetchResponseEpochEndOffset;
-  /** Versions 12-17. Tagged (tag 1) in versions 12-17. */
+  /** Versions 12-18. Tagged (tag 1) in versions 12-18. */
   currentLeader?: FetchResponseLeaderIdAndEpoch;
   /**
    * In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request.
-   * Versions 12-17. Tagged (tag 2) in versions 12-17.
+   * Versions 12-18. Tagged (tag 2) in versions 12-18.
    */
   snapshotId?: FetchResponseSnapshotId;
   /**
    * The aborted transactions.
-   * Versions 4-17. Ignorable.
+   * Versions 4-18. Ignorable.
    */
   abortedTransactions?: FetchResponseAbortedTransaction[] | null;
   /**
    * The preferred read replica for the consumer to use on its next fetch request
-   * Versions 11-17. Default "-1".
+   * Versions 11-18. Default "-1".
    */
   preferredReadReplica?: number;
   /** The record data. */

@@ -4,19 +4,24 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- ListOffsetsRequest (ListOffsetsRequest.json): versions 0-9, flexible 6+
+// ---- ListOffsetsRequest (ListOffsetsRequest.json): versions 0-10, flexible 6+
 
-/** ListOffsetsRequest, versions 0-9. */
+/** ListOffsetsRequest, versions 0-10. */
 export interface ListOffsetsRequest {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number;
   /**
    * This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records
-   * Versions 2-9.
+   * Versions 2-10.
    */
   isolationLevel?: number;
   /** Each topic in the request. */
   topics: ListOffsetsRequestListOffsetsTopic[];
+  /**
+   * The timeout to await a response in milliseconds for requests that require reading from remote storage for topics enabled with tiered storage.
+   * Versions 10. Ignorable.
+   */
+  timeoutMs?: number;
 }
 
 export interface ListOffsetsRequestListOffsetsTopic {
@@ -31,7 +36,7 @@ export interface ListOffsetsRequestListOffsetsPartition {
   partitionIndex: number;
   /**
    * The current leader epoch.
-   * Versions 4-9. Ignorable. Default "-1".
+   * Versions 4-10. Ignorable. Default "-1".
    */
   currentLeaderEpoch?: number;
   /** The current timestamp. */
@@ -48,6 +53,7 @@ export function makeListOffsetsRequest(): ListOffsetsRequest {
     replicaId: 0,
     isolationLevel: 0,
     topics: [],
+    timeoutMs: 0,
   };
 }
 
@@ -82,10 +88,14 @@ export function readListOffsetsRequest(r: Reader, version: number): ListOffsetsR
     for (let i = 0; i < n0; i++) a1.push(readListOffsetsRequestListOffsetsTopic(r, version));
     _topics = a1;
   }
+  let _timeoutMs: number = 0;
+  if (version >= 10) {
+    _timeoutMs = r.readInt32();
+  }
   if (version >= 6) {
     r.skipTaggedFields();
   }
-  return { replicaId: _replicaId, isolationLevel: _isolationLevel, topics: _topics };
+  return { replicaId: _replicaId, isolationLevel: _isolationLevel, topics: _topics, timeoutMs: _timeoutMs };
 }
 
 function readListOffsetsRequestListOffsetsTopic(r: Reader, version: number): ListOffsetsRequestListOffsetsTopic {
@@ -139,6 +149,10 @@ export function writeListOffsetsRequest(w: Writer, version: number, m: ListOffse
     w.writeArrayLength(_topics.length);
     for (const e4 of _topics) writeListOffsetsRequestListOffsetsTopic(w, version, e4);
   }
+  if (version >= 10) {
+    const _timeoutMs = (m.timeoutMs === undefined ? 0 : m.timeoutMs);
+    w.writeInt32(_timeoutMs);
+  }
   if (version >= 6) {
     w.writeUnsignedVarint(0);
   }
@@ -181,13 +195,13 @@ function writeListOffsetsRequestListOffsetsPartition(w: Writer, version: number,
   }
 }
 
-// ---- ListOffsetsResponse (ListOffsetsResponse.json): versions 0-9, flexible 6+
+// ---- ListOffsetsResponse (ListOffsetsResponse.json): versions 0-10, flexible 6+
 
-/** ListOffsetsResponse, versions 0-9. */
+/** ListOffsetsResponse, versions 0-10. */
 export interface ListOffsetsResponse {
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 2-9. Ignorable.
+   * Versions 2-10. Ignorable.
    */
   throttleTimeMs?: number;
   /** Each topic in the response. */
@@ -213,15 +227,15 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
   oldStyleOffsets?: bigint[];
   /**
    * The timestamp associated with the returned offset.
-   * Versions 1-9. Default "-1".
+   * Versions 1-10. Default "-1".
    */
   timestamp?: bigint;
   /**
    * The returned offset.
-   * Versions 1-9. Default "-1".
+   * Versions 1-10. Default "-1".
    */
   offset?: bigint;
-  /** Versions 4-9. Default "-1". */
+  /** Versions 4-10. Default "-1". */
   leaderEpoch?: number;
 }
 

@@ -4,18 +4,18 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- MetadataRequest (MetadataRequest.json): versions 0-12, flexible 9+
+// ---- MetadataRequest (MetadataRequest.json): versions 0-13, flexible 9+
 
-/** MetadataRequest, versions 0-12. */
+/** MetadataRequest, versions 0-13. */
 export interface MetadataRequest {
   /**
    * The topics to fetch metadata for.
-   * Nullable in versions 1-12.
+   * Nullable in versions 1-13.
    */
   topics: MetadataRequestTopic[] | null;
   /**
    * If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so.
-   * Versions 4-12. Default "true".
+   * Versions 4-13. Default "true".
    */
   allowAutoTopicCreation?: boolean;
   /**
@@ -25,7 +25,7 @@ export interface MetadataRequest {
   includeClusterAuthorizedOperations?: boolean;
   /**
    * Whether to include topic authorized operations.
-   * Versions 8-12.
+   * Versions 8-13.
    */
   includeTopicAuthorizedOperations?: boolean;
 }
@@ -33,12 +33,12 @@ export interface MetadataRequest {
 export interface MetadataRequestTopic {
   /**
    * The topic id.
-   * Versions 10-12. Ignorable.
+   * Versions 10-13. Ignorable.
    */
   topicId?: Buffer;
   /**
    * The topic name.
-   * Nullable in versions 10-12.
+   * Nullable in versions 10-13.
    */
   name: string | null;
 }
@@ -153,25 +153,25 @@ function writeMetadataRequestTopic(w: Writer, version: number, m: MetadataReques
   }
 }
 
-// ---- MetadataResponse (MetadataResponse.json): versions 0-12, flexible 9+
+// ---- MetadataResponse (MetadataResponse.json): versions 0-13, flexible 9+
 
-/** MetadataResponse, versions 0-12. */
+/** MetadataResponse, versions 0-13. */
 export interface MetadataResponse {
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 3-12. Ignorable.
+   * Versions 3-13. Ignorable.
    */
   throttleTimeMs?: number;
   /** A list of brokers present in the cluster. */
   brokers: MetadataResponseBroker[];
   /**
    * The cluster ID that responding broker belongs to.
-   * Versions 2-12. Ignorable. Default "null".
+   * Versions 2-13. Ignorable. Default "null".
    */
   clusterId?: string | null;
   /**
    * The ID of the controller broker.
-   * Versions 1-12. Ignorable. Default "-1".
+   * Versions 1-13. Ignorable. Default "-1".
    */
   controllerId?: number;
   /** Each topic in the response. */
@@ -181,6 +181,11 @@ export interface MetadataResponse {
    * Versions 8-10. Default "-2147483648".
    */
   clusterAuthorizedOperations?: number;
+  /**
+   * The top-level error code, or 0 if there was no error.
+   * Versions 13. Ignorable.
+   */
+  errorCode?: number;
 }
 
 export interface MetadataResponseBroker {
@@ -192,7 +197,7 @@ export interface MetadataResponseBroker {
   port: number;
   /**
    * The rack of the broker, or null if it has not been assigned to a rack.
-   * Versions 1-12. Ignorable. Default "null".
+   * Versions 1-13. Ignorable. Default "null".
    */
   rack?: string | null;
 }
@@ -202,24 +207,24 @@ export interface MetadataResponseTopic {
   errorCode: number;
   /**
    * The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated.
-   * Nullable in versions 12.
+   * Nullable in versions 12-13.
    */
   name: string | null;
   /**
    * The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero. One of Name and TopicId is always populated.
-   * Versions 10-12. Ignorable.
+   * Versions 10-13. Ignorable.
    */
   topicId?: Buffer;
   /**
    * True if the topic is internal.
-   * Versions 1-12. Ignorable. Default "false".
+   * Versions 1-13. Ignorable. Default "false".
    */
   isInternal?: boolean;
   /** Each partition in the topic. */
   partitions: MetadataResponsePartition[];
   /**
    * 32-bit bitfield to represent authorized operations for this topic.
-   * Versions 8-12. Default "-2147483648".
+   * Versions 8-13. Default "-2147483648".
    */
   topicAuthorizedOperations?: number;
 }
@@ -233,7 +238,7 @@ export interface MetadataResponsePartition {
   leaderId: number;
   /**
    * The leader epoch of this partition.
-   * Versions 7-12. Ignorable. Default "-1".
+   * Versions 7-13. Ignorable. Default "-1".
    */
   leaderEpoch?: number;
   /** The set of all nodes that host this partition. */
@@ -242,7 +247,7 @@ export interface MetadataResponsePartition {
   isrNodes: number[];
   /**
    * The set of offline replicas of this partition.
-   * Versions 5-12. Ignorable.
+   * Versions 5-13. Ignorable.
    */
   offlineReplicas?: number[];
 }
@@ -255,6 +260,7 @@ export function makeMetadataResponse(): MetadataResponse {
     controllerId: -1,
     topics: [],
     clusterAuthorizedOperations: -2147483648,
+    errorCode: 0,
   };
 }
 
@@ -325,10 +331,14 @@ export function readMetadataResponse(r: Reader, version: number): MetadataRespon
   if (version >= 8 && version <= 10) {
     _clusterAuthorizedOperations = r.readInt32();
   }
+  let _errorCode: number = 0;
+  if (version >= 13) {
+    _errorCode = r.readInt16();
+  }
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { throttleTimeMs: _throttleTimeMs, brokers: _brokers, clusterId: _clusterId, controllerId: _controllerId, topics: _topics, clusterAuthorizedOperations: _clusterAuthorizedOperations };
+  return { throttleTimeMs: _throttleTimeMs, brokers: _brokers, clusterId: _clusterId, controllerId: _controllerId, topics: _topics, clusterAuthorizedOperations: _clusterAuthorizedOperations, errorCode: _errorCode };
 }
 
 function readMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {
@@ -453,6 +463,10 @@ export function writeMetadataResponse(w: Writer, version: number, m: MetadataRes
     w.writeInt32(_clusterAuthorizedOperations);
   } else if (m.clusterAuthorizedOperations !== undefined && !(m.clusterAuthorizedOperations === -2147483648)) {
     throw new ProtocolEncodeError('MetadataResponse: non-default ClusterAuthorizedOperations cannot be written at version ' + version);
+  }
+  if (version >= 13) {
+    const _errorCode = (m.errorCode === undefined ? 0 : m.errorCode);
+    w.writeInt16(_errorCode);
   }
   if (version >= 9) {
     w.writeUnsignedVarint(0);

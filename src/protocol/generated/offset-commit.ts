@@ -4,25 +4,25 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- OffsetCommitRequest (OffsetCommitRequest.json): versions 0-9, flexible 8+
+// ---- OffsetCommitRequest (OffsetCommitRequest.json): versions 0-10, flexible 8+
 
-/** OffsetCommitRequest, versions 0-9. */
+/** OffsetCommitRequest, versions 0-10. */
 export interface OffsetCommitRequest {
   /** The unique group identifier. */
   groupId: string;
   /**
    * The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol.
-   * Versions 1-9. Ignorable. Default "-1".
+   * Versions 1-10. Ignorable. Default "-1".
    */
   generationIdOrMemberEpoch?: number;
   /**
    * The member ID assigned by the group coordinator.
-   * Versions 1-9. Ignorable.
+   * Versions 1-10. Ignorable.
    */
   memberId?: string;
   /**
    * The unique identifier of the consumer instance provided by end user.
-   * Versions 7-9. Default "null".
+   * Versions 7-10. Default "null".
    */
   groupInstanceId?: string | null;
   /**
@@ -35,8 +35,16 @@ export interface OffsetCommitRequest {
 }
 
 export interface OffsetCommitRequestTopic {
-  /** The topic name. */
-  name: string;
+  /**
+   * The topic name.
+   * Versions 0-9. Ignorable.
+   */
+  name?: string;
+  /**
+   * The topic ID.
+   * Versions 10. Ignorable.
+   */
+  topicId?: Buffer;
   /** Each partition to commit offsets for. */
   partitions: OffsetCommitRequestPartition[];
 }
@@ -48,7 +56,7 @@ export interface OffsetCommitRequestPartition {
   committedOffset: bigint;
   /**
    * The leader epoch of this partition.
-   * Versions 6-9. Ignorable. Default "-1".
+   * Versions 6-10. Ignorable. Default "-1".
    */
   committedLeaderEpoch?: number;
   /**
@@ -74,6 +82,7 @@ export function makeOffsetCommitRequest(): OffsetCommitRequest {
 export function makeOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
   return {
     name: "",
+    topicId: Buffer.alloc(16),
     partitions: [],
   };
 }
@@ -122,7 +131,14 @@ export function readOffsetCommitRequest(r: Reader, version: number): OffsetCommi
 }
 
 function readOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
-  const _name = (version >= 8 ? r.readCompactString() : r.readString());
+  let _name: string = "";
+  if (version <= 9) {
+    _name = (version >= 8 ? r.readCompactString() : r.readString());
+  }
+  let _topicId: Buffer = Buffer.alloc(16);
+  if (version >= 10) {
+    _topicId = r.readUuid();
+  }
   let _partitions: OffsetCommitRequestPartition[];
   const n2 = (version >= 8 ? r.readCompactArrayLength() : r.readArrayLength());
   if (n2 < 0) {
@@ -135,7 +151,7 @@ function readOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitR
   if (version >= 8) {
     r.skipTaggedFields();
   }
-  return { name: _name, partitions: _partitions };
+  return { name: _name, topicId: _topicId, partitions: _partitions };
 }
 
 function readOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
@@ -194,9 +210,15 @@ export function writeOffsetCommitRequest(w: Writer, version: number, m: OffsetCo
 }
 
 function writeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestTopic): void {
-  const _name = m.name;
-  if (version >= 8) w.writeCompactString(_name);
-  else w.writeString(_name);
+  if (version <= 9) {
+    const _name = (m.name === undefined ? "" : m.name);
+    if (version >= 8) w.writeCompactString(_name);
+    else w.writeString(_name);
+  }
+  if (version >= 10) {
+    const _topicId = (m.topicId === undefined ? Buffer.alloc(16) : m.topicId);
+    w.writeUuid(_topicId);
+  }
   const _partitions = m.partitions;
   if (version >= 8) {
     w.writeCompactArrayLength(_partitions.length);
@@ -233,13 +255,13 @@ function writeOffsetCommitRequestPartition(w: Writer, version: number, m: Offset
   }
 }
 
-// ---- OffsetCommitResponse (OffsetCommitResponse.json): versions 0-9, flexible 8+
+// ---- OffsetCommitResponse (OffsetCommitResponse.json): versions 0-10, flexible 8+
 
-/** OffsetCommitResponse, versions 0-9. */
+/** OffsetCommitResponse, versions 0-10. */
 export interface OffsetCommitResponse {
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 3-9. Ignorable.
+   * Versions 3-10. Ignorable.
    */
   throttleTimeMs?: number;
   /** The responses for each topic. */
@@ -247,8 +269,16 @@ export interface OffsetCommitResponse {
 }
 
 export interface OffsetCommitResponseTopic {
-  /** The topic name. */
-  name: string;
+  /**
+   * The topic name.
+   * Versions 0-9. Ignorable.
+   */
+  name?: string;
+  /**
+   * The topic ID.
+   * Versions 10. Ignorable.
+   */
+  topicId?: Buffer;
   /** The responses for each partition in the topic. */
   partitions: OffsetCommitResponsePartition[];
 }
@@ -270,6 +300,7 @@ export function makeOffsetCommitResponse(): OffsetCommitResponse {
 export function makeOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
   return {
     name: "",
+    topicId: Buffer.alloc(16),
     partitions: [],
   };
 }
@@ -302,7 +333,14 @@ export function readOffsetCommitResponse(r: Reader, version: number): OffsetComm
 }
 
 function readOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
-  const _name = (version >= 8 ? r.readCompactString() : r.readString());
+  let _name: string = "";
+  if (version <= 9) {
+    _name = (version >= 8 ? r.readCompactString() : r.readString());
+  }
+  let _topicId: Buffer = Buffer.alloc(16);
+  if (version >= 10) {
+    _topicId = r.readUuid();
+  }
   let _partitions: OffsetCommitResponsePartition[];
   const n2 = (version >= 8 ? r.readCompactArrayLength() : r.readArrayLength());
   if (n2 < 0) {
@@ -315,7 +353,7 @@ function readOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommit
   if (version >= 8) {
     r.skipTaggedFields();
   }
-  return { name: _name, partitions: _partitions };
+  return { name: _name, topicId: _topicId, partitions: _partitions };
 }
 
 function readOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
@@ -346,9 +384,15 @@ export function writeOffsetCommitResponse(w: Writer, version: number, m: OffsetC
 }
 
 function writeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseTopic): void {
-  const _name = m.name;
-  if (version >= 8) w.writeCompactString(_name);
-  else w.writeString(_name);
+  if (version <= 9) {
+    const _name = (m.name === undefined ? "" : m.name);
+    if (version >= 8) w.writeCompactString(_name);
+    else w.writeString(_name);
+  }
+  if (version >= 10) {
+    const _topicId = (m.topicId === undefined ? Buffer.alloc(16) : m.topicId);
+    w.writeUuid(_topicId);
+  }
   const _partitions = m.partitions;
   if (version >= 8) {
     w.writeCompactArrayLength(_partitions.length);

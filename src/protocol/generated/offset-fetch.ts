@@ -4,9 +4,9 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- OffsetFetchRequest (OffsetFetchRequest.json): versions 0-9, flexible 6+
+// ---- OffsetFetchRequest (OffsetFetchRequest.json): versions 0-10, flexible 6+
 
-/** OffsetFetchRequest, versions 0-9. */
+/** OffsetFetchRequest, versions 0-10. */
 export interface OffsetFetchRequest {
   /**
    * The group to fetch offsets for.
@@ -20,12 +20,12 @@ export interface OffsetFetchRequest {
   topics?: OffsetFetchRequestTopic[] | null;
   /**
    * Each group we would like to fetch offsets for
-   * Versions 8-9.
+   * Versions 8-10.
    */
   groups?: OffsetFetchRequestGroup[];
   /**
    * Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions.
-   * Versions 7-9. Default "false".
+   * Versions 7-10. Default "false".
    */
   requireStable?: boolean;
 }
@@ -42,12 +42,12 @@ export interface OffsetFetchRequestGroup {
   groupId: string;
   /**
    * The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848).
-   * Versions 9. Ignorable. Default "null".
+   * Versions 9-10. Ignorable. Default "null".
    */
   memberId?: string | null;
   /**
    * The member epoch if using the new consumer protocol (KIP-848).
-   * Versions 9. Ignorable. Default "-1".
+   * Versions 9-10. Ignorable. Default "-1".
    */
   memberEpoch?: number;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
@@ -55,8 +55,16 @@ export interface OffsetFetchRequestGroup {
 }
 
 export interface OffsetFetchRequestTopics {
-  /** The topic name. */
-  name: string;
+  /**
+   * The topic name.
+   * Versions 8-9. Ignorable.
+   */
+  name?: string;
+  /**
+   * The topic ID.
+   * Versions 10. Ignorable.
+   */
+  topicId?: Buffer;
   /** The partition indexes we would like to fetch offsets for. */
   partitionIndexes: number[];
 }
@@ -89,6 +97,7 @@ export function makeOffsetFetchRequestGroup(): OffsetFetchRequestGroup {
 export function makeOffsetFetchRequestTopics(): OffsetFetchRequestTopics {
   return {
     name: "",
+    topicId: Buffer.alloc(16),
     partitionIndexes: [],
   };
 }
@@ -172,7 +181,14 @@ function readOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchReq
 }
 
 function readOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
-  const _name = r.readCompactString();
+  let _name: string = "";
+  if (version <= 9) {
+    _name = r.readCompactString();
+  }
+  let _topicId: Buffer = Buffer.alloc(16);
+  if (version >= 10) {
+    _topicId = r.readUuid();
+  }
   let _partitionIndexes: number[];
   const n8 = r.readCompactArrayLength();
   if (n8 < 0) {
@@ -183,7 +199,7 @@ function readOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRe
     _partitionIndexes = a9;
   }
   r.skipTaggedFields();
-  return { name: _name, partitionIndexes: _partitionIndexes };
+  return { name: _name, topicId: _topicId, partitionIndexes: _partitionIndexes };
 }
 
 export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFetchRequest): void {
@@ -269,21 +285,27 @@ function writeOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetch
 }
 
 function writeOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestTopics): void {
-  const _name = m.name;
-  w.writeCompactString(_name);
+  if (version <= 9) {
+    const _name = (m.name === undefined ? "" : m.name);
+    w.writeCompactString(_name);
+  }
+  if (version >= 10) {
+    const _topicId = (m.topicId === undefined ? Buffer.alloc(16) : m.topicId);
+    w.writeUuid(_topicId);
+  }
   const _partitionIndexes = m.partitionIndexes;
   w.writeCompactArrayLength(_partitionIndexes.length);
   for (const e14 of _partitionIndexes) w.writeInt32(e14);
   w.writeUnsignedVarint(0);
 }
 
-// ---- OffsetFetchResponse (OffsetFetchResponse.json): versions 0-9, flexible 6+
+// ---- OffsetFetchResponse (OffsetFetchResponse.json): versions 0-10, flexible 6+
 
-/** OffsetFetchResponse, versions 0-9. */
+/** OffsetFetchResponse, versions 0-10. */
 export interface OffsetFetchResponse {
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 3-9. Ignorable.
+   * Versions 3-10. Ignorable.
    */
   throttleTimeMs?: number;
   /**
@@ -298,7 +320,7 @@ export interface OffsetFetchResponse {
   errorCode?: number;
   /**
    * The responses per group id.
-   * Versions 8-9.
+   * Versions 8-10.
    */
   groups?: OffsetFetchResponseGroup[];
 }
@@ -339,8 +361,16 @@ export interface OffsetFetchResponseGroup {
 }
 
 export interface OffsetFetchResponseTopics {
-  /** The topic name. */
-  name: string;
+  /**
+   * The topic name.
+   * Versions 8-9. Ignorable.
+   */
+  name?: string;
+  /**
+   * The topic ID.
+   * Versions 10. Ignorable.
+   */
+  topicId?: Buffer;
   /** The responses per partition */
   partitions: OffsetFetchResponsePartitions[];
 }
@@ -398,6 +428,7 @@ export function makeOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
 export function makeOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
   return {
     name: "",
+    topicId: Buffer.alloc(16),
     partitions: [],
   };
 }
@@ -498,7 +529,14 @@ function readOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchRe
 }
 
 function readOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
-  const _name = r.readCompactString();
+  let _name: string = "";
+  if (version <= 9) {
+    _name = r.readCompactString();
+  }
+  let _topicId: Buffer = Buffer.alloc(16);
+  if (version >= 10) {
+    _topicId = r.readUuid();
+  }
   let _partitions: OffsetFetchResponsePartitions[];
   const n8 = r.readCompactArrayLength();
   if (n8 < 0) {
@@ -509,7 +547,7 @@ function readOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchR
     _partitions = a9;
   }
   r.skipTaggedFields();
-  return { name: _name, partitions: _partitions };
+  return { name: _name, topicId: _topicId, partitions: _partitions };
 }
 
 function readOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponsePartitions {
@@ -603,8 +641,14 @@ function writeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetc
 }
 
 function writeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseTopics): void {
-  const _name = m.name;
-  w.writeCompactString(_name);
+  if (version <= 9) {
+    const _name = (m.name === undefined ? "" : m.name);
+    w.writeCompactString(_name);
+  }
+  if (version >= 10) {
+    const _topicId = (m.topicId === undefined ? Buffer.alloc(16) : m.topicId);
+    w.writeUuid(_topicId);
+  }
   const _partitions = m.partitions;
   w.writeCompactArrayLength(_partitions.length);
   for (const e14 of _partitions) writeOffsetFetchResponsePartitions(w, version, e14);

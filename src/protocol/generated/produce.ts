@@ -4,13 +4,13 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- ProduceRequest (ProduceRequest.json): versions 0-11, flexible 9+
+// ---- ProduceRequest (ProduceRequest.json): versions 0-13, flexible 9+
 
-/** ProduceRequest, versions 0-11. */
+/** ProduceRequest, versions 0-13. */
 export interface ProduceRequest {
   /**
    * The transactional ID, or null if the producer is not transactional.
-   * Versions 3-11. Default "null".
+   * Versions 3-13. Default "null".
    */
   transactionalId?: string | null;
   /** The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
@@ -22,8 +22,16 @@ export interface ProduceRequest {
 }
 
 export interface ProduceRequestTopicProduceData {
-  /** The topic name. */
-  name: string;
+  /**
+   * The topic name.
+   * Versions 0-12. Ignorable.
+   */
+  name?: string;
+  /**
+   * The unique topic ID
+   * Versions 13. Ignorable.
+   */
+  topicId?: Buffer;
   /** Each partition to produce to. */
   partitionData: ProduceRequestPartitionProduceData[];
 }
@@ -47,6 +55,7 @@ export function makeProduceRequest(): ProduceRequest {
 export function makeProduceRequestTopicProduceData(): ProduceRequestTopicProduceData {
   return {
     name: "",
+    topicId: Buffer.alloc(16),
     partitionData: [],
   };
 }
@@ -81,7 +90,14 @@ export function readProduceRequest(r: Reader, version: number): ProduceRequest {
 }
 
 function readProduceRequestTopicProduceData(r: Reader, version: number): ProduceRequestTopicProduceData {
-  const _name = (version >= 9 ? r.readCompactString() : r.readString());
+  let _name: string = "";
+  if (version <= 12) {
+    _name = (version >= 9 ? r.readCompactString() : r.readString());
+  }
+  let _topicId: Buffer = Buffer.alloc(16);
+  if (version >= 13) {
+    _topicId = r.readUuid();
+  }
   let _partitionData: ProduceRequestPartitionProduceData[];
   const n2 = (version >= 9 ? r.readCompactArrayLength() : r.readArrayLength());
   if (n2 < 0) {
@@ -94,7 +110,7 @@ function readProduceRequestTopicProduceData(r: Reader, version: number): Produce
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { name: _name, partitionData: _partitionData };
+  return { name: _name, topicId: _topicId, partitionData: _partitionData };
 }
 
 function readProduceRequestPartitionProduceData(r: Reader, version: number): ProduceRequestPartitionProduceData {
@@ -132,9 +148,15 @@ export function writeProduceRequest(w: Writer, version: number, m: ProduceReques
 }
 
 function writeProduceRequestTopicProduceData(w: Writer, version: number, m: ProduceRequestTopicProduceData): void {
-  const _name = m.name;
-  if (version >= 9) w.writeCompactString(_name);
-  else w.writeString(_name);
+  if (version <= 12) {
+    const _name = (m.name === undefined ? "" : m.name);
+    if (version >= 9) w.writeCompactString(_name);
+    else w.writeString(_name);
+  }
+  if (version >= 13) {
+    const _topicId = (m.topicId === undefined ? Buffer.alloc(16) : m.topicId);
+    w.writeUuid(_topicId);
+  }
   const _partitionData = m.partitionData;
   if (version >= 9) {
     w.writeCompactArrayLength(_partitionData.length);
@@ -159,27 +181,35 @@ function writeProduceRequestPartitionProduceData(w: Writer, version: number, m: 
   }
 }
 
-// ---- ProduceResponse (ProduceResponse.json): versions 0-11, flexible 9+
+// ---- ProduceResponse (ProduceResponse.json): versions 0-13, flexible 9+
 
-/** ProduceResponse, versions 0-11. */
+/** ProduceResponse, versions 0-13. */
 export interface ProduceResponse {
   /** Each produce response */
   responses: ProduceResponseTopicProduceResponse[];
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 1-11. Ignorable. Default "0".
+   * Versions 1-13. Ignorable. Default "0".
    */
   throttleTimeMs?: number;
   /**
    * Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER.
-   * Versions 10-11. Tagged (tag 0) in versions 10-11.
+   * Versions 10-13. Tagged (tag 0) in versions 10-13.
    */
   nodeEndpoints?: ProduceResponseNodeEndpoint[];
 }
 
 export interface ProduceResponseTopicProduceResponse {
-  /** The topic name */
-  name: string;
+  /**
+   * The topic name
+   * Versions 0-12. Ignorable.
+   */
+  name?: string;
+  /**
+   * The unique topic ID
+   * Versions 13. Ignorable.
+   */
+  topicId?: Buffer;
   /** Each partition that we produced to within the topic. */
   partitionResponses: ProduceResponsePartitionProduceResponse[];
 }
@@ -193,25 +223,25 @@ export interface ProduceResponsePartitionProduceResponse {
   baseOffset: bigint;
   /**
    * The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1.  If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended.
-   * Versions 2-11. Ignorable. Default "-1".
+   * Versions 2-13. Ignorable. Default "-1".
    */
   logAppendTimeMs?: bigint;
   /**
    * The log start offset.
-   * Versions 5-11. Ignorable. Default "-1".
+   * Versions 5-13. Ignorable. Default "-1".
    */
   logStartOffset?: bigint;
   /**
    * The batch indices of records that caused the batch to be dropped
-   * Versions 8-11. Ignorable.
+   * Versions 8-13. Ignorable.
    */
   recordErrors?: ProduceResponseBatchIndexAndErrorMessage[];
   /**
    * The global error message summarizing the common root cause of the records that caused the batch to be dropped
-   * Versions 8-11. Ignorable. Default "null".
+   * Versions 8-13. Ignorable. Default "null".
    */
   errorMessage?: string | null;
-  /** Versions 10-11. Tagged (tag 0) in versions 10-11. */
+  /** Versions 10-13. Tagged (tag 0) in versions 10-13. */
   currentLeader?: ProduceResponseLeaderIdAndEpoch;
 }
 
@@ -263,6 +293,7 @@ export function makeProduceResponse(): ProduceResponse {
 export function makeProduceResponseTopicProduceResponse(): ProduceResponseTopicProduceResponse {
   return {
     name: "",
+    topicId: Buffer.alloc(16),
     partitionResponses: [],
   };
 }
@@ -348,7 +379,14 @@ export function readProduceResponse(r: Reader, version: number): ProduceResponse
 }
 
 function readProduceResponseTopicProduceResponse(r: Reader, version: number): ProduceResponseTopicProduceResponse {
-  const _name = (version >= 9 ? r.readCompactString() : r.readString());
+  let _name: string = "";
+  if (version <= 12) {
+    _name = (version >= 9 ? r.readCompactString() : r.readString());
+  }
+  let _topicId: Buffer = Buffer.alloc(16);
+  if (version >= 13) {
+    _topicId = r.readUuid();
+  }
   let _partitionResponses: ProduceResponsePartitionProduceResponse[];
   const n4 = (version >= 9 ? r.readCompactArrayLength() : r.readArrayLength());
   if (n4 < 0) {
@@ -361,7 +399,7 @@ function readProduceResponseTopicProduceResponse(r: Reader, version: number): Pr
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { name: _name, partitionResponses: _partitionResponses };
+  return { name: _name, topicId: _topicId, partitionResponses: _partitionResponses };
 }
 
 function readProduceResponsePartitionProduceResponse(r: Reader, version: number): ProduceResponsePartitionProduceResponse {
@@ -472,9 +510,15 @@ export function writeProduceResponse(w: Writer, version: number, m: ProduceRespo
 }
 
 function writeProduceResponseTopicProduceResponse(w: Writer, version: number, m: ProduceResponseTopicProduceResponse): void {
-  const _name = m.name;
-  if (version >= 9) w.writeCompactString(_name);
-  else w.writeString(_name);
+  if (version <= 12) {
+    const _name = (m.name === undefined ? "" : m.name);
+    if (version >= 9) w.writeCompactString(_name);
+    else w.writeString(_name);
+  }
+  if (version >= 13) {
+    const _topicId = (m.topicId === undefined ? Buffer.alloc(16) : m.topicId);
+    w.writeUuid(_topicId);
+  }
   const _partitionResponses = m.partitionResponses;
   if (version >= 9) {
     w.writeCompactArrayLength(_partitionResponses.length);

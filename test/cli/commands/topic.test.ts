@@ -2,7 +2,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection } from '../../../src/client/connection.js';
-import { ApiKey } from '../../../src/protocol/generated/index.js';
+import { API_CODECS, ApiKey } from '../../../src/protocol/generated/index.js';
+import { HANDLERS } from '../../../src/handlers/index.js';
 import { startTestBroker, type TestBroker } from '../../helpers/in-process-broker.js';
 import { ensureBuilt, runCli } from './run-cli.js';
 
@@ -130,7 +131,10 @@ describe('eddy cluster info', () => {
     expect(r.stdout).toMatch(/^CLUSTER\s+\S{22}$/m);
     expect(r.stdout).toMatch(/^CONTROLLER\s+1$/m);
     expect(r.stdout).toMatch(new RegExp(`^1\\*\\s+127\\.0\\.0\\.1\\s+${broker.port}\\s+-$`, 'm'));
-    expect(r.stdout).toMatch(/^Metadata\s+3\s+0-12\s+12$/m);
+    // The broker offers what its handler registry declares; the CLI uses the highest version both sides know.
+    const md = HANDLERS.get(ApiKey.Metadata)!;
+    const used = Math.min(md.maxVersion, API_CODECS.get(ApiKey.Metadata)!.maxVersion);
+    expect(r.stdout).toMatch(new RegExp(`^Metadata\\s+3\\s+${md.minVersion}-${md.maxVersion}\\s+${used}$`, 'm'));
     const json = JSON.parse((await runCli(['cluster', 'info', '--json', ...b])).stdout);
     expect(json.controllerId).toBe(1);
     expect(json.brokers).toEqual([{ nodeId: 1, host: '127.0.0.1', port: broker.port, rack: null }]);

@@ -1,0 +1,65 @@
+// The log cleaner's worker thread: one CleanerCompute (cleaner-compute.ts) answering the cleaner's requests in order.
+// Chunks arrive as transferred Uint8Arrays; a cleaned chunk's batches go back in one buffer of their own,
+// transferred. Nothing here touches files: reads, writes, throttling and the swap stay with the cleaner.
+import { parentPort } from 'node:worker_threads';
+import { CleanerCompute, type ComputeOp } from './cleaner-compute.js';
+
+const port = parentPort;
+if (port === null) throw new Error('cleaner-worker.ts runs only as a worker thread');
+
+let compute: CleanerCompute | undefined;
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
+  if (op === 'init') {
+    compute = new CleanerCompute(args[0] as number);
+    return { result: compute.usage, transfer: [] };
+  }
+  const c = compute!;
+  switch (op) {
+    case 'beginMap':
+      return { result: c.beginMap(args[0] as number, args[1] as number, args[2] as never), transfer: [] };
+    case 'mapChunk':
+      return { result: await c.mapChunk(asBuffer(args[0] as Uint8Array), args[1] as bigint, args[2] as bigint), transfer: [] };
+    case 'endSegmentMap':
+      return { result: c.endSegmentMap(args[0] as bigint), transfer: [] };
+    case 'latestOffset':
+      return { result: c.latestOffset, transfer: [] };
+    case 'beginClean':
+      c.beginClean(args[0] as never);
+      return { result: null, transfer: [] };
+    case 'beginGroup':
+      c.beginGroup();
+      return { result: null, transfer: [] };
+    case 'addAbortedTransactions':
+      c.addAbortedTransactions(args[0] as never);
+      return { result: null, transfer: [] };
+    case 'cleanChunk': {
+      const r = await c.cleanChunk(asBuffer(args[0] as Uint8Array), args[1] as never);
+      // A buffer of its own to transfer (Buffer.concat may hand out a slice of the shared pool).
+      const output = new Uint8Array(r.output.length);
+      output.set(r.output);
+      return { result: { ...r, output }, transfer: [output.buffer] };
+    }
+    case 'retainedAbortedTxns':
+      return { result: c.retainedAbortedTxns(), transfer: [] };
+    case 'release':
+      return { result: c.release(), transfer: [] };
+  }
+}
+
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (msg: { id: number; op: ComputeOp; args: unknown[] }) => {
+  chain = chain.then(async () => {
+    try {
+      const { result, transfer } = await handle(msg.op, msg.args);
+      port.postMessage({ id: msg.id, result }, transfer);
+    } catch (err) {
+      const e = err as Error;
+      port.postMessage({ id: msg.id, error: { message: e.message ?? String(err), stack: e.stack } });
+    }
+  });
+});

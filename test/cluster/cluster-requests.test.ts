@@ -1,0 +1,241 @@
+// Requests to a cluster that Kafka refuses, over real sockets against brokers joined through a real etcd: writes to a
+// follower, stale and future leader epochs, replica fetches from brokers that are not replicas, acks=all timing out
+// while a follower is stalled, a duplicate node id, etcd unreachable at start, and a broker whose lease runs out.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createBroker, type Broker } from '../../src/broker.js';
+import { BrokerError } from '../../src/errors.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { buildRecordBatch } from '../protocol/records/batch-builder.js';
+import { TestClient } from '../helpers/kafka-test-client.js';
+import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
+import { captureLogger, newPrefix } from './cluster-harness.js';
+
+let etcd: EtcdServer;
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+afterAll(async () => {
+  await etcd?.stop();
+});
+
+const log = captureLogger();
+const opened: Broker[] = [];
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(opened.splice(0).map((b) => b.close()));
+});
+
+function clusterOptions(prefix: string, nodeId: number) {
+  return {
+    nodeId,
+    port: 0,
+    etcd: etcd.endpoint,
+    etcdPrefix: prefix,
+    brokerSessionTimeoutMs: 2000,
+    brokerHeartbeatIntervalMs: 300,
+    replicaLagTimeMaxMs: 1500,
+    replicaFetchWaitMaxMs: 100,
+    replicaFetchBackoffMs: 100,
+    controlledShutdownEnable: false,
+    logger: log.logger,
+  };
+}
+
+async function startBrokers(prefix: string, ids: number[]): Promise<Map<number, Broker>> {
+  const brokers = new Map<number, Broker>();
+  await Promise.all(
+    ids.map(async (id) => {
+      const b = await createBroker(clusterOptions(prefix, id));
+      await b.start();
+      opened.push(b);
+      brokers.set(id, b);
+    }),
+  );
+  return brokers;
+}
+
+async function client(broker: Broker, clientId = 'cluster-requests'): Promise<TestClient> {
+  const c = await TestClient.connect(broker.port, clientId);
+  clients.push(c);
+  return c;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function batch(value: string): Buffer {
+  return buildRecordBatch({ baseTimestamp: 1_700_000_000_000n, records: [{ key: 'k', value, timestampDelta: 0 }] });
+}
+
+/** Creates `topic` (1 partition, RF = brokers) and answers its leader, followers and topic id once all are in the ISR. */
+async function replicatedTopic(brokers: Map<number, Broker>, topic: string, configs: Array<{ name: string; value: string }> = []) {
+  const any = await client(brokers.values().next().value!);
+  const created = await any.send(ApiKey.CreateTopics, 5, {
+    topics: [{ name: topic, numPartitions: 1, replicationFactor: brokers.size, assignments: [], configs }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+  const md = await until('the partition with a leader and a full ISR', async () => {
+    const res = await any.send(ApiKey.Metadata, 12, { topics: [{ name: topic, topicId: Buffer.alloc(16) }], allowAutoTopicCreation: false });
+    const p = res.topics[0]?.partitions[0];
+    return p !== undefined && p.leaderId >= 0 && p.isrNodes.length === brokers.size ? { topicId: res.topics[0].topicId as Buffer, p } : undefined;
+  });
+  const leaderId: number = md.p.leaderId;
+  // The leader applies its leadership a moment after the metadata shows it (as in Kafka): wait until it serves.
+  const leader = await client(brokers.get(leaderId)!);
+  await until('the leader serving the partition', async () => {
+    const res = await leader.send(ApiKey.ListOffsets, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
+    return res.topics[0].partitions[0].errorCode === ErrorCode.NONE ? true : undefined;
+  });
+  return { topicId: md.topicId, leaderId, leaderEpoch: md.p.leaderEpoch as number, followerIds: (md.p.replicaNodes as number[]).filter((id) => id !== leaderId) };
+}
+
+function produce(c: TestClient, topic: string, acks: number, timeoutMs = 5000) {
+  return c.send(ApiKey.Produce, 9, { acks, timeoutMs, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch('v') }] }] });
+}
+
+function replicaFetch(c: TestClient, topicId: Buffer, replicaId: number, replicaEpoch: bigint, currentLeaderEpoch: number) {
+  return c.send(ApiKey.Fetch, 15, {
+    replicaState: { replicaId, replicaEpoch },
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [],
+    rackId: '',
+  });
+}
+
+describe('a cluster refuses what Kafka refuses', () => {
+  it('answers NOT_LEADER_OR_FOLLOWER to a write sent to a follower, and the leader accepts it', async () => {
+    const brokers = await startBrokers(newPrefix(), [1, 2]);
+    const t = await replicatedTopic(brokers, 'to-follower');
+    const follower = await client(brokers.get(t.followerIds[0]!)!);
+    const res = await produce(follower, 'to-follower', 1);
+    expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const leader = await client(brokers.get(t.leaderId)!);
+    expect((await produce(leader, 'to-follower', -1)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+  });
+
+  it('answers FENCED_LEADER_EPOCH and UNKNOWN_LEADER_EPOCH to fetches with an older or newer leader epoch', async () => {
+    const brokers = await startBrokers(newPrefix(), [1, 2]);
+    const t = await replicatedTopic(brokers, 'epochs');
+    const leader = await client(brokers.get(t.leaderId)!);
+    const fetch = (currentLeaderEpoch: number) =>
+      leader.send(ApiKey.Fetch, 12, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: 'epochs', partitions: [{ partition: 0, currentLeaderEpoch, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+    expect((await fetch(t.leaderEpoch)).responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    expect((await fetch(t.leaderEpoch + 1)).responses[0].partitions[0].errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    if (t.leaderEpoch > 0) expect((await fetch(t.leaderEpoch - 1)).responses[0].partitions[0].errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    const listed = await leader.send(ApiKey.ListOffsets, 7, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: 'epochs', partitions: [{ partitionIndex: 0, currentLeaderEpoch: t.leaderEpoch + 5, timestamp: -1n }] }],
+    });
+    expect(listed.topics[0].partitions[0].errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+  });
+
+  it('refuses a replica fetch from a broker that is not a replica (UNKNOWN_LEADER_EPOCH with an epoch), and one from an older incarnation of a replica', async () => {
+    const brokers = await startBrokers(newPrefix(), [1, 2]);
+    const t = await replicatedTopic(brokers, 'strangers');
+    const leader = await client(brokers.get(t.leaderId)!);
+    // Kafka's followerReplicaOrThrow: UNKNOWN_LEADER_EPOCH when the request carries an epoch, else NOT_LEADER_OR_FOLLOWER.
+    const stranger = await replicaFetch(leader, t.topicId, 99, 1n, t.leaderEpoch);
+    expect(stranger.responses[0].partitions[0].errorCode).toBe(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    const strangerWithoutEpoch = await replicaFetch(leader, t.topicId, 99, 1n, -1);
+    expect(strangerWithoutEpoch.responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // The real follower fetches with its broker epoch (an etcd revision); once the leader has seen it (an acks=all
+    // write needs the follower's fetch), a lower one is an older incarnation (Kafka's Replica.updateFetchStateOrThrow).
+    expect((await produce(leader, 'strangers', -1)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    const stale = await replicaFetch(leader, t.topicId, t.followerIds[0]!, 1n, t.leaderEpoch);
+    expect(stale.responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  });
+
+  it('answers REQUEST_TIMED_OUT to acks=all while a follower in the ISR is stalled, then shrinks the ISR and accepts it', async () => {
+    const brokers = await startBrokers(newPrefix(), [1, 2]);
+    const t = await replicatedTopic(brokers, 'stalled');
+    const leaderBroker = brokers.get(t.leaderId)!;
+    // The follower's fetches (client id broker-<id>-fetcher-<leader>) are held by the leader.
+    leaderBroker.faults.add({ api: 'Fetch', clientId: `broker-${t.followerIds[0]}-fetcher-${t.leaderId}`, stall: true, durationMs: 8000 });
+    const leader = await client(leaderBroker);
+    const timedOut = await produce(leader, 'stalled', -1, 300);
+    expect(timedOut.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT);
+    // After replica.lag.time.max.ms the follower leaves the ISR; with min.insync.replicas 1 the write is accepted.
+    const accepted = await until('acks=all accepted with the shrunk ISR', async () => {
+      const res = await produce(leader, 'stalled', -1, 300);
+      return res.responses[0].partitionResponses[0].errorCode === ErrorCode.NONE ? res : undefined;
+    });
+    expect(accepted.responses[0].partitionResponses[0].baseOffset).toBeGreaterThanOrEqual(1n);
+  });
+
+  it('refuses to start a second live broker with a node id already registered', async () => {
+    const prefix = newPrefix();
+    await startBrokers(prefix, [1]);
+    const dup = await createBroker({ ...clusterOptions(prefix, 1), brokerSessionTimeoutMs: 1000, brokerHeartbeatIntervalMs: 200 });
+    const err = await dup.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BrokerError);
+    expect((err as BrokerError).code).toBe('DUPLICATE_BROKER_REGISTRATION');
+    expect((err as Error).message).toMatch(/node id 1/);
+  });
+
+  it('fails to start with ETCD_UNREACHABLE naming the endpoint when etcd does not answer', async () => {
+    const broker = await createBroker({ ...clusterOptions(newPrefix(), 1), etcd: 'http://127.0.0.1:1' });
+    const started = Date.now();
+    const err = await broker.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BrokerError);
+    expect((err as BrokerError).code).toBe('ETCD_UNREACHABLE');
+    expect((err as Error).message).toContain('http://127.0.0.1:1');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('keeps accepting writes while etcd is unreachable until its lease would have expired, then refuses them', async () => {
+    const brokers = await startBrokers(newPrefix(), [1]);
+    const broker = brokers.get(1)!;
+    const c = await client(broker);
+    const created = await c.send(ApiKey.CreateTopics, 5, { topics: [{ name: 'lonely', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    await until('a leader', async () => ((await produce(c, 'lonely', 1)).responses[0].partitionResponses[0].errorCode === ErrorCode.NONE ? true : undefined));
+    etcd.pause();
+    try {
+      expect((await produce(c, 'lonely', 1)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+      const refused = await until('writes refused once fenced', async () => {
+        const code = (await produce(c, 'lonely', 1)).responses[0].partitionResponses[0].errorCode;
+        return code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? code : undefined;
+      });
+      expect(refused).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    } finally {
+      etcd.resume();
+    }
+    // Registered again once etcd answers: writes are accepted again.
+    await until('writes accepted after etcd is back', async () => ((await produce(c, 'lonely', 1)).responses[0].partitionResponses[0].errorCode === ErrorCode.NONE ? true : undefined), 20_000);
+  });
+});

@@ -1,0 +1,202 @@
+// Three brokers in this process joined through a real etcd: topics created through any broker, replication to
+// followers, acks=all waiting for the ISR, min.insync.replicas, leader failover on a clean stop and on a lost
+// lease, a follower catching up, and the replicas' logs byte-for-byte equal at the end.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { createBroker, type Broker } from '../../src/broker.js';
+import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
+import { captureLogger, newPrefix } from './cluster-harness.js';
+
+let etcd: EtcdServer;
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+afterAll(async () => {
+  await etcd?.stop();
+});
+
+interface Cluster {
+  brokers: Map<number, Broker>;
+  prefix: string;
+  start(nodeId: number): Promise<Broker>;
+  bootstrap(): string[];
+  close(): Promise<void>;
+}
+
+const log = captureLogger();
+
+async function startCluster(nodeIds: number[]): Promise<Cluster> {
+  const prefix = newPrefix();
+  const brokers = new Map<number, Broker>();
+  const dataDirs = new Map<number, string>();
+  const cluster: Cluster = {
+    brokers,
+    prefix,
+    async start(nodeId) {
+      const broker = await createBroker({
+        nodeId,
+        port: 0,
+        etcd: etcd.endpoint,
+        etcdPrefix: prefix,
+        brokerSessionTimeoutMs: 3000,
+        brokerHeartbeatIntervalMs: 500,
+        replicaLagTimeMaxMs: 3000,
+        replicaFetchWaitMaxMs: 200,
+        replicaFetchBackoffMs: 100,
+        offsetsTopicReplicationFactor: 3,
+        transactionStateLogReplicationFactor: 3,
+        logger: log.logger,
+        ...(dataDirs.has(nodeId) ? { dataDir: dataDirs.get(nodeId) } : {}),
+      });
+      await broker.start();
+      brokers.set(nodeId, broker);
+      return broker;
+    },
+    bootstrap() {
+      return [...brokers.values()].map((b) => b.bootstrap);
+    },
+    async close() {
+      await Promise.all([...brokers.values()].map((b) => b.close()));
+      brokers.clear();
+    },
+  };
+  await Promise.all(nodeIds.map((id) => cluster.start(id)));
+  return cluster;
+}
+
+function kafkaFor(cluster: Cluster): Kafka {
+  return new Kafka({ clientId: 'cluster-test', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function partitionMetadata(admin: Admin, topic: string) {
+  const md = await admin.fetchTopicMetadata({ topics: [topic] });
+  return md.topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId);
+}
+
+describe('a three-broker cluster in one process', () => {
+  let cluster: Cluster | undefined;
+  let admin: Admin | undefined;
+  let producer: Producer | undefined;
+  afterEach(async () => {
+    await producer?.disconnect().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
+    await cluster?.close();
+    producer = undefined;
+    admin = undefined;
+    cluster = undefined;
+  });
+
+  it('lists every broker and the controller, places RF=3 replicas, and replicates acks=all writes to every replica', async () => {
+    cluster = await startCluster([1, 2, 3]);
+    const kafka = kafkaFor(cluster);
+    admin = kafka.admin();
+    await admin.connect();
+    const described = await admin.describeCluster();
+    expect(described.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
+    expect([1, 2, 3]).toContain(described.controller);
+
+    expect(await admin.createTopics({ topics: [{ topic: 'replicated', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true })).toBe(true);
+    const partitions = await partitionMetadata(admin, 'replicated');
+    expect(partitions).toHaveLength(3);
+    for (const p of partitions) {
+      expect([...p.replicas].sort()).toEqual([1, 2, 3]);
+      expect([...p.isr].sort()).toEqual([1, 2, 3]);
+    }
+    // Leaders spread over the brokers.
+    expect(new Set(partitions.map((p) => p.leader)).size).toBe(3);
+
+    producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    for (let i = 0; i < 30; i++) {
+      const [result] = await producer.send({ topic: 'replicated', acks: -1, messages: [{ key: `k${i}`, value: `v${i}`, partition: i % 3 }] });
+      expect(result!.errorCode).toBe(0);
+    }
+    // acks=all answered: every replica has every record, the same bytes at the same offsets.
+    for (let p = 0; p < 3; p++) {
+      const expected = Array.from({ length: 10 }, (_, j) => `v${j * 3 + p}`);
+      for (const broker of cluster.brokers.values()) {
+        const records = await waitFor(`partition ${p} on a replica`, async () => {
+          const r = await broker.records('replicated', p).catch(() => undefined);
+          return r !== undefined && r.length === 10 ? r : undefined;
+        });
+        expect(records.map((r) => r.value?.toString())).toEqual(expected);
+        expect(records.map((r) => r.offset)).toEqual(expected.map((_, j) => BigInt(j)));
+      }
+    }
+  });
+
+  it('moves leadership off a broker that stops cleanly, keeps acknowledged records, and lets it catch up when it returns', async () => {
+    cluster = await startCluster([1, 2, 3]);
+    const kafka = kafkaFor(cluster);
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'failover', numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+    producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    for (let i = 0; i < 10; i++) await producer.send({ topic: 'failover', acks: -1, messages: [{ value: `before-${i}` }] });
+
+    const [before] = await partitionMetadata(admin, 'failover');
+    const oldLeader = before!.leader;
+    await cluster.brokers.get(oldLeader)!.close();
+    cluster.brokers.delete(oldLeader);
+
+    const after = await waitFor('a new leader', async () => {
+      const [p] = await partitionMetadata(admin!, 'failover').catch(() => [undefined]);
+      return p !== undefined && p.leader !== oldLeader && p.leader >= 0 ? p : undefined;
+    });
+    expect(after.isr).not.toContain(oldLeader);
+    for (let i = 0; i < 10; i++) await producer.send({ topic: 'failover', acks: -1, messages: [{ value: `after-${i}` }] });
+
+    // The old leader comes back as a follower, catches up and rejoins the ISR.
+    await cluster.start(oldLeader);
+    await waitFor('the returning broker back in the ISR', async () => {
+      const [p] = await partitionMetadata(admin!, 'failover');
+      return p!.isr.includes(oldLeader) ? p : undefined;
+    }, 20_000);
+    const expected = [...Array.from({ length: 10 }, (_, i) => `before-${i}`), ...Array.from({ length: 10 }, (_, i) => `after-${i}`)];
+    for (const broker of cluster.brokers.values()) {
+      const records = await waitFor('every record on every replica', async () => {
+        const r = await broker.records('failover', 0).catch(() => undefined);
+        return r !== undefined && r.length === expected.length ? r : undefined;
+      });
+      expect(records.map((r) => r.value?.toString())).toEqual(expected);
+    }
+  });
+
+  it('answers NOT_ENOUGH_REPLICAS to acks=all when the ISR is below min.insync.replicas, and accepts acks=1', async () => {
+    cluster = await startCluster([1, 2]);
+    const kafka = kafkaFor(cluster);
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'min-isr', numPartitions: 1, replicationFactor: 2, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+    const [p] = await partitionMetadata(admin, 'min-isr');
+    const follower = p!.replicas.find((id) => id !== p!.leader)!;
+    await cluster.brokers.get(follower)!.close();
+    cluster.brokers.delete(follower);
+    await waitFor('the ISR to shrink to the leader', async () => {
+      const [q] = await partitionMetadata(admin!, 'min-isr');
+      return q!.isr.length === 1 ? q : undefined;
+    });
+    producer = kafkaFor(cluster).producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await producer.connect();
+    // NOT_ENOUGH_REPLICAS is retriable: kafkajs gives up after its retries with that cause.
+    const refused = await producer.send({ topic: 'min-isr', acks: -1, messages: [{ value: 'refused' }] }).then(
+      () => undefined,
+      (err: { cause?: { type?: string } }) => err,
+    );
+    expect(refused?.cause?.type).toBe('NOT_ENOUGH_REPLICAS');
+    expect((await cluster.brokers.get(p!.leader)!.records('min-isr', 0)).map((r) => r.value?.toString())).toEqual([]);
+    const [ok] = await producer.send({ topic: 'min-isr', acks: 1, messages: [{ value: 'accepted' }] });
+    expect(ok!.errorCode).toBe(0);
+  });
+});
