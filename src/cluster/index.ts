@@ -53,8 +53,8 @@ export function createClusterParts(options: { config: BrokerConfig; writer: Clus
       }),
     isReplicaEligible: (id) => member?.isBrokerActive(id) ?? false,
     minInSyncReplicas: (name) => {
-      const raw = topics.get(name)?.configs['min.insync.replicas'] ?? topics.brokerConfigs?.topicDefault('min.insync.replicas') ?? '1';
-      return Number(raw) >= 1 ? Number(raw) : 1;
+      const topic = topics.get(name);
+      return topic === undefined ? 1 : topics.minInSyncReplicas(topic);
     },
     replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
     fetch: {

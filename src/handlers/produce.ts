@@ -61,7 +61,6 @@ import {
 import { ATTRIBUTES_OFFSET, isTransactional } from '../protocol/records/batch.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler, RequestContext } from './types.js';
-import type { TopicInfo } from '../metadata/topic-registry.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { lookupLeaderLog, partitionErrorCode } from './partition-lookup.js';
 import { upConvertMessageSet } from '../protocol/records/legacy/up-convert.js';
@@ -129,7 +128,8 @@ async function producePartition(
     log = leaderLog.log;
     const leader = leaderLog.leader;
     // Cluster: acks=all needs min.insync.replicas in the ISR before anything is appended (Partition.appendRecordsToLeader).
-    if (leader !== undefined && acks === -1) leader.checkEnoughReplicas(minInSyncReplicas(broker, topic!));
+    const minIsr = leader !== undefined && acks === -1 ? broker.topics.minInSyncReplicas(topic!) : 0;
+    if (leader !== undefined && acks === -1) leader.checkEnoughReplicas(minIsr);
     if (checkFormatForVersion(records, ctx.apiVersion)) {
       // Legacy formats: up-converted, then the v2 path below on the converted batch.
       const converted = await upConvertMessageSet(records!, {
@@ -150,7 +150,7 @@ async function producePartition(
     const result = await log.append(records!, header, { durable });
     // Cluster, acks=all: answered once every ISR member has the batch (the HW passed it), or REQUEST_TIMED_OUT after
     // the request's timeoutMs (Kafka's DelayedProduce).
-    if (leader !== undefined && acks === -1) await leader.waitForHighWatermark(result.lastOffset, timeoutMs, minInSyncReplicas(broker, topic!));
+    if (leader !== undefined && acks === -1) await leader.waitForHighWatermark(result.lastOffset, timeoutMs, minIsr);
     broker.metrics?.appended(topicName, header.recordCount, records!.length);
     return {
       index,
@@ -181,13 +181,6 @@ async function producePartition(
     }
     return partitionError(index, code, err instanceof KafkaError ? err.message : null);
   }
-}
-
-/** The topic's min.insync.replicas, else the broker default (a topic config default, dynamic or static). */
-function minInSyncReplicas(broker: RequestContext['broker'], topic: TopicInfo): number {
-  const raw = topic.configs['min.insync.replicas'] ?? broker.topics.brokerConfigs?.topicDefault('min.insync.replicas') ?? '1';
-  const value = Number(raw);
-  return Number.isInteger(value) && value >= 1 ? value : 1;
 }
 
 /** Produce errors from producer state: Kafka answers them with the partition's logStartOffset. */

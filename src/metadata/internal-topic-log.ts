@@ -173,10 +173,7 @@ export interface InternalTopicLeaders {
 export function replicatedInternalWrites(leaders: InternalTopicLeaders, topics: TopicRegistry, timeoutMs: number): InternalTopicReplication {
   return {
     leaderFor: (topic, partition) => leaders.leaderOf(topic, partition, undefined, true),
-    minInSyncReplicas: (topic) => {
-      const value = Number(topic.configs['min.insync.replicas'] ?? topics.brokerConfigs?.topicDefault('min.insync.replicas') ?? '1');
-      return Number.isInteger(value) && value >= 1 ? value : 1;
-    },
+    minInSyncReplicas: (topic) => topics.minInSyncReplicas(topic),
     timeoutMs,
   };
 }

@@ -733,6 +733,15 @@ export class TopicRegistry {
     this.partitionTotal -= topic.partitions;
   }
 
+  /**
+   * The topic's effective min.insync.replicas: its own config, else the broker default (dynamic or static), else 1.
+   * One rule for Produce's acks=all, the coordinators' replicated writes and the UnderMinIsr gauge.
+   */
+  minInSyncReplicas(topic: TopicInfo): number {
+    const value = Number(topic.configs['min.insync.replicas'] ?? this.options.brokerConfigs?.topicDefault('min.insync.replicas') ?? '1');
+    return Number.isInteger(value) && value >= 1 ? value : 1;
+  }
+
   /** True in cluster mode (topics live in the cluster metadata). */
   get isClustered(): boolean {
     return this.options.cluster !== undefined;
