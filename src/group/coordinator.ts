@@ -227,27 +227,41 @@ export class GroupCoordinator {
         now: this.now,
         write: async (groupId, records, conversion) => {
           // A conversion changes the classic group in the same write, in Kafka's record order: the classic
-          // tombstone before the consumer group records (upgrade), the classic metadata after its tombstones (downgrade).
+          // tombstone before the consumer group records (upgrade), the classic metadata after its tombstones
+          // (downgrade). When the write fails the classic side is undone with it, as the consumer group's is.
           const out: StoreRecord[] = [];
+          const classic = this.groups.get(groupId);
           if (conversion?.kind === 'upgrade') {
             out.push({ type: 'group-delete', groupId });
-            this.groups.get(groupId)?.releaseMembersForUpgrade();
+            classic?.answerWaitingMembersForUpgrade();
           }
           for (const record of records) out.push({ type: 'consumer-group', record });
+          let downgradedInto: Group | undefined;
           if (conversion?.kind === 'downgrade') {
-            const group = this.groups.get(groupId) ?? this.createGroup(groupId);
-            out.push({ type: 'group', value: group.adoptDowngradedMembers(conversion.group.generationId, conversion.group.members) });
-            this.log.info({ groupId, generationId: conversion.group.generationId, members: conversion.group.members.length }, 'consumer group downgraded to a classic group');
+            downgradedInto = classic ?? this.createGroup(groupId);
+            const { generationId, members, rebalance } = conversion.group;
+            out.push({ type: 'group', value: downgradedInto.adoptDowngradedMembers(generationId, members, rebalance) });
+            this.log.info({ groupId, generationId, members: members.length }, 'consumer group downgraded to a classic group');
           }
           try {
             await this.store!.append(out);
-            return ErrorCode.NONE;
           } catch (err) {
+            downgradedInto?.dropAllMembers();
             return this.writeErrorCode(err);
           }
+          if (conversion?.kind === 'upgrade') classic?.dropAllMembers();
+          return ErrorCode.NONE;
         },
         onGroupCreated: (groupId) => {
           if (!this.groups.has(groupId)) this.createGroup(groupId);
+        },
+        onGroupRolledBack: (groupId) => {
+          // The placeholder made by onGroupCreated goes when nothing else uses it (no offsets, no classic members).
+          const placeholder = this.groups.get(groupId);
+          if (placeholder !== undefined && placeholder.is('Empty') && placeholder.size === 0 && placeholder.protocolType === null && !placeholder.hasOffsets) {
+            placeholder.markDead();
+            this.groups.delete(groupId);
+          }
         },
       },
     );

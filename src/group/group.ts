@@ -945,17 +945,25 @@ export class Group {
   // ---- KIP-848 conversions (consumer-group/classic-members.ts) --------------------------------------------------
 
   /**
-   * Online upgrade to a consumer group (Kafka's convertToConsumerGroup): the members now belong to the consumer group;
-   * waiting JoinGroup and SyncGroup answers get REBALANCE_IN_PROGRESS, so the clients rejoin there. This object stays
-   * as the holder of the group's committed offsets, Empty without a protocol, as for every consumer group. Not a
-   * transition of the classic state machine: the classic group ends here (Kafka drops the object).
+   * Online upgrade to a consumer group, before its write (Kafka's convertToConsumerGroup): waiting JoinGroup and
+   * SyncGroup answers get REBALANCE_IN_PROGRESS, so the clients rejoin (in the consumer group when the write
+   * succeeds; in this group, which keeps its members, when it fails).
    */
-  releaseMembersForUpgrade(): void {
+  answerWaitingMembersForUpgrade(): void {
     for (const m of this.members.values()) {
       this.maybeInvokeJoinCallback(m, joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
       this.maybeInvokeSyncCallback(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
-      m.clearSessionTimer();
     }
+  }
+
+  /**
+   * The members now belong to the consumer group (its upgrade was written), or a downgrade into this group failed
+   * to be written: every member and timer goes. This object stays as the holder of the group's committed offsets,
+   * Empty without a protocol, as for every consumer group. Not a transition of the classic state machine: the
+   * classic group ends here (Kafka drops the object).
+   */
+  dropAllMembers(): void {
+    for (const m of this.members.values()) m.clearSessionTimer();
     this.clearJoinTimer();
     this.clearSyncExpiration();
     for (const timer of this.pendingMembers.values()) clearTimeout(timer);
@@ -975,9 +983,15 @@ export class Group {
   /**
    * Online downgrade from a consumer group (Kafka's convertToClassicGroup + ClassicGroup.fromConsumerGroup): the
    * consumer group's classic members form this group, Stable at `generationId` with the given assignments (the first
-   * member leads), then a rebalance starts so they rejoin. Returns the metadata to write, taken while Stable.
+   * member leads), then a rebalance starts so they rejoin, unless the downgrade came from a static member replacing
+   * the last consumer-protocol one (`rebalance` false: it takes over that member's assignment and the group stays
+   * Stable). Returns the metadata to write, taken while Stable.
    */
-  adoptDowngradedMembers(generationId: number, members: ReadonlyArray<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; rebalanceTimeoutMs: number; sessionTimeoutMs: number; protocols: MemberProtocol[]; assignment: Buffer }>): StoredGroup {
+  adoptDowngradedMembers(
+    generationId: number,
+    members: ReadonlyArray<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; rebalanceTimeoutMs: number; sessionTimeoutMs: number; protocols: MemberProtocol[]; assignment: Buffer }>,
+    rebalance = true,
+  ): StoredGroup {
     this.generationId = generationId;
     this.protocolType = CONSUMER_PROTOCOL_TYPE;
     this.leaderId = null;
@@ -994,7 +1008,7 @@ export class Group {
     this.state = 'Stable';
     this.currentStateTimestampMs = this.hooks.now();
     const stored = this.toStored(new Map());
-    this.prepareRebalance(`Downgrade group ${this.groupId} from consumer to classic.`);
+    if (rebalance) this.prepareRebalance(`Downgrade group ${this.groupId} from consumer to classic.`);
     return stored;
   }
 

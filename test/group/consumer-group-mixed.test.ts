@@ -300,3 +300,104 @@ describe('a mixed group across a restart', () => {
     expect(b.errorCode).toBe(ErrorCode.NONE);
   });
 });
+
+/** Classic Heartbeat every 100 ms until it answers `code` (or 3 s pass); returns the last answer. */
+async function heartbeatUntil(c: TestClient, groupId: string, memberId: string, generationId: number, code: number): Promise<number> {
+  const deadline = Date.now() + 3000;
+  let last = await classicHeartbeat(c, groupId, memberId, generationId);
+  while (last !== code && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 100));
+    last = await classicHeartbeat(c, groupId, memberId, generationId);
+  }
+  return last;
+}
+
+async function consumerGroupMembers(c: TestClient, groupId: string): Promise<string[]> {
+  return (await c.send(ApiKey.ConsumerGroupDescribe, 0, { groupIds: [groupId] })).groups[0].members.map((m: any) => m.memberId).sort();
+}
+
+/** JoinGroup v5 of a classic member with its own timeouts (MEMBER_ID_REQUIRED handled). */
+async function timedClassicJoin(c: TestClient, groupId: string, rebalanceTimeoutMs: number, memberId = ''): Promise<any> {
+  const fields = { groupId, sessionTimeoutMs: 30000, rebalanceTimeoutMs, protocolType: 'consumer', protocols: protocols(['mix']) };
+  const first = await c.send(ApiKey.JoinGroup, 5, { ...fields, memberId });
+  if (first.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) return first;
+  return c.send(ApiKey.JoinGroup, 5, { ...fields, memberId: first.memberId });
+}
+
+describe("classic members' join and sync timeouts (Kafka 4.0: their rebalance timeout)", () => {
+  it('a member that never sends SyncGroup after its JoinGroup is fenced; one that syncs stays while its session lives', async () => {
+    const c = await start();
+    await tb!.broker.createTopic('mix', { partitions: 2 });
+    for (const groupId of ['g-nosync', 'g-sync']) {
+      const b = await cghb(c, { groupId, memberId: 'b', memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['mix'], topicPartitions: [] });
+      expect(b.errorCode).toBe(ErrorCode.NONE);
+    }
+    const silent = await timedClassicJoin(c, 'g-nosync', 300);
+    const prompt = await timedClassicJoin(c, 'g-sync', 300);
+    expect((await syncGroup(c, 'g-sync', prompt)).errorCode).toBe(ErrorCode.NONE);
+
+    // Heartbeats keep both sessions alive; only the member that never synced is fenced after 300 ms.
+    expect(await heartbeatUntil(c, 'g-nosync', silent.memberId, silent.generationId, ErrorCode.UNKNOWN_MEMBER_ID)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await consumerGroupMembers(c, 'g-nosync')).toEqual(['b']);
+    // The prompt member waits for b's partitions (nothing to rejoin for): NONE throughout, and it is still there.
+    expect(await heartbeatUntil(c, 'g-sync', prompt.memberId, prompt.generationId, ErrorCode.UNKNOWN_MEMBER_ID)).toBe(ErrorCode.NONE);
+    expect(await consumerGroupMembers(c, 'g-sync')).toEqual(['b', prompt.memberId].sort());
+  });
+
+  it('a member told to rejoin that does not send JoinGroup within its rebalance timeout is fenced; one that rejoins stays', async () => {
+    const c = await start();
+    await tb!.broker.createTopic('mix', { partitions: 2 });
+    const joined: Record<string, any> = {};
+    for (const groupId of ['g-norejoin', 'g-rejoin']) {
+      await cghb(c, { groupId, memberId: 'b', memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['mix'], topicPartitions: [] });
+      joined[groupId] = await timedClassicJoin(c, groupId, 300);
+      expect((await syncGroup(c, groupId, joined[groupId])).errorCode).toBe(ErrorCode.NONE);
+      // A new consumer-protocol member bumps the group epoch: the classic member must rejoin.
+      await cghb(c, { groupId, memberId: 'c', memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['mix'], topicPartitions: [] });
+      expect(await classicHeartbeat(c, groupId, joined[groupId].memberId, joined[groupId].generationId)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    }
+    const stale = joined['g-norejoin'];
+    expect(await heartbeatUntil(c, 'g-norejoin', stale.memberId, stale.generationId, ErrorCode.UNKNOWN_MEMBER_ID)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await consumerGroupMembers(c, 'g-norejoin')).toEqual(['b', 'c']);
+
+    const rejoined = await timedClassicJoin(c, 'g-rejoin', 300, joined['g-rejoin'].memberId);
+    expect(rejoined.errorCode).toBe(ErrorCode.NONE);
+    expect((await syncGroup(c, 'g-rejoin', rejoined)).errorCode).toBe(ErrorCode.NONE);
+    expect(await heartbeatUntil(c, 'g-rejoin', rejoined.memberId, rejoined.generationId, ErrorCode.UNKNOWN_MEMBER_ID)).not.toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await consumerGroupMembers(c, 'g-rejoin')).toEqual(['b', 'c', rejoined.memberId].sort());
+  });
+});
+
+describe('online downgrade by static member replacement', () => {
+  it('a classic static member replacing the last consumer-protocol member downgrades the group, takes its partitions, no rebalance', async () => {
+    const c = await start();
+    await tb!.broker.createTopic('mix', { partitions: 2 });
+    const b = await cghb(c, { groupId: 'g-replace', memberId: 'b', instanceId: 'instance-b', memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['mix'], topicPartitions: [] });
+    expect(cgPartitions(b.assignment)).toEqual([0, 1]);
+    const x = await classicJoin(c, 'g-replace', ['mix']);
+    expect((await syncGroup(c, 'g-replace', x)).errorCode).toBe(ErrorCode.NONE);
+
+    // b leaves for a moment as a static member (epoch -2), and comes back as a classic client with the same instance.
+    expect((await cghb(c, { groupId: 'g-replace', memberId: 'b', instanceId: 'instance-b', memberEpoch: -2 })).errorCode).toBe(ErrorCode.NONE);
+    const replacement = await c.send(ApiKey.JoinGroup, 5, {
+      groupId: 'g-replace', sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId: '', groupInstanceId: 'instance-b', protocolType: 'consumer', protocols: protocols(['mix']),
+    });
+    expect(replacement.errorCode).toBe(ErrorCode.NONE);
+    expect(replacement.memberId).not.toBe('b');
+
+    expect(await listed(c)).toEqual([{ groupId: 'g-replace', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' }]);
+    expect((await c.send(ApiKey.ConsumerGroupDescribe, 0, { groupIds: ['g-replace'] })).groups[0].errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
+    const d = (await c.send(ApiKey.DescribeGroups, 5, { groups: ['g-replace'], includeAuthorizedOperations: false })).groups[0];
+    expect(d.members.map((m: any) => m.memberId).sort()).toEqual([replacement.memberId, x.memberId].sort());
+    // The replacement syncs into b's target partitions (x's JoinGroup gave x one of them), x into its own; the
+    // group carries on at its generation without a rebalance.
+    const synced = await c.send(ApiKey.SyncGroup, 5, { groupId: 'g-replace', generationId: replacement.generationId, memberId: replacement.memberId, groupInstanceId: 'instance-b', protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    expect(synced.errorCode).toBe(ErrorCode.NONE);
+    const xSynced = await syncGroup(c, 'g-replace', { ...x, generationId: replacement.generationId });
+    expect(xSynced.errorCode).toBe(ErrorCode.NONE);
+    expect(syncedPartitions(synced, 'mix')).toHaveLength(1);
+    expect([...syncedPartitions(synced, 'mix'), ...syncedPartitions(xSynced, 'mix')].sort()).toEqual([0, 1]);
+    expect(await classicHeartbeat(c, 'g-replace', x.memberId, replacement.generationId)).toBe(ErrorCode.NONE);
+    expect(await classicHeartbeat(c, 'g-replace', replacement.memberId, replacement.generationId)).toBe(ErrorCode.NONE);
+  });
+});

@@ -31,11 +31,13 @@
 // - downgrade: the last consumer-protocol member leaving (or fenced) while classic members remain
 //   (manager.ts fenceMemberChange): the classic group is rebuilt Stable at the group epoch from the classic members
 //   with their target assignments and starts a rebalance.
-// Deliberate differences from Kafka: a classic member that does not rejoin or sync after REBALANCE_IN_PROGRESS is
-// removed by its session timeout only (Kafka also arms join and sync timeouts of its rebalance timeout); a static
-// classic member replacing the last consumer-protocol static member does not downgrade the group
-// (validateOnlineDowngradeWithReplacedMemberId); the consumer group's regex subscriptions of classic members do
-// not exist (classic members subscribe by name, as in Kafka).
+// - downgrade by replacement: a classic static member whose JoinGroup replaces the last consumer-protocol member
+//   (validateOnlineDowngradeWithReplacedMemberId): the classic group takes the other members and the joining one
+//   with the replaced member's assignment, and stays Stable (no rebalance).
+// Timeouts of classic members, of their rebalance timeout as Kafka's: told to rejoin (REBALANCE_IN_PROGRESS from
+// Heartbeat or SyncGroup), a member must send JoinGroup in time (join timeout, armed if absent); after JoinGroup it
+// must send SyncGroup in time (sync timeout); either expiring fences it like a session timeout.
+// Classic members subscribe by name (no regex subscriptions), as in Kafka.
 import { randomBytes } from 'node:crypto';
 import { KafkaError } from '../../errors.js';
 import type { TopicRegistry } from '../../metadata/topic-registry.js';
@@ -46,7 +48,7 @@ import { joinError, syncError, type JoinResult, type MemberProtocol, type SyncRe
 import { assignmentFrom, EMPTY_ASSIGNMENT, topicIdBuffer, type Assignment } from './assignment.js';
 import { ConsumerGroup } from './consumer-group.js';
 import { consumerProtocolVersion, decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, encodeConsumerProtocolAssignment } from './embedded-protocol.js';
-import type { ConsumerGroupManager } from './manager.js';
+import type { ClassicGroupConversion, ConsumerGroupManager } from './manager.js';
 import { MemberState, sortedTopicNames, usesClassicProtocol, type ConsumerGroupMember } from './member.js';
 import type { ConsumerGroupRecord } from './records.js';
 
@@ -69,6 +71,8 @@ export interface ClassicGroupView {
 /** A classic group rebuilt from a consumer group's classic members (the downgrade). */
 export interface DowngradedGroup {
   generationId: number;
+  /** false when a static member replacing the last consumer-protocol member triggered it: no rebalance. */
+  rebalance: boolean;
   members: Array<{
     memberId: string;
     groupInstanceId: string | null;
@@ -172,11 +176,14 @@ function serializeAssignment(member: ConsumerGroupMember, a: Assignment, topics:
   return encodeConsumerProtocolAssignment(version, assignmentToNames(a, topics));
 }
 
-/** Kafka's ClassicGroup.fromConsumerGroup: every member but the leaving one, with its target assignment. */
-export function classicGroupFromConsumer(group: ConsumerGroup, leavingMemberId: string, topics: TopicRegistry): DowngradedGroup {
+/**
+ * Kafka's ClassicGroup.fromConsumerGroup: every member but the leaving one, with its target assignment; a joining
+ * static member (the downgrade by replacement) takes the leaving member's assignment and no rebalance follows.
+ */
+export function classicGroupFromConsumer(group: ConsumerGroup, leavingMemberId: string, topics: TopicRegistry, joining?: ConsumerGroupMember): DowngradedGroup {
   const members: DowngradedGroup['members'] = [];
-  for (const m of group.members.values()) {
-    if (m.memberId === leavingMemberId || m.classicMemberMetadata === null) continue;
+  const add = (m: ConsumerGroupMember, assignmentOf: string): void => {
+    if (m.classicMemberMetadata === null) return;
     members.push({
       memberId: m.memberId,
       groupInstanceId: m.instanceId,
@@ -185,10 +192,12 @@ export function classicGroupFromConsumer(group: ConsumerGroup, leavingMemberId: 
       rebalanceTimeoutMs: m.rebalanceTimeoutMs,
       sessionTimeoutMs: m.classicMemberMetadata.sessionTimeoutMs,
       protocols: m.classicMemberMetadata.supportedProtocols.map((p) => ({ name: p.name, metadata: p.metadata })),
-      assignment: serializeAssignment(m, group.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT, topics),
+      assignment: serializeAssignment(m, group.targetAssignment.get(assignmentOf) ?? EMPTY_ASSIGNMENT, topics),
     });
-  }
-  return { generationId: group.groupEpoch, members };
+  };
+  for (const m of group.members.values()) if (m.memberId !== leavingMemberId && m.memberId !== joining?.memberId) add(m, m.memberId);
+  if (joining !== undefined) add(joining, leavingMemberId);
+  return { generationId: group.groupEpoch, rebalance: joining === undefined, members };
 }
 
 /** Kafka's ConsumerGroup.supportsClassicProtocols. */
@@ -270,9 +279,22 @@ export class ClassicMembers {
       if (err instanceof KafkaError) return joinError(p.memberId, err.errorCode);
       throw err;
     }
-    const code = await this.manager.apply(group, records);
+    // Kafka's step 4: a static member replacing the last consumer-protocol member downgrades the group; it takes
+    // over that member's assignment in the classic group, which stays Stable (convertToClassicGroup).
+    const replacedMemberId = group.staticMemberId(p.groupInstanceId);
+    let conversion: ClassicGroupConversion | undefined;
+    if (replacedMemberId !== undefined && replacedMemberId !== reconciled.memberId && this.manager.canDowngradeReplacing(group, replacedMemberId)) {
+      conversion = { kind: 'downgrade', group: classicGroupFromConsumer(group, replacedMemberId, this.topics, reconciled) };
+      records.push(...group.tombstoneRecords({ leavingMemberId: replacedMemberId, joiningMemberId: reconciled.memberId }));
+    }
+    const code = await this.manager.apply(group, records, { conversion });
     if (code !== ErrorCode.NONE) return joinError(p.memberId, code);
-    this.manager.scheduleSessionTimeout(groupId, reconciled.memberId, p.sessionTimeoutMs);
+    this.manager.cancelJoinTimeout(groupId, reconciled.memberId);
+    if (conversion === undefined) {
+      // Still a consumer group: the member's session, and SyncGroup due within its rebalance timeout.
+      this.manager.scheduleSessionTimeout(groupId, reconciled.memberId, p.sessionTimeoutMs);
+      this.manager.scheduleSyncTimeout(groupId, reconciled.memberId, reconciled.rebalanceTimeoutMs);
+    }
     return {
       errorCode: ErrorCode.NONE,
       generationId: reconciled.memberEpoch,
@@ -297,12 +319,14 @@ export class ClassicMembers {
         throw new KafkaError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, `The protocol of member ${member.memberId}'s request is not the one returned in the join response.`);
       }
       if (group.groupEpoch > member.memberEpoch && member.state !== MemberState.UNREVOKED_PARTITIONS) {
+        this.manager.scheduleJoinTimeoutIfAbsent(group.groupId, member.memberId, member.rebalanceTimeoutMs);
         throw new KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, `A new rebalance is triggered in group ${group.groupId} and member ${member.memberId} should rejoin to catch up.`);
       }
     } catch (err) {
       if (err instanceof KafkaError) return syncError(err.errorCode);
       throw err;
     }
+    this.manager.cancelSyncTimeout(group.groupId, member.memberId);
     this.manager.scheduleSessionTimeout(group.groupId, member.memberId, member.classicMemberMetadata!.sessionTimeoutMs);
     return { errorCode: ErrorCode.NONE, protocolType: p.protocolType, protocolName: p.protocolName, assignment: serializeAssignment(member, member.assignedPartitions, this.topics) };
   }
@@ -322,7 +346,9 @@ export class ClassicMembers {
       member.memberEpoch < group.groupEpoch ||
       member.state === MemberState.UNREVOKED_PARTITIONS ||
       (member.state === MemberState.UNRELEASED_PARTITIONS && !waitingOnUnreleasedPartition(group, member));
-    return mustRejoin ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
+    if (!mustRejoin) return ErrorCode.NONE;
+    this.manager.scheduleJoinTimeoutIfAbsent(group.groupId, member.memberId, member.rebalanceTimeoutMs);
+    return ErrorCode.REBALANCE_IN_PROGRESS;
   }
 
   /** Kafka's classicGroupLeaveToConsumerGroup: per-member codes; the leaving members' records and one epoch bump. */

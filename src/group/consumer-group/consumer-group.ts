@@ -22,6 +22,24 @@ export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable
 
 export const CONSUMER_GROUP_STATES: readonly ConsumerGroupState[] = ['Empty', 'Assigning', 'Reconciling', 'Stable', 'Dead'];
 
+/** Everything replay changes (ConsumerGroup.snapshot). */
+export interface ConsumerGroupSnapshot {
+  readonly groupEpoch: number;
+  readonly assignmentEpoch: number;
+  readonly state: ConsumerGroupState;
+  readonly members: ReadonlyMap<string, ConsumerGroupMember>;
+  readonly staticMembers: ReadonlyMap<string, string>;
+  readonly targetAssignment: ReadonlyMap<string, Assignment>;
+  readonly subscriptionMetadata: ReadonlyMap<string, SubscribedTopicMetadata>;
+  readonly partitionEpochs: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  readonly currentStateTimestampMs: number;
+}
+
+function replaceMap<K, V>(target: Map<K, V>, source: ReadonlyMap<K, V>): void {
+  target.clear();
+  for (const [k, v] of source) target.set(k, v);
+}
+
 export class ConsumerGroup {
   groupEpoch = 0;
   assignmentEpoch = 0;
@@ -196,14 +214,51 @@ export class ConsumerGroup {
     this.state = 'Dead';
   }
 
-  /** Tombstones for every record of the group, in Kafka's order (ConsumerGroup.createGroupTombstoneRecords). */
-  tombstoneRecords(): ConsumerGroupRecord[] {
+  /**
+   * A copy of the whole state, for rolling back changes whose write failed (manager.ts). Members and assignments
+   * are never changed in place (replay replaces them), so copying the maps is enough.
+   */
+  snapshot(): ConsumerGroupSnapshot {
+    return {
+      groupEpoch: this.groupEpoch,
+      assignmentEpoch: this.assignmentEpoch,
+      state: this.state,
+      members: new Map(this.members),
+      staticMembers: new Map(this.staticMembers),
+      targetAssignment: new Map(this.targetAssignment),
+      subscriptionMetadata: new Map(this.subscriptionMetadata),
+      partitionEpochs: new Map([...this.partitionEpochs].map(([topicId, byPartition]) => [topicId, new Map(byPartition)])),
+      currentStateTimestampMs: this.currentStateTimestampMs,
+    };
+  }
+
+  /** Puts the group back to `s` (a snapshot of this group); `s` itself stays unchanged and reusable. */
+  restore(s: ConsumerGroupSnapshot): void {
+    this.groupEpoch = s.groupEpoch;
+    this.assignmentEpoch = s.assignmentEpoch;
+    this.state = s.state;
+    replaceMap(this.members, s.members);
+    replaceMap(this.staticMembers, s.staticMembers);
+    replaceMap(this.targetAssignment, s.targetAssignment);
+    this.subscriptionMetadata = new Map(s.subscriptionMetadata);
+    this.partitionEpochs.clear();
+    for (const [topicId, byPartition] of s.partitionEpochs) this.partitionEpochs.set(topicId, new Map(byPartition));
+    this.currentStateTimestampMs = s.currentStateTimestampMs;
+  }
+
+  /**
+   * Tombstones for every record of the group, in Kafka's order (ConsumerGroup.createGroupTombstoneRecords); with
+   * `replaced`, a static member's replacement being written in the same batch, the joining member's records are
+   * tombstoned in place of the leaving one's (createGroupTombstoneRecordsWithReplacedMember).
+   */
+  tombstoneRecords(replaced?: { leavingMemberId: string; joiningMemberId: string }): ConsumerGroupRecord[] {
     const groupId = this.groupId;
+    const ids = [...this.members.keys()].map((id) => (id === replaced?.leavingMemberId ? replaced.joiningMemberId : id));
     const records: ConsumerGroupRecord[] = [];
-    for (const memberId of this.members.keys()) records.push({ type: 'current-assignment', groupId, memberId, value: null });
-    for (const memberId of this.members.keys()) records.push({ type: 'target-member', groupId, memberId, value: null });
+    for (const memberId of ids) records.push({ type: 'current-assignment', groupId, memberId, value: null });
+    for (const memberId of ids) records.push({ type: 'target-member', groupId, memberId, value: null });
     records.push({ type: 'target-epoch', groupId, value: null });
-    for (const memberId of this.members.keys()) records.push({ type: 'member', groupId, memberId, value: null });
+    for (const memberId of ids) records.push({ type: 'member', groupId, memberId, value: null });
     records.push({ type: 'partition-metadata', groupId, value: null });
     records.push({ type: 'epoch', groupId, value: null });
     return records;

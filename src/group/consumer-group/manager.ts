@@ -43,8 +43,10 @@
 // members that keep heartbeating keep their assignment and the others expire, and a member loaded in
 // UNREVOKED_PARTITIONS a fresh rebalance timeout (Kafka's onLoaded).
 //
-// Deliberate differences from Kafka: a failed write to `__consumer_offsets` answers the mapped error but the
-// in-memory state keeps the change (Kafka rolls its timeline snapshot back); the subscription metadata is compared
+// A failed write to `__consumer_offsets` answers the mapped error and rolls the change back (apply, rollBack), as
+// Kafka reverts its timeline snapshot.
+//
+// Deliberate differences from Kafka: the subscription metadata is compared
 // with the topic registry on every heartbeat instead of after each metadata image (same outcome: the next
 // heartbeat after a topic change bumps the group epoch); rack-aware assignment is not done (no racks here).
 // Classic members (JoinGroup/SyncGroup/Heartbeat/LeaveGroup) of these groups and the online upgrade/downgrade:
@@ -56,7 +58,7 @@ import type { TopicRegistry } from '../../metadata/topic-registry.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { assignmentsEqual, EMPTY_ASSIGNMENT, isSubset, topicIdHex, type Assignment } from './assignment.js';
 import type { ConsumerGroupAssignor } from './assignors.js';
-import { ConsumerGroup } from './consumer-group.js';
+import { ConsumerGroup, type ConsumerGroupSnapshot } from './consumer-group.js';
 import {
   isReconciledTo,
   JOIN_GROUP_MEMBER_EPOCH,
@@ -70,6 +72,7 @@ import {
   usesClassicProtocol,
   type ConsumerGroupMember,
 } from './member.js';
+import { MemberTimers } from './member-timers.js';
 import { reconcileMember, type OwnedTopicPartitions } from './reconciliation.js';
 import type { ConsumerGroupRecord, SubscribedTopicMetadata } from './records.js';
 import { compileTopicRegex, isRegexExcludedTopic, loadTopicRegexEngine } from './topic-regex.js';
@@ -105,6 +108,8 @@ export interface ConsumerGroupHooks {
   write(groupId: string, records: readonly ConsumerGroupRecord[], conversion?: ClassicGroupConversion): Promise<number>;
   /** A consumer group was created (the coordinator keeps its committed offsets). */
   onGroupCreated(groupId: string): void;
+  /** The write that created (or kept) the group failed and it is gone again: an unused placeholder may go too. */
+  onGroupRolledBack(groupId: string): void;
 }
 
 export interface HeartbeatParams {
@@ -154,14 +159,53 @@ function invalidRequest(message: string): KafkaError {
   return new KafkaError(ErrorCode.INVALID_REQUEST, message);
 }
 
-function timerKey(groupId: string, memberId: string): string {
-  return `${groupId}\u0000${memberId}`;
+/** One apply whose write has not settled, or whose write succeeded behind one still in flight. */
+interface GroupChange {
+  readonly records: readonly ConsumerGroupRecord[];
+  /** Records before this index were replayed before the apply (an upgrade's conversion records). */
+  readonly replayFrom: number;
+  status: 'pending' | 'written' | 'failed';
+}
+
+/** A group's state as of its last written change (Kafka's last committed snapshot), and its changes since. */
+interface UncommittedGroup {
+  base: ConsumerGroupSnapshot;
+  baseRegistered: boolean;
+  changes: GroupChange[];
+}
+
+/** A group with this many changes in flight folds its written ones into its base (settle). */
+const FOLD_UNCOMMITTED_AT = 32;
+
+function removesGroup(records: readonly ConsumerGroupRecord[]): boolean {
+  return records.some((r) => r.type === 'epoch' && r.value === null);
+}
+
+/**
+ * Replays changes into a group as apply does, without side effects; returns whether the group is registered after
+ * them (a change registers a group that is not Dead; a tombstoned epoch removes it).
+ */
+function replayChanges(group: ConsumerGroup, changes: readonly GroupChange[], registered: boolean, nowMs: number): boolean {
+  for (const change of changes) {
+    if (!registered && group.state !== 'Dead') registered = true;
+    for (let i = change.replayFrom; i < change.records.length; i++) group.replay(change.records[i]!, nowMs);
+    if (removesGroup(change.records)) {
+      registered = false;
+      group.markDead();
+    }
+  }
+  return registered;
 }
 
 export class ConsumerGroupManager {
   private readonly groups = new Map<string, ConsumerGroup>();
-  private readonly sessionTimers = new Map<string, NodeJS.Timeout>();
-  private readonly rebalanceTimers = new Map<string, NodeJS.Timeout>();
+  private readonly sessionTimers = new MemberTimers();
+  private readonly rebalanceTimers = new MemberTimers();
+  /** Classic members of consumer groups: JoinGroup after REBALANCE_IN_PROGRESS, SyncGroup after JoinGroup. */
+  private readonly joinTimers = new MemberTimers();
+  private readonly syncTimers = new MemberTimers();
+  /** Groups with writes in flight: their state before them, for rolling a failed one back. */
+  private readonly uncommitted = new Map<ConsumerGroup, UncommittedGroup>();
   private readonly log: Logger;
   private active = true;
 
@@ -224,18 +268,91 @@ export class ConsumerGroupManager {
 
   /**
    * Replays the records into `group` (registering it if it is new, dropping it when its epoch is tombstoned) and
-   * writes them; resolves with NONE or the write's error code.
+   * writes them; resolves with NONE or the write's error code. A failed write is rolled back (rollBack), as Kafka
+   * reverts its timeline snapshot when an append fails: the group is as it was before, with only the changes whose
+   * writes succeeded or are still in flight, so memory never holds what a restart would not load.
    */
   async apply(group: ConsumerGroup, records: readonly ConsumerGroupRecord[], options: { replayFrom?: number; conversion?: ClassicGroupConversion } = {}): Promise<number> {
     if (records.length === 0) return ErrorCode.NONE;
+    const change: GroupChange = { records, replayFrom: options.replayFrom ?? 0, status: 'pending' };
+    let uncommitted = this.uncommitted.get(group);
+    if (uncommitted === undefined) {
+      uncommitted = { base: group.snapshot(), baseRegistered: this.groups.get(group.groupId) === group, changes: [] };
+      this.uncommitted.set(group, uncommitted);
+    }
+    uncommitted.changes.push(change);
+    this.replayChange(group, change);
+    const code = await this.hooks.write(group.groupId, records, options.conversion);
+    change.status = code === ErrorCode.NONE ? 'written' : 'failed';
+    if (code !== ErrorCode.NONE) this.rollBack(group, uncommitted);
+    this.settle(group, uncommitted);
+    return code;
+  }
+
+  /** One change applied to the live group: registration, timers of a removed group, the replay, the removal. */
+  private replayChange(group: ConsumerGroup, change: GroupChange): void {
     const now = this.hooks.now();
     if (!this.groups.has(group.groupId) && group.state !== 'Dead') {
       this.groups.set(group.groupId, group);
       this.hooks.onGroupCreated(group.groupId);
     }
-    for (let i = options.replayFrom ?? 0; i < records.length; i++) group.replay(records[i]!, now);
-    if (records.some((r) => r.type === 'epoch' && r.value === null)) this.removeGroup(group);
-    return this.hooks.write(group.groupId, records, options.conversion);
+    const removing = removesGroup(change.records);
+    if (removing) for (const memberId of group.members.keys()) this.cancelTimers(group.groupId, memberId);
+    for (let i = change.replayFrom; i < change.records.length; i++) group.replay(change.records[i]!, now);
+    if (removing) this.removeGroup(group);
+  }
+
+  /**
+   * A write failed: the group goes back to its last written state plus the changes not failed, in order (a later
+   * change computed on top of the failed one keeps its records, which are what the log holds). Its registration
+   * follows, so a group whose creating write failed is gone again and a removal that failed brings the group back.
+   * Timers follow the members: the members gone lose theirs, every member left gets a fresh session (as after a
+   * load) and, in UNREVOKED_PARTITIONS, its rebalance timeout if it had none.
+   */
+  private rollBack(group: ConsumerGroup, uncommitted: UncommittedGroup): void {
+    const groupId = group.groupId;
+    const membersBefore = [...group.members.keys()];
+    uncommitted.changes = uncommitted.changes.filter((c) => c.status !== 'failed');
+    group.restore(uncommitted.base);
+    let registered = replayChanges(group, uncommitted.changes, uncommitted.baseRegistered, this.hooks.now());
+    const holder = this.groups.get(groupId);
+    if (registered && holder === undefined) this.groups.set(groupId, group);
+    else if (registered && holder !== group) registered = false; // the id was taken by a new group meanwhile
+    if (!registered) {
+      if (holder === group) this.groups.delete(groupId);
+      group.markDead();
+      if (holder === group || holder === undefined) this.hooks.onGroupRolledBack(groupId);
+    }
+    for (const memberId of membersBefore) if (!registered || !group.members.has(memberId)) this.cancelTimers(groupId, memberId);
+    if (registered) {
+      for (const member of group.members.values()) {
+        this.scheduleSessionTimeout(groupId, member.memberId, this.sessionTimeoutOf(member));
+        if (member.state === MemberState.UNREVOKED_PARTITIONS && !this.rebalanceTimers.has(groupId, member.memberId)) {
+          this.scheduleRebalanceTimeout(groupId, member.memberId, member.memberEpoch, member.rebalanceTimeoutMs);
+        }
+      }
+    }
+    this.log.warn({ groupId, groupEpoch: group.groupEpoch, members: group.members.size, registered }, 'a consumer group write failed: its change was rolled back');
+  }
+
+  /**
+   * Forgets the changes once none is in flight; a group that always has a write in flight folds its written
+   * leading changes into the base now and then, so the list stays short.
+   */
+  private settle(group: ConsumerGroup, uncommitted: UncommittedGroup): void {
+    if (uncommitted.changes.every((c) => c.status !== 'pending')) {
+      if (this.uncommitted.get(group) === uncommitted) this.uncommitted.delete(group);
+      return;
+    }
+    if (uncommitted.changes.length < FOLD_UNCOMMITTED_AT) return;
+    let written = 0;
+    while (written < uncommitted.changes.length && uncommitted.changes[written]!.status === 'written') written++;
+    if (written === 0) return;
+    const scratch = new ConsumerGroup(group.groupId, 0);
+    scratch.restore(uncommitted.base);
+    uncommitted.baseRegistered = replayChanges(scratch, uncommitted.changes.slice(0, written), uncommitted.baseRegistered, this.hooks.now());
+    uncommitted.base = scratch.snapshot();
+    uncommitted.changes.splice(0, written);
   }
 
   get migrationPolicy(): ConsumerGroupSettings['migrationPolicy'] {
@@ -673,7 +790,27 @@ export class ConsumerGroupManager {
     if (!downgrade) return { records: this.fenceMemberRecords(group, member) };
     this.log.info({ groupId: group.groupId, memberId: member.memberId, classicMembers: others }, 'the last consumer-protocol member left: downgrading to a classic group');
     const downgraded = classicGroupFromConsumer(group, member.memberId, this.hooks.topics);
-    return { records: this.deleteGroup(group), conversion: { kind: 'downgrade', group: downgraded } };
+    // The tombstones remove the group when apply replays them (before the write, so a failed write restores it).
+    return { records: group.tombstoneRecords(), conversion: { kind: 'downgrade', group: downgraded } };
+  }
+
+  /**
+   * Kafka's validateOnlineDowngradeWithReplacedMemberId: a classic static member replacing the last
+   * consumer-protocol member (every other member uses the classic protocol) downgrades the group when the policy
+   * allows downgrades and the group fits group.max.size.
+   */
+  canDowngradeReplacing(group: ConsumerGroup, replacedMemberId: string): boolean {
+    const replaced = group.members.get(replacedMemberId);
+    if (replaced === undefined || usesClassicProtocol(replaced) || group.numClassicProtocolMembers() !== group.members.size - 1) return false;
+    if (this.settings.migrationPolicy !== 'downgrade' && this.settings.migrationPolicy !== 'bidirectional') {
+      this.log.info({ groupId: group.groupId }, 'cannot downgrade the consumer group to a classic group: the online downgrade is disabled');
+      return false;
+    }
+    if (group.members.size > this.settings.classicMaxSize) {
+      this.log.info({ groupId: group.groupId }, 'cannot downgrade the consumer group to a classic group: it is larger than group.max.size');
+      return false;
+    }
+    return true;
   }
 
   /** Kafka's removeMember plus the rest of consumerGroupFenceMember: tombstones, new subscription metadata, epoch + 1. */
@@ -709,48 +846,50 @@ export class ConsumerGroupManager {
 
   scheduleSessionTimeout(groupId: string, memberId: string, timeoutMs: number): void {
     if (!this.active) return;
-    const key = timerKey(groupId, memberId);
-    const existing = this.sessionTimers.get(key);
-    if (existing !== undefined) {
-      existing.refresh();
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.sessionTimers.delete(key);
-      this.fenceMember(groupId, memberId, 'the member session expired');
-    }, timeoutMs);
-    timer.unref();
-    this.sessionTimers.set(key, timer);
+    this.sessionTimers.refreshOrSchedule(groupId, memberId, timeoutMs, () => this.fenceMember(groupId, memberId, 'the member session expired'));
   }
 
   private scheduleRebalanceTimeout(groupId: string, memberId: string, memberEpoch: number, timeoutMs: number): void {
     if (!this.active) return;
-    this.cancelRebalanceTimeout(groupId, memberId);
-    const key = timerKey(groupId, memberId);
-    const timer = setTimeout(
-      () => {
-        this.rebalanceTimers.delete(key);
-        this.fenceMember(groupId, memberId, `it failed to transition from epoch ${memberEpoch} within ${timeoutMs}ms`, memberEpoch);
-      },
-      Math.max(0, timeoutMs),
+    this.rebalanceTimers.schedule(groupId, memberId, timeoutMs, () =>
+      this.fenceMember(groupId, memberId, `it failed to transition from epoch ${memberEpoch} within ${timeoutMs}ms`, memberEpoch),
     );
-    timer.unref();
-    this.rebalanceTimers.set(key, timer);
   }
 
   private cancelRebalanceTimeout(groupId: string, memberId: string): void {
-    const key = timerKey(groupId, memberId);
-    const t = this.rebalanceTimers.get(key);
-    if (t !== undefined) clearTimeout(t);
-    this.rebalanceTimers.delete(key);
+    this.rebalanceTimers.cancel(groupId, memberId);
+  }
+
+  /**
+   * A classic member told to rejoin (REBALANCE_IN_PROGRESS) must send JoinGroup within its rebalance timeout, or it
+   * is fenced (Kafka's scheduleConsumerGroupJoinTimeoutIfAbsent); a successful JoinGroup cancels it.
+   */
+  scheduleJoinTimeoutIfAbsent(groupId: string, memberId: string, rebalanceTimeoutMs: number): void {
+    if (!this.active) return;
+    this.joinTimers.scheduleIfAbsent(groupId, memberId, rebalanceTimeoutMs, () =>
+      this.fenceMember(groupId, memberId, 'the classic member failed to join within the rebalance timeout'),
+    );
+  }
+
+  cancelJoinTimeout(groupId: string, memberId: string): void {
+    this.joinTimers.cancel(groupId, memberId);
+  }
+
+  /** After its JoinGroup a classic member must send SyncGroup within its rebalance timeout (scheduleConsumerGroupSyncTimeout). */
+  scheduleSyncTimeout(groupId: string, memberId: string, rebalanceTimeoutMs: number): void {
+    if (!this.active) return;
+    this.syncTimers.schedule(groupId, memberId, rebalanceTimeoutMs, () => this.fenceMember(groupId, memberId, 'the member failed to sync within timeout'));
+  }
+
+  cancelSyncTimeout(groupId: string, memberId: string): void {
+    this.syncTimers.cancel(groupId, memberId);
   }
 
   cancelTimers(groupId: string, memberId: string): void {
-    const key = timerKey(groupId, memberId);
-    const s = this.sessionTimers.get(key);
-    if (s !== undefined) clearTimeout(s);
-    this.sessionTimers.delete(key);
-    this.cancelRebalanceTimeout(groupId, memberId);
+    this.sessionTimers.cancel(groupId, memberId);
+    this.rebalanceTimers.cancel(groupId, memberId);
+    this.joinTimers.cancel(groupId, memberId);
+    this.syncTimers.cancel(groupId, memberId);
   }
 
   // ---- offsets and admin ---------------------------------------------------------------------------------------
@@ -796,10 +935,7 @@ export class ConsumerGroupManager {
 
   shutdown(): void {
     this.active = false;
-    for (const t of this.sessionTimers.values()) clearTimeout(t);
-    for (const t of this.rebalanceTimers.values()) clearTimeout(t);
-    this.sessionTimers.clear();
-    this.rebalanceTimers.clear();
+    for (const timers of [this.sessionTimers, this.rebalanceTimers, this.joinTimers, this.syncTimers]) timers.clear();
   }
 }
 
