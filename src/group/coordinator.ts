@@ -924,7 +924,10 @@ export class GroupCoordinator {
   describeConsumerGroup(groupId: string): DescribedConsumerGroup {
     const status = this.groupStatusError(groupId, true);
     if (status !== ErrorCode.NONE) return { groupId, errorCode: status, errorMessage: null, group: undefined, assignorName: '' };
-    return this.consumerGroups.describe(groupId);
+    const described = this.consumerGroups.describe(groupId);
+    // Kafka's consumerGroup() lookup: a classic group of that id is "not a consumer group".
+    if (described.group === undefined && this.groups.has(groupId)) return { ...described, errorMessage: `Group ${groupId} is not a consumer group.` };
+    return described;
   }
 
   /** Removes an Empty consumer group's records (before a classic group of that id is created). */
@@ -941,14 +944,18 @@ export class GroupCoordinator {
 
   // ---- admin ---------------------------------------------------------------------------------------------------
 
-  describeGroup(groupId: string): { errorCode: number; summary: GroupSummary | undefined } {
+  /**
+   * DescribeGroups of one group. An unknown group and a consumer-protocol group are described as Kafka's
+   * classicGroup() lookup fails for them: state Dead, and `notFound` says why (DescribeGroups v6 answers it as
+   * GROUP_ID_NOT_FOUND with that message, older versions with no error).
+   */
+  describeGroup(groupId: string): { errorCode: number; summary: GroupSummary | undefined; notFound?: string } {
     const status = this.groupStatusError(groupId, true);
     if (status !== ErrorCode.NONE) return { errorCode: status, summary: undefined };
     const group = this.groups.get(groupId);
-    // Kafka 3.9 describes a consumer-protocol group as it describes an unknown one (classicGroup() throws).
-    if (group === undefined || this.consumerGroups.group(groupId) !== undefined) {
-      return { errorCode: ErrorCode.NONE, summary: { state: 'Dead', protocolType: '', protocolData: '', members: [] } };
-    }
+    const dead: GroupSummary = { state: 'Dead', protocolType: '', protocolData: '', members: [] };
+    if (this.consumerGroups.group(groupId) !== undefined) return { errorCode: ErrorCode.NONE, summary: dead, notFound: `Group ${groupId} is not a classic group.` };
+    if (group === undefined) return { errorCode: ErrorCode.NONE, summary: dead, notFound: `Group ${groupId} not found.` };
     return { errorCode: ErrorCode.NONE, summary: group.summary() };
   }
 

@@ -1,13 +1,14 @@
-// ConsumerGroupDescribe (key 69), version 0 (KIP-848).
+// ConsumerGroupDescribe (key 69), versions 0–1 (KIP-848; v1 adds each member's type, KIP-1099).
 // - Per group id, in request order: the consumer-protocol group's state (Empty, Assigning, Reconciling, Stable),
 //   group epoch, target assignment epoch, assignor (the one most members ask for, else the first of
 //   group.consumer.assignors) and each member: ids, epoch, client, subscription, current assignment and target
 //   assignment, with topic names (a topic deleted meanwhile is left out, as Kafka does).
-// - A group id that is not a consumer group (unknown, or a classic group) answers GROUP_ID_NOT_FOUND, as Kafka
-//   3.9's consumerGroupDescribe; an empty group id is looked up like any other (not found).
+// - A group id that is not a consumer group answers GROUP_ID_NOT_FOUND, as Kafka's consumerGroupDescribe: "Group
+//   <id> not found." when unknown, "Group <id> is not a consumer group." for a classic group; an empty group id is
+//   looked up like any other (not found).
+// - v1: MemberType 0 for a classic-protocol member of the group (JoinGroup/SyncGroup), 1 for a consumer-protocol one.
 // - Authorized operations when asked: without an authorizer every group operation is allowed (READ, DELETE,
 //   DESCRIBE), else -2147483648.
-// - Kafka 4.0's v1 (KIP-1099 member type) is not in the schemas this codec is built from, so it is not offered.
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeConsumerGroupDescribeResponse,
@@ -17,6 +18,7 @@ import {
 } from '../protocol/generated/consumer-group-describe.js';
 import { assignmentToList, EMPTY_ASSIGNMENT, type Assignment } from '../group/consumer-group/assignment.js';
 import type { DescribedConsumerGroup } from '../group/consumer-group/manager.js';
+import { usesClassicProtocol } from '../group/consumer-group/member.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import { ALL_GROUP_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './group-common.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -24,6 +26,10 @@ import { AclOperation, ResourceType, authorize, authorizedOperations } from '../
 import type { ApiHandler } from './types.js';
 
 type DescribedGroup = ConsumerGroupDescribeResponse['groups'][number];
+
+/** ConsumerGroupDescribe v1's MemberType (KIP-1099); the codec leaves it out below v1. */
+const CLASSIC_MEMBER_TYPE = 0;
+const CONSUMER_MEMBER_TYPE = 1;
 
 function topicPartitions(a: Assignment, topics: TopicRegistry): ConsumerGroupDescribeResponseTopicPartitions[] {
   const out: ConsumerGroupDescribeResponseTopicPartitions[] = [];
@@ -58,6 +64,7 @@ function describedGroup(d: DescribedConsumerGroup, includeOperations: boolean, t
             subscribedTopicRegex: m.subscribedTopicRegex,
             assignment: { topicPartitions: topicPartitions(m.assignedPartitions, topics) },
             targetAssignment: { topicPartitions: topicPartitions(g.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT, topics) },
+            memberType: usesClassicProtocol(m) ? CLASSIC_MEMBER_TYPE : CONSUMER_MEMBER_TYPE,
           })),
     authorizedOperations: g !== undefined && includeOperations ? ALL_GROUP_OPERATIONS : NO_AUTHORIZED_OPERATIONS,
   };
@@ -67,7 +74,7 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
   apiKey: ApiKey.ConsumerGroupDescribe,
   name: 'ConsumerGroupDescribe',
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   handle(ctx, request) {
     const res = makeConsumerGroupDescribeResponse();
     res.groups = request.groupIds.map((groupId) => {

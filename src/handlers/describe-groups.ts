@@ -1,10 +1,12 @@
-// DescribeGroups (key 15), versions 0–5.
+// DescribeGroups (key 15), versions 0–6.
 // - Per group, in request order: state (Kafka's names), protocol type, and the selected protocol plus each member's
 //   metadata and assignment only when Stable (Kafka's GroupMetadata.summary); other states list members without
-//   them. A group this broker does not know is answered as Kafka does: no error, state "Dead", nothing else.
+//   them. A group this broker does not know is answered as Kafka does: state "Dead", nothing else; before v6 with
+//   no error, from v6 (KIP-1043) with GROUP_ID_NOT_FOUND and "Group <id> not found.".
 // - An empty group id is allowed (Kafka allows it here so such groups can be inspected).
-// - A consumer-protocol group (KIP-848) is answered as Kafka 3.9 answers it: state "Dead", no members, no error
-//   (its classicGroup() lookup fails); ConsumerGroupDescribe describes it.
+// - A consumer-protocol group (KIP-848) is answered as Kafka answers it: state "Dead", no members (its
+//   classicGroup() lookup fails); from v6 GROUP_ID_NOT_FOUND "Group <id> is not a classic group.".
+//   ConsumerGroupDescribe describes it.
 // - ACLs (auth/authorizer.ts): a group the principal may not DESCRIBE answers GROUP_AUTHORIZATION_FAILED.
 // - v3+ (KIP-430): authorized operations when asked, on groups answered without error: the group operations the
 //   principal may do (READ, DELETE, DESCRIBE; all of them without an authorizer), else -2147483648. v4+ (KIP-345): member group instance ids. v5 is flexible.
@@ -18,9 +20,10 @@ import { ALL_GROUP_OPERATIONS, NO_AUTHORIZED_OPERATIONS } from './group-common.j
 
 type DescribedGroup = DescribeGroupsResponse['groups'][number];
 
-function describedGroup(groupId: string, errorCode: number, summary: GroupSummary | undefined, includeOperations: boolean, apiVersion: number): DescribedGroup {
+function describedGroup(groupId: string, errorCode: number, summary: GroupSummary | undefined, includeOperations: boolean, apiVersion: number, errorMessage: string | null = null): DescribedGroup {
   return {
     errorCode,
+    errorMessage: apiVersion >= 6 ? errorMessage : undefined,
     groupId,
     groupState: summary?.state ?? '',
     protocolType: summary?.protocolType ?? '',
@@ -41,13 +44,14 @@ export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGr
   apiKey: ApiKey.DescribeGroups,
   name: 'DescribeGroups',
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   handle(ctx, request) {
     const include = ctx.apiVersion >= 3 && (request.includeAuthorizedOperations ?? false);
     const res = makeDescribeGroupsResponse();
     res.groups = request.groups.map((groupId) => {
       if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return describedGroup(groupId, ErrorCode.GROUP_AUTHORIZATION_FAILED, undefined, false, ctx.apiVersion);
-      const { errorCode, summary } = ctx.broker.groups.describeGroup(groupId);
+      const { errorCode, summary, notFound } = ctx.broker.groups.describeGroup(groupId);
+      if (notFound !== undefined && ctx.apiVersion >= 6) return describedGroup(groupId, ErrorCode.GROUP_ID_NOT_FOUND, summary, false, ctx.apiVersion, notFound);
       const described = describedGroup(groupId, errorCode, summary, include, ctx.apiVersion);
       if (include && errorCode === ErrorCode.NONE) described.authorizedOperations = authorizedOperations(ctx, ResourceType.GROUP, groupId);
       return described;

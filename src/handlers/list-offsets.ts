@@ -1,4 +1,4 @@
-// ListOffsets (key 2), versions 0–10.
+// ListOffsets (key 2), versions 0–11.
 // | timestamp                        | answer (v1+: offset, timestamp, leaderEpoch v4+)                          |
 // |----------------------------------|----------------------------------------------------------------------------|
 // | -1 LATEST                        | high watermark (read_committed, v2+: the last stable offset), -1, the      |
@@ -9,6 +9,8 @@
 // |                                  | epoch; -1/-1/-1 for an empty log                                           |
 // | -4 EARLIEST_LOCAL (v8+, KIP-405) | as EARLIEST (no tiered storage: everything is local)                       |
 // | -5 LATEST_TIERED (v9+, KIP-1005) | -1, -1, -1 (nothing is tiered)                                             |
+// | -6 EARLIEST_PENDING_UPLOAD (v11+,| -1, -1, -1 (no tiered storage: nothing waits for upload; Kafka 4.2 answers |
+// |   KIP-1023)                      |   a topic without remote storage so)                                        |
 // | other negative, or one above the | UNSUPPORTED_VERSION, -1/-1/-1 (KafkaApis timestampMinSupportedVersion)     |
 // |   request's version              |                                                                            |
 // | t >= 0                           | first record with timestamp >= t at or after the log start offset (also    |
@@ -25,8 +27,7 @@
 //   past it answer -1/-1/-1 (Kafka's Partition.fetchOffsetForTimestamp with lastFetchableOffset = LSO; read
 //   uncommitted bounds them by the high watermark, which every lookup already respects).
 // - v10 (KIP-1075) adds TimeoutMs, how long a lookup may wait for remote (tiered) storage; nothing is tiered here,
-//   so every lookup answers at once and the timeout is unused. v10 defines no new timestamp (-6, Kafka 4.2's
-//   EARLIEST_PENDING_UPLOAD, is v11 and stays UNSUPPORTED_VERSION).
+//   so every lookup answers at once and the timeout is unused. v11 (Kafka 4.2) only adds the -6 timestamp.
 // - A batch that cannot be decompressed answers UNKNOWN_SERVER_ERROR (Kafka: KafkaException "Failed to
 //   decompress record stream"), logged at error; a malformed record inside it INVALID_RECORD.
 import { ApiKey } from '../protocol/generated/index.js';
@@ -46,6 +47,7 @@ const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
+const EARLIEST_PENDING_UPLOAD = -6n;
 /** Kafka's ListOffsetsRequest timestamps and the first request version that may send each (KafkaApis). */
 const TIMESTAMP_MIN_VERSION = new Map<bigint, number>([
   [EARLIEST, 1],
@@ -53,6 +55,7 @@ const TIMESTAMP_MIN_VERSION = new Map<bigint, number>([
   [MAX_TIMESTAMP, 7],
   [EARLIEST_LOCAL, 8],
   [LATEST_TIERED, 9],
+  [EARLIEST_PENDING_UPLOAD, 11],
 ]);
 
 interface Found {
@@ -82,7 +85,7 @@ async function lookupOffset(log: PartitionLog, timestamp: bigint, readCommitted:
   if (timestamp === LATEST) return { offset: lastFetchable, timestamp: -1n, leaderEpoch: log.leaderEpoch };
   // Kafka's Partition.fetchOffsetForTimestamp: EARLIEST is not bounded by the last fetchable offset.
   if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) return log.earliestOffsetAndEpoch();
-  if (timestamp === LATEST_TIERED) return NOT_FOUND;
+  if (timestamp === LATEST_TIERED || timestamp === EARLIEST_PENDING_UPLOAD) return NOT_FOUND;
   const found = timestamp === MAX_TIMESTAMP ? await log.maxTimestampAndOffset() : await log.offsetForTimestamp(timestamp);
   return found !== null && found.offset < lastFetchable ? found : NOT_FOUND;
 }
@@ -136,7 +139,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
   apiKey: ApiKey.ListOffsets,
   name: 'ListOffsets',
   minVersion: 0,
-  maxVersion: 10,
+  maxVersion: 11,
   async handle(ctx, request) {
     const seen = new Map<string, number>();
     for (const t of request.topics) for (const p of t.partitions) {

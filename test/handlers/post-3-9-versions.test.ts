@@ -1,5 +1,6 @@
 // The versions past Kafka 3.9 that modern clients take when offered (issue 12): Produce 12–13, Fetch 18,
-// ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10, over TCP against the in-process broker; and EndTxn 5,
+// ListOffsets 10–11, Metadata 13, OffsetCommit/OffsetFetch 10, DescribeGroups 6, ConsumerGroupDescribe 1, over TCP
+// against the in-process broker; and EndTxn 5,
 // which stays unadvertised until transactions v2 (KIP-890 part 2) exist.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -54,10 +55,11 @@ function fetchById(topicId: Buffer, partition: number, fetchOffset: bigint, vers
 }
 
 describe('ApiVersions past Kafka 3.9', () => {
-  it('advertises Produce 13, Fetch 18, ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10, and EndTxn only up to 4', async () => {
+  it('advertises Produce 13, Fetch 18, ListOffsets 11, Metadata 13, OffsetCommit/OffsetFetch 10, DescribeGroups 6, ConsumerGroupDescribe 1, and EndTxn only up to 4', async () => {
     const res = await client.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'franz-go', clientSoftwareVersion: '1.21.5' });
     const max = (key: number) => res.apiKeys.find((k: { apiKey: number }) => k.apiKey === key)?.maxVersion;
-    expect([ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.EndTxn].map(max)).toEqual([13, 18, 10, 13, 10, 10, 4]);
+    const keys = [ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.DescribeGroups, ApiKey.ConsumerGroupDescribe, ApiKey.EndTxn];
+    expect(keys.map(max)).toEqual([13, 18, 11, 13, 10, 10, 6, 1, 4]);
     // No transaction.version feature: clients keep the classic (v1) transaction protocol, and with it EndTxn <= 4
     // and transactional Produce <= 11.
     expect(res.finalizedFeatures.map((f: { name: string }) => f.name)).not.toContain('transaction.version');
@@ -251,5 +253,65 @@ describe('OffsetCommit and OffsetFetch v10 by topic id', () => {
     // A v9 reader still sees what the group holds by name.
     const v9 = await client.send(ApiKey.OffsetFetch, 9, { groups: [{ groupId: 'gall', memberId: null, memberEpoch: -1, topics: null }], requireStable: false });
     expect(v9.groups[0].topics.map((t: { name: string }) => t.name).sort()).toContain('keep');
+  });
+});
+
+describe('ListOffsets v11, DescribeGroups v6 and ConsumerGroupDescribe v1', () => {
+  it('ListOffsets v11 answers -6 (EARLIEST_PENDING_UPLOAD, KIP-1023) with -1/-1/-1: nothing waits for tiered storage', async () => {
+    const topicId = await createTopic('lo11');
+    await produceById(topicId, 0, batchOf(3));
+    const res = await client.send(ApiKey.ListOffsets, 11, {
+      replicaId: -1,
+      isolationLevel: 0,
+      timeoutMs: 30000,
+      topics: [{ name: 'lo11', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -6n }] }],
+    });
+    expect(res.topics[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, offset: -1n, timestamp: -1n, leaderEpoch: -1 });
+    // A timestamp below -6 is still no timestamp Kafka knows.
+    const below = await client.send(ApiKey.ListOffsets, 11, { replicaId: -1, isolationLevel: 0, timeoutMs: 30000, topics: [{ name: 'lo11', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -7n }] }] });
+    expect(below.topics[0].partitions[0].errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    const latest = await client.send(ApiKey.ListOffsets, 11, { replicaId: -1, isolationLevel: 0, timeoutMs: 30000, topics: [{ name: 'lo11', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
+    expect(latest.topics[0].partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, offset: 3n });
+  });
+
+  it('DescribeGroups v6 (KIP-1043) answers GROUP_ID_NOT_FOUND with a message for an unknown or a consumer-protocol group; v5 does not', async () => {
+    await createTopic('dg6');
+    const cg = await client.send(ApiKey.ConsumerGroupHeartbeat, 1, { groupId: 'dg6-consumer', memberId: 'm1', memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['dg6'], topicPartitions: [] });
+    expect(cg.errorCode).toBe(ErrorCode.NONE);
+    const commit = await client.send(ApiKey.OffsetCommit, 8, { groupId: 'dg6-classic', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'dg6', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] }] });
+    expect(commit.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    const groups = ['dg6-absent', 'dg6-consumer', 'dg6-classic'];
+    const v6 = await client.send(ApiKey.DescribeGroups, 6, { groups, includeAuthorizedOperations: false });
+    expect(v6.groups.map((g: { groupId: string; errorCode: number; errorMessage: string | null; groupState: string }) => [g.groupId, g.errorCode, g.errorMessage, g.groupState])).toEqual([
+      ['dg6-absent', ErrorCode.GROUP_ID_NOT_FOUND, 'Group dg6-absent not found.', 'Dead'],
+      ['dg6-consumer', ErrorCode.GROUP_ID_NOT_FOUND, 'Group dg6-consumer is not a classic group.', 'Dead'],
+      ['dg6-classic', ErrorCode.NONE, null, 'Empty'],
+    ]);
+    const v5 = await client.send(ApiKey.DescribeGroups, 5, { groups, includeAuthorizedOperations: false });
+    expect(v5.groups.map((g: { errorCode: number; groupState: string }) => [g.errorCode, g.groupState])).toEqual([
+      [ErrorCode.NONE, 'Dead'],
+      [ErrorCode.NONE, 'Dead'],
+      [ErrorCode.NONE, 'Empty'],
+    ]);
+  });
+
+  it('ConsumerGroupDescribe v1 (KIP-1099) gives each member its type: 1 consumer protocol, 0 classic; a classic group is "not a consumer group"', async () => {
+    await createTopic('cgd1');
+    await client.send(ApiKey.ConsumerGroupHeartbeat, 1, { groupId: 'cgd1', memberId: 'consumer-member', memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['cgd1'], topicPartitions: [] });
+    const metadata = Buffer.from('000100000001000463676431ffffffff00000000', 'hex'); // ConsumerProtocolSubscription v1 of "cgd1"
+    const joinFields = { groupId: 'cgd1', sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, protocolType: 'consumer', protocols: [{ name: 'range', metadata }] };
+    const first = await client.send(ApiKey.JoinGroup, 5, { ...joinFields, memberId: '' });
+    const joined = await client.send(ApiKey.JoinGroup, 5, { ...joinFields, memberId: first.memberId });
+    expect(joined.errorCode).toBe(ErrorCode.NONE);
+    const v1 = await client.send(ApiKey.ConsumerGroupDescribe, 1, { groupIds: ['cgd1', 'cgd1-absent'], includeAuthorizedOperations: false });
+    const types = Object.fromEntries(v1.groups[0].members.map((m: { memberId: string; memberType: number }) => [m.memberId, m.memberType]));
+    expect(types).toEqual({ 'consumer-member': 1, [joined.memberId]: 0 });
+    expect(v1.groups[1]).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group cgd1-absent not found.' });
+    await client.send(ApiKey.OffsetCommit, 8, { groupId: 'cgd1-classic', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'cgd1', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] }] });
+    const classic = await client.send(ApiKey.ConsumerGroupDescribe, 1, { groupIds: ['cgd1-classic'], includeAuthorizedOperations: false });
+    expect(classic.groups[0]).toMatchObject({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: 'Group cgd1-classic is not a consumer group.' });
+    // v0 has no member type field: the same members, without it.
+    const v0 = await client.send(ApiKey.ConsumerGroupDescribe, 0, { groupIds: ['cgd1'], includeAuthorizedOperations: false });
+    expect(v0.groups[0].members).toHaveLength(2);
   });
 });

@@ -159,8 +159,26 @@ describe('ConsumerGroupDescribe v0 golden frames', () => {
     }
   });
 
-  it('v1 (Kafka 4.0) is past the schemas: the codec stops at v0', () => {
-    expect(API_CODECS.get(ApiKey.ConsumerGroupDescribe)!.maxVersion).toBe(0);
-    expect(API_CODECS.get(ApiKey.ConsumerGroupHeartbeat)!.maxVersion).toBe(1);
+  it('v1 (Kafka 4.0, KIP-1099): franz-go\'s request and its answer round-trip byte for byte', () => {
+    expect(API_CODECS.get(ApiKey.ConsumerGroupDescribe)!.maxVersion).toBe(1);
+    const req = decodeRequest('consumer-group-describe/franz-go-0058-v1-request.hex', ApiKey.ConsumerGroupDescribe, 1);
+    expect(req.body).toEqual({ groupIds: ['fg-848'], includeAuthorizedOperations: true });
+    expect(req.reencoded.equals(req.bytes)).toBe(true);
+    const res = decodeResponse('consumer-group-describe/franz-go-0058-v1-response.hex', ApiKey.ConsumerGroupDescribe, 1);
+    expect(res.body.groups[0]).toMatchObject({ errorCode: 0, groupId: 'fg-848', groupState: 'Empty', groupEpoch: 2, assignmentEpoch: 1, assignorName: 'uniform' });
+    expect(res.reencoded.equals(res.bytes)).toBe(true);
+  });
+});
+
+describe('DescribeGroups v6 golden frames (KIP-1043)', () => {
+  it('franz-go\'s requests and the answers with their ErrorMessage field round-trip byte for byte', () => {
+    for (const [f, groups] of [['franz-go-0057', ['fg-classic', 'fg-ctp']], ['franz-go-0060', ['fg-848']]] as const) {
+      const req = decodeRequest(`describe-groups/${f}-v6-request.hex`, ApiKey.DescribeGroups, 6);
+      expect(req.body).toEqual({ groups, includeAuthorizedOperations: true });
+      expect(req.reencoded.equals(req.bytes)).toBe(true);
+      const res = decodeResponse(`describe-groups/${f}-v6-response.hex`, ApiKey.DescribeGroups, 6);
+      expect(res.body.groups.map((g: { groupId: string; errorMessage: string | null }) => [g.groupId, g.errorMessage])).toEqual(groups.map((g) => [g, null]));
+      expect(res.reencoded.equals(res.bytes)).toBe(true);
+    }
   });
 });

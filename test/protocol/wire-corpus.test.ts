@@ -5,10 +5,10 @@
 //
 // Two kinds of frame need care (the corpus README, "Modern clients"):
 // - versions newer than the Kafka 3.9 schemas: the schemas here were extended past 3.9 (Produce 13, Fetch 18,
-//   ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10, EndTxn 5, ConsumerGroupHeartbeat 1; sources in
-//   scripts/kafka-protocol/README.md), so those frames decode like the others. Frames at versions still above
-//   the schemas (DescribeGroups 6, TxnOffsetCommit 5, ConsumerGroupDescribe 1) come only from the modern clients
-//   talking to the recording broker's Kafka 4.x-like profile.
+//   ListOffsets 11, Metadata 13, OffsetCommit/OffsetFetch 10, EndTxn 5, ConsumerGroupHeartbeat 1, DescribeGroups 6,
+//   ConsumerGroupDescribe 1; sources in scripts/kafka-protocol/README.md), so those frames decode like the others.
+//   Frames at versions still above the schemas (TxnOffsetCommit 5) come only from the modern clients talking to
+//   the recording broker's Kafka 4.x-like profile.
 // - librdkafka 2.15.1's all-topics Metadata v12 and v13 requests carry 3 bytes after their last field; the decoder
 //   reads the fields of the version and leaves those bytes, which dispatch ignores as Kafka does.
 import fs from 'node:fs';

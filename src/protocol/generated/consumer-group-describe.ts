@@ -4,9 +4,9 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { Writer } from '../writer.js';
 
-// ---- ConsumerGroupDescribeRequest (ConsumerGroupDescribeRequest.json): versions 0, flexible 0+
+// ---- ConsumerGroupDescribeRequest (ConsumerGroupDescribeRequest.json): versions 0-1, flexible 0+
 
-/** ConsumerGroupDescribeRequest, versions 0. */
+/** ConsumerGroupDescribeRequest, versions 0-1. */
 export interface ConsumerGroupDescribeRequest {
   /** The ids of the groups to describe */
   groupIds: string[];
@@ -45,9 +45,9 @@ export function writeConsumerGroupDescribeRequest(w: Writer, version: number, m:
   w.writeUnsignedVarint(0);
 }
 
-// ---- ConsumerGroupDescribeResponse (ConsumerGroupDescribeResponse.json): versions 0, flexible 0+
+// ---- ConsumerGroupDescribeResponse (ConsumerGroupDescribeResponse.json): versions 0-1, flexible 0+
 
-/** ConsumerGroupDescribeResponse, versions 0. */
+/** ConsumerGroupDescribeResponse, versions 0-1. */
 export interface ConsumerGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
@@ -112,6 +112,11 @@ export interface ConsumerGroupDescribeResponseMember {
   assignment: ConsumerGroupDescribeResponseAssignment;
   /** The target assignment. */
   targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  /**
+   * -1 for unknown. 0 for classic member. +1 for consumer member.
+   * Versions 1. Ignorable. Default "-1".
+   */
+  memberType?: number;
 }
 
 export interface ConsumerGroupDescribeResponseAssignment {
@@ -161,6 +166,7 @@ export function makeConsumerGroupDescribeResponseMember(): ConsumerGroupDescribe
     subscribedTopicRegex: null,
     assignment: makeConsumerGroupDescribeResponseAssignment(),
     targetAssignment: makeConsumerGroupDescribeResponseAssignment(),
+    memberType: -1,
   };
 }
 
@@ -234,8 +240,12 @@ function readConsumerGroupDescribeResponseMember(r: Reader, version: number): Co
   const _subscribedTopicRegex = r.readCompactNullableString();
   const _assignment = readConsumerGroupDescribeResponseAssignment(r, version);
   const _targetAssignment = readConsumerGroupDescribeResponseAssignment(r, version);
+  let _memberType: number = -1;
+  if (version >= 1) {
+    _memberType = r.readInt8();
+  }
   r.skipTaggedFields();
-  return { memberId: _memberId, instanceId: _instanceId, rackId: _rackId, memberEpoch: _memberEpoch, clientId: _clientId, clientHost: _clientHost, subscribedTopicNames: _subscribedTopicNames, subscribedTopicRegex: _subscribedTopicRegex, assignment: _assignment, targetAssignment: _targetAssignment };
+  return { memberId: _memberId, instanceId: _instanceId, rackId: _rackId, memberEpoch: _memberEpoch, clientId: _clientId, clientHost: _clientHost, subscribedTopicNames: _subscribedTopicNames, subscribedTopicRegex: _subscribedTopicRegex, assignment: _assignment, targetAssignment: _targetAssignment, memberType: _memberType };
 }
 
 function readConsumerGroupDescribeResponseAssignment(r: Reader, version: number): ConsumerGroupDescribeResponseAssignment {
@@ -322,6 +332,10 @@ function writeConsumerGroupDescribeResponseMember(w: Writer, version: number, m:
   writeConsumerGroupDescribeResponseAssignment(w, version, _assignment);
   const _targetAssignment = m.targetAssignment;
   writeConsumerGroupDescribeResponseAssignment(w, version, _targetAssignment);
+  if (version >= 1) {
+    const _memberType = (m.memberType === undefined ? -1 : m.memberType);
+    w.writeInt8(_memberType);
+  }
   w.writeUnsignedVarint(0);
 }
 

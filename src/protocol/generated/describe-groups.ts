@@ -4,15 +4,15 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- DescribeGroupsRequest (DescribeGroupsRequest.json): versions 0-5, flexible 5+
+// ---- DescribeGroupsRequest (DescribeGroupsRequest.json): versions 0-6, flexible 5+
 
-/** DescribeGroupsRequest, versions 0-5. */
+/** DescribeGroupsRequest, versions 0-6. */
 export interface DescribeGroupsRequest {
   /** The names of the groups to describe */
   groups: string[];
   /**
    * Whether to include authorized operations.
-   * Versions 3-5.
+   * Versions 3-6.
    */
   includeAuthorizedOperations?: boolean;
 }
@@ -64,13 +64,13 @@ export function writeDescribeGroupsRequest(w: Writer, version: number, m: Descri
   }
 }
 
-// ---- DescribeGroupsResponse (DescribeGroupsResponse.json): versions 0-5, flexible 5+
+// ---- DescribeGroupsResponse (DescribeGroupsResponse.json): versions 0-6, flexible 5+
 
-/** DescribeGroupsResponse, versions 0-5. */
+/** DescribeGroupsResponse, versions 0-6. */
 export interface DescribeGroupsResponse {
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 1-5. Ignorable.
+   * Versions 1-6. Ignorable.
    */
   throttleTimeMs?: number;
   /** Each described group. */
@@ -80,6 +80,11 @@ export interface DescribeGroupsResponse {
 export interface DescribeGroupsResponseDescribedGroup {
   /** The describe error, or 0 if there was no error. */
   errorCode: number;
+  /**
+   * The describe error message, or null if there was no error.
+   * Versions 6. Default "null".
+   */
+  errorMessage?: string | null;
   /** The group ID string. */
   groupId: string;
   /** The group state string, or the empty string. */
@@ -92,7 +97,7 @@ export interface DescribeGroupsResponseDescribedGroup {
   members: DescribeGroupsResponseDescribedGroupMember[];
   /**
    * 32-bit bitfield to represent authorized operations for this group.
-   * Versions 3-5. Default "-2147483648".
+   * Versions 3-6. Default "-2147483648".
    */
   authorizedOperations?: number;
 }
@@ -102,7 +107,7 @@ export interface DescribeGroupsResponseDescribedGroupMember {
   memberId: string;
   /**
    * The unique identifier of the consumer instance provided by end user.
-   * Versions 4-5. Ignorable. Default "null".
+   * Versions 4-6. Ignorable. Default "null".
    */
   groupInstanceId?: string | null;
   /** The client ID used in the member's latest join group request. */
@@ -125,6 +130,7 @@ export function makeDescribeGroupsResponse(): DescribeGroupsResponse {
 export function makeDescribeGroupsResponseDescribedGroup(): DescribeGroupsResponseDescribedGroup {
   return {
     errorCode: 0,
+    errorMessage: null,
     groupId: "",
     groupState: "",
     protocolType: "",
@@ -167,6 +173,10 @@ export function readDescribeGroupsResponse(r: Reader, version: number): Describe
 
 function readDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
   const _errorCode = r.readInt16();
+  let _errorMessage: string | null = null;
+  if (version >= 6) {
+    _errorMessage = r.readCompactNullableString();
+  }
   const _groupId = (version >= 5 ? r.readCompactString() : r.readString());
   const _groupState = (version >= 5 ? r.readCompactString() : r.readString());
   const _protocolType = (version >= 5 ? r.readCompactString() : r.readString());
@@ -187,7 +197,7 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, version: number): D
   if (version >= 5) {
     r.skipTaggedFields();
   }
-  return { errorCode: _errorCode, groupId: _groupId, groupState: _groupState, protocolType: _protocolType, protocolData: _protocolData, members: _members, authorizedOperations: _authorizedOperations };
+  return { errorCode: _errorCode, errorMessage: _errorMessage, groupId: _groupId, groupState: _groupState, protocolType: _protocolType, protocolData: _protocolData, members: _members, authorizedOperations: _authorizedOperations };
 }
 
 function readDescribeGroupsResponseDescribedGroupMember(r: Reader, version: number): DescribeGroupsResponseDescribedGroupMember {
@@ -227,6 +237,12 @@ export function writeDescribeGroupsResponse(w: Writer, version: number, m: Descr
 function writeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroup): void {
   const _errorCode = m.errorCode;
   w.writeInt16(_errorCode);
+  if (version >= 6) {
+    const _errorMessage = (m.errorMessage === undefined ? null : m.errorMessage);
+    w.writeCompactNullableString(_errorMessage);
+  } else if (m.errorMessage !== undefined && !(m.errorMessage === null)) {
+    throw new ProtocolEncodeError('DescribeGroupsResponse: non-default ErrorMessage cannot be written at version ' + version);
+  }
   const _groupId = m.groupId;
   if (version >= 5) w.writeCompactString(_groupId);
   else w.writeString(_groupId);

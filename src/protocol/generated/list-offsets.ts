@@ -4,22 +4,22 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- ListOffsetsRequest (ListOffsetsRequest.json): versions 0-10, flexible 6+
+// ---- ListOffsetsRequest (ListOffsetsRequest.json): versions 0-11, flexible 6+
 
-/** ListOffsetsRequest, versions 0-10. */
+/** ListOffsetsRequest, versions 0-11. */
 export interface ListOffsetsRequest {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number;
   /**
    * This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records
-   * Versions 2-10.
+   * Versions 2-11.
    */
   isolationLevel?: number;
   /** Each topic in the request. */
   topics: ListOffsetsRequestListOffsetsTopic[];
   /**
    * The timeout to await a response in milliseconds for requests that require reading from remote storage for topics enabled with tiered storage.
-   * Versions 10. Ignorable.
+   * Versions 10-11. Ignorable.
    */
   timeoutMs?: number;
 }
@@ -36,7 +36,7 @@ export interface ListOffsetsRequestListOffsetsPartition {
   partitionIndex: number;
   /**
    * The current leader epoch.
-   * Versions 4-10. Ignorable. Default "-1".
+   * Versions 4-11. Ignorable. Default "-1".
    */
   currentLeaderEpoch?: number;
   /** The current timestamp. */
@@ -195,13 +195,13 @@ function writeListOffsetsRequestListOffsetsPartition(w: Writer, version: number,
   }
 }
 
-// ---- ListOffsetsResponse (ListOffsetsResponse.json): versions 0-10, flexible 6+
+// ---- ListOffsetsResponse (ListOffsetsResponse.json): versions 0-11, flexible 6+
 
-/** ListOffsetsResponse, versions 0-10. */
+/** ListOffsetsResponse, versions 0-11. */
 export interface ListOffsetsResponse {
   /**
    * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
-   * Versions 2-10. Ignorable.
+   * Versions 2-11. Ignorable.
    */
   throttleTimeMs?: number;
   /** Each topic in the response. */
@@ -227,15 +227,15 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
   oldStyleOffsets?: bigint[];
   /**
    * The timestamp associated with the returned offset.
-   * Versions 1-10. Default "-1".
+   * Versions 1-11. Default "-1".
    */
   timestamp?: bigint;
   /**
    * The returned offset.
-   * Versions 1-10. Default "-1".
+   * Versions 1-11. Default "-1".
    */
   offset?: bigint;
-  /** Versions 4-10. Default "-1". */
+  /** Versions 4-11. Default "-1". */
   leaderEpoch?: number;
 }
 
