@@ -9,14 +9,16 @@
 //   |   header v0, from dispatch: KIP-511)               |   client retries at a version it finds   |
 //   | INVALID_REQUEST (v3+ ClientSoftwareName/Version    | none                                     |
 //   |   not matching Kafka's pattern, KIP-511)           |                                          |
-// - v3+ carries the feature tags a Kafka 3.9 KRaft broker sends: SupportedFeatures metadata.version 1–21 and
-//   kraft.version 0–1 (features whose minimum is 0 are left out below v4, KAFKA-17492), FinalizedFeatures
-//   metadata.version 21 (3.9-IV0) with epoch 0. transaction.version and group.version stay unadvertised (0 in
-//   3.9), so clients use the classic transaction and group protocols.
+// - v3+ carries the feature tags a Kafka KRaft broker sends: SupportedFeatures metadata.version 1–21,
+//   kraft.version 0–1 and transaction.version 0–2 (features whose minimum is 0 are left out below v4,
+//   KAFKA-17492), FinalizedFeatures metadata.version 21 (3.9-IV0) and transaction.version at the level this
+//   broker finalizes (txn/transaction-version.ts: 2 on a single broker, so clients use transactions v2; 0, and so
+//   not listed, in a cluster), with epoch 0. group.version stays unadvertised: KIP-848 clients need only the
+//   ConsumerGroupHeartbeat API.
 // - Past Kafka 3.9 (issue 12; schemas in scripts/kafka-protocol/README.md), a version is advertised once its handler
 //   builds it: Produce 13 and Fetch 18 (topics by id), ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10
-//   (topics by id), ConsumerGroupHeartbeat 1. EndTxn 5 and TxnOffsetCommit 5 (KIP-890 part 2) are not: without
-//   transaction.version 2 no client needs them, and franz-go and the Java client keep transactional Produce at 11.
+//   (topics by id), ConsumerGroupHeartbeat 1, DescribeGroups 6, ConsumerGroupDescribe 1, and EndTxn 5 and
+//   TxnOffsetCommit 5 (transactions v2, KIP-890 part 2).
 import { ApiKey } from '../protocol/generated/index.js';
 import {
   makeApiVersionsResponse,
@@ -26,6 +28,7 @@ import {
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { ApiHandler } from './types.js';
 import { HANDLERS } from './index.js';
+import { finalizedTransactionVersion, MAX_TRANSACTION_VERSION, TRANSACTION_VERSION_FEATURE } from '../txn/transaction-version.js';
 
 const SOFTWARE_NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
@@ -42,15 +45,22 @@ const METADATA_VERSION_MIN = 1;
 const SUPPORTED_FEATURES = [
   { name: 'metadata.version', minVersion: METADATA_VERSION_MIN, maxVersion: METADATA_VERSION_3_9 },
   { name: 'kraft.version', minVersion: 0, maxVersion: 1 },
+  { name: TRANSACTION_VERSION_FEATURE, minVersion: 0, maxVersion: MAX_TRANSACTION_VERSION },
 ];
-const FINALIZED_FEATURES = [{ name: 'metadata.version', minVersionLevel: METADATA_VERSION_3_9, maxVersionLevel: METADATA_VERSION_3_9 }];
 
-function successResponse(apiVersion: number): ApiVersionsResponse {
+/** Kafka lists a finalized feature only at a level above 0. */
+function finalizedFeatures(transactionVersion: number): ApiVersionsResponse['finalizedFeatures'] {
+  const features = [{ name: 'metadata.version', minVersionLevel: METADATA_VERSION_3_9, maxVersionLevel: METADATA_VERSION_3_9 }];
+  if (transactionVersion > 0) features.push({ name: TRANSACTION_VERSION_FEATURE, minVersionLevel: transactionVersion, maxVersionLevel: transactionVersion });
+  return features;
+}
+
+function successResponse(apiVersion: number, transactionVersion: number): ApiVersionsResponse {
   const res = makeApiVersionsResponse();
   res.apiKeys = advertisedApiKeys();
   if (apiVersion >= 3) {
     res.supportedFeatures = SUPPORTED_FEATURES.filter((f) => apiVersion >= 4 || f.minVersion > 0);
-    res.finalizedFeatures = FINALIZED_FEATURES;
+    res.finalizedFeatures = finalizedFeatures(transactionVersion);
     res.finalizedFeaturesEpoch = 0n;
   }
   return res;
@@ -85,7 +95,7 @@ export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsRespo
         return errorAnswer(ErrorCode.INVALID_REQUEST);
       }
     }
-    return successResponse(ctx.apiVersion);
+    return successResponse(ctx.apiVersion, finalizedTransactionVersion(ctx.broker));
   },
   errorResponse(_request, errorCode) {
     return errorAnswer(errorCode);

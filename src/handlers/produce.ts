@@ -2,11 +2,13 @@
 // - Topics by name up to v12 and by topic id from v13 (KIP-516, ProduceRequest.json of Kafka 4.1): an id the metadata
 //   does not know answers UNKNOWN_TOPIC_ID for each of its partitions, before the ACL check, as
 //   KafkaApis.handleProduceRequest does; the response names its topics the way the request did (id from v13).
-// - v12 is v11 (KIP-890 part 2): it only says that a transactional producer may skip AddPartitionsToTxn when
-//   transaction.version 2 is finalized. Eddy finalizes no transaction.version (api-versions.ts), so clients keep
-//   transactional Produce at v11 (ProduceRequest.json: "If V2 is disabled, the client can't use produce request
-//   version higher than 11 within a transaction"; franz-go and the Java client cap it there) and v12/v13 carry the
-//   same semantics as v11 below.
+// - v12 (KIP-890 part 2): a transactional producer may skip AddPartitionsToTxn when transaction.version 2 is
+//   finalized, which a single broker does (txn/transaction-version.ts): the partitions of a v12+ request's
+//   transactional batches are then added to the transaction through the coordinator before anything is appended
+//   (txn-implicit-add.ts, with Kafka's error mapping: PRODUCER_FENCED as INVALID_PRODUCER_EPOCH, retriable
+//   coordinator errors as NOT_ENOUGH_REPLICAS). In a cluster (transaction.version 0) clients keep transactional
+//   Produce at v11 ("If V2 is disabled, the client can't use produce request version higher than 11 within a
+//   transaction") and v12/v13 carry v11's semantics.
 // - acks must be -1, 0 or 1, else INVALID_REQUIRED_ACKS for every partition.
 // - Each partition carries exactly one RecordBatch v2 (v3+): its header and CRC are checked
 //   (validateProducedRecords), then every record is read once as Kafka's LogValidator reads it (log-validator.ts:
@@ -64,6 +66,9 @@ import type { ApiHandler, RequestContext } from './types.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { lookupLeaderLog, partitionErrorCode } from './partition-lookup.js';
 import { upConvertMessageSet } from '../protocol/records/legacy/up-convert.js';
+import { addProducedPartitions, partitionKey, type ImplicitAddOutcome } from './txn-implicit-add.js';
+
+const NO_IMPLICIT_ADD: ImplicitAddOutcome = { kind: 'none' };
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -209,11 +214,26 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     }
     const durable = acks === -1 && ctx.broker.config.flushOnAckAll;
     const useIds = ctx.apiVersion >= FIRST_TOPIC_ID_VERSION;
+    const names = request.topicData.map((topic) => (useIds ? ctx.broker.topics.getById(topic.topicId ?? ZERO_UUID)?.name : (topic.name ?? '')));
+    // Transactions v2: the transactional partitions join the transaction first (only v12+ transactional requests wait).
+    const implicitAdd = hasTransactionalRecords(request)
+      ? await addProducedPartitions(
+          ctx,
+          request.transactionalId ?? null,
+          request.topicData.flatMap((topic, i) => (names[i] === undefined ? [] : topic.partitionData.map((p) => ({ topic: names[i]!, partition: p.index, records: p.records })))),
+        )
+      : NO_IMPLICIT_ADD;
+    if (implicitAdd.kind === 'request-error') return this.errorResponse(request, implicitAdd.errorCode, ctx.apiVersion);
     // Appends are started in request order (offsets are assigned synchronously inside append) and awaited together.
-    const pending: Array<Promise<PartitionResponse>[]> = request.topicData.map((topic) => {
-      const name = useIds ? ctx.broker.topics.getById(topic.topicId ?? ZERO_UUID)?.name : topic.name ?? '';
+    const pending: Array<Promise<PartitionResponse>[]> = request.topicData.map((topic, i) => {
+      const name = names[i];
       if (name === undefined) return topic.partitionData.map((p) => Promise.resolve(partitionError(p.index, ErrorCode.UNKNOWN_TOPIC_ID)));
-      return topic.partitionData.map((p) => producePartition(ctx, name, p.index, p.records, durable, acks, request.timeoutMs));
+      return topic.partitionData.map((p) => {
+        if (implicitAdd.kind === 'partitions' && implicitAdd.partitions.has(partitionKey(name, p.index))) {
+          return Promise.resolve(partitionError(p.index, implicitAdd.errorCode, implicitAdd.errorMessage));
+        }
+        return producePartition(ctx, name, p.index, p.records, durable, acks, request.timeoutMs);
+      });
     });
     const res = makeProduceResponse();
     res.responses = await Promise.all(

@@ -1,6 +1,8 @@
-// TxnOffsetCommit (key 28), versions 0–4: a transactional producer commits a consumer group's offsets as part of
+// TxnOffsetCommit (key 28), versions 0–5: a transactional producer commits a consumer group's offsets as part of
 // its transaction (KIP-98; sendOffsetsToTransaction), after AddOffsetsToTxn has added the group's
-// `__consumer_offsets` partition to the transaction.
+// `__consumer_offsets` partition to the transaction; with transactions v2 (v5, transaction.version 2 finalized)
+// the broker adds that partition itself first (txn-implicit-add.ts: PRODUCER_FENCED as INVALID_PRODUCER_EPOCH,
+// retriable coordinator errors as COORDINATOR_NOT_AVAILABLE, for every partition).
 // - ACLs first (auth/authorizer.ts): WRITE on the transactional id (every partition TRANSACTIONAL_ID_AUTHORIZATION_
 //   FAILED), READ on the group (every partition GROUP_AUTHORIZATION_FAILED), then READ on each topic
 //   (TOPIC_AUTHORIZATION_FAILED for its partitions; group-common.ts commitEachPartition).
@@ -22,13 +24,14 @@
 // - The answer is sent without an fsync: pending offsets live in memory until the COMMIT marker, so a broker crash
 //   between EndTxn and the marker loses them (Kafka has already appended them to `__consumer_offsets` as
 //   transactional records). They move there with the `__consumer_offsets` step; see pending-txn-offsets.ts.
-// - No KIP-890 verification that the partition was added to the transaction (transaction version 0/1 semantics,
-//   as Kafka without transaction.partition.verification): a commit without AddOffsetsToTxn stays pending until a
-//   marker for that producer reaches the group's partition.
+// - Below v5, no KIP-890 verification that the partition was added to the transaction (transaction version 0/1
+//   semantics, as Kafka without transaction.partition.verification): a commit without AddOffsetsToTxn stays
+//   pending until a marker for that producer reaches the group's partition.
 // Version notes: v0 and v1 are the same; v0–1 get COORDINATOR_NOT_AVAILABLE instead of
 // COORDINATOR_LOAD_IN_PROGRESS (clients before 2.0 did not retry it, KAFKA-7296). v2 adds committed_leader_epoch
 // (KIP-320). v3 (KIP-447) adds generation_id, member_id, group_instance_id and is the first flexible version. v4
-// (KIP-890) only allows TRANSACTION_ABORTABLE, which verification would produce; it is never returned here.
+// (KIP-890) only allows TRANSACTION_ABORTABLE, which verification would produce; it is never returned here. v5 is
+// v4 with the implicit add above.
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeTxnOffsetCommitResponse, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../protocol/generated/txn-offset-commit.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -36,6 +39,7 @@ import { NO_EXPIRE_TIMESTAMP } from '../group/group-records.js';
 import { commitEachPartition } from './group-common.js';
 import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import type { ApiHandler } from './types.js';
+import { addOffsetsPartition } from './txn-implicit-add.js';
 
 function response(request: TxnOffsetCommitRequest, code: (ti: number, pi: number) => number, apiVersion: number): TxnOffsetCommitResponse {
   const res = makeTxnOffsetCommitResponse();
@@ -53,11 +57,13 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
   apiKey: ApiKey.TxnOffsetCommit,
   name: 'TxnOffsetCommit',
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   async handle(ctx, request) {
     const v = ctx.apiVersion;
     if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) return this.errorResponse(request, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, v);
     if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, v);
+    const added = await addOffsetsPartition(ctx, request.transactionalId, request.producerId, request.producerEpoch, request.groupId);
+    if (added !== ErrorCode.NONE) return this.errorResponse(request, added, v);
     const groups = ctx.broker.groups;
     const now = groups.now();
     const codes = await commitEachPartition(

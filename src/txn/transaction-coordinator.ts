@@ -112,6 +112,7 @@ import {
 } from './transaction-log.js';
 import {
   isEpochExhausted,
+  supportsEpochBump,
   NO_PRODUCER_EPOCH,
   NO_PRODUCER_ID,
   TransactionMetadata,
@@ -164,6 +165,20 @@ const RETRY_BACKOFF_INITIAL_MS = 100;
 const RETRY_BACKOFF_MAX_MS = 10_000;
 
 type StateLookup = { errorCode: number } | { errorCode: typeof ErrorCode.NONE; coordinatorEpoch: number; metadata: TransactionMetadata | undefined };
+
+/** An EndTxn's answer: the producer id and epoch the client goes on with (v5; -1/-1 with an error). */
+export interface EndTxnResult {
+  errorCode: number;
+  producerId: bigint;
+  producerEpoch: number;
+}
+
+function endTxnError(errorCode: number): EndTxnResult {
+  return { errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
+}
+
+/** Short.MAX_VALUE - 1: the last epoch a client may hold; a v2 EndTxn at it moves to the next producer id. */
+const EXHAUSTED_EPOCH = 32766;
 
 function initError(errorCode: number): { errorCode: number; producerId: bigint; producerEpoch: number } {
   return { errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
@@ -502,7 +517,7 @@ export class TransactionCoordinator {
     }
     if (transit.txnState === 'PrepareEpochFence') {
       // Abort the ongoing transaction with the bumped epoch; the client retries and gets an epoch of its own.
-      const code = await this.endTransactionAs(transactionalId, transit.producerId, transit.producerEpoch, false, false);
+      const { errorCode: code } = await this.endTransactionAs(transactionalId, transit.producerId, transit.producerEpoch, false, false);
       return initError(code === ErrorCode.NONE ? ErrorCode.CONCURRENT_TRANSACTIONS : code);
     }
     const code = await this.appendTransactionToLog(transactionalId, coordinatorEpoch, transit);
@@ -600,13 +615,26 @@ export class TransactionCoordinator {
     return this.addPartitionsToTransaction(transactionalId, producerId, producerEpoch, new Map([[OFFSETS_TOPIC_NAME, new Set([partition])]]));
   }
 
+  /**
+   * Transactions v2: partitions a Produce v12+ writes, added by the broker itself (handlers/txn-implicit-add.ts);
+   * the checks and the write of handleAddPartitionsToTransaction, answered with its code.
+   */
+  addPartitionsImplicitly(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: TopicPartitions): Promise<number> {
+    return this.addPartitionsToTransaction(transactionalId, producerId, producerEpoch, partitions);
+  }
+
   /** TransactionCoordinator.handleAddPartitionsToTransaction. */
   private async addPartitionsToTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: TopicPartitions): Promise<number> {
     if (transactionalId === '') return ErrorCode.INVALID_REQUEST;
     const found = this.lookup(transactionalId);
     if (!('metadata' in found)) return found.errorCode;
     const txn = found.metadata;
-    if (txn === undefined || txn.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (txn === undefined) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    // Transactions v2 after an epoch overflow: the client already holds the next producer id while the markers of
+    // the last transaction (under the old one) are written; it retries once the transaction completes.
+    const preparing = txn.state === 'PrepareCommit' || txn.state === 'PrepareAbort';
+    if (preparing && txn.nextProducerId !== NO_PRODUCER_ID && txn.nextProducerId === producerId && producerEpoch === 0) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (txn.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (txn.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;
     if (txn.pendingTransitionInProgress) return ErrorCode.CONCURRENT_TRANSACTIONS;
     if (txn.state === 'PrepareCommit' || txn.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS;
@@ -617,28 +645,91 @@ export class TransactionCoordinator {
     return this.appendTransactionToLog(transactionalId, found.coordinatorEpoch, transit);
   }
 
-  /** EndTxn from a client. */
-  endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean): Promise<number> {
-    return this.endTransactionAs(transactionalId, producerId, producerEpoch, commit, true);
+  /**
+   * EndTxn from a client. `clientTransactionVersion` 2 (EndTxn v5, KIP-890 part 2) bumps the epoch; the answer
+   * carries the producer id and epoch the client goes on with (-1/-1 on an error).
+   */
+  endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean, clientTransactionVersion = 0): Promise<EndTxnResult> {
+    return this.endTransactionAs(transactionalId, producerId, producerEpoch, commit, true, clientTransactionVersion);
   }
 
   /**
-   * TransactionCoordinator.endTransaction. `isFromClient` false: the coordinator's own abort after fencing (the
-   * epoch given is the bumped one, and a pending PrepareEpochFence is what it completes).
+   * TransactionCoordinator.endTransaction (Kafka trunk 1eb7644, with transactions v2). `isFromClient` false: the
+   * coordinator's own abort after fencing (the epoch given is the bumped one, and a pending PrepareEpochFence is
+   * what it completes).
+   *
+   * Epoch checks. Transactions v0/v1: a client's epoch must equal the current one. Transactions v2 (the state was
+   * last written by a v2 EndTxn), where an equal epoch in a Prepare or Complete state means the next transaction:
+   *   state                        valid epoch
+   *   Ongoing, Empty               the current one
+   *   PrepareCommit/PrepareAbort   the one before the bump (a retried EndTxn)
+   *   CompleteCommit/CompleteAbort the one before the bump, or 32766 of the previous producer id when the bump
+   *                                overflowed to a new producer id at epoch 0
    */
-  private async endTransactionAs(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean, isFromClient: boolean): Promise<number> {
-    if (transactionalId === '') return ErrorCode.INVALID_REQUEST;
+  private async endTransactionAs(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    isFromClient: boolean,
+    clientTransactionVersion = 0,
+  ): Promise<EndTxnResult> {
+    if (transactionalId === '') return endTxnError(ErrorCode.INVALID_REQUEST);
     const found = this.lookup(transactionalId);
-    if (!('metadata' in found)) return found.errorCode;
-    const txn = found.metadata;
-    if (txn === undefined) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (!('metadata' in found)) return endTxnError(found.errorCode);
+    let txn = found.metadata;
+    if (txn === undefined) return endTxnError(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     const coordinatorEpoch = found.coordinatorEpoch;
+
+    // An exhausted epoch cannot be bumped: a v2 EndTxn first takes the next producer id (a write, maybe), then
+    // decides in one synchronous step.
+    let nextProducerId = NO_PRODUCER_ID;
+    if (supportsEpochBump(clientTransactionVersion) && txn.state === 'Ongoing' && txn.pendingState !== 'PrepareEpochFence' && txn.isProducerEpochExhausted) {
+      try {
+        nextProducerId = await this.options.producerIds.generateProducerId();
+      } catch (err) {
+        const code = kafkaErrorCode(err);
+        if (code === undefined) throw err;
+        return endTxnError(code);
+      }
+      const again = this.lookup(transactionalId);
+      if (!('metadata' in again)) return endTxnError(again.errorCode);
+      if (again.metadata === undefined || again.coordinatorEpoch !== coordinatorEpoch) return endTxnError(ErrorCode.NOT_COORDINATOR);
+      txn = again.metadata;
+    }
+
+    const currentIsV2 = txn.pendingState !== 'PrepareEpochFence' && supportsEpochBump(txn.clientTransactionVersion);
+    const retryOnOverflow = currentIsV2 && txn.lastProducerId === producerId && producerEpoch === EXHAUSTED_EPOCH && txn.producerEpoch === 0;
+    const retryOnEpochBump = this.endTxnEpochBumped(txn, producerEpoch);
+    let isValidEpoch: boolean;
+    if (currentIsV2) {
+      switch (txn.state) {
+        case 'Ongoing':
+        case 'Empty':
+        case 'Dead':
+        case 'PrepareEpochFence':
+          isValidEpoch = producerEpoch === txn.producerEpoch;
+          break;
+        case 'PrepareCommit':
+        case 'PrepareAbort':
+          isValidEpoch = retryOnEpochBump;
+          break;
+        case 'CompleteCommit':
+        case 'CompleteAbort':
+          isValidEpoch = retryOnEpochBump || retryOnOverflow;
+          break;
+      }
+    } else {
+      // Clients must match the epoch exactly; the coordinator's own abort carries a bumped one.
+      isValidEpoch = (!isFromClient || producerEpoch === txn.producerEpoch) && producerEpoch >= txn.producerEpoch;
+    }
+    if (txn.producerId !== producerId && !retryOnOverflow) return endTxnError(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (!isValidEpoch) return endTxnError(ErrorCode.PRODUCER_FENCED);
+    if (txn.pendingTransitionInProgress && txn.pendingState !== 'PrepareEpochFence') return endTxnError(ErrorCode.CONCURRENT_TRANSACTIONS);
+    // A retry of an EndTxn that is done answers with what the client goes on with.
+    const done = (): EndTxnResult => ({ errorCode: ErrorCode.NONE, producerId: txn.producerId, producerEpoch: txn.producerEpoch });
     let isEpochFence = false;
     let transit: TxnTransitMetadata;
-    if (txn.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
-    // Clients must match the epoch exactly; the coordinator's own abort carries a bumped one.
-    if ((isFromClient && producerEpoch !== txn.producerEpoch) || producerEpoch < txn.producerEpoch) return ErrorCode.PRODUCER_FENCED;
-    if (txn.pendingTransitionInProgress && txn.pendingState !== 'PrepareEpochFence') return ErrorCode.CONCURRENT_TRANSACTIONS;
     switch (txn.state) {
       case 'Ongoing': {
         const nextState = commit ? 'PrepareCommit' : 'PrepareAbort';
@@ -649,19 +740,19 @@ export class TransactionCoordinator {
           txn.producerEpoch = producerEpoch;
           txn.lastProducerEpoch = NO_PRODUCER_EPOCH;
         }
-        transit = txn.prepareAbortOrCommit(nextState, this.now());
+        transit = txn.prepareAbortOrCommit(nextState, isEpochFence ? 0 : clientTransactionVersion, isEpochFence ? NO_PRODUCER_ID : nextProducerId, this.now());
         break;
       }
       case 'CompleteCommit':
-        return commit ? ErrorCode.NONE : this.invalidTxnState(transactionalId, txn.state, commit);
+        return commit ? done() : endTxnError(this.invalidTxnState(transactionalId, txn.state, commit));
       case 'CompleteAbort':
-        return commit ? this.invalidTxnState(transactionalId, txn.state, commit) : ErrorCode.NONE;
+        return commit ? endTxnError(this.invalidTxnState(transactionalId, txn.state, commit)) : done();
       case 'PrepareCommit':
-        return commit ? ErrorCode.CONCURRENT_TRANSACTIONS : this.invalidTxnState(transactionalId, txn.state, commit);
+        return endTxnError(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : this.invalidTxnState(transactionalId, txn.state, commit));
       case 'PrepareAbort':
-        return commit ? this.invalidTxnState(transactionalId, txn.state, commit) : ErrorCode.CONCURRENT_TRANSACTIONS;
+        return endTxnError(commit ? this.invalidTxnState(transactionalId, txn.state, commit) : ErrorCode.CONCURRENT_TRANSACTIONS);
       case 'Empty':
-        return this.invalidTxnState(transactionalId, txn.state, commit);
+        return endTxnError(this.invalidTxnState(transactionalId, txn.state, commit));
       case 'Dead':
       case 'PrepareEpochFence':
         throw new TransactionStateError(`Found transactionalId ${transactionalId} with state ${txn.state}: it should never have moved there`);
@@ -676,33 +767,44 @@ export class TransactionCoordinator {
           this.log.warn({ transactionalId, errorCode: code, producerEpoch: transit.producerEpoch }, 'could not write an epoch fence; the bumped epoch was not returned to any client');
         }
       }
-      return code;
+      return endTxnError(code);
     }
 
     // Written: check again, then answer and write the markers in the background.
     const after = this.lookup(transactionalId);
-    if (!('metadata' in after)) return after.errorCode;
+    if (!('metadata' in after)) return endTxnError(after.errorCode);
     const current = after.metadata;
     if (current === undefined) throw new TransactionStateError(`the coordinator owns ${transactionalId} but has no metadata for it`);
-    if (after.coordinatorEpoch !== coordinatorEpoch) return ErrorCode.NOT_COORDINATOR;
-    if (current.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
-    if (current.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;
-    if (current.pendingTransitionInProgress) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (after.coordinatorEpoch !== coordinatorEpoch) return endTxnError(ErrorCode.NOT_COORDINATOR);
+    if (current.producerId !== producerId) return endTxnError(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (current.producerEpoch !== producerEpoch && !this.endTxnEpochBumped(current, producerEpoch)) return endTxnError(ErrorCode.PRODUCER_FENCED);
+    if (current.pendingTransitionInProgress) return endTxnError(ErrorCode.CONCURRENT_TRANSACTIONS);
     switch (current.state) {
       case 'PrepareCommit':
-        if (!commit) return this.invalidTxnState(transactionalId, current.state, commit);
+        if (!commit) return endTxnError(this.invalidTxnState(transactionalId, current.state, commit));
         break;
       case 'PrepareAbort':
-        if (commit) return this.invalidTxnState(transactionalId, current.state, commit);
+        if (commit) return endTxnError(this.invalidTxnState(transactionalId, current.state, commit));
         break;
       case 'Dead':
       case 'PrepareEpochFence':
         throw new TransactionStateError(`Found transactionalId ${transactionalId} with state ${current.state}: it should never have moved there`);
       default:
-        return this.invalidTxnState(transactionalId, current.state, commit);
+        return endTxnError(this.invalidTxnState(transactionalId, current.state, commit));
     }
+    // The client goes on with the bumped epoch, or with the next producer id at epoch 0 after an overflow (which
+    // the Complete state moves to).
+    const answer: EndTxnResult =
+      supportsEpochBump(current.clientTransactionVersion) && current.nextProducerId !== NO_PRODUCER_ID
+        ? { errorCode: ErrorCode.NONE, producerId: current.nextProducerId, producerEpoch: 0 }
+        : { errorCode: ErrorCode.NONE, producerId: current.producerId, producerEpoch: current.producerEpoch };
     this.completeInBackground(current, coordinatorEpoch, commit, current.prepareComplete(this.now()));
-    return ErrorCode.NONE;
+    return answer;
+  }
+
+  /** Transactions v2: the state's epoch is the client's + 1, i.e. its EndTxn already bumped it (endTxnEpochBumped). */
+  private endTxnEpochBumped(txn: TransactionMetadata, producerEpoch: number): boolean {
+    return txn.pendingState !== 'PrepareEpochFence' && supportsEpochBump(txn.clientTransactionVersion) && txn.producerEpoch === producerEpoch + 1;
   }
 
   private invalidTxnState(transactionalId: string, state: TransactionState, commit: boolean): number {
@@ -817,7 +919,7 @@ export class TransactionCoordinator {
         const transit = txn.prepareFenceProducerEpoch();
         this.log.info({ transactionalId, producerId: txn.producerId.toString(), producerEpoch: txn.producerEpoch }, 'aborting a transaction open longer than its timeout');
         aborts.push(
-          this.endTransactionAs(transactionalId, transit.producerId, transit.producerEpoch, false, false).then((code) => {
+          this.endTransactionAs(transactionalId, transit.producerId, transit.producerEpoch, false, false).then(({ errorCode: code }) => {
             if (code === ErrorCode.NONE) this.log.info({ transactionalId }, 'rolled back a timed-out transaction');
             else if (code === ErrorCode.INVALID_PRODUCER_ID_MAPPING || code === ErrorCode.PRODUCER_FENCED || code === ErrorCode.CONCURRENT_TRANSACTIONS) {
               this.log.debug({ transactionalId, errorCode: code }, 'rollback of a timed-out transaction cancelled');

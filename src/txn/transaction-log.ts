@@ -16,8 +16,8 @@
 //     int16   TransactionalId length, then its UTF-8 bytes
 //
 //   value (TransactionLogValue; null = tombstone: the transactional id expired and is forgotten)
-//     int16   version                      0 is written (Kafka 3.9 writes 0 unless transaction.version >= 1, a 4.0
-//                                          feature); 0 and 1 are read
+//     int16   version                      1 is written (Kafka writes 1 once transaction.version >= 1 is finalized,
+//                                          and this broker finalizes 2, as a fresh Kafka 4.0 cluster); 0 and 1 read
 //     int64   ProducerId
 //     int16   ProducerEpoch
 //     int32   TransactionTimeoutMs
@@ -30,13 +30,17 @@
 //
 //   v0 encodes arrays as an int32 count (-1 = null) and strings as an int16 length; v1 (flexible) as an unsigned
 //   varint of count + 1 / length + 1 (0 = null), with a tagged-field section (unsigned varint count, then tag, size,
-//   bytes per field) closing each TransactionPartitions entry and the value itself.
+//   bytes per field) closing each TransactionPartitions entry and the value itself. The value's tagged fields (v1,
+//   Kafka trunk 1eb7644's TransactionLogValue.json, written only when not at their default):
+//     tag 0  int64  PreviousProducerId        the producer id before this state (default -1)
+//     tag 1  int64  NextProducerId            transactions v2: the id after an epoch overflow (default -1)
+//     tag 2  int16  ClientTransactionVersion  the client's transaction version (default 0)
 //
 // Readers, as Kafka's: a key version other than 0 is skipped with a warning (an aborted upgrade's leftover); a
 // value version other than 0–1 stops loading that partition (an error is logged; what was read so far is kept).
 // The last record per transactional id wins and a tombstone removes it (the log is compacted, so older records may
-// or may not still be there). The last producer id and epoch are not stored: a loaded transactional id has -1 for
-// both, as in Kafka 3.9.
+// or may not still be there). The last producer epoch is not stored: a loaded transactional id has -1 for it, as in
+// Kafka; the previous producer id is PreviousProducerId (-1 in a v0 value).
 import type { Logger } from 'pino';
 import type { LogManager } from '../log/log-manager.js';
 import { InternalTopicLog, type InternalTopicReplication } from '../metadata/internal-topic-log.js';
@@ -49,8 +53,11 @@ import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, TransactionMetadata, type TopicParti
 import { TransactionStateError, transactionStateFromId, transactionStateId } from './transaction-state.js';
 
 export const TRANSACTION_LOG_KEY_VERSION = 0;
-/** The value version Kafka 3.9 writes (transaction.version 0: not flexible). */
-export const TRANSACTION_LOG_VALUE_VERSION = 0;
+/** The value version written: 1 (flexible, with the tagged fields of transactions v2), as Kafka at transaction.version >= 1. */
+export const TRANSACTION_LOG_VALUE_VERSION = 1;
+const PREVIOUS_PRODUCER_ID_TAG = 0;
+const NEXT_PRODUCER_ID_TAG = 1;
+const CLIENT_TRANSACTION_VERSION_TAG = 2;
 const HIGHEST_VALUE_VERSION = 1;
 /** Kafka's transaction.state.log.segment.bytes default. */
 export const TRANSACTION_STATE_SEGMENT_BYTES = 104857600;
@@ -111,7 +118,20 @@ export function encodeTransactionLogValue(transit: TxnTransitMetadata, version: 
   }
   w.writeInt64(BigInt(transit.txnLastUpdateTimestamp));
   w.writeInt64(BigInt(transit.txnStartTimestamp));
-  if (flexible) w.writeUnsignedVarint(0);
+  if (flexible) {
+    // Tagged fields in tag order, each only when not at its default (KIP-482).
+    const tagged: Array<[number, Buffer]> = [];
+    const int64 = (v: bigint): Buffer => new Writer(8).writeInt64(v).toBuffer();
+    if (transit.lastProducerId !== NO_PRODUCER_ID) tagged.push([PREVIOUS_PRODUCER_ID_TAG, int64(transit.lastProducerId)]);
+    if (transit.nextProducerId !== NO_PRODUCER_ID) tagged.push([NEXT_PRODUCER_ID_TAG, int64(transit.nextProducerId)]);
+    if (transit.clientTransactionVersion !== 0) tagged.push([CLIENT_TRANSACTION_VERSION_TAG, new Writer(2).writeInt16(transit.clientTransactionVersion).toBuffer()]);
+    w.writeUnsignedVarint(tagged.length);
+    for (const [tag, bytes] of tagged) {
+      w.writeUnsignedVarint(tag);
+      w.writeUnsignedVarint(bytes.length);
+      w.writeRaw(bytes);
+    }
+  }
   return w.toBuffer();
 }
 
@@ -144,11 +164,26 @@ export function decodeTransactionLogValue(transactionalId: string, value: Buffer
   }
   const txnLastUpdateTimestamp = Number(r.readInt64());
   const txnStartTimestamp = Number(r.readInt64());
-  if (flexible) r.skipTaggedFields();
+  let lastProducerId = NO_PRODUCER_ID;
+  let nextProducerId = NO_PRODUCER_ID;
+  let clientTransactionVersion = 0;
+  if (flexible) {
+    const n = r.readUnsignedVarint();
+    for (let i = 0; i < n; i++) {
+      const tag = r.readUnsignedVarint();
+      const end = r.readTaggedFieldEnd();
+      if (tag === PREVIOUS_PRODUCER_ID_TAG) lastProducerId = r.readInt64();
+      else if (tag === NEXT_PRODUCER_ID_TAG) nextProducerId = r.readInt64();
+      else if (tag === CLIENT_TRANSACTION_VERSION_TAG) clientTransactionVersion = r.readInt16();
+      r.finishTaggedField(end);
+    }
+  }
   return new TransactionMetadata({
     transactionalId,
     producerId,
-    lastProducerId: NO_PRODUCER_ID,
+    lastProducerId,
+    nextProducerId,
+    clientTransactionVersion,
     producerEpoch,
     lastProducerEpoch: NO_PRODUCER_EPOCH,
     txnTimeoutMs,

@@ -28,6 +28,18 @@
 // Producer epochs: an epoch of Short.MAX_VALUE - 1 (32766) or more is exhausted; InitProducerId then moves the
 // transactional id to a new producer id at epoch 0 (prepareProducerIdRotation) so that the coordinator can always
 // bump once more to fence an old producer. Timestamps are epoch milliseconds (JS numbers are exact for them).
+//
+// Transactions v2 (KIP-890 part 2; Kafka's TransactionMetadata at trunk 1eb7644): an EndTxn from a client of
+// transaction version 2 bumps the epoch in its Prepare state (the markers carry the bumped epoch and the client
+// goes on with it), and when the epoch is exhausted it also names the next producer id, which the Complete state
+// moves to at epoch 0. The transition records the client's transaction version, and completeTransitionTo applies
+// the bumped epoch (Prepare*) and the new producer id (Complete*) only for it:
+//
+//   target            transaction version 2 also applies                      its epoch check is against
+//   PrepareCommit/    producer epoch (+1), last epoch (the old one), next     the last epoch (the one before the bump)
+//   PrepareAbort      producer id
+//   CompleteCommit/   producer id (the next one after an overflow, at epoch   the last epoch and the previous producer
+//   CompleteAbort     0), epochs, previous and next producer id               id after an overflow, else the epoch
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { checkTransition, TransactionStateError, type TransactionState } from './transaction-state.js';
@@ -70,10 +82,22 @@ export function isEpochExhausted(producerEpoch: number): boolean {
   return producerEpoch >= SHORT_MAX_VALUE - 1;
 }
 
+/** TransactionVersion.TV_2: the first client transaction version whose EndTxn bumps the epoch (supportsEpochBump). */
+export const TRANSACTION_VERSION_2 = 2;
+
+export function supportsEpochBump(clientTransactionVersion: number): boolean {
+  return clientTransactionVersion >= TRANSACTION_VERSION_2;
+}
+
 /** The next value of a transactional id's metadata, as written to the transaction log (Kafka's TxnTransitMetadata). */
 export interface TxnTransitMetadata {
   readonly producerId: bigint;
+  /** The producer id before this transition (Kafka's prevProducerId; PreviousProducerId in the log). */
   readonly lastProducerId: bigint;
+  /** Transactions v2: the producer id the Complete state moves to after an epoch overflow, else -1. */
+  readonly nextProducerId: bigint;
+  /** The client's transaction version at this transition (0 unless an EndTxn v5 made it). */
+  readonly clientTransactionVersion: number;
   readonly producerEpoch: number;
   readonly lastProducerEpoch: number;
   readonly txnTimeoutMs: number;
@@ -95,6 +119,8 @@ export interface TransactionMetadataInit {
   /** -1 while no transaction has started. */
   txnStartTimestamp: number;
   txnLastUpdateTimestamp: number;
+  nextProducerId?: bigint;
+  clientTransactionVersion?: number;
 }
 
 export class TransactionMetadata {
@@ -108,6 +134,10 @@ export class TransactionMetadata {
   readonly topicPartitions: Map<string, Set<number>>;
   txnStartTimestamp: number;
   txnLastUpdateTimestamp: number;
+  /** Transactions v2: the producer id to move to once the transaction completes (epoch overflow), else -1. */
+  nextProducerId: bigint;
+  /** The transaction version of the client's last EndTxn (2: every EndTxn bumps the epoch). */
+  clientTransactionVersion: number;
   /** The state a write in flight will move to; set by prepare…(), cleared when the write completes or fails. */
   pendingState: TransactionState | undefined = undefined;
   /**
@@ -127,6 +157,8 @@ export class TransactionMetadata {
     this.topicPartitions = init.topicPartitions ? copyTopicPartitions(init.topicPartitions) : new Map();
     this.txnStartTimestamp = init.txnStartTimestamp;
     this.txnLastUpdateTimestamp = init.txnLastUpdateTimestamp;
+    this.nextProducerId = init.nextProducerId ?? NO_PRODUCER_ID;
+    this.clientTransactionVersion = init.clientTransactionVersion ?? 0;
   }
 
   get pendingTransitionInProgress(): boolean {
@@ -225,17 +257,39 @@ export class TransactionMetadata {
     return this.prepareTransitionTo('Ongoing', this.producerId, this.producerEpoch, this.lastProducerEpoch, this.txnTimeoutMs, partitions, startsTransaction ? updateTimestamp : this.txnStartTimestamp, updateTimestamp);
   }
 
-  /** EndTxn: PrepareCommit or PrepareAbort, with every partition of the transaction still waiting for its marker. */
-  prepareAbortOrCommit(newState: 'PrepareCommit' | 'PrepareAbort', updateTimestamp: number): TxnTransitMetadata {
-    return this.prepareTransitionTo(newState, this.producerId, this.producerEpoch, this.lastProducerEpoch, this.txnTimeoutMs, this.topicPartitions, this.txnStartTimestamp, updateTimestamp);
+  /**
+   * EndTxn: PrepareCommit or PrepareAbort, with every partition of the transaction still waiting for its marker.
+   * A client of transaction version 2 gets the epoch bumped (the caller made sure it cannot overflow: at an
+   * exhausted epoch it passes the next producer id).
+   */
+  prepareAbortOrCommit(newState: 'PrepareCommit' | 'PrepareAbort', clientTransactionVersion: number, nextProducerId: bigint, updateTimestamp: number): TxnTransitMetadata {
+    const bump = supportsEpochBump(clientTransactionVersion);
+    const epoch = bump ? this.producerEpoch + 1 : this.producerEpoch;
+    const lastEpoch = bump ? this.producerEpoch : this.lastProducerEpoch;
+    return this.prepareTransitionTo(newState, this.producerId, epoch, lastEpoch, this.txnTimeoutMs, this.topicPartitions, this.txnStartTimestamp, updateTimestamp, nextProducerId, clientTransactionVersion);
   }
 
-  /** Every marker is written: CompleteCommit or CompleteAbort, with no partitions. */
+  /**
+   * Every marker is written: CompleteCommit or CompleteAbort, with no partitions. After a transactions-v2 epoch
+   * overflow the transactional id moves to its next producer id at epoch 0.
+   */
   prepareComplete(updateTimestamp: number): TxnTransitMetadata {
     const newState = this.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort';
     // The Prepare state was written, so a fence that failed earlier is behind us.
     this.hasFailedEpochFence = false;
-    return this.prepareTransitionTo(newState, this.producerId, this.producerEpoch, this.lastProducerEpoch, this.txnTimeoutMs, new Map(), this.txnStartTimestamp, updateTimestamp);
+    const rotate = supportsEpochBump(this.clientTransactionVersion) && this.nextProducerId !== NO_PRODUCER_ID;
+    return this.prepareTransitionTo(
+      newState,
+      rotate ? this.nextProducerId : this.producerId,
+      rotate ? 0 : this.producerEpoch,
+      this.producerEpoch,
+      this.txnTimeoutMs,
+      new Map(),
+      this.txnStartTimestamp,
+      updateTimestamp,
+      NO_PRODUCER_ID,
+      this.clientTransactionVersion,
+    );
   }
 
   /** transactional.id.expiration.ms: about to be removed (a tombstone is written, then the id is forgotten). */
@@ -252,6 +306,8 @@ export class TransactionMetadata {
     newTopicPartitions: TopicPartitions,
     newTxnStartTimestamp: number,
     updateTimestamp: number,
+    nextProducerId: bigint = NO_PRODUCER_ID,
+    clientTransactionVersion = 0,
   ): TxnTransitMetadata {
     if (this.pendingState !== undefined) {
       throw new TransactionStateError(`${this.transactionalId}: preparing a transition to ${newState} while a transition to ${this.pendingState} is pending`);
@@ -263,6 +319,8 @@ export class TransactionMetadata {
     const transit: TxnTransitMetadata = {
       producerId: newProducerId,
       lastProducerId: this.producerId,
+      nextProducerId,
+      clientTransactionVersion,
       producerEpoch: newEpoch,
       lastProducerEpoch: newLastEpoch,
       txnTimeoutMs: newTxnTimeoutMs,
@@ -310,6 +368,11 @@ export class TransactionMetadata {
         ) {
           this.failTransition(transit);
         }
+        if (supportsEpochBump(transit.clientTransactionVersion)) {
+          this.producerEpoch = transit.producerEpoch;
+          this.lastProducerEpoch = transit.lastProducerEpoch;
+          this.nextProducerId = transit.nextProducerId;
+        }
         break;
       case 'CompleteCommit':
       case 'CompleteAbort':
@@ -318,18 +381,36 @@ export class TransactionMetadata {
         }
         this.txnStartTimestamp = transit.txnStartTimestamp;
         this.topicPartitions.clear();
+        if (supportsEpochBump(transit.clientTransactionVersion)) {
+          this.producerEpoch = transit.producerEpoch;
+          this.lastProducerEpoch = transit.lastProducerEpoch;
+          this.lastProducerId = transit.lastProducerId;
+          this.producerId = transit.producerId;
+          this.nextProducerId = transit.nextProducerId;
+        }
         break;
       case 'PrepareEpochFence':
       case 'Dead':
         this.failTransition(transit);
     }
+    this.clientTransactionVersion = transit.clientTransactionVersion;
     this.txnLastUpdateTimestamp = transit.txnLastUpdateTimestamp;
     this.pendingState = undefined;
     this.state = toState;
   }
 
+  /**
+   * The transition keeps this producer id and epoch; for transactions v2 a Prepare state's (and an overflowed
+   * Complete state's) epoch is checked through its last epoch, the one before the bump (Kafka's validProducerEpoch).
+   */
   private validProducerEpoch(transit: TxnTransitMetadata): boolean {
-    return transit.producerEpoch === this.producerEpoch && transit.producerId === this.producerId;
+    const v2 = supportsEpochBump(transit.clientTransactionVersion);
+    const completing = transit.txnState === 'CompleteCommit' || transit.txnState === 'CompleteAbort';
+    const overflowComplete = v2 && completing && transit.producerEpoch === 0;
+    const preparing = transit.txnState === 'PrepareCommit' || transit.txnState === 'PrepareAbort';
+    const epoch = overflowComplete || (v2 && preparing) ? transit.lastProducerEpoch : transit.producerEpoch;
+    const producerId = overflowComplete ? transit.lastProducerId : transit.producerId;
+    return epoch === this.producerEpoch && producerId === this.producerId;
   }
 
   private validProducerEpochBump(transit: TxnTransitMetadata): boolean {

@@ -1,7 +1,7 @@
 // The versions past Kafka 3.9 that modern clients take when offered (issue 12): Produce 12–13, Fetch 18,
 // ListOffsets 10–11, Metadata 13, OffsetCommit/OffsetFetch 10, DescribeGroups 6, ConsumerGroupDescribe 1, over TCP
-// against the in-process broker; and EndTxn 5,
-// which stays unadvertised until transactions v2 (KIP-890 part 2) exist.
+// against the in-process broker. EndTxn 5 and TxnOffsetCommit 5 (transactions v2) are in
+// test/handlers/transactions-v2.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
@@ -55,19 +55,13 @@ function fetchById(topicId: Buffer, partition: number, fetchOffset: bigint, vers
 }
 
 describe('ApiVersions past Kafka 3.9', () => {
-  it('advertises Produce 13, Fetch 18, ListOffsets 11, Metadata 13, OffsetCommit/OffsetFetch 10, DescribeGroups 6, ConsumerGroupDescribe 1, and EndTxn only up to 4', async () => {
+  it('advertises Produce 13, Fetch 18, ListOffsets 11, Metadata 13, OffsetCommit/OffsetFetch 10, DescribeGroups 6, ConsumerGroupDescribe 1, EndTxn 5', async () => {
     const res = await client.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'franz-go', clientSoftwareVersion: '1.21.5' });
     const max = (key: number) => res.apiKeys.find((k: { apiKey: number }) => k.apiKey === key)?.maxVersion;
     const keys = [ApiKey.Produce, ApiKey.Fetch, ApiKey.ListOffsets, ApiKey.Metadata, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.DescribeGroups, ApiKey.ConsumerGroupDescribe, ApiKey.EndTxn];
-    expect(keys.map(max)).toEqual([13, 18, 11, 13, 10, 10, 6, 1, 4]);
-    // No transaction.version feature: clients keep the classic (v1) transaction protocol, and with it EndTxn <= 4
-    // and transactional Produce <= 11.
-    expect(res.finalizedFeatures.map((f: { name: string }) => f.name)).not.toContain('transaction.version');
-  });
-
-  it('EndTxn v5 answers UNSUPPORTED_VERSION: the epoch bump of transactions v2 is not built', async () => {
-    const res = await client.send(ApiKey.EndTxn, 5, { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, committed: true });
-    expect(res.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    expect(keys.map(max)).toEqual([13, 18, 11, 13, 10, 10, 6, 1, 5]);
+    // transaction.version 2 finalized: clients use transactions v2 (transactions-v2.test.ts).
+    expect(res.finalizedFeatures.map((f: { name: string }) => f.name)).toContain('transaction.version');
   });
 });
 

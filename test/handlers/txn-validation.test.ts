@@ -35,13 +35,14 @@ function codes(results: TopicResults): Array<[string, number, number]> {
 }
 
 describe('ApiVersions', () => {
-  it('advertises the transaction APIs with the versions Kafka 3.9 has', async () => {
+  it('advertises the transaction APIs with the versions Kafka has (EndTxn and TxnOffsetCommit 5: transactions v2)', async () => {
     const res = await client.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'eddy-test', clientSoftwareVersion: '1' });
     const range = (apiKey: number) => res.apiKeys.find((k: { apiKey: number }) => k.apiKey === apiKey);
     expect(range(ApiKey.InitProducerId)).toMatchObject({ minVersion: 0, maxVersion: 5 });
     expect(range(ApiKey.AddPartitionsToTxn)).toMatchObject({ minVersion: 0, maxVersion: 5 });
     expect(range(ApiKey.AddOffsetsToTxn)).toMatchObject({ minVersion: 0, maxVersion: 4 });
-    expect(range(ApiKey.EndTxn)).toMatchObject({ minVersion: 0, maxVersion: 4 });
+    expect(range(ApiKey.EndTxn)).toMatchObject({ minVersion: 0, maxVersion: 5 });
+    expect(range(ApiKey.TxnOffsetCommit)).toMatchObject({ minVersion: 0, maxVersion: 5 });
     expect(range(ApiKey.WriteTxnMarkers)).toMatchObject({ minVersion: 0, maxVersion: 1 });
     expect(range(ApiKey.DescribeProducers)).toMatchObject({ minVersion: 0, maxVersion: 0 });
     expect(range(ApiKey.DescribeTransactions)).toMatchObject({ minVersion: 0, maxVersion: 0 });

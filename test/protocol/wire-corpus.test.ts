@@ -6,9 +6,9 @@
 // Two kinds of frame need care (the corpus README, "Modern clients"):
 // - versions newer than the Kafka 3.9 schemas: the schemas here were extended past 3.9 (Produce 13, Fetch 18,
 //   ListOffsets 11, Metadata 13, OffsetCommit/OffsetFetch 10, EndTxn 5, ConsumerGroupHeartbeat 1, DescribeGroups 6,
-//   ConsumerGroupDescribe 1; sources in scripts/kafka-protocol/README.md), so those frames decode like the others.
-//   Frames at versions still above the schemas (TxnOffsetCommit 5) come only from the modern clients talking to
-//   the recording broker's Kafka 4.x-like profile.
+//   ConsumerGroupDescribe 1, TxnOffsetCommit 5; sources in scripts/kafka-protocol/README.md), so those frames
+//   decode like the others. A frame at a version still above the schemas would come only from the modern clients
+//   talking to the recording broker's Kafka 4.x-like profile (none is left).
 // - librdkafka 2.15.1's all-topics Metadata v12 and v13 requests carry 3 bytes after their last field; the decoder
 //   reads the fields of the version and leaves those bytes, which dispatch ignores as Kafka does.
 import fs from 'node:fs';

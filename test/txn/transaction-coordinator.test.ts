@@ -183,7 +183,7 @@ describe('TransactionCoordinator: InitProducerId', () => {
     expect(env.markers.requests).toEqual([{ producerId, producerEpoch: 1, coordinatorEpoch: 0, commit: false, partitions: [{ topic: 'orders', partition: 0 }] }]);
     expect(await env.coordinator.initProducerId('tx', 60000, -1n, -1)).toEqual({ errorCode: ErrorCode.NONE, producerId, producerEpoch: 2 });
     // The fenced producer (epoch 0) can neither end nor extend a transaction.
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
     expect((await env.coordinator.addPartitions('tx', producerId, 0, [{ topic: 'orders', partitions: [1] }])).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
 
@@ -202,6 +202,8 @@ describe('TransactionCoordinator: InitProducerId', () => {
       topicPartitions: new Map(),
       txnStartTimestamp: START_MS - 10,
       txnLastUpdateTimestamp: START_MS - 5,
+      nextProducerId: -1n,
+      clientTransactionVersion: 0,
     });
     await stateLog.append(internalPartitionFor('old', 50), [{ key: encodeTransactionLogKey('old'), value }], START_MS);
     const env = await reopen(first);
@@ -214,6 +216,46 @@ describe('TransactionCoordinator: InitProducerId', () => {
     expect(await env.coordinator.initProducerId('old', 60000, 42n, 32766)).toEqual(init);
     // A producer that never saw the rotation, asking with another epoch of the old id, is fenced.
     expect((await env.coordinator.initProducerId('old', 60000, 42n, 5)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+  });
+});
+
+describe('TransactionCoordinator: transactions v2 at an exhausted epoch', () => {
+  it('an EndTxn v5 at epoch 32766 names the next producer id: the client gets it at epoch 0, the markers go out at 32767', async () => {
+    const first = await openEnv({ start: false });
+    const stateLog = new TransactionLog({ logs: first.logs, topics: first.topics, logger, durable: true });
+    await stateLog.ensureTopic(50);
+    const value = encodeTransactionLogValue({
+      producerId: 42n,
+      lastProducerId: 42n,
+      producerEpoch: 32766,
+      lastProducerEpoch: -1,
+      txnTimeoutMs: 60000,
+      txnState: 'CompleteCommit',
+      topicPartitions: new Map(),
+      txnStartTimestamp: START_MS - 10,
+      txnLastUpdateTimestamp: START_MS - 5,
+      nextProducerId: -1n,
+      clientTransactionVersion: 2,
+    });
+    await stateLog.append(internalPartitionFor('v2-old', 50), [{ key: encodeTransactionLogKey('v2-old'), value }], START_MS);
+    const env = await reopen(first);
+    // Produce v12's implicit add opens the transaction at the exhausted epoch.
+    expect(await env.coordinator.addPartitionsImplicitly('v2-old', 42n, 32766, new Map([['orders', new Set([1])]]))).toBe(ErrorCode.NONE);
+    const ended = await env.coordinator.endTransaction('v2-old', 42n, 32766, true, 2);
+    expect(ended.errorCode).toBe(ErrorCode.NONE);
+    expect(ended.producerId).not.toBe(42n);
+    expect(ended.producerEpoch).toBe(0);
+    await waitFor('the commit completes', () => stateOf(env, 'v2-old') === 'CompleteCommit');
+    expect(env.markers.requests.at(-1)).toMatchObject({ producerId: 42n, producerEpoch: 32767, commit: true });
+    expect(env.coordinator.describe(['v2-old'])[0]).toMatchObject({ producerId: ended.producerId, producerEpoch: 0 });
+    // The retry of that EndTxn (old id, epoch 32766) is done, answered with the new id.
+    expect(await env.coordinator.endTransaction('v2-old', 42n, 32766, true, 2)).toEqual(ended);
+    // The next transaction runs under the new id; the old one is no longer this transactional id's.
+    expect(await env.coordinator.addPartitionsImplicitly('v2-old', ended.producerId, 0, new Map([['orders', new Set([0])]]))).toBe(ErrorCode.NONE);
+    expect(await env.coordinator.addPartitionsImplicitly('v2-old', 42n, 32767, new Map([['orders', new Set([0])]]))).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    // And the state survives a restart with the new id (PreviousProducerId and the client version from the v1 log).
+    const again = await reopen(env);
+    expect(again.coordinator.describe(['v2-old'])[0]).toMatchObject({ state: 'Ongoing', producerId: ended.producerId, producerEpoch: 0 });
   });
 });
 
@@ -266,7 +308,7 @@ describe('TransactionCoordinator: AddPartitionsToTxn and AddOffsetsToTxn', () =>
     expect(await env.coordinator.addOffsetsPartition('tx', producerId, 0, 'my-group')).toBe(ErrorCode.NONE);
     const partition = internalPartitionFor('my-group', 50);
     expect(env.coordinator.describe(['tx'])[0]!.topics).toEqual([{ topic: '__consumer_offsets', partitions: [partition] }]);
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     await waitFor('commit', () => stateOf(env, 'tx') === 'CompleteCommit');
     expect(env.markers.requests[0]!.partitions).toEqual([{ topic: '__consumer_offsets', partition }]);
   });
@@ -277,10 +319,10 @@ describe('TransactionCoordinator: EndTxn', () => {
     const { env, producerId } = await ready();
     await env.coordinator.addPartitions('tx', producerId, 0, [{ topic: 'orders', partitions: [0, 1] }]);
     env.markers.hold();
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     // Markers in flight: the id is busy.
     expect(stateOf(env, 'tx')).toBe('PrepareCommit');
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
     expect((await env.coordinator.addPartitions('tx', producerId, 0, [{ topic: 'orders', partitions: [2] }])).errorCode).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
     expect((await env.coordinator.initProducerId('tx', 60000, -1n, -1)).errorCode).toBe(ErrorCode.CONCURRENT_TRANSACTIONS);
     env.markers.release();
@@ -289,22 +331,22 @@ describe('TransactionCoordinator: EndTxn', () => {
       { producerId, producerEpoch: 0, coordinatorEpoch: 0, commit: true, partitions: [{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }] },
     ]);
     expect(env.coordinator.describe(['tx'])[0]!.topics).toEqual([]);
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.NONE);
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, false)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, false)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     // PrepareCommit, then CompleteCommit, after the InitProducerId and AddPartitions records.
     expect(stateLogEnd(env, 'tx')).toBe(4n);
   });
 
   it('answers INVALID_TXN_STATE for an EndTxn with no transaction, and for the other result while one completes', async () => {
     const { env, producerId } = await ready();
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
     await env.coordinator.addPartitions('tx', producerId, 0, [{ topic: 'orders', partitions: [0] }]);
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, false)).toBe(ErrorCode.NONE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, false)).errorCode).toBe(ErrorCode.NONE);
     await waitFor('CompleteAbort', () => stateOf(env, 'tx') === 'CompleteAbort');
     expect(env.markers.requests[0]!.commit).toBe(false);
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, false)).toBe(ErrorCode.NONE);
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.INVALID_TXN_STATE);
-    expect(await env.coordinator.endTransaction('tx', producerId + 1n, 0, true)).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, false)).errorCode).toBe(ErrorCode.NONE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect((await env.coordinator.endTransaction('tx', producerId + 1n, 0, true)).errorCode).toBe(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
   });
 
   it('retries the partitions whose marker failed, with a backoff, and drops a partition of a deleted topic', async () => {
@@ -315,7 +357,7 @@ describe('TransactionCoordinator: EndTxn', () => {
         ...p,
         errorCode: call === 1 && p.partition === 1 ? ErrorCode.KAFKA_STORAGE_ERROR : call === 1 && p.partition === 2 ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NONE,
       }));
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     await waitFor('CompleteCommit', () => stateOf(env, 'tx') === 'CompleteCommit');
     expect(env.markers.requests.map((r) => r.partitions.map((p) => p.partition))).toEqual([[0, 1, 2], [1]]);
   });
@@ -335,7 +377,7 @@ describe('TransactionCoordinator: timeouts and expiration', () => {
     await env.coordinator.abortTimedOutTransactions();
     await waitFor('the timed-out transaction to be aborted', () => stateOf(env, 'tx') === 'CompleteAbort');
     expect(env.markers.requests).toEqual([{ producerId, producerEpoch: 1, coordinatorEpoch: 0, commit: false, partitions: [{ topic: 'orders', partition: 0 }] }]);
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
 
   it('forgets a transactional id idle for transactional.id.expiration.ms, with a tombstone that survives a restart', async () => {
@@ -364,7 +406,7 @@ describe('TransactionCoordinator: restart', () => {
     expect(again.coordinator.describe(['tx', 'done'])).toEqual(before);
     expect(before.map((d) => d.state)).toEqual(['Ongoing', 'CompleteCommit']);
     // The Ongoing transaction goes on where it was: it can be committed with the same producer epoch.
-    expect(await again.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await again.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     await waitFor('commit after restart', () => stateOf(again, 'tx') === 'CompleteCommit');
     // And new producer ids do not repeat those handed out before the restart.
     const fresh = await again.coordinator.initProducerId('fresh', 60000, -1n, -1);
@@ -375,7 +417,7 @@ describe('TransactionCoordinator: restart', () => {
     const { env, producerId } = await ready();
     await env.coordinator.addPartitions('tx', producerId, 0, [{ topic: 'orders', partitions: [0, 2] }]);
     env.markers.hold();
-    expect(await env.coordinator.endTransaction('tx', producerId, 0, true)).toBe(ErrorCode.NONE);
+    expect((await env.coordinator.endTransaction('tx', producerId, 0, true)).errorCode).toBe(ErrorCode.NONE);
     await waitFor('the marker request', () => env.markers.requests.length === 1);
     // Stop before any marker is acknowledged: the log holds PrepareCommit.
     const markers = new RecordingMarkerWriter();

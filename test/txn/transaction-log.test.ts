@@ -34,6 +34,8 @@ const ONGOING: TxnTransitMetadata = {
   topicPartitions: new Map([['orders', new Set([0, 2])]]),
   txnStartTimestamp: 1700000000000,
   txnLastUpdateTimestamp: 1700000000123,
+  nextProducerId: -1n,
+  clientTransactionVersion: 0,
 };
 
 const ONGOING_V0 = hex(`
@@ -57,7 +59,20 @@ const ONGOING_V1 = hex(`
   03 00000000 00000002      # compact int32 array [0, 2]
   00                        # PartitionsSchema tagged fields
   0000018bcfe5687b 0000018bcfe56800
-  00                        # value tagged fields
+  01                        # value tagged fields: 1
+  00 08 00000000000003e8    #   tag 0 PreviousProducerId 1000 (size 8)
+`);
+
+// Transactions v2 after an epoch overflow: PrepareCommit at the bumped epoch 32767 naming the next producer id,
+// written by a client of transaction version 2 (every tagged field away from its default, in tag order).
+const PREPARE_V2_OVERFLOW = hex(`
+  0001 00000000000003e8 7fff 0000ea60 02
+  02 07 ${ascii('orders')} 03 00000000 00000002 00
+  0000018bcfe5687b 0000018bcfe56800
+  03                        # value tagged fields: 3
+  00 08 00000000000003e8    #   tag 0 PreviousProducerId 1000
+  01 08 00000000000007d0    #   tag 1 NextProducerId 2000
+  02 02 0002                #   tag 2 ClientTransactionVersion 2
 `);
 
 describe('TransactionLogKey', () => {
@@ -76,34 +91,46 @@ describe('TransactionLogKey', () => {
 });
 
 describe('TransactionLogValue', () => {
-  it('writes version 0, as Kafka 3.9 does without transaction.version 1', () => {
-    expect(encodeTransactionLogValue(ONGOING).toString('hex')).toBe(ONGOING_V0.toString('hex'));
+  it('writes version 0 when asked, as Kafka 3.9 does without transaction.version 1', () => {
+    expect(encodeTransactionLogValue(ONGOING, 0).toString('hex')).toBe(ONGOING_V0.toString('hex'));
   });
 
   it('writes an Empty state with null partitions and start timestamp -1', () => {
     const empty: TxnTransitMetadata = { ...ONGOING, txnState: 'Empty', producerEpoch: 0, topicPartitions: new Map(), txnStartTimestamp: -1 };
-    expect(encodeTransactionLogValue(empty).toString('hex')).toBe(
+    expect(encodeTransactionLogValue(empty, 0).toString('hex')).toBe(
       hex(`0000 00000000000003e8 0000 0000ea60 00 ffffffff 0000018bcfe5687b ffffffffffffffff`).toString('hex'),
     );
   });
 
   it('writes one entry per topic, partitions in the order they joined', () => {
     const two: TxnTransitMetadata = { ...ONGOING, txnState: 'PrepareCommit', topicPartitions: new Map([['b', new Set([3])], ['a', new Set([1, 0])]]) };
-    expect(encodeTransactionLogValue(two).toString('hex')).toBe(
+    expect(encodeTransactionLogValue(two, 0).toString('hex')).toBe(
       hex(`0000 00000000000003e8 0005 0000ea60 02 00000002 0001 62 00000001 00000003 0001 61 00000002 00000001 00000000 0000018bcfe5687b 0000018bcfe56800`).toString('hex'),
     );
   });
 
-  it('writes the flexible version 1 when asked', () => {
-    expect(encodeTransactionLogValue(ONGOING, 1).toString('hex')).toBe(ONGOING_V1.toString('hex'));
+  it('writes the flexible version 1 by default (transaction.version 2 finalized), tagged fields only when not default', () => {
+    expect(encodeTransactionLogValue(ONGOING).toString('hex')).toBe(ONGOING_V1.toString('hex'));
+    const noPrevious = encodeTransactionLogValue({ ...ONGOING, lastProducerId: -1n });
+    expect(noPrevious.subarray(noPrevious.length - 1).toString('hex')).toBe('00');
+  });
+
+  it('writes and reads the transactions v2 fields: previous and next producer id, client transaction version', () => {
+    const transit: TxnTransitMetadata = { ...ONGOING, txnState: 'PrepareCommit', producerEpoch: 32767, lastProducerEpoch: 32766, nextProducerId: 2000n, clientTransactionVersion: 2 };
+    expect(encodeTransactionLogValue(transit).toString('hex')).toBe(PREPARE_V2_OVERFLOW.toString('hex'));
+    const m = decodeTransactionLogValue('tx', PREPARE_V2_OVERFLOW)!;
+    expect([m.producerId, m.lastProducerId, m.nextProducerId, m.producerEpoch, m.clientTransactionVersion, m.state]).toEqual([1000n, 1000n, 2000n, 32767, 2, 'PrepareCommit']);
+    // An unknown tag (a newer writer's) is skipped by its size.
+    const withUnknown = Buffer.concat([ONGOING_V1.subarray(0, ONGOING_V1.length - 11), hex('02 00 08 00000000000003e8 09 03 aabbcc')]);
+    expect(decodeTransactionLogValue('tx', withUnknown)!.lastProducerId).toBe(1000n);
   });
 
   it('refuses an Empty state with partitions (Kafka throws IllegalStateException)', () => {
     expect(() => encodeTransactionLogValue({ ...ONGOING, txnState: 'Empty' })).toThrow(TransactionStateError);
   });
 
-  it('decodes versions 0 and 1 into the same metadata, with no last producer id or epoch', () => {
-    for (const bytes of [ONGOING_V0, ONGOING_V1]) {
+  it('decodes versions 0 and 1 into the same metadata, with no last epoch (and the previous producer id from v1)', () => {
+    for (const [bytes, lastProducerId] of [[ONGOING_V0, -1n], [ONGOING_V1, 1000n]] as const) {
       const m = decodeTransactionLogValue('tx', bytes)!;
       expect({
         transactionalId: m.transactionalId,
@@ -120,7 +147,7 @@ describe('TransactionLogValue', () => {
       }).toEqual({
         transactionalId: 'tx',
         producerId: 1000n,
-        lastProducerId: -1n,
+        lastProducerId,
         producerEpoch: 5,
         lastProducerEpoch: -1,
         txnTimeoutMs: 60000,

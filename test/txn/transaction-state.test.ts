@@ -121,7 +121,7 @@ describe('TransactionMetadata', () => {
     const m = metadata();
     m.completeTransitionTo(m.prepareAddPartitions(new Map([['t', new Set([0, 1])]]), 500));
     expect(() => m.removePartition('t', 0)).toThrow(TransactionStateError);
-    m.completeTransitionTo(m.prepareAbortOrCommit('PrepareCommit', 600));
+    m.completeTransitionTo(m.prepareAbortOrCommit('PrepareCommit', 0, -1n, 600));
     const complete = m.prepareComplete(700);
     expect(complete.txnState).toBe('CompleteCommit');
     expect(complete.topicPartitions.size).toBe(0);

@@ -599,7 +599,7 @@ export const API_CODECS: ReadonlyMap<number, ApiCodec> = new Map<number, ApiCode
     apiKey: 28,
     name: 'TxnOffsetCommit',
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 5,
     flexibleMinVersion: 3,
     latestVersionUnstable: false,
     makeRequest: txnOffsetCommit.makeTxnOffsetCommitRequest,

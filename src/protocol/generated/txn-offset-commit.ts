@@ -4,9 +4,9 @@
 import { ProtocolDecodeError, Reader } from '../reader.js';
 import { ProtocolEncodeError, Writer } from '../writer.js';
 
-// ---- TxnOffsetCommitRequest (TxnOffsetCommitRequest.json): versions 0-4, flexible 3+
+// ---- TxnOffsetCommitRequest (TxnOffsetCommitRequest.json): versions 0-5, flexible 3+
 
-/** TxnOffsetCommitRequest, versions 0-4. */
+/** TxnOffsetCommitRequest, versions 0-5. */
 export interface TxnOffsetCommitRequest {
   /** The ID of the transaction. */
   transactionalId: string;
@@ -18,17 +18,17 @@ export interface TxnOffsetCommitRequest {
   producerEpoch: number;
   /**
    * The generation of the consumer.
-   * Versions 3-4. Default "-1".
+   * Versions 3-5. Default "-1".
    */
   generationId?: number;
   /**
    * The member ID assigned by the group coordinator.
-   * Versions 3-4. Default "".
+   * Versions 3-5. Default "".
    */
   memberId?: string;
   /**
    * The unique identifier of the consumer instance provided by end user.
-   * Versions 3-4. Default "null".
+   * Versions 3-5. Default "null".
    */
   groupInstanceId?: string | null;
   /** Each topic that we want to commit offsets for. */
@@ -49,7 +49,7 @@ export interface TxnOffsetCommitRequestPartition {
   committedOffset: bigint;
   /**
    * The leader epoch of the last consumed record.
-   * Versions 2-4. Ignorable. Default "-1".
+   * Versions 2-5. Ignorable. Default "-1".
    */
   committedLeaderEpoch?: number;
   /** Any associated metadata the client wants to keep. */
@@ -224,9 +224,9 @@ function writeTxnOffsetCommitRequestPartition(w: Writer, version: number, m: Txn
   }
 }
 
-// ---- TxnOffsetCommitResponse (TxnOffsetCommitResponse.json): versions 0-4, flexible 3+
+// ---- TxnOffsetCommitResponse (TxnOffsetCommitResponse.json): versions 0-5, flexible 3+
 
-/** TxnOffsetCommitResponse, versions 0-4. */
+/** TxnOffsetCommitResponse, versions 0-5. */
 export interface TxnOffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
