@@ -6,7 +6,8 @@
 //                                           the log's epoch is set (recorded at its LEO in the epoch cache); a
 //                                           LeaderPartition tracks the followers from now on
 //   leader = us, same epoch                 the leader state takes the new ISR / partition epoch
-//   leader = another broker                 leader state resigned (acks=all waiters answer NOT_LEADER_OR_FOLLOWER);
+//   leader = another broker                 leader state resigned (acks=all waiters answer NOT_LEADER_OR_FOLLOWER,
+//                                           long polls on the partition read again at once and answer the move);
 //                                           the partition joins the fetcher of that leader with the new epoch
 //                                           (a fetcher per leader broker, created on demand, closed when empty)
 //   leader = -1 (offline)                   nothing fetched, nothing served, until a leader is elected
@@ -239,6 +240,9 @@ export class ReplicaManager {
     if (leader === undefined) return;
     leader.resign();
     hosted.leader = undefined;
+    // Long polls on the partition (consumers, and followers fetching from here) read again now and learn of the
+    // move, instead of waiting out their max_wait_ms (Kafka completes such a DelayedFetch at once).
+    this.options.log(leader.topic, leader.partition)?.leadershipChanged();
     this.notifyLeadership(leader.topic, leader.partition, false, leader.leaderEpoch);
   }
 

@@ -510,7 +510,10 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
       const wake = await (fromFollower ? waitForWrite(logs, remainingMs, ctx.broker.shutdownSignal) : waitForAppend(logs, remainingMs, ctx.broker.shutdownSignal).promise);
-      if (wake !== 'closed') {
+      // A closed log, or leadership that moved ('moved', cluster), ends the wait whatever the read finds (Kafka
+      // force-completes the delayed fetch).
+      const ending = wake === 'closed' || wake === 'moved';
+      if (!ending) {
         // Read again only once enough has arrived for min_bytes, or when the wait is over and something arrived.
         const arrived = visibleBytes() - visibleAtPass;
         const waitOver = wake !== 'append' || Date.now() >= deadline;
@@ -519,8 +522,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       }
       visibleAtPass = visibleBytes();
       pass = await readAll(ctx, request, toRead);
-      // A closed log ends the wait whatever the read found (Kafka force-completes the delayed fetch).
-      if (wake === 'closed') break;
+      if (ending) break;
     }
     if (ctx.apiVersion < FIRST_MAGIC_2_VERSION) await downConvertFetchedSlots(ctx, toRead, maxBytes);
     ctx.broker.metrics?.fetched(toRead);

@@ -290,6 +290,7 @@ export class PartitionLog {
   private dirNeedsSync = false;
   /** A new log whose directory entry in the data dir is not yet durable (see create()). */
   private parentDirNeedsSync = false;
+  private leadershipChangeCount = 0;
   /** Created by the first onAppend() (most of 100,000 partitions never have a long poll waiting). */
   private listeners: Set<() => void> | undefined;
   /** Bytes made visible (below the high watermark) since this log was opened; Fetch long polls compare it. */
@@ -1010,6 +1011,21 @@ export class PartitionLog {
   /** True once close() has begun (the partition is being deleted or the broker is closing). */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** How many times this broker's leadership of the partition changed (leadershipChanged); long polls compare it. */
+  get leadershipChanges(): number {
+    return this.leadershipChangeCount;
+  }
+
+  /**
+   * Cluster mode: this broker stopped leading the partition (or leads it at a new epoch). Long polls waiting on it
+   * end at once ('moved') and read again, so consumers and followers learn of the move without waiting out
+   * max_wait_ms.
+   */
+  leadershipChanged(): void {
+    this.leadershipChangeCount++;
+    this.notifyAppend();
   }
 
   /**
@@ -2224,7 +2240,6 @@ function parentDir(dir: string): string {
   return i <= 0 ? (i === 0 ? '/' : '.') : dir.slice(0, i);
 }
 
-/** Why a waitForAppend() wait ended. */
 /** The leading whole batches of `buf` whose base offset is below `maxOffset`. */
 function batchesBelow(buf: Buffer, maxOffset: bigint): Buffer {
   let pos = 0;
@@ -2232,13 +2247,16 @@ function batchesBelow(buf: Buffer, maxOffset: bigint): Buffer {
   return pos >= buf.length ? buf : buf.subarray(0, pos);
 }
 
-export type WakeReason = 'append' | 'closed' | 'timeout' | 'aborted' | 'cancelled';
+/** Why a waitForAppend() wait ended. */
+export type WakeReason = 'append' | 'closed' | 'moved' | 'timeout' | 'aborted' | 'cancelled';
 
 /**
  * Long-poll helper for Fetch: resolves once, with the first of
  *
  *   'closed'     one of `logs` is closed (its partition is being deleted, or the broker is closing); at once when
  *                one already is, so a deletion during the caller's read is not missed
+ *   'moved'      this broker's leadership of one of `logs` changed (cluster: resigned, or a new leader epoch),
+ *                so the fetch reads again and answers what the new state says (Kafka's DelayedFetch case A)
  *   'aborted'    `signal` aborts (broker shutdown); at once when it already has
  *   'append'     one of `logs` advances its high watermark
  *   'timeout'    `timeoutMs` passes
@@ -2268,7 +2286,10 @@ export function waitForAppend(
   if (signal?.aborted) finish('aborted');
   else if (logs.some((log) => log.isClosed)) finish('closed');
   if (done) return { promise, cancel: () => undefined };
-  for (const log of logs) unsubscribes.push(log.onAppend(() => finish(log.isClosed ? 'closed' : 'append')));
+  for (const log of logs) {
+    const leadership = log.leadershipChanges;
+    unsubscribes.push(log.onAppend(() => finish(log.isClosed ? 'closed' : log.leadershipChanges !== leadership ? 'moved' : 'append')));
+  }
   signal?.addEventListener('abort', onAbort, { once: true });
   timer = setTimeout(() => finish('timeout'), Math.max(0, timeoutMs));
   return { promise, cancel: () => finish('cancelled') };

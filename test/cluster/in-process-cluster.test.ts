@@ -4,6 +4,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { createBroker, type Broker } from '../../src/broker.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { TestClient } from '../helpers/kafka-test-client.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
 import { captureLogger, newPrefix } from './cluster-harness.js';
 
@@ -199,4 +202,48 @@ describe('a three-broker cluster in one process', () => {
     const [ok] = await producer.send({ topic: 'min-isr', acks: 1, messages: [{ value: 'accepted' }] });
     expect(ok!.errorCode).toBe(0);
   });
+
+  it('ends a long poll on a leader at once when leadership moves away (preferred election), answering NOT_LEADER_OR_FOLLOWER', async () => {
+    cluster = await startCluster([1, 2, 3]);
+    const kafka = kafkaFor(cluster);
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'moves', numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true });
+    // Make the preferred replica a follower: stop it, let another replica lead, bring it back into the ISR.
+    const [first] = await partitionMetadata(admin, 'moves');
+    const preferred = first!.leader;
+    await cluster.brokers.get(preferred)!.close();
+    cluster.brokers.delete(preferred);
+    const interim = await waitFor('another leader', async () => {
+      const [p] = await partitionMetadata(admin!, 'moves').catch(() => [undefined]);
+      return p !== undefined && p.leader >= 0 && p.leader !== preferred ? p.leader : undefined;
+    });
+    await cluster.start(preferred);
+    await waitFor('the preferred replica back in the ISR', async () => {
+      const [p] = await partitionMetadata(admin!, 'moves');
+      return p!.isr.includes(preferred) ? true : undefined;
+    }, 20_000);
+
+    // A consumer's long poll on the interim leader: nothing to read, 30 s to wait.
+    const consumer = await TestClient.connect(cluster.brokers.get(interim)!.port, 'long-poll');
+    try {
+      const poll = consumer.send(ApiKey.Fetch, 12, {
+        replicaId: -1, maxWaitMs: 30_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: 'moves', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }],
+        forgottenTopicsData: [], rackId: '',
+      });
+      await new Promise((r) => setTimeout(r, 300)); // the poll is parked on the partition
+      // Another connection: requests on one connection are answered in order, so the poll's would wait behind it.
+      const operator = await TestClient.connect(cluster.brokers.get(preferred)!.port, 'operator');
+      const elected = await operator.send(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 'moves', partitions: [0] }], timeoutMs: 10_000 }).finally(() => operator.close());
+      expect(elected.replicaElectionResults[0].partitionResult[0].errorCode).toBe(0);
+      // The poll answers with the move (a timed-out poll would answer NONE with no records, after 30 s).
+      const res = await poll;
+      expect(res.responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      const [after] = await partitionMetadata(admin, 'moves');
+      expect(after!.leader).toBe(preferred);
+    } finally {
+      consumer.close();
+    }
+  }, 60_000);
 });
