@@ -245,6 +245,7 @@ class EddyBroker implements Broker {
     } catch (err) {
       await this.cluster?.member.close().catch(() => undefined);
       await this.cluster?.replicas.close().catch(() => undefined);
+      await this.cluster?.highWatermarks.close().catch(() => undefined);
       await this.server?.close().catch(() => undefined);
       await this.http?.close();
       this.groups?.shutdown();
@@ -447,7 +448,9 @@ class EddyBroker implements Broker {
     this.server = server;
     if (cluster !== undefined) {
       // Registered with the endpoints clients and followers reach (the bound ports), then the cluster's current
-      // metadata is applied before the broker reports itself running.
+      // metadata is applied before the broker reports itself running; the replicas' high watermarks start from
+      // the last run's checkpoint.
+      await cluster.highWatermarks.open();
       await cluster.member.join(
         this.listeners.map((l) => ({ name: l.name, securityProtocol: l.securityProtocol, ...services.advertisedEndpoint(l.name) })),
       );
@@ -534,6 +537,8 @@ class EddyBroker implements Broker {
     if (this.cluster !== undefined) {
       if (this.config.controlledShutdownEnable) await this.cluster.member.leave(this.config.brokerSessionTimeoutMs + 5000);
       else await this.cluster.member.close();
+      // The last high watermarks, before the replica states are dropped.
+      await this.cluster.highWatermarks.close();
       await this.cluster.replicas.close();
     }
     this.shutdown.abort();

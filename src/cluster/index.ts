@@ -19,6 +19,9 @@ import type { LogManager } from '../log/log-manager.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import { ClusterMember, ClusterTopicWriter } from './cluster-member.js';
 import { ReplicaManager, type ReplicaLog } from './replica-manager.js';
+import { HighWatermarkCheckpoint } from './high-watermark-checkpoint.js';
+import { nodeLogFs } from '../log/fs.js';
+import path from 'node:path';
 
 export { ClusterMember, ClusterTopicWriter, ReplicaManager };
 export type { ClusterState } from './cluster-member.js';
@@ -31,13 +34,22 @@ export function clusterTopicWriter(config: BrokerConfig): ClusterTopicWriter {
 export interface ClusterParts {
   member: ClusterMember;
   replicas: ReplicaManager;
+  /** replication-offset-checkpoint: open() before joining, close() after the replicas stopped changing. */
+  highWatermarks: HighWatermarkCheckpoint;
 }
 
 /** The replica manager and the (not yet joined) cluster member of a broker in cluster mode. */
 export function createClusterParts(options: { config: BrokerConfig; writer: ClusterTopicWriter; topics: TopicRegistry; logs: LogManager; logger: Logger }): ClusterParts {
   const { config, writer, topics, logs, logger } = options;
   let member: ClusterMember | undefined;
-  const replicas = new ReplicaManager({
+  const highWatermarks = new HighWatermarkCheckpoint(
+    path.resolve(config.dataDir),
+    nodeLogFs,
+    logger,
+    () => replicas.highWatermarks(),
+    (topic, partition) => logs.getLog(topic, partition) !== undefined,
+  );
+  const replicas: ReplicaManager = new ReplicaManager({
     nodeId: config.nodeId,
     log: (topic, partition) => logs.getLog(topic, partition) as ReplicaLog | undefined,
     brokerEndpoint: (id) => member?.brokerEndpoint(id),
@@ -57,6 +69,7 @@ export function createClusterParts(options: { config: BrokerConfig; writer: Clus
       return topic === undefined ? 1 : topics.minInSyncReplicas(topic);
     },
     replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+    checkpointedHighWatermark: (topic, partition) => highWatermarks.highWatermarkOf(topic, partition),
     fetch: {
       maxWaitMs: config.replicaFetchWaitMaxMs,
       minBytes: 1,
@@ -88,5 +101,5 @@ export function createClusterParts(options: { config: BrokerConfig; writer: Clus
     replicas,
     logger,
   });
-  return { member, replicas };
+  return { member, replicas, highWatermarks };
 }

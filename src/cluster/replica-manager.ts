@@ -68,6 +68,8 @@ export interface ReplicaManagerOptions {
   minInSyncReplicas: (topic: string) => number;
   /** replica.lag.time.max.ms (30000). */
   replicaLagTimeMaxMs: number;
+  /** The high watermark the last run checkpointed for a partition (high-watermark-checkpoint.ts). */
+  checkpointedHighWatermark?: (topic: string, partition: number) => bigint | undefined;
   /** replica.fetch.wait.max.ms (500), replica.fetch.min.bytes (1), replica.fetch.max.bytes (1 MiB),
    *  replica.fetch.response.max.bytes (10 MiB), replica.fetch.backoff.ms (1000), replica.socket.timeout.ms (30000). */
   fetch: { maxWaitMs: number; minBytes: number; partitionMaxBytes: number; maxBytes: number; backoffMs: number; requestTimeoutMs: number };
@@ -150,11 +152,28 @@ export class ReplicaManager {
 
   /**
    * The log's high watermark becomes managed here. The first time (at startup the log's HW is its LEO, which may hold
-   * records the ISR never had) it starts at the log start offset, as Kafka's starts from its checkpoint or 0; a
-   * leader moves it up as soon as its followers' offsets are known, a follower takes its leader's.
+   * records the ISR never had) it starts at its checkpointed value (high-watermark-checkpoint.ts), bounded by the
+   * log start and end offsets, or at the log start offset without one, as Kafka's; a leader moves it up as soon as
+   * its followers' offsets are known, a follower takes its leader's.
    */
   private manageHighWatermark(log: ReplicaLog): void {
-    if (!log.isHighWatermarkManaged) log.setHighWatermarkManaged(true, log.logStartOffset);
+    if (log.isHighWatermarkManaged) return;
+    const checkpointed = this.options.checkpointedHighWatermark?.(log.topic, log.partition);
+    let start = checkpointed ?? log.logStartOffset;
+    if (start < log.logStartOffset) start = log.logStartOffset;
+    if (start > log.logEndOffset) start = log.logEndOffset;
+    log.setHighWatermarkManaged(true, start);
+  }
+
+  /** The high watermark of every partition replicated here, for the checkpoint file. */
+  highWatermarks(): Array<{ topic: string; partition: number; offset: bigint }> {
+    const out: Array<{ topic: string; partition: number; offset: bigint }> = [];
+    for (const hosted of this.hosted.values()) {
+      const { topic, partition } = hosted.assignment;
+      const log = this.options.log(topic, partition);
+      if (log !== undefined && log.isHighWatermarkManaged) out.push({ topic, partition, offset: log.highWatermark });
+    }
+    return out;
   }
 
   private async makeLeader(hosted: HostedPartition, log: ReplicaLog, a: PartitionAssignment): Promise<void> {
