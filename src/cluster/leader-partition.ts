@@ -30,6 +30,16 @@ interface FollowerState {
   lastFetchLeaderLogEndOffset: bigint;
   /** The broker epoch it sent in ReplicaState (v15+): a fetch from an older incarnation is refused. */
   brokerEpoch: bigint;
+  /** The log start offset its last fetch reported (-1 until it fetched), for the low watermark. */
+  logStartOffset: bigint;
+}
+
+interface LowWatermarkWaiter {
+  /** Answered once the low watermark reaches this offset. */
+  offset: bigint;
+  resolve(lowWatermark: bigint): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
 }
 
 interface HighWatermarkWaiter {
@@ -53,6 +63,7 @@ export interface LeaderAssignment {
 /** The log operations the leader state needs (PartitionLog in managed-high-watermark mode). */
 export interface ReplicatedLog {
   readonly logEndOffset: bigint;
+  readonly logStartOffset: bigint;
   readonly highWatermark: bigint;
   updateHighWatermark(offset: bigint): void;
 }
@@ -71,6 +82,7 @@ export class LeaderPartition {
   /** An ISR change sent and not yet seen in the metadata: [the proposed ISR]. */
   private pendingIsr: readonly number[] | undefined;
   private readonly waiters = new Set<HighWatermarkWaiter>();
+  private readonly lowWatermarkWaiters = new Set<LowWatermarkWaiter>();
   private resigned = false;
   /** After a refused ISR change, none is proposed again before this time (ms). */
   private isrChangeRetryAtMs = 0;
@@ -96,6 +108,7 @@ export class LeaderPartition {
       const inIsr = assignment.isr.includes(id);
       this.followers.set(id, {
         logEndOffset: -1n,
+        logStartOffset: -1n,
         lastCaughtUpTimeMs: inIsr ? now : -1,
         lastFetchTimeMs: -1,
         lastFetchLeaderLogEndOffset: -1n,
@@ -128,7 +141,7 @@ export class LeaderPartition {
     this.pendingIsr = undefined;
     for (const id of assignment.replicas) {
       if (id !== this.localBrokerId && !this.followers.has(id)) {
-        this.followers.set(id, { logEndOffset: -1n, lastCaughtUpTimeMs: -1, lastFetchTimeMs: -1, lastFetchLeaderLogEndOffset: -1n, brokerEpoch: -1n });
+        this.followers.set(id, { logEndOffset: -1n, logStartOffset: -1n, lastCaughtUpTimeMs: -1, lastFetchTimeMs: -1, lastFetchLeaderLogEndOffset: -1n, brokerEpoch: -1n });
       }
     }
     for (const id of this.followers.keys()) if (!assignment.replicas.includes(id)) this.followers.delete(id);
@@ -160,10 +173,11 @@ export class LeaderPartition {
   }
 
   /**
-   * A follower fetched at `fetchOffset` (Kafka's Partition.updateFollowerFetchState). Throws NOT_LEADER_OR_FOLLOWER
-   * for a broker that is not a replica, or whose broker epoch is older than one it already fetched with.
+   * A follower fetched at `fetchOffset`, its log starting at `followerLogStartOffset` (Kafka's
+   * Partition.updateFollowerFetchState). Throws NOT_LEADER_OR_FOLLOWER for a broker that is not a replica, or whose
+   * broker epoch is older than one it already fetched with.
    */
-  recordFollowerFetch(replicaId: number, brokerEpoch: bigint, fetchOffset: bigint): void {
+  recordFollowerFetch(replicaId: number, brokerEpoch: bigint, fetchOffset: bigint, followerLogStartOffset = -1n): void {
     const follower = this.followers.get(replicaId);
     if (follower === undefined) {
       throw new KafkaError(
@@ -184,11 +198,61 @@ export class LeaderPartition {
       follower.lastCaughtUpTimeMs = Math.max(follower.lastCaughtUpTimeMs, follower.lastFetchTimeMs);
     }
     follower.logEndOffset = fetchOffset;
+    follower.logStartOffset = followerLogStartOffset;
     follower.lastFetchTimeMs = now;
     follower.lastFetchLeaderLogEndOffset = leaderEnd;
     if (brokerEpoch >= 0n) follower.brokerEpoch = brokerEpoch;
     this.maybeExpandIsr(replicaId, follower);
     this.maybeIncrementHighWatermark();
+    this.answerLowWatermarkWaiters();
+  }
+
+  /**
+   * Kafka's Partition.lowWatermarkIfLeader: the lowest log start offset of the leader and of every follower on a
+   * live broker (-1 for one that has not fetched yet), i.e. the offset below which every live replica has deleted.
+   */
+  get lowWatermark(): bigint {
+    let low = this.log.logStartOffset;
+    for (const [id, f] of this.followers) {
+      if (id === this.localBrokerId || !this.isEligible(id)) continue;
+      if (f.logStartOffset < low) low = f.logStartOffset;
+    }
+    return low;
+  }
+
+  /**
+   * DeleteRecords (Kafka's DelayedDeleteRecords): resolves with the low watermark once it reaches `offset`, i.e. every
+   * live replica moved its log start there; REQUEST_TIMED_OUT after `timeoutMs`, NOT_LEADER_OR_FOLLOWER if
+   * leadership moves first. The leader's own log start offset must already be there.
+   */
+  waitForLowWatermark(offset: bigint, timeoutMs: number): Promise<bigint> {
+    if (this.resigned) return Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `no longer the leader of ${this.topic}-${this.partition}`));
+    const now = this.lowWatermark;
+    if (now >= offset) return Promise.resolve(now);
+    return new Promise<bigint>((resolve, reject) => {
+      const waiter: LowWatermarkWaiter = {
+        offset,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.lowWatermarkWaiters.delete(waiter);
+          reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `the replicas of ${this.topic}-${this.partition} did not delete below ${offset} in ${timeoutMs} ms`));
+        }, Math.max(0, Math.min(timeoutMs, 0x7fffffff))),
+      };
+      this.lowWatermarkWaiters.add(waiter);
+    });
+  }
+
+  private answerLowWatermarkWaiters(): void {
+    if (this.lowWatermarkWaiters.size === 0) return;
+    const low = this.lowWatermark;
+    for (const waiter of [...this.lowWatermarkWaiters]) {
+      if (low >= waiter.offset) {
+        this.lowWatermarkWaiters.delete(waiter);
+        clearTimeout(waiter.timer);
+        waiter.resolve(low);
+      }
+    }
   }
 
   /** The leader's own log end offset moved (a write completed). */
@@ -306,11 +370,12 @@ export class LeaderPartition {
   /** Leadership moved away or the partition is closing: every waiter fails as Kafka's DelayedProduce does. */
   resign(): void {
     this.resigned = true;
-    for (const waiter of this.waiters) {
+    for (const waiter of [...this.waiters, ...this.lowWatermarkWaiters]) {
       clearTimeout(waiter.timer);
       waiter.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `no longer the leader of ${this.topic}-${this.partition}`));
     }
     this.waiters.clear();
+    this.lowWatermarkWaiters.clear();
   }
 
   /** Replicas lagging behind the leader's LEO that are out of the ISR (for under-replicated counts). */

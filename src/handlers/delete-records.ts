@@ -15,8 +15,11 @@
 //   the current one) and the answer waits for log-start-offset-checkpoint (LogManager.deleteRecords), so an
 //   acknowledged deletion survives a crash. Fetches below it get OFFSET_OUT_OF_RANGE and ListOffsets EARLIEST
 //   returns it at once; the segments wholly below it are deleted by the next retention pass.
-// - timeout_ms is not waited on: Kafka's DelayedDeleteRecords waits for the followers' log start offsets, and a
-//   single broker has none, so Kafka completes at once too.
+// - Cluster mode (Kafka's DelayedDeleteRecords): once the leader's log start moved, the answer waits until every
+//   follower on a live broker reported a log start offset at or above it in its fetches (the low watermark,
+//   LeaderPartition.lowWatermark), up to timeout_ms: then NONE with the low watermark, or REQUEST_TIMED_OUT with the
+//   leader's new log start offset; NOT_LEADER_OR_FOLLOWER if leadership moves meanwhile. A single broker has no
+//   followers, so it answers at once, as Kafka does.
 // - A partition named twice gets one answer with the last offset, and a topic named twice one topic entry, as
 //   Kafka keys the request by partition and groups the answers by topic.
 // - ACLs (auth/authorizer.ts): each partition needs DELETE on its topic, otherwise TOPIC_AUTHORIZATION_FAILED (checked
@@ -40,16 +43,22 @@ function partitionResult(partitionIndex: number, errorCode: number, lowWatermark
   return { partitionIndex, lowWatermark, errorCode } as PartitionResult;
 }
 
-async function deletePartition(ctx: RequestContext, topicName: string, partitionIndex: number, offset: bigint): Promise<PartitionResult> {
+async function deletePartition(ctx: RequestContext, topicName: string, partitionIndex: number, offset: bigint, timeoutMs: number): Promise<PartitionResult> {
   if (!authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, topicName)) return partitionResult(partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   const topic = ctx.broker.topics.get(topicName);
   if (!isKnownPartition(topic, partitionIndex)) return partitionResult(partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (isInternalTopic(topicName)) return partitionResult(partitionIndex, ErrorCode.INVALID_TOPIC_EXCEPTION);
   try {
     // Cluster mode: the leader only (followers take its log start offset from their fetches).
-    const { log } = lookupLeaderLog(ctx.broker, topic, partitionIndex, undefined, 'only-minus-one', true);
-    const lowWatermark = await ctx.broker.logs.deleteRecords(log, offset);
-    return partitionResult(partitionIndex, ErrorCode.NONE, lowWatermark);
+    const { log, leader } = lookupLeaderLog(ctx.broker, topic, partitionIndex, undefined, 'only-minus-one', true);
+    const logStartOffset = await ctx.broker.logs.deleteRecords(log, offset);
+    if (leader === undefined) return partitionResult(partitionIndex, ErrorCode.NONE, logStartOffset);
+    try {
+      return partitionResult(partitionIndex, ErrorCode.NONE, await leader.waitForLowWatermark(logStartOffset, timeoutMs));
+    } catch (err) {
+      if (err instanceof KafkaError && err.errorCode === ErrorCode.REQUEST_TIMED_OUT) return partitionResult(partitionIndex, ErrorCode.REQUEST_TIMED_OUT, logStartOffset);
+      throw err;
+    }
   } catch (err) {
     if (err instanceof KafkaError) ctx.log.debug({ topic: topicName, partition: partitionIndex, offset: offset.toString(), err: err.message }, 'DeleteRecords refused');
     return partitionResult(partitionIndex, partitionErrorCode(err, ctx.log, { api: 'DeleteRecords', topic: topicName, partition: partitionIndex }));
@@ -79,7 +88,7 @@ export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecord
     res.topics = await Promise.all(
       [...collectPartitions(request)].map(async ([name, partitions]) => ({
         name,
-        partitions: await Promise.all([...partitions].map(([partitionIndex, offset]) => deletePartition(ctx, name, partitionIndex, offset))),
+        partitions: await Promise.all([...partitions].map(([partitionIndex, offset]) => deletePartition(ctx, name, partitionIndex, offset, request.timeoutMs))),
       })),
     ) as TopicResult[];
     return res;

@@ -416,7 +416,7 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
       if (outcome.status === 'rejected') return fail(slot, outcome.reason);
       if (follower !== undefined && slot.leader !== undefined) {
         try {
-          slot.leader.recordFollowerFetch(follower.replicaId, follower.brokerEpoch, slot.request.fetchOffset);
+          slot.leader.recordFollowerFetch(follower.replicaId, follower.brokerEpoch, slot.request.fetchOffset, slot.request.logStartOffset ?? -1n);
         } catch (err) {
           return fail(slot, err);
         }

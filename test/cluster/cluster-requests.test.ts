@@ -119,6 +119,39 @@ function replicaFetch(c: TestClient, topicId: Buffer, replicaId: number, replica
   });
 }
 
+describe('DeleteRecords in a cluster (DelayedDeleteRecords)', () => {
+  function deleteRecords(c: TestClient, topic: string, offset: bigint, timeoutMs: number) {
+    return c.send(ApiKey.DeleteRecords, 2, { topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset }] }], timeoutMs }).then((r: any) => r.topics[0].partitions[0]);
+  }
+
+  it('answers once every live replica deleted below the offset, and REQUEST_TIMED_OUT while a follower does not fetch', async () => {
+    const brokers = await startBrokers(newPrefix(), [1, 2]);
+    const t = await replicatedTopic(brokers, 'deleted');
+    const leaderBroker = brokers.get(t.leaderId)!;
+    const follower = brokers.get(t.followerIds[0]!)!;
+    const leader = await client(leaderBroker);
+    for (let i = 0; i < 10; i++) expect((await produce(leader, 'deleted', -1)).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+
+    // Answered with the low watermark once the follower, too, starts at 5: its log says so the moment we hear back.
+    expect(await deleteRecords(leader, 'deleted', 5n, 10_000)).toEqual({ partitionIndex: 0, lowWatermark: 5n, errorCode: ErrorCode.NONE });
+    expect((await follower.records('deleted', 0))[0]?.offset).toBe(5n);
+
+    // With the follower's fetches held, the replicas cannot confirm: REQUEST_TIMED_OUT after timeout_ms, carrying
+    // the leader's new log start offset; the deletion itself stands on the leader.
+    leaderBroker.faults.add({ api: 'Fetch', clientId: `broker-${t.followerIds[0]}-fetcher-${t.leaderId}`, stall: true, durationMs: 3000 });
+    await new Promise((r) => setTimeout(r, 200)); // the follower's next fetch is the held one
+    expect(await deleteRecords(leader, 'deleted', 8n, 500)).toEqual({ partitionIndex: 0, lowWatermark: 8n, errorCode: ErrorCode.REQUEST_TIMED_OUT });
+    expect((await leaderBroker.records('deleted', 0))[0]?.offset).toBe(8n);
+    // Once the follower fetches again it follows, and a retry (nothing left to move) is answered at once.
+    const again = await until('the follower confirming', async () => {
+      const r = await deleteRecords(leader, 'deleted', 8n, 1000);
+      return r.errorCode === ErrorCode.NONE ? r : undefined;
+    });
+    expect(again.lowWatermark).toBe(8n);
+    expect((await follower.records('deleted', 0))[0]?.offset).toBe(8n);
+  });
+});
+
 describe('a cluster refuses what Kafka refuses', () => {
   it('answers NOT_LEADER_OR_FOLLOWER to a write sent to a follower, and the leader accepts it', async () => {
     const brokers = await startBrokers(newPrefix(), [1, 2]);
