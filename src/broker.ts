@@ -187,6 +187,7 @@ class EddyBroker implements Broker {
   private logs: LogManager | undefined;
   private groups: GroupCoordinator | undefined;
   private transactions: TransactionCoordinator | undefined;
+  private remoteTransactions: import('./txn/remote-transaction-coordinator.js').RemoteTransactionCoordinator | undefined;
   private lock: DataDirLock | undefined;
   private services: BrokerServices | undefined;
   private http: AdminHttpServer | undefined;
@@ -366,6 +367,19 @@ class EddyBroker implements Broker {
           });
     const transactions = new TransactionCoordinator({ logs, topics, producerIds, markers, config, logger: this.logger, replication: txnReplication });
     this.transactions = transactions;
+    // Cluster mode: transactions v2 adds partitions at coordinators on other brokers too (loaded only then).
+    const remoteTransactions =
+      cluster === undefined
+        ? undefined
+        : new (await import('./txn/remote-transaction-coordinator.js')).RemoteTransactionCoordinator({
+            nodeId: config.nodeId,
+            topics,
+            cluster: cluster.member,
+            partitionFor: (id) => transactions.partitionFor(id),
+            requestTimeoutMs: COORDINATOR_REQUEST_TIMEOUT_MS,
+            logger: this.logger,
+          });
+    this.remoteTransactions = remoteTransactions;
     await transactions.start();
     // The coordinators follow the leadership of their internal partitions (Kafka's onElection / onResignation).
     cluster?.replicas.onLeadershipChange((topic, partition, isLeader, leaderEpoch) => {
@@ -410,6 +424,7 @@ class EddyBroker implements Broker {
       quotas,
       replicas: cluster?.replicas,
       cluster: cluster?.member,
+      remoteTransactions,
     };
     this.services = services;
     this.metrics?.attach({
@@ -549,6 +564,7 @@ class EddyBroker implements Broker {
     this.groups?.shutdown();
     await this.server?.close();
     await this.transactions?.close();
+    this.remoteTransactions?.close();
     await this.groups?.close();
     await this.logs?.close();
     await this.http?.close();

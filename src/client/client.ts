@@ -566,6 +566,8 @@ export class KafkaClient {
       const res = await conn.send<DescribeGroupsResponse>(ApiKey.DescribeGroups, version, { groups: [groupId], includeAuthorizedOperations: false });
       const g = res.groups[0];
       if (g === undefined) throw new KafkaClientError(ErrorCode.UNKNOWN_SERVER_ERROR, 'empty DescribeGroups response');
+      // v6 (KIP-1043) answers GROUP_ID_NOT_FOUND where older versions answered a Dead group: callers see it as before.
+      if (version >= 6 && g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return { ...g, errorCode: ErrorCode.NONE, errorMessage: null, groupState: 'Dead' };
       throwIfError(g.errorCode);
       return g;
     });

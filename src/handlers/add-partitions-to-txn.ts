@@ -129,7 +129,10 @@ function groupByTopic(topics: Topics): Array<{ topic: string; partitions: number
 }
 
 async function addPartitions(ctx: RequestContext, txn: Transaction, apiVersion: number): Promise<TopicResult[]> {
-  const { errorCode, results } = await ctx.broker.transactions.addPartitions(txn.transactionalId, txn.producerId, txn.producerEpoch, groupByTopic(txn.topics));
+  // A broker's request (v4+) may add internal topics: a group coordinator adds `__consumer_offsets` (TxnOffsetCommit
+  // v5, transactions v2).
+  const allowInternal = apiVersion >= FIRST_BROKER_VERSION;
+  const { errorCode, results } = await ctx.broker.transactions.addPartitions(txn.transactionalId, txn.producerId, txn.producerEpoch, groupByTopic(txn.topics), allowInternal);
   const codes = new Map<string, number>();
   for (const r of results) for (const p of r.partitions) codes.set(tpKey(r.topic, p.partition), p.errorCode);
   ctx.log.debug({ transactionalId: txn.transactionalId, errorCode }, 'AddPartitionsToTxn: coordinator answered');

@@ -11,9 +11,8 @@
 //   |   not matching Kafka's pattern, KIP-511)           |                                          |
 // - v3+ carries the feature tags a Kafka KRaft broker sends: SupportedFeatures metadata.version 1–21,
 //   kraft.version 0–1 and transaction.version 0–2 (features whose minimum is 0 are left out below v4,
-//   KAFKA-17492), FinalizedFeatures metadata.version 21 (3.9-IV0) and transaction.version at the level this
-//   broker finalizes (txn/transaction-version.ts: 2 on a single broker, so clients use transactions v2; 0, and so
-//   not listed, in a cluster), with epoch 0. group.version stays unadvertised: KIP-848 clients need only the
+//   KAFKA-17492), FinalizedFeatures metadata.version 21 (3.9-IV0) and transaction.version 2
+//   (txn/transaction-version.ts: clients use transactions v2), with epoch 0. group.version stays unadvertised: KIP-848 clients need only the
 //   ConsumerGroupHeartbeat API.
 // - Past Kafka 3.9 (issue 12; schemas in scripts/kafka-protocol/README.md), a version is advertised once its handler
 //   builds it: Produce 13 and Fetch 18 (topics by id), ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10

@@ -3,12 +3,10 @@
 //   does not know answers UNKNOWN_TOPIC_ID for each of its partitions, before the ACL check, as
 //   KafkaApis.handleProduceRequest does; the response names its topics the way the request did (id from v13).
 // - v12 (KIP-890 part 2): a transactional producer may skip AddPartitionsToTxn when transaction.version 2 is
-//   finalized, which a single broker does (txn/transaction-version.ts): the partitions of a v12+ request's
-//   transactional batches are then added to the transaction through the coordinator before anything is appended
-//   (txn-implicit-add.ts, with Kafka's error mapping: PRODUCER_FENCED as INVALID_PRODUCER_EPOCH, retriable
-//   coordinator errors as NOT_ENOUGH_REPLICAS). In a cluster (transaction.version 0) clients keep transactional
-//   Produce at v11 ("If V2 is disabled, the client can't use produce request version higher than 11 within a
-//   transaction") and v12/v13 carry v11's semantics.
+//   finalized, which this broker does (txn/transaction-version.ts): the partitions of a v12+ request's
+//   transactional batches are then added to the transaction through the coordinator (this broker's, or another's
+//   in a cluster) before anything is appended (txn-implicit-add.ts, with Kafka's error mapping: PRODUCER_FENCED as
+//   INVALID_PRODUCER_EPOCH, retriable coordinator errors as NOT_ENOUGH_REPLICAS).
 // - acks must be -1, 0 or 1, else INVALID_REQUIRED_ACKS for every partition.
 // - Each partition carries exactly one RecordBatch v2 (v3+): its header and CRC are checked
 //   (validateProducedRecords), then every record is read once as Kafka's LogValidator reads it (log-validator.ts:

@@ -3,9 +3,11 @@
 // (Kafka's AddPartitionsToTxnManager with the addPartition operation), before anything is appended:
 //   - Produce v12+ with transactional batches and a transactional id: every partition with such a batch;
 //   - TxnOffsetCommit v5: the group's `__consumer_offsets` partition.
-// Only where this broker finalizes transaction.version 2 (txn/transaction-version.ts); below it clients add
-// partitions themselves and nothing is asked here. The coordinator's answer becomes what each API answers, as
-// Kafka maps it (ReplicaManager's post-verification callback, AddPartitionsToTxnManager):
+// The local coordinator is asked first; in a cluster, when another broker coordinates the transactional id, the
+// request goes there (txn/remote-transaction-coordinator.ts). Only where transaction.version 2 is finalized
+// (txn/transaction-version.ts); below it clients add partitions themselves and nothing is asked here. The
+// coordinator's answer becomes what each API answers, as Kafka maps it (ReplicaManager's post-verification
+// callback, AddPartitionsToTxnManager):
 //
 //   coordinator answer                                   Produce                   TxnOffsetCommit
 //   PRODUCER_FENCED                                      INVALID_PRODUCER_EPOCH    INVALID_PRODUCER_EPOCH
@@ -21,6 +23,7 @@ import { ATTRIBUTES_OFFSET, MAGIC_OFFSET, PRODUCER_ID_OFFSET, isTransactional } 
 import { isInternalTopic } from '../metadata/topic-registry.js';
 import { finalizedTransactionVersion, MAX_TRANSACTION_VERSION } from '../txn/transaction-version.js';
 import type { RequestContext } from './types.js';
+import type { TopicPartitions } from '../txn/transaction-metadata.js';
 
 /** Produce v12: transactional producers may leave adding partitions to the broker (ProduceRequest.json). */
 export const IMPLICIT_ADD_PRODUCE_VERSION = 12;
@@ -34,6 +37,14 @@ const RETRIABLE_COORDINATOR_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.COORDINATOR_NOT_AVAILABLE,
   ErrorCode.NOT_COORDINATOR,
 ]);
+
+/** The local coordinator's answer, or the remote coordinator's when another broker coordinates the id (cluster). */
+async function addToTransaction(ctx: RequestContext, transactionalId: string, producerId: bigint, producerEpoch: number, partitions: TopicPartitions): Promise<number> {
+  const local = await ctx.broker.transactions.addPartitionsImplicitly(transactionalId, producerId, producerEpoch, partitions);
+  const remote = ctx.broker.remoteTransactions;
+  if (local !== ErrorCode.NOT_COORDINATOR || remote === undefined) return local;
+  return remote.addPartitions(transactionalId, producerId, producerEpoch, partitions);
+}
 
 export function transactionsV2Finalized(ctx: RequestContext): boolean {
   return finalizedTransactionVersion(ctx.broker) >= MAX_TRANSACTION_VERSION;
@@ -83,7 +94,7 @@ export async function addProducedPartitions(ctx: RequestContext, transactionalId
     keys.add(partitionKey(p.topic, p.partition));
   }
   if (producer === undefined || keys.size === 0) return { kind: 'none' };
-  const code = await ctx.broker.transactions.addPartitionsImplicitly(transactionalId, producer.producerId, producer.producerEpoch, partitions);
+  const code = await addToTransaction(ctx, transactionalId, producer.producerId, producer.producerEpoch, partitions);
   if (code === ErrorCode.NONE) return { kind: 'none' };
   if (code === ErrorCode.PRODUCER_FENCED) return { kind: 'partitions', errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: null, partitions: keys };
   if (RETRIABLE_COORDINATOR_ERRORS.has(code)) {
@@ -97,7 +108,7 @@ export async function addProducedPartitions(ctx: RequestContext, transactionalId
 /** TxnOffsetCommit v5: adds the group's `__consumer_offsets` partition; NONE, or the code every partition answers. */
 export async function addOffsetsPartition(ctx: RequestContext, transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
   if (ctx.apiVersion < IMPLICIT_ADD_TXN_OFFSET_COMMIT_VERSION || !transactionsV2Finalized(ctx)) return ErrorCode.NONE;
-  const code = await ctx.broker.transactions.addOffsetsPartition(transactionalId, producerId, producerEpoch, groupId);
+  const code = await addToTransaction(ctx, transactionalId, producerId, producerEpoch, ctx.broker.transactions.offsetsPartitionOf(groupId));
   if (code === ErrorCode.PRODUCER_FENCED) return ErrorCode.INVALID_PRODUCER_EPOCH;
   if (RETRIABLE_COORDINATOR_ERRORS.has(code)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
   return code;

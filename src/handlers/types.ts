@@ -1,4 +1,5 @@
 // The contract every Kafka API handler implements (STYLE.md §4), and what a handler may reach.
+import type { RemoteTransactionCoordinator } from '../txn/remote-transaction-coordinator.js';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../metadata/broker-config.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
@@ -66,6 +67,8 @@ export interface BrokerServices {
   readonly replicas?: ReplicaManager;
   /** Cluster mode only: the brokers, the controller and every partition's state, for Metadata and admin APIs. */
   readonly cluster?: ClusterState;
+  /** Cluster mode only: adds partitions at another broker's transaction coordinator (transactions v2). */
+  readonly remoteTransactions?: RemoteTransactionCoordinator;
 }
 
 export interface RequestContext {

@@ -10,11 +10,10 @@
 //                                             backoff, as Kafka holds it until a leader is known
 //   topic unknown to the metadata             UNKNOWN_TOPIC_OR_PARTITION (the coordinator drops it: deleted)
 // A request that fails (connection lost, timeout) answers NETWORK_EXCEPTION for its partitions, retried the same way.
-//
-// Deliberate difference: the connection goes to the leader's first listener (the one followers fetch from) without
-// TLS or SASL, as the replica fetchers do; a cluster whose first listener needs them cannot deliver remote markers.
+// Connections: cluster/broker-connections.ts (the leader's first listener, without TLS or SASL; a cluster whose
+// first listener needs them cannot deliver remote markers).
 import type { Logger } from 'pino';
-import { Connection } from '../client/connection.js';
+import { BrokerConnections } from '../cluster/broker-connections.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../protocol/generated/write-txn-markers.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -34,11 +33,11 @@ export interface ClusterMarkerWriterOptions {
 }
 
 export class ClusterMarkerWriter implements TransactionMarkerWriter {
-  /** brokerId → its connection (being opened or open). */
-  private readonly connections = new Map<number, Promise<Connection>>();
-  private closed = false;
+  private readonly connections: BrokerConnections;
 
-  constructor(private readonly options: ClusterMarkerWriterOptions) {}
+  constructor(private readonly options: ClusterMarkerWriterOptions) {
+    this.connections = new BrokerConnections({ clientId: `broker-${options.nodeId}-txn-markers`, requestTimeoutMs: options.requestTimeoutMs, what: 'marker writer' });
+  }
 
   async writeMarkers(request: TransactionMarkerRequest): Promise<TransactionMarkerResult[]> {
     const results: TransactionMarkerResult[] = [];
@@ -89,45 +88,20 @@ export class ClusterMarkerWriter implements TransactionMarkerWriter {
       ],
     };
     try {
-      const conn = await this.connection(brokerId, host, port);
+      const conn = await this.connections.connection(brokerId, host, port);
       const res = await conn.send<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, conn.versionFor(ApiKey.WriteTxnMarkers), body);
       const answered = new Map<string, number>();
       for (const m of res.markers) for (const t of m.topics) for (const p of t.partitions) answered.set(`${p.partitionIndex}:${t.name}`, p.errorCode);
       return partitions.map((tp) => ({ ...tp, errorCode: answered.get(`${tp.partition}:${tp.topic}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR }));
     } catch (err) {
       this.options.logger.info({ err, brokerId, producerId: request.producerId.toString() }, 'sending transaction markers failed; they are retried');
-      this.drop(brokerId);
+      this.connections.drop(brokerId);
       return partitions.map((tp) => ({ ...tp, errorCode: ErrorCode.NETWORK_EXCEPTION }));
     }
   }
 
-  private connection(brokerId: number, host: string, port: number): Promise<Connection> {
-    if (this.closed) return Promise.reject(new Error('the marker writer is closed'));
-    const existing = this.connections.get(brokerId);
-    if (existing !== undefined) {
-      return existing.then((conn) => {
-        if (conn.isOpen && conn.host === host && conn.port === port) return conn;
-        this.drop(brokerId);
-        return this.connection(brokerId, host, port);
-      });
-    }
-    const opening = Connection.connect({ host, port, clientId: `broker-${this.options.nodeId}-txn-markers`, requestTimeoutMs: this.options.requestTimeoutMs });
-    this.connections.set(brokerId, opening);
-    opening.catch(() => {
-      if (this.connections.get(brokerId) === opening) this.connections.delete(brokerId);
-    });
-    return opening;
-  }
-
-  private drop(brokerId: number): void {
-    const conn = this.connections.get(brokerId);
-    this.connections.delete(brokerId);
-    void conn?.then((c) => c.close()).catch(() => undefined);
-  }
-
   /** Closes every connection (after the transaction coordinator has closed). */
   close(): void {
-    this.closed = true;
-    for (const brokerId of [...this.connections.keys()]) this.drop(brokerId);
+    this.connections.close();
   }
 }

@@ -573,6 +573,7 @@ export class TransactionCoordinator {
     producerId: bigint,
     producerEpoch: number,
     topics: Array<{ topic: string; partitions: number[] }>,
+    allowInternalTopics = false,
   ): Promise<{ errorCode: number; results: TxnPartitionsResult[] }> {
     const requested = new Map<string, Set<number>>();
     for (const t of topics) {
@@ -585,7 +586,7 @@ export class TransactionCoordinator {
     for (const [topic, set] of requested) {
       const info = this.options.topics.get(topic);
       for (const p of set) {
-        const code = isInternalTopic(topic)
+        const code = isInternalTopic(topic) && !allowInternalTopics
           ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
           : info === undefined || p < 0 || p >= info.partitions
             ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
@@ -610,9 +611,13 @@ export class TransactionCoordinator {
    * topic's partition count, or offsets.topic.num.partitions before it exists).
    */
   addOffsetsPartition(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
+    return this.addPartitionsToTransaction(transactionalId, producerId, producerEpoch, this.offsetsPartitionOf(groupId));
+  }
+
+  /** The group's `__consumer_offsets` partition, as a transaction's partitions. */
+  offsetsPartitionOf(groupId: string): TopicPartitions {
     const partitions = this.options.topics.get(OFFSETS_TOPIC_NAME)?.partitions ?? this.options.config.offsetsTopicNumPartitions ?? DEFAULT_OFFSETS_TOPIC_PARTITIONS;
-    const partition = internalPartitionFor(groupId, partitions);
-    return this.addPartitionsToTransaction(transactionalId, producerId, producerEpoch, new Map([[OFFSETS_TOPIC_NAME, new Set([partition])]]));
+    return new Map([[OFFSETS_TOPIC_NAME, new Set([internalPartitionFor(groupId, partitions)])]]);
   }
 
   /**

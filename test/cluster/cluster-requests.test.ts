@@ -152,6 +152,72 @@ describe('DeleteRecords in a cluster (DelayedDeleteRecords)', () => {
   });
 });
 
+describe('transactions v2 across brokers (KIP-890 part 2)', () => {
+  it('a partition leader and a group coordinator add to a transaction coordinated by another broker; EndTxn v5 commits', async () => {
+    const brokers = await startBrokers(newPrefix(), [1, 2, 3]);
+    const any = await client(brokers.get(1)!);
+    const created = await any.send(ApiKey.CreateTopics, 5, { topics: [{ name: 'tv2c', numPartitions: 6, replicationFactor: 2, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    const coordinatorOf = async (key: string, keyType: number) =>
+      until(`the coordinator of ${key}`, async () => {
+        const res = await any.send(ApiKey.FindCoordinator, 4, { keyType, coordinatorKeys: [key] });
+        const c = res.coordinators[0];
+        return c.errorCode === ErrorCode.NONE ? (c.nodeId as number) : undefined;
+      }, 20_000);
+    const txnCoordinatorId = await coordinatorOf('tv2-remote', 1);
+    // A partition and a group whose leader / coordinator is another broker than the transaction's coordinator.
+    const leaders = await until('every partition with a leader', async () => {
+      const md = await any.send(ApiKey.Metadata, 12, { topics: [{ name: 'tv2c', topicId: Buffer.alloc(16) }], allowAutoTopicCreation: false });
+      const parts = md.topics[0].partitions as Array<{ partitionIndex: number; leaderId: number }>;
+      return parts.length === 6 && parts.every((p) => p.leaderId >= 0) ? parts : undefined;
+    });
+    const remote = leaders.find((p) => p.leaderId !== txnCoordinatorId)!;
+    let groupId = '';
+    for (let i = 0; i < 50 && groupId === ''; i++) if ((await coordinatorOf(`tv2-group-${i}`, 0)) !== txnCoordinatorId) groupId = `tv2-group-${i}`;
+    expect(groupId).not.toBe('');
+
+    const coordinator = await client(brokers.get(txnCoordinatorId)!);
+    const init = await coordinator.send(ApiKey.InitProducerId, 5, { transactionalId: 'tv2-remote', transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+    expect(init.errorCode).toBe(ErrorCode.NONE);
+    const records = buildRecordBatch({ producerId: init.producerId, producerEpoch: init.producerEpoch, baseSequence: 0, attributes: 0x10, baseTimestamp: 1_700_000_000_000n, records: [{ value: 'remote' }] });
+    const leader = await client(brokers.get(remote.leaderId)!);
+    const produced = await until('the leader taking the transactional batch', async () => {
+      const res = await leader.send(ApiKey.Produce, 12, { transactionalId: 'tv2-remote', acks: -1, timeoutMs: 5000, topicData: [{ name: 'tv2c', partitionData: [{ index: remote.partitionIndex, records }] }] });
+      const code = res.responses[0].partitionResponses[0].errorCode;
+      return code === ErrorCode.NOT_ENOUGH_REPLICAS ? undefined : code;
+    });
+    expect(produced).toBe(ErrorCode.NONE);
+    const groupCoordinator = await client(brokers.get(await coordinatorOf(groupId, 0))!);
+    const committed = await groupCoordinator.send(ApiKey.TxnOffsetCommit, 5, {
+      transactionalId: 'tv2-remote', groupId, producerId: init.producerId, producerEpoch: init.producerEpoch, generationId: -1, memberId: '', groupInstanceId: null,
+      topics: [{ name: 'tv2c', partitions: [{ partitionIndex: remote.partitionIndex, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    });
+    expect(committed.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    const ongoing = (await coordinator.send(ApiKey.DescribeTransactions, 0, { transactionalIds: ['tv2-remote'] })).transactionStates[0];
+    expect(ongoing.transactionState).toBe('Ongoing');
+    expect(ongoing.topics.map((t: { topic: string }) => t.topic).sort()).toEqual(['__consumer_offsets', 'tv2c']);
+
+    const ended = await coordinator.send(ApiKey.EndTxn, 5, { transactionalId: 'tv2-remote', producerId: init.producerId, producerEpoch: init.producerEpoch, committed: true });
+    expect(ended).toMatchObject({ errorCode: ErrorCode.NONE, producerId: init.producerId, producerEpoch: init.producerEpoch + 1 });
+    // The marker reaches the remote leader: read_committed sees the record, and the group its offset.
+    await until('the committed record visible', async () => {
+      const res = await leader.send(ApiKey.Fetch, 11, {
+        maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 1, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: 'tv2c', partitions: [{ partition: remote.partitionIndex, fetchOffset: 0n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1, logStartOffset: -1n, lastFetchedEpoch: -1 }] }],
+        forgottenTopicsData: [], rackId: '',
+      });
+      const p = res.responses[0].partitions[0];
+      return p.lastStableOffset === 2n ? true : undefined;
+    });
+    const offsets = await until('the committed offset', async () => {
+      const res = await groupCoordinator.send(ApiKey.OffsetFetch, 7, { groupId, topics: [{ name: 'tv2c', partitionIndexes: [remote.partitionIndex] }], requireStable: true });
+      const p = res.topics[0].partitions[0];
+      return p.errorCode === ErrorCode.NONE ? p : undefined;
+    });
+    expect(offsets.committedOffset).toBe(1n);
+  }, 60_000);
+});
+
 describe('a cluster refuses what Kafka refuses', () => {
   it('answers NOT_LEADER_OR_FOLLOWER to a write sent to a follower, and the leader accepts it', async () => {
     const brokers = await startBrokers(newPrefix(), [1, 2]);
