@@ -10,6 +10,7 @@ import { buildRecordBatch } from '../protocol/records/batch-builder.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
 import { captureLogger, newPrefix } from './cluster-harness.js';
+import { waitFor } from './in-process-cluster-harness.js';
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -62,14 +63,9 @@ async function client(broker: Broker, clientId = 'cluster-requests'): Promise<Te
   return c;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** waitFor, polling every 50 ms. */
+function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  return waitFor(what, fn, timeoutMs, 50);
 }
 
 function batch(value: string): Buffer {

@@ -4,12 +4,13 @@
 // group and a kafkajs transactional producer carry on when the coordinator broker stops.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { createBroker, type Broker } from '../../src/broker.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
-import { captureLogger, newPrefix } from './cluster-harness.js';
+import type { Broker } from '../../src/broker.js';
+import { captureLogger } from './cluster-harness.js';
+import { startInProcessCluster, waitFor, type InProcessCluster } from './in-process-cluster-harness.js';
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -21,60 +22,28 @@ afterAll(async () => {
 
 const log = captureLogger();
 
-interface Cluster {
-  brokers: Map<number, Broker>;
-  bootstrap(): string[];
-  stop(nodeId: number): Promise<void>;
-  close(): Promise<void>;
+type Cluster = InProcessCluster;
+
+function startCluster(nodeIds: number[]): Promise<Cluster> {
+  return startInProcessCluster(etcd.endpoint, nodeIds, {
+    brokerSessionTimeoutMs: 3000,
+    brokerHeartbeatIntervalMs: 500,
+    replicaLagTimeMaxMs: 3000,
+    replicaFetchWaitMaxMs: 200,
+    replicaFetchBackoffMs: 100,
+    offsetsTopicReplicationFactor: 3,
+    offsetsTopicNumPartitions: 6,
+    transactionStateLogReplicationFactor: 3,
+    transactionStateLogNumPartitions: 6,
+    logger: log.logger,
+  });
 }
 
-async function startCluster(nodeIds: number[]): Promise<Cluster> {
-  const prefix = newPrefix();
-  const brokers = new Map<number, Broker>();
-  const start = async (nodeId: number): Promise<void> => {
-    const broker = await createBroker({
-      nodeId,
-      port: 0,
-      etcd: etcd.endpoint,
-      etcdPrefix: prefix,
-      brokerSessionTimeoutMs: 3000,
-      brokerHeartbeatIntervalMs: 500,
-      replicaLagTimeMaxMs: 3000,
-      replicaFetchWaitMaxMs: 200,
-      replicaFetchBackoffMs: 100,
-      offsetsTopicReplicationFactor: 3,
-      offsetsTopicNumPartitions: 6,
-      transactionStateLogReplicationFactor: 3,
-      transactionStateLogNumPartitions: 6,
-      logger: log.logger,
-    });
-    await broker.start();
-    brokers.set(nodeId, broker);
-  };
-  await Promise.all(nodeIds.map(start));
-  return {
-    brokers,
-    bootstrap: () => [...brokers.values()].map((b) => b.bootstrap),
-    async stop(nodeId) {
-      await brokers.get(nodeId)?.close();
-      brokers.delete(nodeId);
-    },
-    async close() {
-      await Promise.all([...brokers.values()].map((b) => b.close()));
-      brokers.clear();
-    },
-  };
+/** waitFor with this file's 30 s default (coordinators move more slowly than partitions). */
+function waitLong<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  return waitFor(what, fn, timeoutMs);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface CoordinatorAnswer {
   key: string;
@@ -97,7 +66,7 @@ async function findCoordinators(broker: Broker, keyType: number, keys: string[])
 
 /** The coordinator of a key once every broker agrees on a live one. */
 async function coordinatorOf(cluster: Cluster, keyType: number, key: string): Promise<number> {
-  return waitFor(`the coordinator of ${key}`, async () => {
+  return waitLong(`the coordinator of ${key}`, async () => {
     const answers = await Promise.all([...cluster.brokers.values()].map((b) => findCoordinators(b, keyType, [key])));
     const ids = new Set(answers.map((a) => (a[0]!.errorCode === ErrorCode.NONE ? a[0]!.nodeId : -1)));
     const [id] = [...ids];
@@ -142,7 +111,7 @@ describe('coordinators in a three-broker cluster', () => {
     };
     for (const a of fromOne.slice(0, 4)) {
       const coordinator = cluster.brokers.get(a.nodeId)!;
-      await waitFor(`${a.key} served by broker ${a.nodeId}`, async () => ((await heartbeat(coordinator, a.key)) === ErrorCode.UNKNOWN_MEMBER_ID ? true : undefined), 10_000);
+      await waitLong(`${a.key} served by broker ${a.nodeId}`, async () => ((await heartbeat(coordinator, a.key)) === ErrorCode.UNKNOWN_MEMBER_ID ? true : undefined), 10_000);
       for (const [nodeId, broker] of cluster.brokers) {
         if (nodeId !== a.nodeId) expect(await heartbeat(broker, a.key)).toBe(ErrorCode.NOT_COORDINATOR);
       }
@@ -161,7 +130,7 @@ describe('coordinators in a three-broker cluster', () => {
       }
     };
     const txnCoordinator = cluster.brokers.get(txn!.nodeId)!;
-    await waitFor('txn-a served by its coordinator', async () => ((await initProducerId(txnCoordinator)) === ErrorCode.NONE ? true : undefined), 10_000);
+    await waitLong('txn-a served by its coordinator', async () => ((await initProducerId(txnCoordinator)) === ErrorCode.NONE ? true : undefined), 10_000);
     for (const [nodeId, broker] of cluster.brokers) {
       if (nodeId !== txn!.nodeId) expect(await initProducerId(broker)).toBe(ErrorCode.NOT_COORDINATOR);
     }
@@ -209,20 +178,20 @@ describe('coordinators in a three-broker cluster', () => {
     };
     const consumers = [await startConsumer(), await startConsumer()];
     await produce(0, 30);
-    await waitFor('the first 30 records consumed', () => (seen.size >= 30 ? true : undefined));
+    await waitLong('the first 30 records consumed', () => (seen.size >= 30 ? true : undefined));
 
     const coordinator = await coordinatorOf(cluster, 0, 'failover-group');
     await cluster.stop(coordinator);
     await produce(30, 60);
     // A member stuck on the stopped broker may only come back after its session timeout (10 s) and a rebalance.
-    await waitFor('all 60 records consumed after the failover', () => (seen.size >= 60 ? true : undefined), 90_000);
+    await waitLong('all 60 records consumed after the failover', () => (seen.size >= 60 ? true : undefined), 90_000);
     const moved = await coordinatorOf(cluster, 0, 'failover-group');
     expect(moved).not.toBe(coordinator);
     for (let i = 0; i < 60; i++) expect(seen.has(`v${i}`)).toBe(true);
 
     // Every record's commit is in: the committed offsets reach each partition's end.
     const ends = await admin.fetchTopicOffsets('orders');
-    await waitFor('the committed offsets at the partition ends', async () => {
+    await waitLong('the committed offsets at the partition ends', async () => {
       const [committed] = await admin.fetchOffsets({ groupId: 'failover-group', topics: ['orders'] });
       const byPartition = new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
       return ends.every((e) => byPartition.get(e.partition) === e.high) ? true : undefined;
@@ -234,7 +203,7 @@ describe('coordinators in a three-broker cluster', () => {
     const before = new Map(seen);
     seen.clear();
     await startConsumer();
-    await waitFor('the 5 new records consumed', () => (seen.size >= 5 ? true : undefined), 45_000);
+    await waitLong('the 5 new records consumed', () => (seen.size >= 5 ? true : undefined), 45_000);
     await new Promise((r) => setTimeout(r, 1000));
     expect([...seen.keys()].sort()).toEqual(['v60', 'v61', 'v62', 'v63', 'v64']);
     expect(before.size).toBe(60);
@@ -248,7 +217,7 @@ describe('coordinators in a three-broker cluster', () => {
     await admin.connect();
     expect(await admin.createTopics({ topics: [{ topic: 'payments', numPartitions: 2, replicationFactor: 3 }], waitForLeaders: true })).toBe(true);
     // __consumer_offsets (RF=3) exists before a broker stops: two brokers could not create it for the reader.
-    await waitFor('__consumer_offsets', async () => ((await findCoordinators(cluster!.brokers.get(1)!, 0, ['payments-reader']))[0]!.errorCode === ErrorCode.NONE ? true : undefined));
+    await waitLong('__consumer_offsets', async () => ((await findCoordinators(cluster!.brokers.get(1)!, 0, ['payments-reader']))[0]!.errorCode === ErrorCode.NONE ? true : undefined));
     const producer = kafka.producer({ transactionalId: 'failover-txn', idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     clients.push(producer);
     await producer.connect();
@@ -288,7 +257,7 @@ describe('coordinators in a three-broker cluster', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: 'payments', fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-    await waitFor('every committed record', () => (seen.length >= committed.length ? true : undefined), 60_000);
+    await waitLong('every committed record', () => (seen.length >= committed.length ? true : undefined), 60_000);
     await new Promise((r) => setTimeout(r, 1000));
     expect([...seen].sort()).toEqual([...committed].sort());
     for (const value of aborted) expect(seen).not.toContain(value);

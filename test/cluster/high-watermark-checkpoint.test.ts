@@ -14,6 +14,7 @@ import { buildRecordBatch } from '../protocol/records/batch-builder.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
 import { captureLogger, newPrefix } from './cluster-harness.js';
+import { waitFor } from './in-process-cluster-harness.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -88,14 +89,9 @@ describe('a restarted cluster starts its high watermarks from the checkpoint', (
     await Promise.all(opened.splice(0).map((b) => b.close()));
   });
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  /** waitFor, polling every 50 ms. */
+  function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+    return waitFor(what, fn, timeoutMs, 50);
   }
 
   function create(prefix: string, nodeId: number, dataDir: string): Promise<Broker> {

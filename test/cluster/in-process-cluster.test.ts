@@ -3,12 +3,12 @@
 // lease, a follower catching up, and the replicas' logs byte-for-byte equal at the end.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { createBroker, type Broker } from '../../src/broker.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
-import { captureLogger, newPrefix } from './cluster-harness.js';
+import { captureLogger } from './cluster-harness.js';
+import { startInProcessCluster, waitFor, type InProcessCluster } from './in-process-cluster-harness.js';
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -18,68 +18,27 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-interface Cluster {
-  brokers: Map<number, Broker>;
-  prefix: string;
-  start(nodeId: number): Promise<Broker>;
-  bootstrap(): string[];
-  close(): Promise<void>;
-}
+type Cluster = InProcessCluster;
 
 const log = captureLogger();
 
-async function startCluster(nodeIds: number[]): Promise<Cluster> {
-  const prefix = newPrefix();
-  const brokers = new Map<number, Broker>();
-  const dataDirs = new Map<number, string>();
-  const cluster: Cluster = {
-    brokers,
-    prefix,
-    async start(nodeId) {
-      const broker = await createBroker({
-        nodeId,
-        port: 0,
-        etcd: etcd.endpoint,
-        etcdPrefix: prefix,
-        brokerSessionTimeoutMs: 3000,
-        brokerHeartbeatIntervalMs: 500,
-        replicaLagTimeMaxMs: 3000,
-        replicaFetchWaitMaxMs: 200,
-        replicaFetchBackoffMs: 100,
-        offsetsTopicReplicationFactor: 3,
-        transactionStateLogReplicationFactor: 3,
-        logger: log.logger,
-        ...(dataDirs.has(nodeId) ? { dataDir: dataDirs.get(nodeId) } : {}),
-      });
-      await broker.start();
-      brokers.set(nodeId, broker);
-      return broker;
-    },
-    bootstrap() {
-      return [...brokers.values()].map((b) => b.bootstrap);
-    },
-    async close() {
-      await Promise.all([...brokers.values()].map((b) => b.close()));
-      brokers.clear();
-    },
-  };
-  await Promise.all(nodeIds.map((id) => cluster.start(id)));
-  return cluster;
+function startCluster(nodeIds: number[]): Promise<Cluster> {
+  return startInProcessCluster(etcd.endpoint, nodeIds, {
+    brokerSessionTimeoutMs: 3000,
+    brokerHeartbeatIntervalMs: 500,
+    replicaLagTimeMaxMs: 3000,
+    replicaFetchWaitMaxMs: 200,
+    replicaFetchBackoffMs: 100,
+    offsetsTopicReplicationFactor: 3,
+    transactionStateLogReplicationFactor: 3,
+    logger: log.logger,
+  });
 }
 
 function kafkaFor(cluster: Cluster): Kafka {
   return new Kafka({ clientId: 'cluster-test', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function partitionMetadata(admin: Admin, topic: string) {
   const md = await admin.fetchTopicMetadata({ topics: [topic] });
