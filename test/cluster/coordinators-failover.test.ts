@@ -10,7 +10,7 @@ import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import type { Broker } from '../../src/broker.js';
 import { captureLogger } from './cluster-harness.js';
-import { startInProcessCluster, waitFor, type InProcessCluster } from './in-process-cluster-harness.js';
+import { startInProcessCluster, THREE_BROKER_FAILOVER_OPTIONS, waitFor, type InProcessCluster } from './in-process-cluster-harness.js';
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -26,14 +26,8 @@ type Cluster = InProcessCluster;
 
 function startCluster(nodeIds: number[]): Promise<Cluster> {
   return startInProcessCluster(etcd.endpoint, nodeIds, {
-    brokerSessionTimeoutMs: 3000,
-    brokerHeartbeatIntervalMs: 500,
-    replicaLagTimeMaxMs: 3000,
-    replicaFetchWaitMaxMs: 200,
-    replicaFetchBackoffMs: 100,
-    offsetsTopicReplicationFactor: 3,
+    ...THREE_BROKER_FAILOVER_OPTIONS,
     offsetsTopicNumPartitions: 6,
-    transactionStateLogReplicationFactor: 3,
     transactionStateLogNumPartitions: 6,
     logger: log.logger,
   });

@@ -7,6 +7,20 @@ import { createBroker, type Broker } from '../../src/broker.js';
 import type { BrokerOptions } from '../../src/metadata/broker-config.js';
 import { newPrefix } from './cluster-harness.js';
 
+/**
+ * Timeouts short enough for failover within a test, with the internal topics replicated to three brokers: what the
+ * three-broker tests start from.
+ */
+export const THREE_BROKER_FAILOVER_OPTIONS: BrokerOptions = {
+  brokerSessionTimeoutMs: 3000,
+  brokerHeartbeatIntervalMs: 500,
+  replicaLagTimeMaxMs: 3000,
+  replicaFetchWaitMaxMs: 200,
+  replicaFetchBackoffMs: 100,
+  offsetsTopicReplicationFactor: 3,
+  transactionStateLogReplicationFactor: 3,
+};
+
 export interface InProcessCluster {
   readonly prefix: string;
   readonly brokers: Map<number, Broker>;

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
 import { captureLogger } from './cluster-harness.js';
-import { startInProcessCluster, waitFor, type InProcessCluster } from './in-process-cluster-harness.js';
+import { startInProcessCluster, THREE_BROKER_FAILOVER_OPTIONS, waitFor, type InProcessCluster } from './in-process-cluster-harness.js';
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -24,13 +24,7 @@ const log = captureLogger();
 
 function startCluster(nodeIds: number[]): Promise<Cluster> {
   return startInProcessCluster(etcd.endpoint, nodeIds, {
-    brokerSessionTimeoutMs: 3000,
-    brokerHeartbeatIntervalMs: 500,
-    replicaLagTimeMaxMs: 3000,
-    replicaFetchWaitMaxMs: 200,
-    replicaFetchBackoffMs: 100,
-    offsetsTopicReplicationFactor: 3,
-    transactionStateLogReplicationFactor: 3,
+    ...THREE_BROKER_FAILOVER_OPTIONS,
     logger: log.logger,
   });
 }

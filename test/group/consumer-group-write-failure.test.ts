@@ -3,47 +3,17 @@
 // joining member is answered with the write's error and the group is as before (epoch, members, ListGroups); a
 // group whose creating write failed does not exist; a classic group whose upgrade failed keeps its member. Once
 // space is freed the same joins succeed, and a restart loads exactly what memory held. Mounting needs root, as CI.
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { encodeConsumerProtocolAssignment } from '../../src/group/consumer-group/embedded-protocol.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.js';
+import { fillDisk, useSmallTmpfs } from '../helpers/small-tmpfs.js';
 
-let mountDir: string;
-let mounted = false;
-
-beforeAll(() => {
-  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and needs root (CI runs as root)');
-  mountDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-cg-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountDir]);
-  mounted = true;
-});
-afterAll(() => {
-  if (mounted) execFileSync('umount', ['-l', mountDir]);
-  rmSync(mountDir, { recursive: true, force: true });
-});
-
-/** Fills the file system to the last page (tmpfs allocates 4 KiB pages). */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [64 * 1024, 4096]) {
-      const chunk = Buffer.alloc(size);
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
+const tmpfs = useSmallTmpfs('eddy-cg-full-');
 
 // A subscription of this many long (absent) topic names makes the member's record larger than a page, so its
 // write needs space the full disk does not have (a small record could still fit in the log's last page).
@@ -93,8 +63,8 @@ async function stableClassicMember(c: TestClient, groupId: string): Promise<{ me
 
 describe('a consumer group write that fails is rolled back', () => {
   it('joins refused on a full disk leave the group, a new group and an upgrading classic group as they were', async () => {
-    const dataDir = path.join(mountDir, 'data');
-    const filler = path.join(mountDir, 'filler');
+    const dataDir = path.join(tmpfs.dir(), 'data');
+    const filler = path.join(tmpfs.dir(), 'filler');
     let tb: TestBroker = await startTestBroker({ dataDir, groupInitialRebalanceDelayMs: 0 });
     let c = await TestClient.connect(tb.port, 'rollback-test');
     try {
@@ -105,7 +75,7 @@ describe('a consumer group write that fails is rolled back', () => {
       const before = await describeGroup(c, 'g');
       expect(before).toMatchObject({ errorCode: ErrorCode.NONE, members: ['member-a'] });
 
-      fillDisk(filler);
+      fillDisk(filler, { toLastPage: true });
 
       // A second member: the write fails, the answer carries its error, the group is unchanged.
       const b = await join(c, 'g', 'member-b', BIG_SUBSCRIPTION);

@@ -3,43 +3,17 @@
 // and Metadata keep working, the partition comes back by itself once space is freed (no restart, nothing
 // acknowledged lost, offsets continuing), shutdown on a full disk completes, and the broker starts on a full disk
 // and serves what it holds. Mounting a tmpfs needs root, as CI runs.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { TestClient } from '../helpers/kafka-test-client.js';
 import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.js';
 import { buildRecordBatch } from '../protocol/records/batch-builder.js';
+import { fillDisk, useSmallTmpfs } from '../helpers/small-tmpfs.js';
 
-let mountDir: string;
-let mounted = false;
-
-beforeAll(() => {
-  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and needs root (CI runs as root)');
-  mountDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountDir]);
-  mounted = true;
-});
-afterAll(() => {
-  if (mounted) execFileSync('umount', ['-l', mountDir]);
-  rmSync(mountDir, { recursive: true, force: true });
-});
-
-/** Fills the file system until it refuses more (ENOSPC). */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
+const tmpfs = useSmallTmpfs('eddy-full-');
 
 async function produce(c: TestClient, tag: string): Promise<{ errorCode: number; baseOffset: bigint }> {
   const batch = Buffer.from(buildRecordBatch({ baseTimestamp: BigInt(Date.now()), records: [{ key: tag, value: Buffer.alloc(60 * 1024, 7) }] }));
@@ -74,8 +48,8 @@ async function fetchedRecordCount(c: TestClient): Promise<{ errorCode: number; h
 
 describe('issue 8: a full disk', () => {
   it('fails writes cleanly, keeps serving, recovers by itself, shuts down, and starts on a full disk', async () => {
-    const dataDir = path.join(mountDir, 'data');
-    const filler = path.join(mountDir, 'filler');
+    const dataDir = path.join(tmpfs.dir(), 'data');
+    const filler = path.join(tmpfs.dir(), 'filler');
     writeFileSync(filler, Buffer.alloc(5 * 1024 * 1024));
     let tb: TestBroker = await startTestBroker({ dataDir });
     let c = await TestClient.connect(tb.port);

@@ -104,6 +104,31 @@ async function createTopic(env: Env, name: string, partitions: number): Promise<
 }
 
 /** Polls `check` every 10 ms, at most 500 times. */
+/**
+ * A coordinator that loads `transactionalId` at producer 42, epoch 32766, CompleteCommit (written in Kafka's format
+ * to __transaction_state before it starts), last ended by a client of `clientTransactionVersion`.
+ */
+async function atExhaustedEpoch(transactionalId: string, clientTransactionVersion: number): Promise<Env> {
+  const first = await openEnv({ start: false });
+  const stateLog = new TransactionLog({ logs: first.logs, topics: first.topics, logger, durable: true });
+  await stateLog.ensureTopic(50);
+  const value = encodeTransactionLogValue({
+    producerId: 42n,
+    lastProducerId: 42n,
+    producerEpoch: 32766,
+    lastProducerEpoch: -1,
+    txnTimeoutMs: 60000,
+    txnState: 'CompleteCommit',
+    topicPartitions: new Map(),
+    txnStartTimestamp: START_MS - 10,
+    txnLastUpdateTimestamp: START_MS - 5,
+    nextProducerId: -1n,
+    clientTransactionVersion,
+  });
+  await stateLog.append(internalPartitionFor(transactionalId, 50), [{ key: encodeTransactionLogKey(transactionalId), value }], START_MS);
+  return reopen(first);
+}
+
 async function waitFor(what: string, check: () => boolean): Promise<void> {
   for (let i = 0; i < 500; i++) {
     if (check()) return;
@@ -189,24 +214,7 @@ describe('TransactionCoordinator: InitProducerId', () => {
 
   it('moves to a new producer id at epoch 0 once the epoch is exhausted', async () => {
     // A transactional id at epoch 32766, written in Kafka's format before the coordinator starts.
-    const first = await openEnv({ start: false });
-    const stateLog = new TransactionLog({ logs: first.logs, topics: first.topics, logger, durable: true });
-    await stateLog.ensureTopic(50);
-    const value = encodeTransactionLogValue({
-      producerId: 42n,
-      lastProducerId: 42n,
-      producerEpoch: 32766,
-      lastProducerEpoch: -1,
-      txnTimeoutMs: 60000,
-      txnState: 'CompleteCommit',
-      topicPartitions: new Map(),
-      txnStartTimestamp: START_MS - 10,
-      txnLastUpdateTimestamp: START_MS - 5,
-      nextProducerId: -1n,
-      clientTransactionVersion: 0,
-    });
-    await stateLog.append(internalPartitionFor('old', 50), [{ key: encodeTransactionLogKey('old'), value }], START_MS);
-    const env = await reopen(first);
+    const env = await atExhaustedEpoch('old', 0);
     // The producer holding epoch 32766 asks for a bump (KIP-360): a new producer id at epoch 0.
     const init = await env.coordinator.initProducerId('old', 60000, 42n, 32766);
     expect(init.errorCode).toBe(ErrorCode.NONE);
@@ -221,24 +229,7 @@ describe('TransactionCoordinator: InitProducerId', () => {
 
 describe('TransactionCoordinator: transactions v2 at an exhausted epoch', () => {
   it('an EndTxn v5 at epoch 32766 names the next producer id: the client gets it at epoch 0, the markers go out at 32767', async () => {
-    const first = await openEnv({ start: false });
-    const stateLog = new TransactionLog({ logs: first.logs, topics: first.topics, logger, durable: true });
-    await stateLog.ensureTopic(50);
-    const value = encodeTransactionLogValue({
-      producerId: 42n,
-      lastProducerId: 42n,
-      producerEpoch: 32766,
-      lastProducerEpoch: -1,
-      txnTimeoutMs: 60000,
-      txnState: 'CompleteCommit',
-      topicPartitions: new Map(),
-      txnStartTimestamp: START_MS - 10,
-      txnLastUpdateTimestamp: START_MS - 5,
-      nextProducerId: -1n,
-      clientTransactionVersion: 2,
-    });
-    await stateLog.append(internalPartitionFor('v2-old', 50), [{ key: encodeTransactionLogKey('v2-old'), value }], START_MS);
-    const env = await reopen(first);
+    const env = await atExhaustedEpoch('v2-old', 2);
     // Produce v12's implicit add opens the transaction at the exhausted epoch.
     expect(await env.coordinator.addPartitionsImplicitly('v2-old', 42n, 32766, new Map([['orders', new Set([1])]]))).toBe(ErrorCode.NONE);
     const ended = await env.coordinator.endTransaction('v2-old', 42n, 32766, true, 2);
