@@ -56,8 +56,9 @@
 //   leader is before the fetch offset answers divergingEpoch at once, with no records; otherwise the fetch offset is
 //   recorded as the follower's log end offset (moving the HW and the ISR, leader-partition.ts; a broker that is not
 //   a replica, or an older incarnation of one, is NOT_LEADER_OR_FOLLOWER), and the read goes up to the log end
-//   offset instead of the HW. A follower's long poll wakes on writes, not HW moves. On a single broker a replica id
-//   is served as a consumer is (no replication).
+//   offset instead of the HW. A follower's long poll wakes on writes, not HW moves. On a single broker no other
+//   broker is a replica: a replica id >= 0 answers UNKNOWN_LEADER_EPOCH when the partition carries a leader epoch,
+//   NOT_LEADER_OR_FOLLOWER otherwise, as Kafka's followerReplicaOrThrow (a fetch session is still opened for it).
 // - Long polling: when nothing failed while reading, max_wait_ms > 0, some partition was read and fewer than
 //   min_bytes (capped at max_bytes, as Kafka caps it) were read, wait on the partitions that were read for
 //   appends, the timeout or broker shutdown; read again once the bytes appended since the last read could meet
@@ -178,6 +179,11 @@ function isFromFollower(apiVersion: number, request: FetchRequest): boolean {
 interface FollowerIdentity {
   replicaId: number;
   brokerEpoch: bigint;
+}
+
+/** The replica id of a follower's fetch (in ReplicaState from v15). */
+function replicaIdOf(apiVersion: number, request: FetchRequest): number {
+  return apiVersion >= FIRST_REPLICA_STATE_VERSION ? request.replicaState!.replicaId : request.replicaId!;
 }
 
 /** The fetching follower in cluster mode; undefined for consumers and on a single broker (no replication). */
@@ -355,11 +361,18 @@ async function readAll(ctx: RequestContext, request: FetchRequest, slots: Slot[]
   };
 
   const follower = followerOf(ctx, request);
+  const strangerReplicaId = follower === undefined && isFromFollower(ctx.apiVersion, request) ? replicaIdOf(ctx.apiVersion, request) : undefined;
   const toRead: Slot[] = [];
   for (const slot of slots) {
     try {
       const { log, leader } = lookupLeaderLog(ctx.broker, slot.topic, slot.request.partition, slot.request.currentLeaderEpoch, 'any-negative');
       slot.log = log;
+      if (strangerReplicaId !== undefined) {
+        throw new KafkaError(
+          (slot.request.currentLeaderEpoch ?? -1) >= 0 ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.NOT_LEADER_OR_FOLLOWER,
+          `Received fetch request from broker ${strangerReplicaId} for partition ${slot.topic?.name ?? ''}-${slot.request.partition} which is not a replica`,
+        );
+      }
       if (follower !== undefined) {
         const diverging = divergingEpoch(log, slot.request);
         if (diverging !== undefined) {

@@ -230,6 +230,8 @@ describe('Fetch sessions (KIP-227)', () => {
     const consumer = await fetch(client, 0, 0, [{ topic: 't', partitions: [{ partition: 0 }] }]);
     const follower = await fetch(client, 0, 0, [{ topic: 't', partitions: [{ partition: 0 }] }], { replicaId: 7 });
     expect(follower.sessionId).not.toBe(0);
+    // No other broker replicates a single broker's partitions: Kafka's followerReplicaOrThrow answer.
+    expect(follower.responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect((await fetch(client, consumer.sessionId, 1, [])).errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
     // A consumer cannot evict the young privileged session.
     expect((await fetch(client, 0, 0, [{ topic: 't', partitions: [{ partition: 0 }] }])).sessionId).toBe(0);
