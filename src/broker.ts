@@ -559,6 +559,8 @@ class EddyBroker implements Broker {
     this.shutdown.abort();
     // Stalled requests are answered, so the server's graceful close does not wait on them.
     this.faults.clear();
+    // Partition logs still being created (a large CreateTopics) stop, so no directory appears behind the close.
+    await this.services?.topics.stopLogCreations();
     await this.logs?.stopCleaner();
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so in-flight requests can finish.
     this.groups?.shutdown();

@@ -539,6 +539,8 @@ export class LogManager {
    * that fails goes offline and is retried, and undefined is returned (also for a partition already offline).
    */
   async ensureLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog | undefined> {
+    // Closing: no new partition directories (a creation racing the shutdown leaves the rest to the next start).
+    if (this.closed) return undefined;
     const key = tpKey(topic, partition);
     const existing = this.logs.get(key);
     if (existing !== undefined || this.offline.has(key)) return existing;

@@ -635,6 +635,23 @@ export class TopicRegistry {
     }
   }
 
+  /**
+   * Broker shutdown: every partition-log creation still running (a CreateTopics or CreatePartitions of many
+   * partitions) stops after the logs it is creating, and this resolves once they have; the logs can then close
+   * without new partition directories appearing behind them. The topics stay registered: the next start creates
+   * the missing logs (ensureLogAtStartup).
+   */
+  async stopLogCreations(): Promise<void> {
+    const started: Array<Promise<void>> = [];
+    for (const head of this.creations.values()) {
+      for (let creation: LogCreation | undefined = head; creation !== undefined; creation = creation.previous) {
+        creation.cancelled = true;
+        if (creation.started) started.push(creation.done.catch(() => undefined));
+      }
+    }
+    await Promise.all(started);
+  }
+
   /** Removes a topic and its logs. Throws UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
   deleteTopic(name: string): Promise<TopicInfo> {
     return this.mutate(async () => {
