@@ -21,6 +21,7 @@
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { ATTRIBUTES_OFFSET, MAGIC_OFFSET, PRODUCER_ID_OFFSET, isTransactional } from '../protocol/records/batch.js';
 import { isInternalTopic } from '../metadata/topic-registry.js';
+import { AclOperation, ResourceType, authorize } from '../auth/index.js';
 import { finalizedTransactionVersion, MAX_TRANSACTION_VERSION } from '../txn/transaction-version.js';
 import type { RequestContext } from './types.js';
 import type { TopicPartitions } from '../txn/transaction-metadata.js';
@@ -71,8 +72,9 @@ export function partitionKey(topic: string, partition: number): string {
 }
 
 /**
- * Adds a Produce's transactional partitions to the transaction. Partitions the append will refuse anyway (internal
- * or unknown topics, partitions out of range) are left to it. More than one producer id among the transactional
+ * Adds a Produce's transactional partitions to the transaction. Partitions the append will refuse anyway (topics the
+ * principal may not WRITE, internal or unknown topics, partitions out of range) are left to it, as Kafka authorizes
+ * topics before it verifies the transaction. More than one producer id among the transactional
  * batches fails the whole request (INVALID_PRODUCER_ID_MAPPING, "Transactional records contained more than one
  * producer ID").
  */
@@ -88,6 +90,7 @@ export async function addProducedPartitions(ctx: RequestContext, transactionalId
     producer ??= found;
     const info = ctx.broker.topics.get(p.topic);
     if (isInternalTopic(p.topic) || info === undefined || p.partition < 0 || p.partition >= info.partitions) continue;
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TOPIC, p.topic)) continue;
     let set = partitions.get(p.topic);
     if (set === undefined) partitions.set(p.topic, (set = new Set()));
     set.add(p.partition);

@@ -171,6 +171,23 @@ describe('ACL enforcement per API', () => {
     expect((await alter()).responses[0].errorCode).toBe(0);
   });
 
+  it('transactions v2: Produce v12 adds only the partitions of topics the principal may WRITE to the transaction', async () => {
+    await allow(ResourceType.TOPIC, 'orders', Op.WRITE);
+    await allow(ResourceType.TRANSACTIONAL_ID, 'tx2', Op.WRITE);
+    expect((await alice.send(ApiKey.FindCoordinator, 4, { keyType: 1, coordinatorKeys: ['tx2'] })).coordinators[0].errorCode).toBe(0);
+    const init = await alice.send(ApiKey.InitProducerId, 5, { transactionalId: 'tx2', transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    expect(init.errorCode).toBe(0);
+    const batch = () => buildRecordBatch({ records: [{ value: Buffer.from('v') }], attributes: 0x10, producerId: init.producerId, producerEpoch: init.producerEpoch, baseSequence: 0 } as any);
+    const res = await alice.send(ApiKey.Produce, 12, {
+      acks: 1, timeoutMs: 5000, transactionalId: 'tx2',
+      topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batch() }] }, { name: 'secret', partitionData: [{ index: 0, records: batch() }] }],
+    });
+    expect(res.responses.map((t: any) => [t.name, t.partitionResponses[0].errorCode])).toEqual([['orders', 0], ['secret', ErrorCode.TOPIC_AUTHORIZATION_FAILED]]);
+    // The unauthorized partition never joined the transaction (no marker will be written there).
+    const described = await admin.send(ApiKey.DescribeTransactions, 0, { transactionalIds: ['tx2'] });
+    expect(described.transactionStates[0].topics).toEqual([{ topic: 'orders', partitions: [0] }]);
+  });
+
   it('InitProducerId: a transactional id needs WRITE on it, idempotence IDEMPOTENT_WRITE or WRITE on some topic', async () => {
     const txn = () => alice.send(ApiKey.InitProducerId, 4, { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
     const idempotent = () => alice.send(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
