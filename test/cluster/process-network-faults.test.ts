@@ -2,8 +2,8 @@
 // broker's own fault rules (src/faults, over the HTTP admin listener): a rule on the leader for API Fetch with the
 // follower fetcher's client id (`broker-<follower>-fetcher-<leader>`, replica-manager.ts) drops the connection
 // (`drop`) or holds the request (`stall`), so that one follower no longer replicates from that leader while
-// clients and etcd are untouched. (Network namespaces would cut etcd too; the leader-side cut is the SIGSTOP
-// case of process-divergence.test.ts.)
+// clients and etcd are untouched. (A network namespace cuts etcd too: the partitioned leader is
+// process-network-partition.test.ts; a frozen one, SIGSTOP, is process-divergence.test.ts.)
 import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaClient } from '../../src/client/client.js';
 import { buildRecordBatch } from '../../src/client/records.js';

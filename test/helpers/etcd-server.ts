@@ -1,6 +1,7 @@
 /**
- * Starts a real etcd (`/usr/bin/etcd`, Debian's etcd-server) for one test: free 127.0.0.1 ports for the client
- * and peer URLs, a temporary data dir, readiness = `GET /health` answering `"health":"true"` (bounded).
+ * Starts a real etcd (`/usr/bin/etcd`, Debian's etcd-server) for one test: free ports for the client and peer URLs on
+ * 127.0.0.1 (or on `host`, e.g. the host side of a test network namespace's veth, netns.ts, so that brokers inside
+ * the namespace reach it), a temporary data dir, readiness = `GET /health` answering `"health":"true"` (bounded).
  *
  * - `stop()` SIGTERMs (SIGKILL after 5 s) and removes the data dir; `restart()` stops and starts it again on the same
  *   ports and data (so its revisions and leases survive); `pause()` / `resume()` send SIGSTOP / SIGCONT (a hung
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 export const ETCD_BINARY = process.env.EDDY_ETCD_BINARY ?? '/usr/bin/etcd';
 
 export interface EtcdServer {
-  /** `http://127.0.0.1:<clientPort>` */
+  /** `http://<host>:<clientPort>` (host 127.0.0.1 unless given) */
   endpoint: string;
   clientPort: number;
   peerPort: number;
@@ -37,11 +38,11 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
+async function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
     });
@@ -50,13 +51,20 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startEtcd(options: { readyTimeoutMs?: number } = {}): Promise<EtcdServer> {
+export interface StartEtcdOptions {
+  readyTimeoutMs?: number;
+  /** Address the client and peer URLs listen on (default 127.0.0.1). */
+  host?: string;
+}
+
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdServer> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-  const clientPort = await freePort();
-  let peerPort = await freePort();
-  while (peerPort === clientPort) peerPort = await freePort();
+  const host = options.host ?? '127.0.0.1';
+  const clientPort = await freePort(host);
+  let peerPort = await freePort(host);
+  while (peerPort === clientPort) peerPort = await freePort(host);
   const dataDir = mkdtempSync(join(tmpdir(), 'eddy-etcd-'));
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `http://${host}:${clientPort}`;
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -69,9 +77,9 @@ export async function startEtcd(options: { readyTimeoutMs?: number } = {}): Prom
         '--data-dir', dataDir,
         '--listen-client-urls', endpoint,
         '--advertise-client-urls', endpoint,
-        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster', `${name}=http://127.0.0.1:${peerPort}`,
+        '--listen-peer-urls', `http://${host}:${peerPort}`,
+        '--initial-advertise-peer-urls', `http://${host}:${peerPort}`,
+        '--initial-cluster', `${name}=http://${host}:${peerPort}`,
         '--initial-cluster-state', 'new',
         '--logger', 'zap',
         '--log-level', 'warn',

@@ -39,6 +39,12 @@ export interface SpawnBrokerOptions {
    * Run the broker under `ulimit -n <fdLimit>` (a shell sets it, then execs node, so `process.pid` is the broker's).
    */
   fdLimit?: number;
+  /**
+   * Run the broker under this command, e.g. `['ip', 'netns', 'exec', ns]` (netns.ts) to put it in a network
+   * namespace. The command must exec its arguments, as `ip netns exec` does, so `process.pid` stays the broker's
+   * and SIGKILL / SIGSTOP reach node itself.
+   */
+  commandPrefix?: string[];
 }
 
 export interface SpawnedBroker {
@@ -196,7 +202,9 @@ export async function spawnBroker(options: SpawnBrokerOptions = {}): Promise<Spa
   ensureBuilt();
   installExitHook();
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? (await freePort(host));
+  // An address inside another network namespace cannot be bound here: pick the port on loopback (free there, and
+  // nothing else listens in a test's fresh namespace).
+  const port = options.port ?? (await freePort(options.commandPrefix === undefined ? host : '127.0.0.1'));
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'eddy-broker-'));
   const args = [
@@ -212,13 +220,10 @@ export async function spawnBroker(options: SpawnBrokerOptions = {}): Promise<Spa
     options.logLevel ?? 'info',
     ...(options.extraArgs ?? []),
   ];
-  const child =
-    options.fdLimit === undefined
-      ? spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('sh', ['-c', `ulimit -n ${Math.floor(options.fdLimit)} && exec "$@"`, 'sh', process.execPath, ...args], {
-          cwd: REPO_ROOT,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+  const broker = [process.execPath, ...args];
+  const limited = options.fdLimit === undefined ? broker : ['sh', '-c', `ulimit -n ${Math.floor(options.fdLimit)} && exec "$@"`, 'sh', ...broker];
+  const [command, ...commandArgs] = [...(options.commandPrefix ?? []), ...limited];
+  const child = spawn(command!, commandArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
   let sawListening = false;

@@ -8,6 +8,11 @@
  * - `kill9(id)` / `start(id)`: crash and restart on the same port and data dir; `pause(id)` / `resume(id)`:
  *   SIGSTOP / SIGCONT (a hung broker: its lease expires, its sockets still accept).
  * - `logs(id)` covers every run of that broker (restarts included).
+ * - By default everything listens on 127.0.0.1. `etcdHost` and `perBroker` (a host and a command prefix per
+ *   broker) place etcd and brokers elsewhere, e.g. one broker inside a network namespace (netns.ts) and the others
+ *   on the host side of its veth; every helper here talks to each broker at its own host.
+ * - `createTopic(…, { assignments })` sends a manual replica assignment (the first replica leads), which
+ *   KafkaClient.createTopics does not offer.
  * - `partitionLog(id, topic, p)` decodes the broker's segment files (`<data-dir>/<topic>-<p>/*.log`) with the
  *   project's record-batch reader into offset → value, to compare replicas without asking any broker.
  * - `close()` SIGCONTs and SIGKILLs every broker, stops etcd and removes every data dir, whatever state the test
@@ -19,6 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaClient, type ClusterMetadata, type PartitionInfo } from '../../src/client/client.js';
 import { decodeRecordBatches } from '../../src/client/records.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { makeCreateTopicsRequestCreatableTopic, type CreateTopicsResponse } from '../../src/protocol/generated/create-topics.js';
 import { startEtcd, type EtcdServer } from './etcd-server.js';
 import { freePort, spawnBroker, type SpawnedBroker } from './spawn-broker.js';
 
@@ -32,10 +39,22 @@ export interface SpawnClusterOptions {
   /** More `eddy start` flags for every broker. */
   extraArgs?: string[];
   logLevel?: string;
+  /** The address etcd listens on (default 127.0.0.1); brokers in another network namespace need a reachable one. */
+  etcdHost?: string;
+  /** Per broker: the address it listens on and advertises (default 127.0.0.1), and a command prefix (spawn-broker.ts). */
+  perBroker?: Record<number, { host?: string; commandPrefix?: string[] }>;
+}
+
+export interface CreateTopicOptions {
+  /** Replica list per partition (index = partition); numPartitions and replicationFactor must match it. */
+  assignments?: number[][];
 }
 
 export interface ClusterNode {
   nodeId: number;
+  /** Where the broker listens (Kafka and HTTP admin) and what it advertises. */
+  host: string;
+  commandPrefix: string[] | undefined;
   port: number;
   httpPort: number;
   dataDir: string;
@@ -59,7 +78,7 @@ export interface SpawnedCluster {
   /** Metadata from the first live, running broker (`except` skipped) that answers. */
   metadata(topics: string[], except?: number[]): Promise<ClusterMetadata>;
   partition(topic: string, partition: number, except?: number[]): Promise<PartitionInfo>;
-  createTopic(name: string, numPartitions: number, replicationFactor: number, configs?: Record<string, string>): Promise<void>;
+  createTopic(name: string, numPartitions: number, replicationFactor: number, configs?: Record<string, string>, options?: CreateTopicOptions): Promise<void>;
   /** Adds a fault rule on a broker over its HTTP admin listener; returns its id. */
   addFault(nodeId: number, rule: Record<string, unknown>): Promise<number>;
   removeFault(nodeId: number, id: number): Promise<void>;
@@ -97,7 +116,7 @@ async function withClient<T>(bootstrap: string, fn: (client: KafkaClient) => Pro
 export async function spawnCluster(options: SpawnClusterOptions = {}): Promise<SpawnedCluster> {
   const count = options.brokers ?? 3;
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 3000;
-  const etcd = await startEtcd();
+  const etcd = await startEtcd({ host: options.etcdHost });
   const prefix = `/eddy-process-${process.pid}-${Date.now().toString(36)}`;
   const nodes = new Map<number, ClusterNode>();
   const pastLogs = new Map<number, string>();
@@ -112,7 +131,8 @@ export async function spawnCluster(options: SpawnClusterOptions = {}): Promise<S
     }
   };
   for (let id = 1; id <= count; id++) {
-    nodes.set(id, { nodeId: id, port: await pick(), httpPort: await pick(), dataDir: mkdtempSync(join(tmpdir(), `eddy-cluster-${id}-`)), broker: undefined, paused: false });
+    const placement = options.perBroker?.[id];
+    nodes.set(id, { nodeId: id, host: placement?.host ?? '127.0.0.1', commandPrefix: placement?.commandPrefix, port: await pick(), httpPort: await pick(), dataDir: mkdtempSync(join(tmpdir(), `eddy-cluster-${id}-`)), broker: undefined, paused: false });
   }
   const node = (id: number): ClusterNode => {
     const n = nodes.get(id);
@@ -130,11 +150,13 @@ export async function spawnCluster(options: SpawnClusterOptions = {}): Promise<S
     etcd,
     prefix,
     nodes,
-    bootstrap: () => [...nodes.values()].map((n) => `127.0.0.1:${n.port}`).join(','),
+    bootstrap: () => [...nodes.values()].map((n) => `${n.host}:${n.port}`).join(','),
     async start(id) {
       const n = node(id);
       if (n.broker !== undefined) throw new Error(`broker ${id} is running`);
       const broker = await spawnBroker({
+        host: n.host,
+        commandPrefix: n.commandPrefix,
         port: n.port,
         dataDir: n.dataDir,
         logLevel: options.logLevel ?? 'info',
@@ -189,7 +211,7 @@ export async function spawnCluster(options: SpawnClusterOptions = {}): Promise<S
       let last: unknown = new Error('no live broker');
       for (const n of live(except)) {
         try {
-          return await withClient(`127.0.0.1:${n.port}`, (c) => c.metadata(topics));
+          return await withClient(`${n.host}:${n.port}`, (c) => c.metadata(topics));
         } catch (err) {
           last = err;
         }
@@ -202,9 +224,32 @@ export async function spawnCluster(options: SpawnClusterOptions = {}): Promise<S
       if (p === undefined) throw new Error(`no ${topic}-${partition} in metadata`);
       return p;
     },
-    async createTopic(name, numPartitions, replicationFactor, configs = {}) {
-      const [result] = await withClient(cluster.bootstrap(), (c) => c.createTopics([{ name, numPartitions, replicationFactor, configs }]));
-      if (result!.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${result!.errorCode} ${result!.errorMessage}`);
+    async createTopic(name, numPartitions, replicationFactor, configs = {}, topicOptions = {}) {
+      const { assignments } = topicOptions;
+      let result: { errorCode: number; errorMessage: string | null };
+      if (assignments === undefined) {
+        result = (await withClient(cluster.bootstrap(), (c) => c.createTopics([{ name, numPartitions, replicationFactor, configs }])))[0]!;
+      } else {
+        if (assignments.length !== numPartitions || assignments.some((r) => r.length !== replicationFactor)) throw new Error(`CreateTopics ${name}: the assignments do not match ${numPartitions}×${replicationFactor}`);
+        // Any broker writes a topic to etcd (cluster-member.ts); counts are -1 with a manual assignment (Kafka's rule).
+        const res = await withClient(cluster.bootstrap(), async (c) => {
+          const conn = await c.any();
+          return conn.send<CreateTopicsResponse>(ApiKey.CreateTopics, conn.versionFor(ApiKey.CreateTopics), {
+            timeoutMs: 30_000,
+            validateOnly: false,
+            topics: [{
+              ...makeCreateTopicsRequestCreatableTopic(),
+              name,
+              numPartitions: -1,
+              replicationFactor: -1,
+              assignments: assignments.map((brokerIds, partitionIndex) => ({ partitionIndex, brokerIds })),
+              configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })),
+            }],
+          });
+        });
+        result = { errorCode: res.topics[0]!.errorCode, errorMessage: res.topics[0]!.errorMessage ?? null };
+      }
+      if (result.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${result.errorCode} ${result.errorMessage}`);
       await waitFor(`${name}: a leader for every partition, every replica in the ISR`, async () => {
         const md = await cluster.metadata([name]);
         const t = md.topics.find((x) => x.name === name);
@@ -212,13 +257,13 @@ export async function spawnCluster(options: SpawnClusterOptions = {}): Promise<S
       });
     },
     async addFault(id, rule) {
-      const res = await fetch(`http://127.0.0.1:${node(id).httpPort}/v1/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule), signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`http://${node(id).host}:${node(id).httpPort}/v1/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule), signal: AbortSignal.timeout(5000) });
       const body = (await res.json()) as { id: number };
       if (res.status !== 201) throw new Error(`fault rule on broker ${id}: ${res.status} ${JSON.stringify(body)}`);
       return body.id;
     },
     async removeFault(id, ruleId) {
-      const res = await fetch(`http://127.0.0.1:${node(id).httpPort}/v1/faults/${ruleId}`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`http://${node(id).host}:${node(id).httpPort}/v1/faults/${ruleId}`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
       await res.body?.cancel();
     },
     async partitionLog(id, topic, partition) {
