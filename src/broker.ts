@@ -283,6 +283,10 @@ class EddyBroker implements Broker {
       });
     }
     const identity = await loadOrCreateClusterIdentity(dataDir, config.nodeId);
+    // Listeners, TLS files, the SCRAM credential store and the --sasl-user users (server/security-setup.ts); read
+    // before the logs load, so a bad certificate fails the start at once, and before the cluster parts, whose
+    // inter-broker connections use the same certificate.
+    const security = await prepareListenerSecurity(config, dataDir, this.logger);
     this.clusterId = identity.clusterId;
     // Dynamic broker configs (AlterConfigs) go over the options before anything reads them.
     const brokerConfigs = await DynamicBrokerConfig.open({ dataDir, config, logger: this.logger });
@@ -322,7 +326,8 @@ class EddyBroker implements Broker {
       brokerConfigs,
       cluster: clusterWriter,
     });
-    const cluster = clusterModule?.createClusterParts({ config, writer: clusterWriter!, topics, logs, logger: this.logger });
+    const interBroker = clusterModule?.interBrokerChannel(config, security.tls);
+    const cluster = clusterModule?.createClusterParts({ config, writer: clusterWriter!, topics, logs, interBroker: interBroker!, logger: this.logger });
     this.cluster = cluster;
     // A dynamic broker config changed: new defaults for every topic's running logs, the cleaner's backoff (read each
     // time it sleeps), I/O rate and offset map size, and producer.id.expiration.ms for every log.
@@ -362,6 +367,7 @@ class EddyBroker implements Broker {
             local: transactionMarkers,
             topics,
             cluster: cluster.member,
+            interBrokerSecurity: interBroker!.security,
             requestTimeoutMs: COORDINATOR_REQUEST_TIMEOUT_MS,
             logger: this.logger,
           });
@@ -376,6 +382,7 @@ class EddyBroker implements Broker {
             topics,
             cluster: cluster.member,
             partitionFor: (id) => transactions.partitionFor(id),
+            interBrokerSecurity: interBroker!.security,
             requestTimeoutMs: COORDINATOR_REQUEST_TIMEOUT_MS,
             logger: this.logger,
           });
@@ -391,8 +398,6 @@ class EddyBroker implements Broker {
         else transactions.onResignation(partition);
       }
     });
-    // Listeners, TLS files, the SCRAM credential store and the --sasl-user users (server/security-setup.ts).
-    const security = await prepareListenerSecurity(config, dataDir, this.logger);
     // The ACL authorizer (auth/authorizer.ts) with --authorizer acl, its ACLs from <dataDir>/acls.json.
     // Client quotas (quota/), from <dataDir>/client-quotas.json.
     const quotas = await QuotaManager.open({ dataDir, windows: { samples: config.quotaWindowNum, windowMs: config.quotaWindowSizeSeconds * 1000 }, logger: this.logger });

@@ -46,6 +46,11 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('authorizer', { type: 'string', choices: ['acl', 'none'], default: D.authorizer, describe: 'acl: check every request against the ACLs (eddy acl add); none: allow everything (authorizer.class.name)' })
     .option('super-users', { type: 'string', default: D.superUsers, describe: 'Principals allowed everything, e.g. "User:admin;User:ops" (super.users)' })
     .option('allow-everyone-if-no-acl-found', { type: 'boolean', default: D.allowEveryoneIfNoAclFound, describe: 'Allow requests on resources no ACL names (allow.everyone.if.no.acl.found)' })
+    .option('inter-broker-listener-name', { type: 'string', describe: 'Listener the brokers of a cluster reach each other on: replication, transaction markers (inter.broker.listener.name; default the listener named after --security-inter-broker-protocol)' })
+    .option('security-inter-broker-protocol', { type: 'string', choices: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], describe: 'Protocol of the inter-broker listener when its name is not given (security.inter.broker.protocol; default PLAINTEXT)' })
+    .option('sasl-mechanism-inter-broker-protocol', { type: 'string', describe: 'SASL mechanism brokers authenticate to each other with (sasl.mechanism.inter.broker.protocol; default the first of --sasl-enabled-mechanisms)' })
+    .option('inter-broker-sasl-user', { type: 'string', describe: 'name:password this broker authenticates to the others with over a SASL inter-broker listener (the username/password of Kafka\'s sasl.jaas.config)' })
+    .option('ssl-endpoint-identification-algorithm', { type: 'string', default: D.sslEndpointIdentificationAlgorithm, describe: 'https: check a peer broker\'s host name against its certificate; "" (empty): only its chain (ssl.endpoint.identification.algorithm)' })
     .option('log-flush-interval-messages', { type: 'number', describe: 'fsync after this many messages (log.flush.interval.messages; default never)' })
     .option('log-flush-interval-ms', { type: 'number', describe: 'fsync at least this often (log.flush.interval.ms; default never)' })
     .option('log-segment-bytes', { type: 'number', default: D.logSegmentBytes, describe: 'Segment size before rolling (log.segment.bytes)' })
@@ -157,6 +162,11 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     authorizer: args.authorizer as BrokerOptions['authorizer'],
     superUsers: args['super-users'],
     allowEveryoneIfNoAclFound: args['allow-everyone-if-no-acl-found'],
+    interBrokerListenerName: args['inter-broker-listener-name'],
+    securityInterBrokerProtocol: args['security-inter-broker-protocol'] as BrokerOptions['securityInterBrokerProtocol'],
+    saslMechanismInterBrokerProtocol: args['sasl-mechanism-inter-broker-protocol'],
+    interBrokerSaslUser: args['inter-broker-sasl-user'],
+    sslEndpointIdentificationAlgorithm: args['ssl-endpoint-identification-algorithm'],
     logFlushIntervalMessages: args['log-flush-interval-messages'],
     logFlushIntervalMs: args['log-flush-interval-ms'],
     logSegmentBytes: args['log-segment-bytes'],

@@ -2,18 +2,17 @@
 // inter-broker channels), for the brokers' own requests to each other: WriteTxnMarkers to partition leaders
 // (txn/cluster-marker-writer.ts) and AddPartitionsToTxn to transaction coordinators (txn/remote-transaction-
 // coordinator.ts). A connection whose broker moved (another host or port) is replaced; one that failed is dropped
-// by its user (drop) and reopened at the next request.
-//
-// Deliberate difference from Kafka: the connection goes to the broker's first listener without TLS or SASL, as the
-// replica fetchers do (no inter.broker.listener.name yet).
+// by its user (drop) and reopened at the next request. Users pass the endpoints of the inter-broker listener
+// (ClusterState.interBrokerPeers) and the channel's security (inter-broker-security.ts), as the replica fetchers do.
 import { Connection } from '../client/connection.js';
+import type { ClientSecurity } from '../client/security.js';
 
 export class BrokerConnections {
   /** brokerId → its connection (being opened or open). */
   private readonly connections = new Map<number, Promise<Connection>>();
   private closed = false;
 
-  constructor(private readonly options: { clientId: string; requestTimeoutMs: number; what: string }) {}
+  constructor(private readonly options: { clientId: string; requestTimeoutMs: number; what: string; security: ClientSecurity | undefined }) {}
 
   connection(brokerId: number, host: string, port: number): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error(`the ${this.options.what} is closed`));
@@ -25,7 +24,7 @@ export class BrokerConnections {
         return this.connection(brokerId, host, port);
       });
     }
-    const opening = Connection.connect({ host, port, clientId: this.options.clientId, requestTimeoutMs: this.options.requestTimeoutMs });
+    const opening = Connection.connect({ host, port, clientId: this.options.clientId, requestTimeoutMs: this.options.requestTimeoutMs, security: this.options.security });
     this.connections.set(brokerId, opening);
     opening.catch(() => {
       if (this.connections.get(brokerId) === opening) this.connections.delete(brokerId);

@@ -107,6 +107,8 @@ export interface ClusterMemberOptions {
   topics: TopicRegistry;
   logs: LogManager;
   replicas: ReplicaManager;
+  /** The listener whose endpoint other brokers are reached on (inter-broker-security.ts). */
+  interBrokerListenerName: string;
   logger: Logger;
 }
 
@@ -138,6 +140,8 @@ export interface ClusterState {
   /** Registered, unfenced brokers, in id order, with the endpoint of `listenerName` (the first one without it). */
   liveBrokers(listenerName?: string): ClusterBroker[];
   liveBrokerIds(): number[];
+  /** Live brokers at their inter-broker listener's endpoint (one without that listener is left out): where this broker's own requests go. */
+  interBrokerPeers(): ClusterBroker[];
   partitionState(topic: TopicInfo, partition: number): ClusterPartitionState | undefined;
   /** ElectLeaders (cluster-metadata.ts has the rules). */
   electLeaders(electionType: number, partitions: Array<{ topic: string; partition: number }> | null): Promise<Array<{ topic: string; partition: number; errorCode: number; errorMessage: string | null }>>;
@@ -220,6 +224,17 @@ export class ClusterMember implements ClusterState {
     return this.liveBrokers().map((b) => b.nodeId);
   }
 
+  interBrokerPeers(): ClusterBroker[] {
+    const image = this.joined?.image;
+    if (image === undefined) return [];
+    const out: ClusterBroker[] = [];
+    for (const b of image.brokers()) {
+      const endpoint = b.fenced ? undefined : b.endpoints.find((e) => e.name === this.options.interBrokerListenerName);
+      if (endpoint !== undefined) out.push({ nodeId: b.brokerId, host: endpoint.host, port: endpoint.port, rack: b.rack });
+    }
+    return out.sort((a, b) => a.nodeId - b.nodeId);
+  }
+
   partitionState(topic: TopicInfo, partition: number): ClusterPartitionState | undefined {
     const image = this.joined?.image;
     const p = image?.partition(topic.topicId.toString('hex'), partition);
@@ -236,9 +251,12 @@ export class ClusterMember implements ClusterState {
     return this.joined?.image.isActive(brokerId) ?? false;
   }
 
-  /** Where a broker's first listener is (replica fetchers connect there). */
+  /**
+   * Where a broker's inter-broker listener is (replica fetchers connect there); undefined when it has none (a
+   * broker configured with another inter.broker.listener.name: not reached on some other listener).
+   */
   brokerEndpoint(brokerId: number): { host: string; port: number } | undefined {
-    const endpoint = this.joined?.image.broker(brokerId)?.endpoints[0];
+    const endpoint = this.joined?.image.broker(brokerId)?.endpoints.find((e) => e.name === this.options.interBrokerListenerName);
     return endpoint === undefined ? undefined : { host: endpoint.host, port: endpoint.port };
   }
 

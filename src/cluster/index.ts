@@ -12,6 +12,7 @@
 //   replica-manager.ts           leader or follower per partition; leaderOf() for the handlers
 //   leader-partition.ts          a leader's followers, HW, ISR changes, acks=all waiters
 //   replica-fetcher.ts           a follower's Fetch loop against one leader
+//   inter-broker-security.ts     which listener peers are reached on, and how (TLS, SASL)
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../metadata/broker-config.js';
 import { parseEtcdEndpoints } from '../metadata/broker-config.js';
@@ -22,8 +23,9 @@ import { ReplicaManager, type ReplicaLog } from './replica-manager.js';
 import { HighWatermarkCheckpoint } from './high-watermark-checkpoint.js';
 import { nodeLogFs } from '../log/fs.js';
 import path from 'node:path';
+import { interBrokerChannel, type InterBrokerChannel } from './inter-broker-security.js';
 
-export { ClusterMember, ClusterTopicWriter, ReplicaManager };
+export { ClusterMember, ClusterTopicWriter, ReplicaManager, interBrokerChannel };
 export type { ClusterState } from './cluster-member.js';
 
 /** The topic writer first (TopicRegistry.open needs it), then the rest once the registry exists. */
@@ -39,8 +41,15 @@ export interface ClusterParts {
 }
 
 /** The replica manager and the (not yet joined) cluster member of a broker in cluster mode. */
-export function createClusterParts(options: { config: BrokerConfig; writer: ClusterTopicWriter; topics: TopicRegistry; logs: LogManager; logger: Logger }): ClusterParts {
-  const { config, writer, topics, logs, logger } = options;
+export function createClusterParts(options: {
+  config: BrokerConfig;
+  writer: ClusterTopicWriter;
+  topics: TopicRegistry;
+  logs: LogManager;
+  interBroker: InterBrokerChannel;
+  logger: Logger;
+}): ClusterParts {
+  const { config, writer, topics, logs, interBroker, logger } = options;
   let member: ClusterMember | undefined;
   const highWatermarks = new HighWatermarkCheckpoint(
     path.resolve(config.dataDir),
@@ -53,6 +62,7 @@ export function createClusterParts(options: { config: BrokerConfig; writer: Clus
     nodeId: config.nodeId,
     log: (topic, partition) => logs.getLog(topic, partition) as ReplicaLog | undefined,
     brokerEndpoint: (id) => member?.brokerEndpoint(id),
+    security: interBroker.security,
     brokerEpoch: () => member?.brokerEpoch ?? -1n,
     alterPartition: (change) =>
       member!.metadata.alterPartition({
@@ -99,6 +109,7 @@ export function createClusterParts(options: { config: BrokerConfig; writer: Clus
     topics,
     logs,
     replicas,
+    interBrokerListenerName: interBroker.listenerName,
     logger,
   });
   return { member, replicas, highWatermarks };

@@ -25,6 +25,7 @@
 // a truncation or append of the old one.
 import type { Logger } from 'pino';
 import { Connection } from '../client/connection.js';
+import type { ClientSecurity } from '../client/security.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../protocol/generated/fetch.js';
@@ -75,6 +76,8 @@ export interface ReplicaFetcherOptions {
   partitionMaxBytes: number;
   backoffMs: number;
   requestTimeoutMs: number;
+  /** The inter-broker channel's security (inter-broker-security.ts); undefined: PLAINTEXT. */
+  security?: ClientSecurity;
   logger: Logger;
   /** Called after every successful response (for metrics and tests). */
   onProgress?: () => void;
@@ -88,6 +91,8 @@ export class ReplicaFetcher {
   /** The partition whose part of a response is being applied now, and when that ends. */
   private applying: { key: string; done: Promise<void> } | undefined;
   private connection: Connection | undefined;
+  /** Why the last connection attempt failed (logged once per reason). */
+  private lastConnectFailure: string | undefined;
   private running = false;
   private closed = false;
   private loop: Promise<void> | undefined;
@@ -195,13 +200,27 @@ export class ReplicaFetcher {
   private async connect(): Promise<Connection> {
     if (this.connection?.isOpen) return this.connection;
     const o = this.options;
-    const connection = await Connection.connect({
-      host: o.leaderHost,
-      port: o.leaderPort,
-      clientId: o.clusterClientId,
-      connectTimeoutMs: o.requestTimeoutMs,
-      requestTimeoutMs: o.requestTimeoutMs,
-    });
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({
+        host: o.leaderHost,
+        port: o.leaderPort,
+        clientId: o.clusterClientId,
+        connectTimeoutMs: o.requestTimeoutMs,
+        requestTimeoutMs: o.requestTimeoutMs,
+        security: o.security,
+      });
+    } catch (err) {
+      // A refused TLS handshake or SASL login (a wrong inter-broker password, an untrusted certificate) repeats at
+      // every backoff: said once at warn, again only when the reason changes.
+      const reason = (err as Error).message;
+      if (reason !== this.lastConnectFailure && !this.closed) {
+        o.logger.warn({ leader: o.leaderId, host: o.leaderHost, port: o.leaderPort, reason }, 'cannot connect to the leader on the inter-broker listener; retrying after the backoff');
+      }
+      this.lastConnectFailure = reason;
+      throw err;
+    }
+    this.lastConnectFailure = undefined;
     // close() ran while connecting: nobody else will close this one.
     if (this.closed) {
       connection.close();

@@ -18,6 +18,7 @@
 // as Kafka's Partition.checkCurrentLeaderEpoch and ReplicaManager.getPartitionOrException answer.
 // Every replica.lag.time.max.ms / 2 each leader checks its ISR for followers that fell behind (Kafka's
 // isr-expiration task); an ISR change goes through `alterPartition` (the cluster metadata's compare-and-swap).
+import type { ClientSecurity } from '../client/security.js';
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -58,8 +59,10 @@ export interface ReplicaManagerOptions {
   nodeId: number;
   /** The local log of a partition this broker hosts (created by the caller before it assigns the partition). */
   log: (topic: string, partition: number) => ReplicaLog | undefined;
-  /** Where a broker's replication listener is (its registration's first endpoint). */
+  /** Where a broker's inter-broker listener is (its registration's endpoint of that listener). */
   brokerEndpoint: (brokerId: number) => { host: string; port: number } | undefined;
+  /** How fetch connections are secured (inter-broker-security.ts); undefined: PLAINTEXT. */
+  security?: ClientSecurity;
   brokerEpoch: () => bigint;
   alterPartition: AlterPartition;
   /** Whether a broker may join an ISR: registered, not fenced, not in controlled shutdown (Kafka's isReplicaIsrEligible). */
@@ -204,7 +207,7 @@ export class ReplicaManager {
     const endpoint = this.options.brokerEndpoint(a.leader);
     if (endpoint === undefined) {
       // Applied again when the leader's registration shows up (cluster-member.ts re-applies on broker changes).
-      this.options.logger.warn({ topic: a.topic, partition: a.partition, leader: a.leader }, 'the leader has no known endpoint; not fetching');
+      this.options.logger.warn({ topic: a.topic, partition: a.partition, leader: a.leader }, 'the leader has no known endpoint on the inter-broker listener; not fetching');
       return;
     }
     let fetcher = this.fetchers.get(a.leader);
@@ -230,6 +233,7 @@ export class ReplicaManager {
         partitionMaxBytes: f.partitionMaxBytes,
         backoffMs: f.backoffMs,
         requestTimeoutMs: f.requestTimeoutMs,
+        security: this.options.security,
         logger: this.options.logger,
       });
       this.fetchers.set(a.leader, fetcher);

@@ -10,9 +10,11 @@ import {
   DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
   parseAdvertisedListeners,
   parseListeners,
+  SECURITY_PROTOCOLS,
   usesSasl,
   usesTls,
   type ListenerSpec,
+  type SecurityProtocol,
 } from '../server/listeners.js';
 import type { LevelWithSilent, Logger } from 'pino';
 
@@ -173,6 +175,29 @@ export interface BrokerOptions {
   superUsers?: string;
   /** Allow a request on a resource no ACL names (Kafka: `allow.everyone.if.no.acl.found`, default false). */
   allowEveryoneIfNoAclFound?: boolean;
+  /**
+   * The listener other brokers are reached on: replication, transaction markers, the coordinator client (Kafka:
+   * `inter.broker.listener.name`). Unset: the listener named after securityInterBrokerProtocol. Cluster mode only
+   * (a single broker has no peers); it must be one of the listeners, as in Kafka.
+   */
+  interBrokerListenerName?: string;
+  /** The protocol of the inter-broker listener when its name is not given (Kafka: `security.inter.broker.protocol`, PLAINTEXT). */
+  securityInterBrokerProtocol?: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+  /**
+   * The SASL mechanism brokers authenticate to each other with (Kafka: `sasl.mechanism.inter.broker.protocol`).
+   * Kafka's default is GSSAPI, which Eddy does not implement; unset here is the first of saslEnabledMechanisms.
+   */
+  saslMechanismInterBrokerProtocol?: string;
+  /**
+   * `name:password` a broker authenticates to the others with when the inter-broker listener uses SASL (Kafka:
+   * the username and password of the listener's `sasl.jaas.config`). Never logged.
+   */
+  interBrokerSaslUser?: string;
+  /**
+   * `https` (default): a broker connecting to another over TLS checks the peer's host name against its
+   * certificate; `` (empty): only the chain is checked (Kafka: `ssl.endpoint.identification.algorithm`).
+   */
+  sslEndpointIdentificationAlgorithm?: string;
   /** Default `flush.messages` for topics (Kafka: `log.flush.interval.messages`, default never). */
   logFlushIntervalMessages?: number;
   /** Default `flush.ms` for topics (Kafka: `log.flush.interval.ms`, default never). */
@@ -334,6 +359,11 @@ export interface BrokerConfig {
   authorizer: 'acl' | 'none';
   superUsers: string;
   allowEveryoneIfNoAclFound: boolean;
+  interBrokerListenerName: string | undefined;
+  securityInterBrokerProtocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL' | undefined;
+  saslMechanismInterBrokerProtocol: string | undefined;
+  interBrokerSaslUser: string | undefined;
+  sslEndpointIdentificationAlgorithm: string;
   logFlushIntervalMessages: number;
   logFlushIntervalMs: number;
   logSegmentBytes: number;
@@ -439,6 +469,11 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   authorizer: 'none',
   superUsers: '',
   allowEveryoneIfNoAclFound: false,
+  interBrokerListenerName: undefined,
+  securityInterBrokerProtocol: undefined,
+  saslMechanismInterBrokerProtocol: undefined,
+  interBrokerSaslUser: undefined,
+  sslEndpointIdentificationAlgorithm: 'https',
   logFlushIntervalMessages: Number.MAX_SAFE_INTEGER,
   logFlushIntervalMs: Number.MAX_SAFE_INTEGER,
   logSegmentBytes: 1073741824,
@@ -523,6 +558,10 @@ export function nonDefaultConfig(config: BrokerConfig): Partial<BrokerConfig> {
     // Passwords are never logged: only the user names given with --sasl-user.
     if (key === 'saslUser') {
       if (config.saslUser.length > 0) out[key] = config.saslUser.map((u) => u.slice(0, Math.max(0, u.indexOf(':'))));
+      continue;
+    }
+    if (key === 'interBrokerSaslUser') {
+      if (config.interBrokerSaslUser !== undefined) out[key] = config.interBrokerSaslUser.slice(0, Math.max(0, config.interBrokerSaslUser.indexOf(':')));
       continue;
     }
     if (value !== (defaults as unknown as Record<string, unknown>)[key]) out[key] = value;
@@ -721,6 +760,61 @@ function checkSecurityConfig(c: BrokerConfig): void {
     if (entry.indexOf(':') <= 0) invalid('superUsers', c.superUsers, 'Type:name principals separated by ; (e.g. User:admin)');
   }
   if (typeof c.allowEveryoneIfNoAclFound !== 'boolean') invalid('allowEveryoneIfNoAclFound', c.allowEveryoneIfNoAclFound, 'true or false');
+  checkInterBrokerSecurity(c);
+}
+
+export interface InterBrokerListener {
+  name: string;
+  securityProtocol: SecurityProtocol;
+  /** With SASL: the mechanism and the broker's own user. */
+  sasl?: { mechanism: string; username: string; password: string };
+}
+
+/**
+ * The listener brokers reach each other on (Kafka's KafkaConfig.getInterBrokerListenerNameAndSecurityProtocol and
+ * its checks): inter.broker.listener.name, else the listener named after security.inter.broker.protocol (PLAINTEXT
+ * by default); never both. It must be one of the broker's listeners; with SASL its mechanism must be enabled and
+ * the broker needs a user to authenticate as. Only a cluster has inter-broker traffic, so a single broker is held
+ * to these rules only for what it was given explicitly. Throws InvalidConfigError.
+ */
+export function interBrokerListener(c: BrokerConfig): InterBrokerListener {
+  const listeners = brokerListeners(c);
+  if (c.interBrokerListenerName !== undefined && c.securityInterBrokerProtocol !== undefined) {
+    invalid('interBrokerListenerName', c.interBrokerListenerName, 'unset when securityInterBrokerProtocol is set: only one of inter.broker.listener.name and security.inter.broker.protocol should be set');
+  }
+  const name = (c.interBrokerListenerName ?? c.securityInterBrokerProtocol ?? 'PLAINTEXT').toUpperCase();
+  const listener = listeners.find((l) => l.name === name);
+  if (listener === undefined) {
+    const option = c.interBrokerListenerName !== undefined ? 'interBrokerListenerName' : 'securityInterBrokerProtocol';
+    invalid(option, c.interBrokerListenerName ?? c.securityInterBrokerProtocol ?? 'PLAINTEXT', `a listener name defined in listeners for inter-broker traffic (inter.broker.listener.name); the valid options based on the configured listeners are ${listeners.map((l) => l.name).join(',')}`);
+  }
+  if (c.securityInterBrokerProtocol !== undefined && listener.securityProtocol !== c.securityInterBrokerProtocol) {
+    invalid('securityInterBrokerProtocol', c.securityInterBrokerProtocol, `the protocol of the listener named ${name} (${listener.securityProtocol})`);
+  }
+  if (!usesSasl(listener.securityProtocol)) return { name, securityProtocol: listener.securityProtocol };
+  const mechanisms = enabledSaslMechanisms(c);
+  const mechanism = (c.saslMechanismInterBrokerProtocol ?? mechanisms[0] ?? '').toUpperCase();
+  if (!mechanisms.includes(mechanism)) {
+    invalid('saslMechanismInterBrokerProtocol', c.saslMechanismInterBrokerProtocol ?? mechanism, `one of sasl.enabled.mechanisms (${mechanisms.join(', ')}) when SASL is used for inter-broker communication`);
+  }
+  const user = c.interBrokerSaslUser;
+  const colon = user === undefined ? -1 : user.indexOf(':');
+  if (user === undefined || colon <= 0 || colon === user.length - 1) {
+    invalid('interBrokerSaslUser', user === undefined ? undefined : '(hidden)', `name:password the broker authenticates to the others with over its SASL inter-broker listener ${name}`);
+  }
+  return { name, securityProtocol: listener.securityProtocol, sasl: { mechanism, username: user.slice(0, colon), password: user.slice(colon + 1) } };
+}
+
+function checkInterBrokerSecurity(c: BrokerConfig): void {
+  if (c.interBrokerListenerName !== undefined && (typeof c.interBrokerListenerName !== 'string' || c.interBrokerListenerName === '')) invalid('interBrokerListenerName', c.interBrokerListenerName, 'a listener name');
+  if (c.securityInterBrokerProtocol !== undefined && !SECURITY_PROTOCOLS.includes(c.securityInterBrokerProtocol)) invalid('securityInterBrokerProtocol', c.securityInterBrokerProtocol, SECURITY_PROTOCOLS.join(', '));
+  if (c.saslMechanismInterBrokerProtocol !== undefined && !SASL_MECHANISMS.includes(String(c.saslMechanismInterBrokerProtocol).toUpperCase())) {
+    invalid('saslMechanismInterBrokerProtocol', c.saslMechanismInterBrokerProtocol, `one of ${SASL_MECHANISMS.join(', ')}`);
+  }
+  if (c.interBrokerSaslUser !== undefined && typeof c.interBrokerSaslUser !== 'string') invalid('interBrokerSaslUser', '(hidden)', 'name:password');
+  if (c.sslEndpointIdentificationAlgorithm !== 'https' && c.sslEndpointIdentificationAlgorithm !== '') invalid('sslEndpointIdentificationAlgorithm', c.sslEndpointIdentificationAlgorithm, 'https or an empty string');
+  const explicit = c.interBrokerListenerName !== undefined || c.securityInterBrokerProtocol !== undefined || c.saslMechanismInterBrokerProtocol !== undefined || c.interBrokerSaslUser !== undefined;
+  if (c.etcd !== undefined || explicit) interBrokerListener(c);
 }
 
 /** Merges options over the defaults and validates every value. */

@@ -17,6 +17,12 @@
 //   ssl.truststore.location           sslCaFile                            given
 //   authorizer.class.name             authorizer acl → org.apache.kafka.   acl
 //                                       metadata.authorizer.StandardAuthorizer
+//   inter.broker.listener.name        interBrokerListenerName              given
+//   security.inter.broker.protocol    securityInterBrokerProtocol          given
+//   sasl.mechanism.inter.broker.      saslMechanismInterBrokerProtocol     given
+//     protocol
+//   ssl.endpoint.identification.      sslEndpointIdentificationAlgorithm   not https
+//     algorithm
 //   super.users                       superUsers                           not empty
 //   allow.everyone.if.no.acl.found    allowEveryoneIfNoAclFound            true (the default is false, as Kafka's)
 //
@@ -54,6 +60,10 @@ export function securityConfigProps(config: BrokerConfig): SecurityConfigProps {
     staticProps['ssl.truststore.type'] = 'PEM';
     staticProps['ssl.truststore.location'] = config.sslCaFile;
   }
+  if (config.interBrokerListenerName !== undefined) staticProps['inter.broker.listener.name'] = config.interBrokerListenerName.toUpperCase();
+  if (config.securityInterBrokerProtocol !== undefined) staticProps['security.inter.broker.protocol'] = config.securityInterBrokerProtocol;
+  if (config.saslMechanismInterBrokerProtocol !== undefined) staticProps['sasl.mechanism.inter.broker.protocol'] = config.saslMechanismInterBrokerProtocol.toUpperCase();
+  if (config.sslEndpointIdentificationAlgorithm !== d.sslEndpointIdentificationAlgorithm) staticProps['ssl.endpoint.identification.algorithm'] = config.sslEndpointIdentificationAlgorithm;
   if (config.authorizer === 'acl') staticProps['authorizer.class.name'] = STANDARD_AUTHORIZER;
   if (config.superUsers !== '') staticProps['super.users'] = config.superUsers;
   if (config.allowEveryoneIfNoAclFound !== d.allowEveryoneIfNoAclFound) staticProps['allow.everyone.if.no.acl.found'] = String(config.allowEveryoneIfNoAclFound);

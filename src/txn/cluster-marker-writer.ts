@@ -19,6 +19,7 @@ import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../protoco
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import type { ClusterState } from '../cluster/cluster-member.js';
+import type { ClientSecurity } from '../client/security.js';
 import type { TransactionMarkerPartition, TransactionMarkerRequest, TransactionMarkerResult, TransactionMarkerWriter } from './marker-writer.js';
 
 export interface ClusterMarkerWriterOptions {
@@ -28,6 +29,8 @@ export interface ClusterMarkerWriterOptions {
   topics: TopicRegistry;
   cluster: ClusterState;
   /** request.timeout.ms for a remote WriteTxnMarkers. */
+  /** How connections to the other brokers are secured (cluster/inter-broker-security.ts). */
+  interBrokerSecurity: ClientSecurity | undefined;
   requestTimeoutMs: number;
   logger: Logger;
 }
@@ -36,14 +39,14 @@ export class ClusterMarkerWriter implements TransactionMarkerWriter {
   private readonly connections: BrokerConnections;
 
   constructor(private readonly options: ClusterMarkerWriterOptions) {
-    this.connections = new BrokerConnections({ clientId: `broker-${options.nodeId}-txn-markers`, requestTimeoutMs: options.requestTimeoutMs, what: 'marker writer' });
+    this.connections = new BrokerConnections({ clientId: `broker-${options.nodeId}-txn-markers`, requestTimeoutMs: options.requestTimeoutMs, what: 'marker writer', security: options.interBrokerSecurity });
   }
 
   async writeMarkers(request: TransactionMarkerRequest): Promise<TransactionMarkerResult[]> {
     const results: TransactionMarkerResult[] = [];
     const local: TransactionMarkerPartition[] = [];
     const remote = new Map<number, TransactionMarkerPartition[]>();
-    const live = new Map(this.options.cluster.liveBrokers().map((b) => [b.nodeId, b]));
+    const live = new Map(this.options.cluster.interBrokerPeers().map((b) => [b.nodeId, b]));
     for (const tp of request.partitions) {
       const info = this.options.topics.get(tp.topic);
       if (info === undefined || tp.partition < 0 || tp.partition >= info.partitions) {

@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import { BrokerConnections } from '../cluster/broker-connections.js';
 import type { ClusterState } from '../cluster/cluster-member.js';
+import type { ClientSecurity } from '../client/security.js';
 import { TRANSACTION_STATE_TOPIC_NAME } from '../metadata/internal-topics.js';
 import type { TopicRegistry } from '../metadata/topic-registry.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -31,6 +32,8 @@ export interface RemoteTransactionCoordinatorOptions {
   cluster: ClusterState;
   /** The id's __transaction_state partition (TransactionCoordinator.partitionFor). */
   partitionFor(transactionalId: string): number;
+  /** How connections to the other brokers are secured (cluster/inter-broker-security.ts). */
+  interBrokerSecurity: ClientSecurity | undefined;
   requestTimeoutMs: number;
   logger: Logger;
 }
@@ -39,7 +42,7 @@ export class RemoteTransactionCoordinator {
   private readonly connections: BrokerConnections;
 
   constructor(private readonly options: RemoteTransactionCoordinatorOptions) {
-    this.connections = new BrokerConnections({ clientId: `broker-${options.nodeId}-txn-add`, requestTimeoutMs: options.requestTimeoutMs, what: 'transaction coordinator client' });
+    this.connections = new BrokerConnections({ clientId: `broker-${options.nodeId}-txn-add`, requestTimeoutMs: options.requestTimeoutMs, what: 'transaction coordinator client', security: options.interBrokerSecurity });
   }
 
   async addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: TopicPartitions): Promise<number> {
@@ -47,7 +50,7 @@ export class RemoteTransactionCoordinator {
     if (stateTopic === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const coordinatorId = this.options.cluster.partitionState(stateTopic, this.options.partitionFor(transactionalId))?.leader ?? -1;
     if (coordinatorId === this.options.nodeId) return ErrorCode.NOT_COORDINATOR;
-    const coordinator = this.options.cluster.liveBrokers().find((b) => b.nodeId === coordinatorId);
+    const coordinator = this.options.cluster.interBrokerPeers().find((b) => b.nodeId === coordinatorId);
     if (coordinator === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const body: AddPartitionsToTxnRequest = {
       transactions: [{ transactionalId, producerId, producerEpoch, verifyOnly: false, topics: [...partitions].map(([name, set]) => ({ name, partitions: [...set] })) }],

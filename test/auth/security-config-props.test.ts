@@ -1,7 +1,7 @@
 // The security configs a broker resource describes (src/metadata/security-config-props.ts and the config catalog):
 // Kafka's names, STATIC_BROKER_CONFIG for what the broker was started with, PASSWORD configs never showing a value.
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveBrokerConfig } from '../../src/metadata/broker-config.js';
+import { nonDefaultConfig, resolveBrokerConfig } from '../../src/metadata/broker-config.js';
 import { securityConfigProps } from '../../src/metadata/security-config-props.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.js';
@@ -43,6 +43,28 @@ describe('securityConfigProps', () => {
       'super.users': 'User:admin;User:CN=ops,O=Eddy',
       'allow.everyone.if.no.acl.found': 'true',
     });
+  });
+
+  it('the inter-broker settings appear under Kafka\'s names; the inter-broker password never does', () => {
+    const config = resolveBrokerConfig({
+      listeners: 'SASL_SSL://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092',
+      sslCertFile: '/etc/eddy/server.crt',
+      sslKeyFile: '/etc/eddy/server.key',
+      interBrokerListenerName: 'sasl_ssl',
+      saslMechanismInterBrokerProtocol: 'scram-sha-256',
+      interBrokerSaslUser: 'broker:broker-secret',
+      sslEndpointIdentificationAlgorithm: '',
+    });
+    const props = securityConfigProps(config).staticProps;
+    expect(props).toMatchObject({
+      'inter.broker.listener.name': 'SASL_SSL',
+      'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-256',
+      'ssl.endpoint.identification.algorithm': '',
+    });
+    expect(props['security.inter.broker.protocol']).toBeUndefined();
+    expect(JSON.stringify(props)).not.toContain('broker-secret');
+    expect(JSON.stringify(nonDefaultConfig(config))).not.toContain('broker-secret');
+    expect(nonDefaultConfig(config).interBrokerSaslUser).toBe('broker');
   });
 });
 

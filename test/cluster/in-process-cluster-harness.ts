@@ -37,6 +37,8 @@ export async function startInProcessCluster(
   nodeIds: number[],
   options: BrokerOptions & { logger: Logger },
   dataDirs: ReadonlyMap<number, string> = new Map(),
+  /** Options of one broker over the shared ones (e.g. one misconfigured broker). */
+  nodeOptions: (nodeId: number) => BrokerOptions = () => ({}),
 ): Promise<InProcessCluster> {
   const prefix = newPrefix();
   const brokers = new Map<number, Broker>();
@@ -45,7 +47,7 @@ export async function startInProcessCluster(
     brokers,
     async start(nodeId) {
       const dataDir = dataDirs.get(nodeId);
-      const broker = await createBroker({ ...options, nodeId, port: 0, etcd: etcdEndpoint, etcdPrefix: prefix, ...(dataDir !== undefined ? { dataDir } : {}) });
+      const broker = await createBroker({ ...options, ...nodeOptions(nodeId), nodeId, port: 0, etcd: etcdEndpoint, etcdPrefix: prefix, ...(dataDir !== undefined ? { dataDir } : {}) });
       await broker.start();
       brokers.set(nodeId, broker);
       return broker;
