@@ -177,7 +177,7 @@ export const BROKER_CONFIGS: ReadonlyMap<string, BrokerConfigDef> = new Map(
     broker('max.incremental.fetch.session.cache.slots', 'INT', '1000', false, 'The most incremental fetch sessions (KIP-227) the broker keeps.', range(0)),
     broker('max.connections', 'INT', INT_MAX, true, 'The most connections the broker accepts.', range(0)),
     broker('max.connections.per.ip', 'INT', INT_MAX, true, 'The most connections the broker accepts from one address.', range(0)),
-    broker('max.connection.creation.rate', 'INT', INT_MAX, false, 'The most new connections per second; more are delayed.', range(0)),
+    broker('max.connection.creation.rate', 'INT', INT_MAX, true, 'The most new connections per second; more are delayed.', range(0)),
     broker('quota.window.num', 'INT', '11', false, 'Samples kept for client quotas.', range(1)),
     broker('quota.window.size.seconds', 'INT', '1', false, 'Length of one client quota sample.', range(1)),
     broker('max.connections.per.ip.overrides', 'STRING', '', true, 'Per-address connection limits, as host:count pairs separated by commas.'),

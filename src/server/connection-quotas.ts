@@ -27,7 +27,8 @@
 // apply once it is resolved (the previous overrides stay in force until then; a name that does not resolve keeps
 // them, logged at error, as Kafka's reconfigure fails on its UnknownHostException).
 //
-// Connection-creation rates (KIP-612; ConnectionQuotas.waitForConnectionSlot / recordIpConnectionMaybeThrottle),
+// Connection-creation rates (KIP-612; ConnectionQuotas.waitForConnectionSlot / recordIpConnectionMaybeThrottle;
+// max.connection.creation.rate is dynamic, read from the live config at each new connection),
 // ConnectionCreationQuotas below, measured with the client quotas' sampled rate (quota/sampled-rate.ts,
 // quota.window.num × quota.window.size.seconds) and throttle times capped at one window, as Kafka's:
 //
@@ -224,7 +225,7 @@ const creationQuotas = new WeakMap<BrokerServices, ConnectionCreationQuotas>();
 export function connectionCreationQuotasOf(broker: BrokerServices): ConnectionCreationQuotas {
   let q = creationQuotas.get(broker);
   if (q === undefined) {
-    q = new ConnectionCreationQuotas(broker.config.maxConnectionCreationRate, broker.quotas, broker.quotas.windows);
+    q = new ConnectionCreationQuotas(broker.config, broker.quotas, broker.quotas.windows);
     creationQuotas.set(broker, q);
   }
   return q;
@@ -244,12 +245,19 @@ export class ConnectionCreationQuotas {
   private lastSweepMs = 0;
 
   constructor(
-    /** max.connection.creation.rate; 2147483647 is unlimited. */
-    private readonly maxConnectionCreationRate: number,
+    /**
+     * The live config's max.connection.creation.rate (2147483647: unlimited), read at each new connection, so a
+     * dynamic change (AlterConfigs) applies to the next one, as Kafka's updateBrokerMaxConnectionRate.
+     */
+    private readonly live: { readonly maxConnectionCreationRate: number },
     private readonly quotas: QuotaManager,
     private readonly windows: RateWindows,
   ) {
     this.brokerRate = new SampledRate(windows);
+  }
+
+  private get maxConnectionCreationRate(): number {
+    return this.live.maxConnectionCreationRate;
   }
 
   /** False when neither a broker-wide nor a per-IP rate is set: connections skip admit(). */

@@ -52,6 +52,37 @@ describe('max.connection.creation.rate (KIP-612)', () => {
     expect(answeredAfterMs[5]).toBeGreaterThanOrEqual(900);
   });
 
+  it('a rate set, changed and deleted by IncrementalAlterConfigs applies to the next connections, as Kafka\'s dynamic max.connection.creation.rate', async () => {
+    tb = await startTestBroker({ quotaWindowNum: 2 });
+    const admin = await connect(tb.port);
+    const alter = async (value: string | null) => {
+      const res = await admin.send(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: 4, resourceName: '', configs: [{ name: 'max.connection.creation.rate', configOperation: value === null ? 1 : 0, value }] }],
+        validateOnly: false,
+      });
+      expect(res.responses[0].errorCode).toBe(0);
+    };
+    /** Opens six connections at once; ms until the last one is answered. */
+    const lastAnsweredAfterMs = async (): Promise<number> => {
+      const start = Date.now();
+      const sockets = await Promise.all(Array.from({ length: 6 }, () => connect(tb!.port)));
+      await Promise.all(sockets.map(apiVersions));
+      for (const c of sockets) c.close();
+      return Date.now() - start;
+    };
+    await alter('2');
+    // 2 per second over 2 windows: the sixth cannot be served before ~1 s (it was at once before the change).
+    expect(await lastAnsweredAfterMs()).toBeGreaterThanOrEqual(900);
+    const described = await admin.send(ApiKey.DescribeConfigs, 4, {
+      resources: [{ resourceType: 4, resourceName: '', configurationKeys: ['max.connection.creation.rate'] }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    expect(described.results[0].configs[0]).toMatchObject({ name: 'max.connection.creation.rate', value: '2', readOnly: false });
+    await alter(null);
+    expect(await lastAnsweredAfterMs()).toBeLessThan(900);
+  });
+
   it('without a rate, connections are served at once', async () => {
     tb = await startTestBroker();
     const start = Date.now();
