@@ -974,6 +974,7 @@ function renderTable(r: Record<string, any>): string {
         `| compaction, with latency.c (acks=1, ${cfg.latencyRate}/s x ${cfg.latencySize} B) on another topic | ${fmt(c.recordBytes / 1e6)} | ${fmt(c.sealedBytesBefore / 1e6)} → ${fmt(c.sealedBytesAfter / 1e6)} | ${fmt(c.cleaningMs / 1000, 1)} | ${fmt(c.diskMBps, 1)} | ${fmt(c.recordsMBps, 1)} | ${p(c.latencyWhileCleaning, 'p50Ms')} / ${p(c.latencyWhileCleaning, 'p99Ms')} | ${p(c.latencyIdle, 'p50Ms')} / ${p(c.latencyIdle, 'p99Ms')} | ${c.p99Ratio ?? 'n/a'} |`,
         '',
       );
+      if (c.latencyWarmup) lines.push(`cleaner: the warm-up probe before the cleaning (a freshly started broker, nothing to clean): e2e p50 / p99 ${p(c.latencyWarmup, 'p50Ms')} / ${p(c.latencyWarmup, 'p99Ms')} ms`, '');
       if (c.otherProcess) {
         lines.push(`cleaner: the same cleaning in another broker process, latency.c on the idle broker: e2e p50 / p99 ${p(c.otherProcess.latencyWhileOtherProcessCleans, 'p50Ms')} / ${p(c.otherProcess.latencyWhileOtherProcessCleans, 'p99Ms')} ms, p99 ratio to idle ${c.otherProcessP99Ratio ?? 'n/a'} (the bound for a cleaner worker thread)`, '');
       }
