@@ -106,6 +106,14 @@ export function viewBatch(batch: Buffer): BatchView {
  * has a value.
  */
 export class BatchRecords {
+  /**
+   * Without `decompressHere` (the event loop's cleaner) gzip and zstd are decoded off the event loop, on libuv's
+   * pool; with it (the worker: cleaner-worker.ts) every batch is decoded synchronously on this thread, so that the
+   * cleaner's decompression does not queue on the pool the request path's file I/O shares and runs at the worker's
+   * low priority.
+   */
+  constructor(private readonly decompressHere?: (codec: number, payload: Buffer) => Buffer) {}
+
   source: Buffer = Buffer.alloc(0);
   count = 0;
   starts = new Int32Array(64);
@@ -137,7 +145,8 @@ export class BatchRecords {
     const codec = compressionOf(batch.readInt16BE(ATTRIBUTES_OFFSET));
     if (codec === CompressionType.NONE) this.parseRecords(batch, batch, RECORD_BATCH_HEADER_SIZE, end);
     else {
-      const source = await decompressRecordsAsync(codec, batch.subarray(RECORD_BATCH_HEADER_SIZE, end));
+      const payload = batch.subarray(RECORD_BATCH_HEADER_SIZE, end);
+      const source = this.decompressHere !== undefined ? this.decompressHere(codec, payload) : await decompressRecordsAsync(codec, payload);
       this.parseRecords(batch, source, 0, source.length);
     }
   }

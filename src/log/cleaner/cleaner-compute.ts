@@ -7,9 +7,11 @@
 //
 // Where it runs (CleanerComputeBackend):
 //   WorkerCompute   a worker thread (cleaner-worker.ts) holding the CleanerCompute and the offset map: chunks go to
-//                   it copied into transferred buffers, the kept batches come back the same way. The event loop
-//                   then never runs the cleaner's parsing and hashing (BENCHMARKS.md, cleaner section: e2e p99
-//                   while cleaning, event loop vs worker). The default.
+//                   it in transferred buffers that come back for the next read (no copy, no allocation per chunk),
+//                   the kept batches come back in a buffer of their own. The worker decompresses on itself
+//                   (worker-zstd.ts for zstd) at the lowest CPU priority, so the event loop never runs the cleaner's
+//                   parsing and hashing, nor does libuv's pool its decompression (BENCHMARKS.md, cleaner section).
+//                   The default.
 //   InlineCompute   the same object on the event loop, pausing on a work budget between batches (log-cleaner.ts
 //                   maybeYield). Used when a worker cannot be started (the broker logs it once at warn), and by
 //                   tests that want the cleaner's work on the thread they observe.
@@ -77,15 +79,17 @@ export type WorkPause = (workBytes: number) => Promise<void> | undefined;
 export class CleanerCompute {
   private map: OffsetMap;
   private mapBytes: number;
-  private readonly records = new BatchRecords();
+  private readonly records: BatchRecords;
   private kept = new Uint8Array(64);
   private mapTxns = new CleanedTransactionMetadata();
   private txns = new CleanedTransactionMetadata();
   private lastRecords = new Map<bigint, LastRecord>();
 
-  constructor(mapBytes: number) {
+  /** `decompressHere`: decode batches synchronously on this thread (the worker's), see BatchRecords. */
+  constructor(mapBytes: number, decompressHere?: (codec: number, payload: Buffer) => Buffer) {
     this.mapBytes = mapBytes;
     this.map = new OffsetMap(mapBytes);
+    this.records = new BatchRecords(decompressHere);
   }
 
   get usage(): MapUsage {
@@ -263,6 +267,11 @@ async function forEachBatchIn(chunk: Buffer, result: ChunkResult, visit: (batch:
 /** The cleaner's view of its compute, wherever it runs. */
 export interface CleanerComputeBackend {
   readonly usage: MapUsage;
+  /**
+   * A buffer of `length` bytes to read the next chunk into (the worker's: recycled, see WorkerCompute); undefined
+   * when the caller should allocate one.
+   */
+  chunkBuffer?(length: number): Buffer;
   beginMap(mapBytes: number, offsetRange: number, abortedTxns: readonly AbortedTxn[]): Promise<void>;
   mapChunk(chunk: Buffer, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult>;
   endSegmentMap(nextSegmentStartOffset: bigint): Promise<void>;
@@ -355,6 +364,11 @@ function startWorker(): Worker {
   return new Worker(new URL('./cleaner-worker.js', here));
 }
 
+/** The size of a recycled chunk buffer: the cleaner's read size (log-cleaner.ts IO_CHUNK_BYTES). */
+export const CHUNK_BUFFER_BYTES = 512 * 1024;
+/** Chunk buffers kept between reads: one at the worker, one being read, one spare. */
+const MAX_SPARE_CHUNKS = 2;
+
 /** Copies `chunk` into a buffer of its own, to transfer. */
 function transferable(chunk: Buffer): Uint8Array {
   const copy = new Uint8Array(chunk.length);
@@ -389,6 +403,15 @@ export class WorkerCompute implements CleanerComputeBackend {
   }
 
   private readonly worker: Worker;
+  /**
+   * Chunk buffers back from the worker, for the next reads. Every chunk crosses to the worker and back by transfer
+   * (no copy), so the event loop allocates no chunk buffers in steady state: at the cleaner's ~100 MB/s, allocating
+   * (and copying) each 512 KiB chunk kept V8 running a full GC every few hundred ms on the request path's thread,
+   * for the external memory alone.
+   */
+  private readonly spareChunks: ArrayBuffer[] = [];
+  /** Buffers handed out by chunkBuffer() and not yet sent: these go to the worker as they are. */
+  private readonly ownChunks = new WeakSet<ArrayBuffer>();
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure: Error | undefined;
@@ -441,9 +464,33 @@ export class WorkerCompute implements CleanerComputeBackend {
   async beginMap(mapBytes: number, offsetRange: number, abortedTxns: readonly AbortedTxn[]): Promise<void> {
     this.usage = await this.call<MapUsage>('beginMap', [mapBytes, offsetRange, abortedTxns]);
   }
-  mapChunk(chunk: Buffer, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult> {
-    const bytes = transferable(chunk);
-    return this.call<MapChunkResult>('mapChunk', [bytes, startOffset, nextSegmentStartOffset], [bytes.buffer as ArrayBuffer]);
+  chunkBuffer(length: number): Buffer {
+    const spare = this.spareChunks.pop();
+    const buffer = spare !== undefined && spare.byteLength >= length ? spare : new ArrayBuffer(Math.max(length, CHUNK_BUFFER_BYTES));
+    this.ownChunks.add(buffer);
+    return Buffer.from(buffer, 0, length);
+  }
+
+  /** The chunk as it crosses to the worker: its own buffer when chunkBuffer() made it, else a copy. */
+  private outgoing(chunk: Buffer): Uint8Array {
+    const buffer = chunk.buffer as ArrayBuffer;
+    if (chunk.byteOffset === 0 && this.ownChunks.has(buffer)) {
+      this.ownChunks.delete(buffer);
+      return new Uint8Array(buffer, 0, chunk.length);
+    }
+    return transferable(chunk);
+  }
+
+  /** A chunk buffer the worker sent back, kept for the next read. */
+  private recycle(input: Uint8Array | undefined): void {
+    if (input !== undefined && input.buffer.byteLength >= CHUNK_BUFFER_BYTES && this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(input.buffer as ArrayBuffer);
+  }
+
+  async mapChunk(chunk: Buffer, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult> {
+    const bytes = this.outgoing(chunk);
+    const { input, ...result } = await this.call<MapChunkResult & { input?: Uint8Array }>('mapChunk', [bytes, startOffset, nextSegmentStartOffset], [bytes.buffer as ArrayBuffer]);
+    this.recycle(input);
+    return result;
   }
   async endSegmentMap(nextSegmentStartOffset: bigint): Promise<void> {
     await this.call('endSegmentMap', [nextSegmentStartOffset]);
@@ -461,8 +508,9 @@ export class WorkerCompute implements CleanerComputeBackend {
     await this.call('addAbortedTransactions', [txns]);
   }
   async cleanChunk(chunk: Buffer, args: CleanChunkArgs): Promise<CleanChunkResult> {
-    const bytes = transferable(chunk);
-    const result = await this.call<Omit<CleanChunkResult, 'output'> & { output: Uint8Array }>('cleanChunk', [bytes, args], [bytes.buffer as ArrayBuffer]);
+    const bytes = this.outgoing(chunk);
+    const { input, ...result } = await this.call<Omit<CleanChunkResult, 'output'> & { output: Uint8Array; input?: Uint8Array }>('cleanChunk', [bytes, args], [bytes.buffer as ArrayBuffer]);
+    this.recycle(input);
     return { ...result, output: asBuffer(result.output) };
   }
   retainedAbortedTxns(): Promise<AbortedTxn[]> {

@@ -1,11 +1,36 @@
 // The log cleaner's worker thread: one CleanerCompute (cleaner-compute.ts) answering the cleaner's requests in order.
 // Chunks arrive as transferred Uint8Arrays; a cleaned chunk's batches go back in one buffer of their own,
 // transferred. Nothing here touches files: reads, writes, throttling and the swap stay with the cleaner.
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { CleanerCompute, type ComputeOp } from './cleaner-compute.js';
+import { decompressRecords, MAX_DECOMPRESSED_BYTES } from '../../protocol/records/compression.js';
+import { loadWorkerZstd } from './worker-zstd.js';
+
+const ZSTD_CODEC = 4;
 
 const port = parentPort;
 if (port === null) throw new Error('cleaner-worker.ts runs only as a worker thread');
+
+/**
+ * Compaction is background work: this thread asks the OS for the lowest CPU priority (nice 19), so that when the
+ * cores are contended the event loop and the I/O threads serving requests run first and the cleaner takes what is
+ * left (on an idle machine it still gets a whole core). Linux schedules threads individually: setpriority() on
+ * the thread's own id (from /proc/thread-self) changes this thread only. Lowering a priority needs no privilege;
+ * elsewhere, or if refused, the thread keeps the process's priority.
+ */
+export function lowerCleanerThreadPriority(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0 || tid === process.pid) return undefined;
+    os.setPriority(tid, os.constants.priority.PRIORITY_LOW);
+    return os.getPriority(tid);
+  } catch {
+    return undefined;
+  }
+}
+lowerCleanerThreadPriority();
 
 let compute: CleanerCompute | undefined;
 
@@ -15,15 +40,20 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
   if (op === 'init') {
-    compute = new CleanerCompute(args[0] as number);
+    const zstd = await loadWorkerZstd();
+    compute = new CleanerCompute(args[0] as number, (codec, payload) => (codec === ZSTD_CODEC ? zstd(payload, MAX_DECOMPRESSED_BYTES) : decompressRecords(codec, payload)));
     return { result: compute.usage, transfer: [] };
   }
   const c = compute!;
   switch (op) {
     case 'beginMap':
       return { result: c.beginMap(args[0] as number, args[1] as number, args[2] as never), transfer: [] };
-    case 'mapChunk':
-      return { result: await c.mapChunk(asBuffer(args[0] as Uint8Array), args[1] as bigint, args[2] as bigint), transfer: [] };
+    case 'mapChunk': {
+      // The chunk goes back to the event loop with the answer, for its next read (nothing here keeps a view of it).
+      const input = args[0] as Uint8Array;
+      const r = await c.mapChunk(asBuffer(input), args[1] as bigint, args[2] as bigint);
+      return { result: { ...r, input }, transfer: [input.buffer as ArrayBuffer] };
+    }
     case 'endSegmentMap':
       return { result: c.endSegmentMap(args[0] as bigint), transfer: [] };
     case 'latestOffset':
@@ -38,11 +68,13 @@ async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown
       c.addAbortedTransactions(args[0] as never);
       return { result: null, transfer: [] };
     case 'cleanChunk': {
-      const r = await c.cleanChunk(asBuffer(args[0] as Uint8Array), args[1] as never);
-      // A buffer of its own to transfer (Buffer.concat may hand out a slice of the shared pool).
+      const input = args[0] as Uint8Array;
+      const r = await c.cleanChunk(asBuffer(input), args[1] as never);
+      // A buffer of its own to transfer (Buffer.concat may hand out a slice of the shared pool); the output is a
+      // copy, so the chunk goes back too.
       const output = new Uint8Array(r.output.length);
       output.set(r.output);
-      return { result: { ...r, output }, transfer: [output.buffer] };
+      return { result: { ...r, output, input }, transfer: [output.buffer, input.buffer as ArrayBuffer] };
     }
     case 'retainedAbortedTxns':
       return { result: c.retainedAbortedTxns(), transfer: [] };

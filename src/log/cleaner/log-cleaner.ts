@@ -76,14 +76,14 @@ import type { LogFs } from '../fs.js';
 import type { LogConfig } from '../log-config.js';
 import type { LogSegment } from '../segment.js';
 import type { AbortedTxn } from '../txn-index.js';
-import { InlineCompute, WorkerCompute, splitBatches, type CleanerComputeBackend, type ChunkResult, type LastRecord } from './cleaner-compute.js';
+import { CHUNK_BUFFER_BYTES, InlineCompute, WorkerCompute, splitBatches, type CleanerComputeBackend, type ChunkResult, type LastRecord } from './cleaner-compute.js';
 import { OffsetMap, offsetMapBytes } from './offset-map.js';
 import { CleanedSegmentWriter, type SegmentSwap } from './segment-swap.js';
 import { Throttler } from './throttler.js';
 
 export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 /** Bytes read from a segment at a time (Kafka's log.cleaner.io.buffer.size is 512 KiB for read + write). */
-const IO_CHUNK_BYTES = 512 * 1024;
+const IO_CHUNK_BYTES = CHUNK_BUFFER_BYTES;
 const INT32_MAX = 0x7fffffff;
 /** Work between two yields to the event loop: bytes of batches read plus records decompressed, … */
 const YIELD_BYTES = 1024 * 1024;
@@ -599,6 +599,12 @@ export class LogCleaner {
     });
   }
 
+  /** `length` bytes of `segment` at `position`, into the compute's recycled buffer when it has one. */
+  private readChunk(segment: LogSegment, position: number, length: number): Promise<Buffer> {
+    const buffer = this.compute?.chunkBuffer?.(length);
+    return buffer === undefined ? segment.read(position, length) : segment.readInto(buffer, position, length);
+  }
+
   /**
    * Hands `process` each chunk of `segment` from file position `from`, IO_CHUNK_BYTES at a time (a larger batch is
    * read whole); it consumes the whole batches at the chunk's start, and the next chunk starts after them. Its
@@ -610,10 +616,10 @@ export class LogCleaner {
     while (pos < size) {
       this.checkDone(log);
       if (size - pos < RECORD_BATCH_HEADER_SIZE) throw new Error(`segment ${segment.baseOffset} of ${log.topic}-${log.partition} ends with a partial batch at ${pos}`);
-      let chunk = await segment.read(pos, Math.min(IO_CHUNK_BYTES, size - pos));
+      let chunk = await this.readChunk(segment, pos, Math.min(IO_CHUNK_BYTES, size - pos));
       const first = LOG_OVERHEAD + chunk.readInt32BE(8);
       if (first < RECORD_BATCH_HEADER_SIZE || pos + first > size) throw new Error(`corrupt batch in segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}`);
-      if (first > chunk.length) chunk = await segment.read(pos, first);
+      if (first > chunk.length) chunk = await this.readChunk(segment, pos, first);
       this.stats.bytesRead += chunk.length;
       await this.throttler.maybeThrottle(chunk.length);
       let result: ChunkResult;

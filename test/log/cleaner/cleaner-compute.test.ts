@@ -2,8 +2,10 @@
 // on the event loop as the fallback. Both write byte-identical cleaned segments; with the worker the event loop's
 // longest turn during a cleaning of compressed batches stays far below the inline cleaner's; a worker is reused by
 // the next cleaner of the process and replaced when it died.
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
+import { compress as zstdCompress } from '@mongodb-js/zstd';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogManager } from '../../../src/log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../../src/log/log-config.js';
@@ -30,8 +32,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-/** A compacted log of 40 gzip batches of 1000 records (100 keys, ~1 MB of records each) and a tombstone, rolled. */
-async function buildLog(): Promise<{ manager: LogManager; log: PartitionLog; dataDir: string }> {
+/** A compacted log of 40 gzip (or zstd) batches of 1000 records (100 keys, ~1 MB of records each) and a tombstone, rolled. */
+async function buildLog(codec: 'gzip' | 'zstd' = 'gzip'): Promise<{ manager: LogManager; log: PartitionLog; dataDir: string }> {
   const { dir: dataDir, cleanup } = await makeTempDir();
   cleanups.push(cleanup);
   const manager = await LogManager.open({ dataDir, logger: captureLogger().logger, defaultConfig: COMPACT, clock: () => NOW });
@@ -46,7 +48,7 @@ async function buildLog(): Promise<{ manager: LogManager; log: PartitionLog; dat
       records: Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 100}`, value: `${value}${b}`, timestampDelta: i })),
       baseTimestamp: BigInt(NOW),
     });
-    await append(withRecordsPayload(batch, 1, gzipSync(batch.subarray(61), { level: 9 })));
+    await append(codec === 'gzip' ? withRecordsPayload(batch, 1, gzipSync(batch.subarray(61), { level: 9 })) : withRecordsPayload(batch, 4, await zstdCompress(batch.subarray(61), 3)));
   }
   await append(buildRecordBatch({ records: [{ key: 'k7', value: null }], baseTimestamp: BigInt(NOW) }));
   await roll(log);
@@ -124,6 +126,33 @@ describe('cleaner compute placement', () => {
     const records = await readAll(a.log);
     expect(records.filter((r) => r.key === 'k5').map((r) => r.value)).toEqual([`${'v'.repeat(1000)}39`]);
     expect(records.filter((r) => r.key === 'k7').map((r) => r.value)).toEqual([null]);
+  });
+
+  it('zstd batches (streamed frames without a declared size) clean the same through the worker\'s decoder as inline', async () => {
+    const a = await buildLog('zstd');
+    const b = await buildLog('zstd');
+    const viaWorker = await (await cleanerFor(a.manager, a.dataDir, 'worker')).cleanOnce();
+    const inline = await (await cleanerFor(b.manager, b.dataDir, 'inline')).cleanOnce();
+    expect(viaWorker).toMatchObject({ recordsRead: inline!.recordsRead, recordsKept: inline!.recordsKept, bytesWritten: inline!.bytesWritten });
+    const filesA = await logFiles(a.log.dir);
+    const filesB = await logFiles(b.log.dir);
+    for (const [name, bytes] of filesA) expect(bytes.equals(filesB.get(name)!), name).toBe(true);
+    expect((await readAll(a.log)).filter((r) => r.key === 'k5').map((r) => r.value)).toEqual([`${'v'.repeat(1000)}39`]);
+  });
+
+  it('the worker runs at the lowest CPU priority (nice 19, Linux), the event loop keeps the process\'s; chunk buffers come back for reuse', async () => {
+    const niceOf = (tid: string | number): number => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const mainNice = niceOf(process.pid);
+    const { manager, dataDir } = await buildLog();
+    const cleaner = await cleanerFor(manager, dataDir, 'worker');
+    expect((await cleaner.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
+    const tasks = (await readdir('/proc/self/task')).map(niceOf);
+    expect(tasks.filter((n) => n === 19).length).toBeGreaterThanOrEqual(1);
+    expect(niceOf(process.pid)).toBe(mainNice);
+    // The chunks went to the worker and back by transfer: spares wait for the next cleaning's reads.
+    const compute = (cleaner as unknown as { compute: { spareChunks: ArrayBuffer[] } }).compute;
+    expect(compute.spareChunks.length).toBeGreaterThanOrEqual(1);
+    expect(compute.spareChunks.every((b) => b.byteLength >= 512 * 1024)).toBe(true);
   });
 
   it('with the worker the event loop keeps turning while a megabyte of gzip records per batch is cleaned', async () => {

@@ -1,0 +1,69 @@
+// zstd decoding for the cleaner's worker thread (cleaner-worker.ts). The event loop's cleaner decodes zstd with
+// libzstd on libuv's thread pool (compression.ts decompressRecordsAsync); in the worker that would put the cleaner's
+// heaviest work back on the pool the request path's file reads and writes share, at normal CPU priority. Here it
+// runs on the worker itself, synchronously, at the worker's low priority:
+//
+//   a batch's zstd payload                                 decoded by
+//   output of at most WASM_DECODE_MAX_BYTES (and maxBytes) zstddec: libzstd's decoder built to WebAssembly
+//                                                          (ZSTD_decompress: every frame, ~300-450 MB/s here, 3-5x
+//                                                          fzstd) into a buffer of the frame's declared content
+//                                                          size, or, as streaming compressors (@mongodb-js/zstd,
+//                                                          ZSTD_compressStream) declare none, of 8x the payload,
+//                                                          grown 4x at a time while libzstd says it is too small
+//   anything else (larger, corrupt: libzstd refuses it)    compression.ts decompressRecords: fzstd, streaming,
+//                                                          bounded by maxBytes, and the error Kafka's reader gives
+//
+// ZSTD_decompress either decodes all of the input or fails (zstddec then hands back nothing: its error codes come
+// back as negative sizes), so any output is the whole batch.
+//
+// The size bound keeps the WebAssembly heap small: it grows to the largest output decoded and never shrinks, and
+// real batches are about 1 MB (a producer's batch.size) before compression.
+import { decompressRecords } from '../../protocol/records/compression.js';
+
+/** Largest declared content size decoded through WebAssembly (larger frames stream through fzstd). */
+export const WASM_DECODE_MAX_BYTES = 8 * 1024 * 1024;
+/** The first output buffer for a frame without a declared size (then 8x its payload). */
+const MIN_GUESS_BYTES = 64 * 1024;
+
+/** The content size a single zstd frame at the start of `payload` declares in its header; undefined without one. */
+export function zstdDeclaredContentSize(payload: Buffer): number | undefined {
+  if (payload.length < 6 || payload.readUInt32LE(0) !== 0xfd2fb528) return undefined;
+  const descriptor = payload[4]!;
+  const sizeFlag = descriptor >>> 6;
+  const singleSegment = (descriptor & 0x20) !== 0;
+  const sizeBytes = sizeFlag === 0 ? (singleSegment ? 1 : 0) : [0, 2, 4, 8][sizeFlag]!;
+  if (sizeBytes === 0) return undefined;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
+  if (payload.length < at + sizeBytes) return undefined;
+  if (sizeBytes === 1) return payload[at]!;
+  if (sizeBytes === 2) return payload.readUInt16LE(at) + 256;
+  if (sizeBytes === 4) return payload.readUInt32LE(at);
+  const size = payload.readBigUInt64LE(at);
+  return size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
+}
+
+export type ZstdDecoder = (payload: Buffer, maxBytes: number) => Buffer;
+
+/** Loads the WebAssembly decoder (once per thread) and returns the decoder of the table above. */
+export async function loadWorkerZstd(): Promise<ZstdDecoder> {
+  const { ZSTDDecoder } = await import('zstddec');
+  const wasm = new ZSTDDecoder();
+  await wasm.init();
+  return (payload, maxBytes) => {
+    const limit = Math.min(maxBytes, WASM_DECODE_MAX_BYTES);
+    const declared = zstdDeclaredContentSize(payload);
+    let capacity = declared ?? Math.min(Math.max(payload.length * 8, MIN_GUESS_BYTES), limit);
+    while (capacity <= limit) {
+      let out: Uint8Array;
+      try {
+        out = wasm.decode(payload, capacity);
+      } catch {
+        break;
+      }
+      if (out.length > 0) return Buffer.from(out.buffer, out.byteOffset, out.length);
+      if (declared !== undefined || capacity === limit) break;
+      capacity = Math.min(capacity * 4, limit);
+    }
+    return decompressRecords(4, payload, maxBytes);
+  };
+}

@@ -1,0 +1,50 @@
+// The cleaner worker's zstd decoder (src/log/cleaner/worker-zstd.ts): WebAssembly libzstd for single frames that
+// declare their size, fzstd's bounded streaming decoder for everything else — the same output and the same errors
+// as the broker's other decoders, on frames made by real libzstd.
+import { compress } from '@mongodb-js/zstd';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decompressRecords } from '../../../src/protocol/records/compression.js';
+import { loadWorkerZstd, WASM_DECODE_MAX_BYTES, zstdDeclaredContentSize, type ZstdDecoder } from '../../../src/log/cleaner/worker-zstd.js';
+
+let decode: ZstdDecoder;
+beforeAll(async () => {
+  decode = await loadWorkerZstd();
+});
+
+function records(bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) out[i] = (i * 7919) % 61 < 40 ? 97 + (i % 13) : (i * 31) & 0xff;
+  return out;
+}
+
+describe('the cleaner worker\'s zstd decoder', () => {
+  it('decodes what libzstd wrote, with and without a declared content size, and concatenated frames', async () => {
+    for (const size of [1, 200, 70_000, 900_000]) {
+      const raw = records(size);
+      // @mongodb-js/zstd streams, as librdkafka and zstd-jni do: no content size in the header.
+      const streamed = await compress(raw, 3);
+      expect(zstdDeclaredContentSize(streamed)).toBeUndefined();
+      expect(decode(streamed, 128 << 20).equals(raw)).toBe(true);
+    }
+    // A declared size (single-segment frame, 2-byte field): the header's value is read and used.
+    const sized = Buffer.from('28b52ffd6000017d000061620102', 'hex');
+    expect(zstdDeclaredContentSize(sized)).toBe(0x0100 + 256);
+    const raw = records(300_000);
+    const frame = await compress(raw, 3);
+    const two = Buffer.concat([frame, await compress(records(1000), 1)]);
+    expect(decode(two, 128 << 20).equals(Buffer.concat([raw, records(1000)]))).toBe(true);
+    // Past the WebAssembly bound: fzstd, the same bytes.
+    const big = records(WASM_DECODE_MAX_BYTES + 1024);
+    expect(decode(await compress(big, 1), 128 << 20).equals(big)).toBe(true);
+  });
+
+  it('refuses what the streaming decoder refuses: a corrupt frame, and output past the cap', async () => {
+    const frame = await compress(records(100_000), 3);
+    const corrupt = Buffer.from(frame);
+    corrupt.fill(0xaa, 20, 60);
+    expect(() => decode(corrupt, 128 << 20)).toThrow();
+    expect(() => decompressRecords(4, corrupt)).toThrow();
+    expect(() => decode(frame, 50_000)).toThrow(/zstd/i);
+    expect(() => decode(Buffer.from('not zstd at all'), 128 << 20)).toThrow();
+  });
+});
