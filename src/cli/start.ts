@@ -111,6 +111,7 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('replica-fetch-max-bytes', { type: 'number', default: D.replicaFetchMaxBytes, describe: 'Bytes per partition in a follower\'s Fetch (replica.fetch.max.bytes)' })
     .option('replica-fetch-response-max-bytes', { type: 'number', default: D.replicaFetchResponseMaxBytes, describe: 'Bytes in one follower Fetch response (replica.fetch.response.max.bytes)' })
     .option('replica-fetch-backoff-ms', { type: 'number', default: D.replicaFetchBackoffMs, describe: 'Pause after a failed follower fetch (replica.fetch.backoff.ms)' })
+    .option('replica-high-watermark-checkpoint-interval-ms', { type: 'number', default: D.replicaHighWatermarkCheckpointIntervalMs, describe: 'How often the replicas\' high watermarks are written to replication-offset-checkpoint (replica.high.watermark.checkpoint.interval.ms)' })
     .option('controlled-shutdown-enable', { type: 'boolean', default: D.controlledShutdownEnable, describe: 'On stop, move this broker\'s leaderships to other replicas first (controlled.shutdown.enable)' })
     .option('auto-leader-rebalance-enable', { type: 'boolean', default: D.autoLeaderRebalanceEnable, describe: 'The controller moves leaderships back to preferred replicas (auto.leader.rebalance.enable)' })
     .option('leader-imbalance-check-interval-seconds', { type: 'number', default: D.leaderImbalanceCheckIntervalSeconds, describe: 'How often the controller checks leader balance (leader.imbalance.check.interval.seconds)' })
@@ -230,6 +231,7 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     replicaFetchMaxBytes: args['replica-fetch-max-bytes'],
     replicaFetchResponseMaxBytes: args['replica-fetch-response-max-bytes'],
     replicaFetchBackoffMs: args['replica-fetch-backoff-ms'],
+    replicaHighWatermarkCheckpointIntervalMs: args['replica-high-watermark-checkpoint-interval-ms'],
     controlledShutdownEnable: args['controlled-shutdown-enable'],
     autoLeaderRebalanceEnable: args['auto-leader-rebalance-enable'],
     leaderImbalanceCheckIntervalSeconds: args['leader-imbalance-check-interval-seconds'],

@@ -57,6 +57,7 @@ export function createClusterParts(options: {
     logger,
     () => replicas.highWatermarks(),
     (topic, partition) => logs.getLog(topic, partition) !== undefined,
+    config.replicaHighWatermarkCheckpointIntervalMs,
   );
   const replicas: ReplicaManager = new ReplicaManager({
     nodeId: config.nodeId,

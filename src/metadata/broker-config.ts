@@ -98,6 +98,8 @@ export interface BrokerOptions {
   replicaFetchResponseMaxBytes?: number;
   /** Kafka: `replica.fetch.backoff.ms` (1000): pause after a failed follower fetch. */
   replicaFetchBackoffMs?: number;
+  /** Kafka: `replica.high.watermark.checkpoint.interval.ms` (5000): how often replicas' HWs go to replication-offset-checkpoint. */
+  replicaHighWatermarkCheckpointIntervalMs?: number;
   /** Kafka: `controlled.shutdown.enable` (true): hand over leaderships before a clean stop. */
   controlledShutdownEnable?: boolean;
   /** Kafka: `auto.leader.rebalance.enable` (true): the controller moves leaderships back to preferred replicas. */
@@ -333,6 +335,7 @@ export interface BrokerConfig {
   replicaFetchMaxBytes: number;
   replicaFetchResponseMaxBytes: number;
   replicaFetchBackoffMs: number;
+  replicaHighWatermarkCheckpointIntervalMs: number;
   controlledShutdownEnable: boolean;
   autoLeaderRebalanceEnable: boolean;
   leaderImbalanceCheckIntervalSeconds: number;
@@ -443,6 +446,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   replicaFetchMaxBytes: 1048576,
   replicaFetchResponseMaxBytes: 10485760,
   replicaFetchBackoffMs: 1000,
+  replicaHighWatermarkCheckpointIntervalMs: 5000,
   controlledShutdownEnable: true,
   autoLeaderRebalanceEnable: true,
   leaderImbalanceCheckIntervalSeconds: 300,
@@ -607,6 +611,7 @@ function checkClusterOptions(c: BrokerConfig): void {
   checkInt('replicaFetchMaxBytes', c.replicaFetchMaxBytes, 0, 2 ** 31 - 1);
   checkInt('replicaFetchResponseMaxBytes', c.replicaFetchResponseMaxBytes, 0, 2 ** 31 - 1);
   checkInt('replicaFetchBackoffMs', c.replicaFetchBackoffMs, 0, 2 ** 31 - 1);
+  checkInt('replicaHighWatermarkCheckpointIntervalMs', c.replicaHighWatermarkCheckpointIntervalMs, 1, 2 ** 31 - 1);
   if (typeof c.controlledShutdownEnable !== 'boolean') invalid('controlledShutdownEnable', c.controlledShutdownEnable, 'true or false');
   if (typeof c.autoLeaderRebalanceEnable !== 'boolean') invalid('autoLeaderRebalanceEnable', c.autoLeaderRebalanceEnable, 'true or false');
   checkInt('leaderImbalanceCheckIntervalSeconds', c.leaderImbalanceCheckIntervalSeconds, 1, 2 ** 31 - 1);

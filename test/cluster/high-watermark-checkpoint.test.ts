@@ -124,6 +124,34 @@ describe('a restarted cluster starts its high watermarks from the checkpoint', (
     return p.errorCode === ErrorCode.NONE ? (p.offset as bigint) : undefined;
   }
 
+  it('replica.high.watermark.checkpoint.interval.ms sets how often the file is written while the broker runs', async () => {
+    const dataDir = tempDir();
+    const broker = await createBroker({
+      nodeId: 1, port: 0, dataDir, etcd: etcd.endpoint, etcdPrefix: newPrefix(), brokerSessionTimeoutMs: 2000, brokerHeartbeatIntervalMs: 300,
+      replicaHighWatermarkCheckpointIntervalMs: 200, logger: log.logger,
+    });
+    opened.push(broker);
+    await broker.start();
+    const c = await connect(broker);
+    const created = await c.send(ApiKey.CreateTopics, 5, { topics: [{ name: 'hw-interval', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+    expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+    await until('the leader serving', () => latestOffset(c, 'hw-interval'));
+    const batch = buildRecordBatch({ baseTimestamp: 1_700_000_000_000n, records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+    const res = await c.send(ApiKey.Produce, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'hw-interval', partitionData: [{ index: 0, records: batch }] }] });
+    expect(res.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    // Well before Kafka's default 5 s, and without a shutdown.
+    const content = await until('the checkpoint on disk', async () => {
+      try {
+        const text = readFileSync(path.join(dataDir, HIGH_WATERMARK_CHECKPOINT_FILE), 'utf8');
+        return text.includes('hw-interval 0 3') ? text : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 2500);
+    expect(content).toContain('hw-interval 0 3\n');
+    await expect(createBroker({ replicaHighWatermarkCheckpointIntervalMs: 0 })).rejects.toThrow(/replicaHighWatermarkCheckpointIntervalMs/);
+  }, 30_000);
+
   it('the leader of a restarted cluster serves the committed records before any follower fetch', async () => {
     const prefix = newPrefix();
     const dataDirs = [tempDir(), tempDir()];
