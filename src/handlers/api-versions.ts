@@ -10,10 +10,11 @@
 //   | INVALID_REQUEST (v3+ ClientSoftwareName/Version    | none                                     |
 //   |   not matching Kafka's pattern, KIP-511)           |                                          |
 // - v3+ carries the feature tags a Kafka KRaft broker sends: SupportedFeatures metadata.version 1–21,
-//   kraft.version 0–1 and transaction.version 0–2 (features whose minimum is 0 are left out below v4,
-//   KAFKA-17492), FinalizedFeatures metadata.version 21 (3.9-IV0) and transaction.version 2
-//   (txn/transaction-version.ts: clients use transactions v2), with epoch 0. group.version stays unadvertised: KIP-848 clients need only the
-//   ConsumerGroupHeartbeat API.
+//   kraft.version 0–1, transaction.version 0–2 and group.version 0–1 (features whose minimum is 0 are left out
+//   below v4, KAFKA-17492), FinalizedFeatures metadata.version 21 (3.9-IV0), transaction.version 2
+//   (txn/transaction-version.ts: clients use transactions v2) and group.version 1 (GroupVersion.GV_1: the KIP-848
+//   consumer protocol is on, as on a fresh Kafka 4.0 cluster; `kafka-features.sh describe` and Admin
+//   describeFeatures show it), with epoch 0.
 // - Past Kafka 3.9 (issue 12; schemas in scripts/kafka-protocol/README.md), a version is advertised once its handler
 //   builds it: Produce 13 and Fetch 18 (topics by id), ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10
 //   (topics by id), ConsumerGroupHeartbeat 1, DescribeGroups 6, ConsumerGroupDescribe 1, and EndTxn 5 and
@@ -37,6 +38,10 @@ function advertisedApiKeys(): ApiVersionsResponse['apiKeys'] {
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
 }
 
+/** GroupVersion: level 1 (GV_1) enables the consumer rebalance protocol, which this broker serves (group/consumer-group/). */
+const GROUP_VERSION_FEATURE = 'group.version';
+const GROUP_VERSION_CONSUMER_PROTOCOL = 1;
+
 /** MetadataVersion.IBP_3_9_IV0: the metadata.version a fresh Kafka 3.9 cluster finalizes. */
 const METADATA_VERSION_3_9 = 21;
 /** MetadataVersion.MINIMUM_KRAFT_VERSION (3.0-IV1). */
@@ -45,12 +50,14 @@ const SUPPORTED_FEATURES = [
   { name: 'metadata.version', minVersion: METADATA_VERSION_MIN, maxVersion: METADATA_VERSION_3_9 },
   { name: 'kraft.version', minVersion: 0, maxVersion: 1 },
   { name: TRANSACTION_VERSION_FEATURE, minVersion: 0, maxVersion: MAX_TRANSACTION_VERSION },
+  { name: GROUP_VERSION_FEATURE, minVersion: 0, maxVersion: GROUP_VERSION_CONSUMER_PROTOCOL },
 ];
 
 /** Kafka lists a finalized feature only at a level above 0. */
 function finalizedFeatures(transactionVersion: number): ApiVersionsResponse['finalizedFeatures'] {
   const features = [{ name: 'metadata.version', minVersionLevel: METADATA_VERSION_3_9, maxVersionLevel: METADATA_VERSION_3_9 }];
   if (transactionVersion > 0) features.push({ name: TRANSACTION_VERSION_FEATURE, minVersionLevel: transactionVersion, maxVersionLevel: transactionVersion });
+  features.push({ name: GROUP_VERSION_FEATURE, minVersionLevel: GROUP_VERSION_CONSUMER_PROTOCOL, maxVersionLevel: GROUP_VERSION_CONSUMER_PROTOCOL });
   return features;
 }
 

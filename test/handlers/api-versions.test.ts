@@ -56,22 +56,24 @@ describe('ApiVersions', () => {
     expect(res.supportedFeatures).toEqual([]);
   });
 
-  it('v3 carries the feature tags without the features whose minimum is 0 (KAFKA-17492); transaction.version 2 is finalized', async () => {
+  it('v3 carries the feature tags without the features whose minimum is 0 (KAFKA-17492); transaction.version 2 and group.version 1 are finalized', async () => {
     const res = await client.send(ApiKey.ApiVersions, 3, { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.15.1' });
     expect(res.supportedFeatures).toEqual([{ name: 'metadata.version', minVersion: 1, maxVersion: 21 }]);
     expect(res.finalizedFeatures).toEqual([
       { name: 'metadata.version', minVersionLevel: 21, maxVersionLevel: 21 },
       { name: 'transaction.version', minVersionLevel: 2, maxVersionLevel: 2 },
+      { name: 'group.version', minVersionLevel: 1, maxVersionLevel: 1 },
     ]);
     expect(res.finalizedFeaturesEpoch).toBe(0n);
   });
 
-  it('v4 also lists kraft.version 0-1 and transaction.version 0-2 among the supported features', async () => {
+  it('v4 also lists kraft.version 0-1, transaction.version 0-2 and group.version 0-1 among the supported features', async () => {
     const res = await client.send(ApiKey.ApiVersions, 4, { clientSoftwareName: 'apache-kafka-java', clientSoftwareVersion: '4.0.0' });
     expect(res.supportedFeatures).toEqual([
       { name: 'metadata.version', minVersion: 1, maxVersion: 21 },
       { name: 'kraft.version', minVersion: 0, maxVersion: 1 },
       { name: 'transaction.version', minVersion: 0, maxVersion: 2 },
+      { name: 'group.version', minVersion: 0, maxVersion: 1 },
     ]);
   });
 });
