@@ -10,11 +10,13 @@
 //                                                          size, or, as streaming compressors (@mongodb-js/zstd,
 //                                                          ZSTD_compressStream) declare none, of 8x the payload,
 //                                                          grown 4x at a time while libzstd says it is too small
-//   anything else (larger, corrupt: libzstd refuses it)    compression.ts decompressRecords: fzstd, streaming,
+//   anything else (a larger output or payload, a first     compression.ts decompressRecords
+//   frame declaring 0 bytes, what libzstd refuses): fzstd, streaming,
 //                                                          bounded by maxBytes, and the error Kafka's reader gives
 //
-// ZSTD_decompress either decodes all of the input or fails (zstddec then hands back nothing: its error codes come
-// back as negative sizes), so any output is the whole batch.
+// ZSTD_decompress either decodes all of the input or fails; zstddec hands a failure back as a slice with a negative
+// end (often empty, but counted from the heap's end when libzstd's buffer pointer is 0), so only an output that fits
+// the buffer given is taken as the whole batch.
 //
 // The size bound keeps the WebAssembly heap small: it grows to the largest output decoded and never shrinks, and
 // real batches are about 1 MB (a producer's batch.size) before compression.
@@ -51,16 +53,22 @@ export async function loadWorkerZstd(): Promise<ZstdDecoder> {
   await wasm.init();
   return (payload, maxBytes) => {
     const limit = Math.min(maxBytes, WASM_DECODE_MAX_BYTES);
+    // The input is copied into the WebAssembly heap too: a payload past the bound streams through fzstd.
+    if (payload.length > limit) return decompressRecords(4, payload, maxBytes);
     const declared = zstdDeclaredContentSize(payload);
     let capacity = declared ?? Math.min(Math.max(payload.length * 8, MIN_GUESS_BYTES), limit);
-    while (capacity <= limit) {
+    // capacity 0 (an empty first frame) would make zstddec ask libzstd for the size instead, and an unknown size
+    // (-1) then mallocs nothing: never called with it.
+    while (capacity > 0 && capacity <= limit) {
       let out: Uint8Array;
       try {
         out = wasm.decode(payload, capacity);
       } catch {
         break;
       }
-      if (out.length > 0) return Buffer.from(out.buffer, out.byteOffset, out.length);
+      // A failure comes back as a negative size, which heap.slice may count from the heap's end: only an output
+      // that fits the buffer given is the batch.
+      if (out.length > 0 && out.length <= capacity) return Buffer.from(out.buffer, out.byteOffset, out.length);
       if (declared !== undefined || capacity === limit) break;
       capacity = Math.min(capacity * 4, limit);
     }

@@ -1,6 +1,7 @@
 // The cleaner worker's zstd decoder (src/log/cleaner/worker-zstd.ts): WebAssembly libzstd for single frames that
 // declare their size, fzstd's bounded streaming decoder for everything else — the same output and the same errors
 // as the broker's other decoders, on frames made by real libzstd.
+import { randomBytes } from 'node:crypto';
 import { compress } from '@mongodb-js/zstd';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decompressRecords } from '../../../src/protocol/records/compression.js';
@@ -36,6 +37,22 @@ describe('the cleaner worker\'s zstd decoder', () => {
     // Past the WebAssembly bound: fzstd, the same bytes.
     const big = records(WASM_DECODE_MAX_BYTES + 1024);
     expect(decode(await compress(big, 1), 128 << 20).equals(big)).toBe(true);
+  });
+
+  it('an empty first frame (declared size 0) followed by frames without a size decodes as fzstd does, never as WebAssembly heap bytes', async () => {
+    // Single-segment frame, content size 0: magic, descriptor 0x20, FCS 0x00, one empty last raw block.
+    const empty = Buffer.from('28b52ffd2000010000', 'hex');
+    expect(zstdDeclaredContentSize(empty)).toBe(0);
+    expect(decompressRecords(4, empty).length).toBe(0);
+    const raw = records(50_000);
+    const stream = Buffer.concat([empty, await compress(raw, 3)]);
+    expect(decode(stream, 128 << 20).equals(decompressRecords(4, stream))).toBe(true);
+    expect(decode(stream, 128 << 20).equals(raw)).toBe(true);
+    // And a payload larger than the WebAssembly bound goes straight to fzstd.
+    const noisy = randomBytes(WASM_DECODE_MAX_BYTES + 4096);
+    const incompressible = await compress(noisy, 1);
+    expect(incompressible.length).toBeGreaterThan(WASM_DECODE_MAX_BYTES);
+    expect(decode(incompressible, 128 << 20).equals(noisy)).toBe(true);
   });
 
   it('refuses what the streaming decoder refuses: a corrupt frame, and output past the cap', async () => {
