@@ -285,7 +285,8 @@ class EddyBroker implements Broker {
     const identity = await loadOrCreateClusterIdentity(dataDir, config.nodeId);
     // Listeners, TLS files, the SCRAM credential store and the --sasl-user users (server/security-setup.ts); read
     // before the logs load, so a bad certificate fails the start at once, and before the cluster parts, whose
-    // inter-broker connections use the same certificate.
+    // inter-broker connections use the same certificate. Before the dynamic broker configs too: none of the
+    // security options is dynamic (config-catalog.ts lists them read-only), so nothing here can change them.
     const security = await prepareListenerSecurity(config, dataDir, this.logger);
     this.clusterId = identity.clusterId;
     // Dynamic broker configs (AlterConfigs) go over the options before anything reads them.
@@ -311,6 +312,7 @@ class EddyBroker implements Broker {
       backoffMs: config.logCleanerBackoffMs,
       dedupeBufferSize: config.logCleanerDedupeBufferSize,
       ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
+      threadNice: config.logCleanerThreadNice,
     };
     const cleaner = await logs.startCleaner(cleanerConfig);
     // Cluster mode: topics are committed to etcd and mirrored here; the module is loaded only then.
@@ -471,9 +473,10 @@ class EddyBroker implements Broker {
       // metadata is applied before the broker reports itself running; the replicas' high watermarks start from
       // the last run's checkpoint.
       await cluster.highWatermarks.open();
-      await cluster.member.join(
-        this.listeners.map((l) => ({ name: l.name, securityProtocol: l.securityProtocol, ...services.advertisedEndpoint(l.name) })),
-      );
+      const endpoints = this.listeners.map((l) => ({ name: l.name, securityProtocol: l.securityProtocol, ...services.advertisedEndpoint(l.name) }));
+      const unreachable = clusterModule!.localInterBrokerEndpoint(this.listeners, endpoints, interBroker!.listenerName);
+      if (unreachable !== undefined) this.logger.warn({ listener: interBroker!.listenerName }, unreachable);
+      await cluster.member.join(endpoints);
       this.clusterId = cluster.member.metadata.clusterId;
     }
     this.state = 'running';

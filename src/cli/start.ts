@@ -64,6 +64,7 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('log-cleaner-delete-retention-ms', { type: 'number', default: D.logCleanerDeleteRetentionMs, describe: 'Default delete.retention.ms: how long tombstones stay (log.cleaner.delete.retention.ms)' })
     .option('log-cleaner-io-max-bytes-per-second', { type: 'number', describe: 'Cleaner I/O rate cap, read + write (log.cleaner.io.max.bytes.per.second; default unlimited)' })
     .option('log-cleaner-dedupe-buffer-size', { type: 'number', default: D.logCleanerDedupeBufferSize, describe: 'Bytes bounding the cleaner\'s key map (log.cleaner.dedupe.buffer.size)' })
+    .option('log-cleaner-thread-nice', { type: 'number', default: D.logCleanerThreadNice, describe: 'Nice value of the cleaner\'s worker thread, 0 (the broker\'s priority) to 19 (least CPU when cores are contended); Linux only, no Kafka equivalent' })
     .option('log-cleaner-min-compaction-lag-ms', { type: 'number', default: D.logCleanerMinCompactionLagMs, describe: 'Default min.compaction.lag.ms (log.cleaner.min.compaction.lag.ms)' })
     .option('log-cleaner-max-compaction-lag-ms', { type: 'number', describe: 'Default max.compaction.lag.ms (log.cleaner.max.compaction.lag.ms; default unlimited)' })
     .option('log-retention-check-interval-ms', { type: 'number', default: D.logRetentionCheckIntervalMs, describe: 'How often retention deletes old segments (log.retention.check.interval.ms)' })
@@ -181,6 +182,7 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     logCleanerDeleteRetentionMs: args['log-cleaner-delete-retention-ms'],
     logCleanerIoMaxBytesPerSecond: args['log-cleaner-io-max-bytes-per-second'],
     logCleanerDedupeBufferSize: args['log-cleaner-dedupe-buffer-size'],
+    logCleanerThreadNice: args['log-cleaner-thread-nice'],
     logCleanerMinCompactionLagMs: args['log-cleaner-min-compaction-lag-ms'],
     logCleanerMaxCompactionLagMs: args['log-cleaner-max-compaction-lag-ms'],
     logRetentionCheckIntervalMs: args['log-retention-check-interval-ms'],

@@ -23,9 +23,9 @@ import { ReplicaManager, type ReplicaLog } from './replica-manager.js';
 import { HighWatermarkCheckpoint } from './high-watermark-checkpoint.js';
 import { nodeLogFs } from '../log/fs.js';
 import path from 'node:path';
-import { interBrokerChannel, type InterBrokerChannel } from './inter-broker-security.js';
+import { interBrokerChannel, localInterBrokerEndpoint, type InterBrokerChannel } from './inter-broker-security.js';
 
-export { ClusterMember, ClusterTopicWriter, ReplicaManager, interBrokerChannel };
+export { ClusterMember, ClusterTopicWriter, ReplicaManager, interBrokerChannel, localInterBrokerEndpoint };
 export type { ClusterState } from './cluster-member.js';
 
 /** The topic writer first (TopicRegistry.open needs it), then the rest once the registry exists. */

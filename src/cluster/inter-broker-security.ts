@@ -40,3 +40,23 @@ export function interBrokerChannel(config: BrokerConfig, tls: ServerTlsOptions |
   }
   return { listenerName: listener.name, security };
 }
+
+/**
+ * Why the inter-broker listener's advertised endpoint only works on this host, or undefined. A listener bound to
+ * every interface advertises 127.0.0.1 unless advertised.listeners names it (server/security-setup.ts): brokers on
+ * other hosts would then connect to themselves. Kafka refuses a wildcard in advertised.listeners and otherwise
+ * advertises the canonical host name; here the broker still starts (one-host clusters: tests, `eddy dev cluster`)
+ * and logs this at warn.
+ */
+export function localInterBrokerEndpoint(
+  bound: ReadonlyArray<{ name: string; bindHost: string }>,
+  advertised: ReadonlyArray<{ name: string; host: string }>,
+  interBrokerListenerName: string,
+): string | undefined {
+  const listener = bound.find((l) => l.name === interBrokerListenerName);
+  const endpoint = advertised.find((e) => e.name === interBrokerListenerName);
+  if (listener === undefined || endpoint === undefined) return undefined;
+  const wildcard = listener.bindHost === '0.0.0.0' || listener.bindHost === '::' || listener.bindHost === '';
+  if (!wildcard || (endpoint.host !== '127.0.0.1' && endpoint.host !== '::1')) return undefined;
+  return `the inter-broker listener ${interBrokerListenerName} binds every interface but advertises ${endpoint.host}: brokers on other hosts cannot reach this one; name it in --advertised-listeners (${interBrokerListenerName}://<host>:<port>)`;
+}

@@ -60,6 +60,8 @@ export interface FollowedPartition {
 interface FetchState extends FollowedPartition {
   /** Not fetched until then (ms): after an error, until the metadata changes or the backoff ends. */
   delayedUntil: number;
+  /** The partition error last logged (each is logged at warn once, not at every backoff), until a success. */
+  loggedError?: number;
 }
 
 export interface ReplicaFetcherOptions {
@@ -93,6 +95,8 @@ export class ReplicaFetcher {
   private connection: Connection | undefined;
   /** Why the last connection attempt failed (logged once per reason). */
   private lastConnectFailure: string | undefined;
+  /** Why the last fetch failed, until one succeeds (logged at warn once per reason). */
+  private lastFetchFailure: string | undefined;
   private running = false;
   private closed = false;
   private loop: Promise<void> | undefined;
@@ -186,12 +190,18 @@ export class ReplicaFetcher {
         const response = await connection.send<FetchResponse>(ApiKey.Fetch, version, request, o.maxWaitMs);
         if (this.closed) return;
         await this.handleResponse(ready, response);
+        this.lastFetchFailure = undefined;
         o.onProgress?.();
       } catch (err) {
         if (this.closed) return;
         this.connection?.close();
         this.connection = undefined;
-        o.logger.debug({ err, leader: o.leaderId }, 'replica fetch failed; retrying after the backoff');
+        // A failure repeats at every backoff: a new reason is said at warn (connect() says why it could not
+        // connect), the same one again only at debug.
+        const reason = (err as Error).message;
+        if (reason !== this.lastConnectFailure && reason !== this.lastFetchFailure) o.logger.warn({ err, leader: o.leaderId }, 'replica fetch failed; retrying after the backoff');
+        else o.logger.debug({ err, leader: o.leaderId }, 'replica fetch failed; retrying after the backoff');
+        this.lastFetchFailure = reason;
         await this.sleep(o.backoffMs);
       }
     }
@@ -338,11 +348,15 @@ export class ReplicaFetcher {
       // The replica manager gives the partition a new leader or epoch when the metadata changes (addPartition
       // resets the delay); until then, try again after the backoff.
       state.delayedUntil = Date.now() + this.options.backoffMs;
-      if (data.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && data.errorCode !== ErrorCode.FENCED_LEADER_EPOCH && data.errorCode !== ErrorCode.UNKNOWN_LEADER_EPOCH) {
-        this.options.logger.warn({ topic: state.topic, partition: state.partition, leader: this.options.leaderId, error: errorName(data.errorCode) }, 'replica fetch: partition error');
+      const expected = data.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || data.errorCode === ErrorCode.FENCED_LEADER_EPOCH || data.errorCode === ErrorCode.UNKNOWN_LEADER_EPOCH;
+      if (!expected && state.loggedError !== data.errorCode) {
+        // e.g. TOPIC_AUTHORIZATION_FAILED: the inter-broker principal lacks CLUSTER_ACTION.
+        this.options.logger.warn({ topic: state.topic, partition: state.partition, leader: this.options.leaderId, error: errorName(data.errorCode) }, 'replica fetch: partition error; retrying after the backoff');
+        state.loggedError = data.errorCode;
       }
       return;
     }
+    state.loggedError = undefined;
     const diverging = data.divergingEpoch;
     if (diverging !== undefined && diverging.epoch >= 0 && diverging.endOffset >= 0n) {
       await this.truncateDivergentTail(state, diverging.epoch, diverging.endOffset);

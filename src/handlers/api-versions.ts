@@ -13,8 +13,9 @@
 //   kraft.version 0–1, transaction.version 0–2 and group.version 0–1 (features whose minimum is 0 are left out
 //   below v4, KAFKA-17492), FinalizedFeatures metadata.version 21 (3.9-IV0), transaction.version 2
 //   (txn/transaction-version.ts: clients use transactions v2) and group.version 1 (GroupVersion.GV_1: the KIP-848
-//   consumer protocol is on, as on a fresh Kafka 4.0 cluster; `kafka-features.sh describe` and Admin
-//   describeFeatures show it), with epoch 0.
+//   consumer protocol is on; `kafka-features.sh describe` and Admin describeFeatures show it), with epoch 0.
+//   Kafka itself finalizes TV 2 and GV 1 only with metadata.version 4.0 (their bootstrap versions); Eddy keeps
+//   metadata.version at 3.9's level, which no client checks against them.
 // - Past Kafka 3.9 (issue 12; schemas in scripts/kafka-protocol/README.md), a version is advertised once its handler
 //   builds it: Produce 13 and Fetch 18 (topics by id), ListOffsets 10, Metadata 13, OffsetCommit/OffsetFetch 10
 //   (topics by id), ConsumerGroupHeartbeat 1, DescribeGroups 6, ConsumerGroupDescribe 1, and EndTxn 5 and

@@ -229,6 +229,11 @@ export interface BrokerOptions {
   logCleanerIoMaxBytesPerSecond?: number;
   /** Bounds the cleaner's key → offset map (Kafka: `log.cleaner.dedupe.buffer.size`, 134217728). */
   logCleanerDedupeBufferSize?: number;
+  /**
+   * Nice value of the cleaner's worker thread, 0 (the broker's own priority, as Kafka's cleaner threads) to 19
+   * (least CPU under contention); default 10. No Kafka equivalent. Linux only; elsewhere ignored.
+   */
+  logCleanerThreadNice?: number;
   /** Default `min.compaction.lag.ms` (Kafka: `log.cleaner.min.compaction.lag.ms`, 0). */
   logCleanerMinCompactionLagMs?: number;
   /** Default `max.compaction.lag.ms` (Kafka: `log.cleaner.max.compaction.lag.ms`, Long.MAX_VALUE; clamped to 2^53-1). */
@@ -380,6 +385,7 @@ export interface BrokerConfig {
   logCleanerDeleteRetentionMs: number;
   logCleanerIoMaxBytesPerSecond: number;
   logCleanerDedupeBufferSize: number;
+  logCleanerThreadNice: number;
   logCleanerMinCompactionLagMs: number;
   logCleanerMaxCompactionLagMs: number;
   logRetentionCheckIntervalMs: number;
@@ -491,6 +497,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logCleanerDeleteRetentionMs: 86_400_000,
   logCleanerIoMaxBytesPerSecond: Number.MAX_VALUE,
   logCleanerDedupeBufferSize: 134_217_728,
+  logCleanerThreadNice: 10,
   logCleanerMinCompactionLagMs: 0,
   logCleanerMaxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   logRetentionCheckIntervalMs: 300_000,
@@ -791,7 +798,11 @@ export function interBrokerListener(c: BrokerConfig): InterBrokerListener {
   const listener = listeners.find((l) => l.name === name);
   if (listener === undefined) {
     const option = c.interBrokerListenerName !== undefined ? 'interBrokerListenerName' : 'securityInterBrokerProtocol';
-    invalid(option, c.interBrokerListenerName ?? c.securityInterBrokerProtocol ?? 'PLAINTEXT', `a listener name defined in listeners for inter-broker traffic (inter.broker.listener.name); the valid options based on the configured listeners are ${listeners.map((l) => l.name).join(',')}`);
+    invalid(
+      option,
+      c.interBrokerListenerName ?? c.securityInterBrokerProtocol ?? 'PLAINTEXT',
+      `a listener name defined in listeners for inter-broker traffic (inter.broker.listener.name); the valid options based on the configured listeners are ${listeners.map((l) => l.name).join(',')}${c.interBrokerListenerName === undefined ? ` (brokers replicated over the first listener before inter.broker.listener.name existed: --inter-broker-listener-name ${listeners[0]?.name ?? ''} keeps that)` : ''}`,
+    );
   }
   if (c.securityInterBrokerProtocol !== undefined && listener.securityProtocol !== c.securityInterBrokerProtocol) {
     invalid('securityInterBrokerProtocol', c.securityInterBrokerProtocol, `the protocol of the listener named ${name} (${listener.securityProtocol})`);
@@ -813,11 +824,15 @@ export function interBrokerListener(c: BrokerConfig): InterBrokerListener {
 function checkInterBrokerSecurity(c: BrokerConfig): void {
   if (c.interBrokerListenerName !== undefined && (typeof c.interBrokerListenerName !== 'string' || c.interBrokerListenerName === '')) invalid('interBrokerListenerName', c.interBrokerListenerName, 'a listener name');
   if (c.securityInterBrokerProtocol !== undefined && !SECURITY_PROTOCOLS.includes(c.securityInterBrokerProtocol)) invalid('securityInterBrokerProtocol', c.securityInterBrokerProtocol, SECURITY_PROTOCOLS.join(', '));
-  if (c.saslMechanismInterBrokerProtocol !== undefined && !SASL_MECHANISMS.includes(String(c.saslMechanismInterBrokerProtocol).toUpperCase())) {
-    invalid('saslMechanismInterBrokerProtocol', c.saslMechanismInterBrokerProtocol, `one of ${SASL_MECHANISMS.join(', ')}`);
+  // The mechanism itself is checked only when the inter-broker listener uses SASL (interBrokerListener), as Kafka.
+  if (c.saslMechanismInterBrokerProtocol !== undefined && (typeof c.saslMechanismInterBrokerProtocol !== 'string' || c.saslMechanismInterBrokerProtocol === '')) {
+    invalid('saslMechanismInterBrokerProtocol', c.saslMechanismInterBrokerProtocol, 'a SASL mechanism name');
   }
   if (c.interBrokerSaslUser !== undefined && typeof c.interBrokerSaslUser !== 'string') invalid('interBrokerSaslUser', '(hidden)', 'name:password');
-  if (c.sslEndpointIdentificationAlgorithm !== 'https' && c.sslEndpointIdentificationAlgorithm !== '') invalid('sslEndpointIdentificationAlgorithm', c.sslEndpointIdentificationAlgorithm, 'https or an empty string');
+  // Kafka's DefaultSslEngineFactory compares it with "HTTPS" ignoring case.
+  if (typeof c.sslEndpointIdentificationAlgorithm !== 'string' || (c.sslEndpointIdentificationAlgorithm.toLowerCase() !== 'https' && c.sslEndpointIdentificationAlgorithm !== '')) {
+    invalid('sslEndpointIdentificationAlgorithm', c.sslEndpointIdentificationAlgorithm, 'https or an empty string');
+  }
   const explicit = c.interBrokerListenerName !== undefined || c.securityInterBrokerProtocol !== undefined || c.saslMechanismInterBrokerProtocol !== undefined || c.interBrokerSaslUser !== undefined;
   if (c.etcd !== undefined || explicit) interBrokerListener(c);
 }
@@ -886,6 +901,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     invalid('logCleanerIoMaxBytesPerSecond', c.logCleanerIoMaxBytesPerSecond, 'a positive number of bytes per second');
   }
   checkInt('logCleanerDedupeBufferSize', c.logCleanerDedupeBufferSize, 1024 * 1024 + 1, Number.MAX_SAFE_INTEGER);
+  checkInt('logCleanerThreadNice', c.logCleanerThreadNice, 0, 19);
   checkInt('logCleanerMinCompactionLagMs', c.logCleanerMinCompactionLagMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('logCleanerMaxCompactionLagMs', c.logCleanerMaxCompactionLagMs, 1, Number.MAX_SAFE_INTEGER);
   // Kafka: check interval atLeast(1); log.retention.ms must be -1 or >= 1 once resolved (KafkaConfig's require);

@@ -30,7 +30,7 @@
 // (StandardAuthorizer.SUPER_USERS_CONFIG, ALLOW_EVERYONE_IF_NO_ACL_IS_FOUND_CONFIG), so Kafka describes them as
 // configs of unknown type: listed only when given, value null, isSensitive true (ConfigHelper.createBrokerConfigEntry:
 // KafkaConfig.maybeSensitive(None)). They are deliberately not in config-catalog.ts, and described the same way.
-import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from './broker-config.js';
+import { DEFAULT_BROKER_CONFIG, enabledSaslMechanisms, type BrokerConfig } from './broker-config.js';
 
 const STANDARD_AUTHORIZER = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer';
 
@@ -67,5 +67,10 @@ export function securityConfigProps(config: BrokerConfig): SecurityConfigProps {
   if (config.authorizer === 'acl') staticProps['authorizer.class.name'] = STANDARD_AUTHORIZER;
   if (config.superUsers !== '') staticProps['super.users'] = config.superUsers;
   if (config.allowEveryoneIfNoAclFound !== d.allowEveryoneIfNoAclFound) staticProps['allow.everyone.if.no.acl.found'] = String(config.allowEveryoneIfNoAclFound);
-  return { staticProps, defaultProps: { 'sasl.enabled.mechanisms': d.saslEnabledMechanisms } };
+  // Eddy's sasl.mechanism.inter.broker.protocol default is the first enabled mechanism (Kafka's GSSAPI is not
+  // implemented): described as the value in use.
+  const firstMechanism = enabledSaslMechanisms(config)[0];
+  const defaultProps: Record<string, string> = { 'sasl.enabled.mechanisms': d.saslEnabledMechanisms };
+  if (firstMechanism !== undefined) defaultProps['sasl.mechanism.inter.broker.protocol'] = firstMechanism;
+  return { staticProps, defaultProps };
 }

@@ -47,7 +47,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
-import { parseMaxConnectionsPerIpOverrides } from '../metadata/broker-config.js';
+import { brokerListeners, interBrokerListener, parseMaxConnectionsPerIpOverrides, type BrokerConfig } from '../metadata/broker-config.js';
 import type { ServerCounters } from './server-stats.js';
 import type { BrokerServices } from '../handlers/types.js';
 import { SampledRate, UNLIMITED_CONNECTION_RATE, type QuotaManager, type RateWindows } from '../quota/index.js';
@@ -165,13 +165,19 @@ export class ConnectionQuotas {
     });
   }
 
-  /** Counts a new connection from `address`, or returns why it is refused (and counts and logs the refusal). */
-  tryAcquire(address: string): RefusalReason | null {
+  /**
+   * Counts a new connection from `address`, or returns why it is refused (and counts and logs the refusal). A
+   * connection on the protected (inter-broker) listener is not held to max.connections, only to its address's
+   * limit, as Kafka's ConnectionQuotas.protectedListener: brokers still reach each other when clients fill the
+   * broker (Kafka then closes a client connection to make room; here the broker is over its limit until clients
+   * leave).
+   */
+  tryAcquire(address: string, protectedListener = false): RefusalReason | null {
     this.refreshLimits();
     const count = this.counts.get(address) ?? 0;
     let reason: RefusalReason | null = null;
     let limit = 0;
-    if (this.total >= this.maxConnections) {
+    if (this.total >= this.maxConnections && !protectedListener) {
       reason = 'max.connections';
       limit = this.maxConnections;
       this.counters.connectionsRefusedMaxConnections++;
@@ -219,13 +225,26 @@ const IP_RATE_EXPIRATION_MS = 3_600_000;
 const creationQuotas = new WeakMap<BrokerServices, ConnectionCreationQuotas>();
 
 /**
+ * The listener exempt from the broker-wide limits (max.connections, max.connection.creation.rate): the
+ * inter-broker listener when the broker has more than one (Kafka's ConnectionQuotas.protectedListener); undefined
+ * otherwise, or when the config names no usable inter-broker listener (a single broker without a PLAINTEXT one).
+ */
+export function protectedListenerName(config: BrokerConfig): string | undefined {
+  try {
+    return brokerListeners(config).length > 1 ? interBrokerListener(config).name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The broker's one ConnectionCreationQuotas, made on first use from its config and quotas. (Kept beside the broker
  * services rather than in them so that handlers/types.ts needs nothing from server/.)
  */
 export function connectionCreationQuotasOf(broker: BrokerServices): ConnectionCreationQuotas {
   let q = creationQuotas.get(broker);
   if (q === undefined) {
-    q = new ConnectionCreationQuotas(broker.config, broker.quotas, broker.quotas.windows);
+    q = new ConnectionCreationQuotas(broker.config, broker.quotas, broker.quotas.windows, broker.logger);
     creationQuotas.set(broker, q);
   }
   return q;
@@ -252,12 +271,21 @@ export class ConnectionCreationQuotas {
     private readonly live: { readonly maxConnectionCreationRate: number },
     private readonly quotas: QuotaManager,
     private readonly windows: RateWindows,
+    private readonly logger?: Logger,
   ) {
     this.brokerRate = new SampledRate(windows);
   }
 
+  private appliedRate: number | undefined;
+
   private get maxConnectionCreationRate(): number {
-    return this.live.maxConnectionCreationRate;
+    const rate = this.live.maxConnectionCreationRate;
+    if (rate !== this.appliedRate) {
+      // Kafka logs its "Updating broker-wide maxConnectionCreationRate" too; the first read is the start value.
+      if (this.appliedRate !== undefined) this.logger?.info({ maxConnectionCreationRate: rate }, 'updating broker-wide max.connection.creation.rate');
+      this.appliedRate = rate;
+    }
+    return rate;
   }
 
   /** False when neither a broker-wide nor a per-IP rate is set: connections skip admit(). */
@@ -265,8 +293,15 @@ export class ConnectionCreationQuotas {
     return this.maxConnectionCreationRate !== UNLIMITED_CONNECTION_RATE || this.quotas.ipQuotasEnabled;
   }
 
-  /** Records a new connection from `address`; `done` is called once it may be served, or is to be closed. */
-  admit(address: string, done: (decision: AdmissionDecision) => void): void {
+  /**
+   * Records a new connection from `address`; `done` is called once it may be served, or is to be closed. One on
+   * the protected (inter-broker) listener skips the broker-wide rate, as Kafka's (only its address's rate applies).
+   */
+  admit(address: string, done: (decision: AdmissionDecision) => void, protectedListener = false): void {
+    if (protectedListener) {
+      this.checkIpRate({ address, done });
+      return;
+    }
     this.pending.push({ address, done });
     if (this.waitTimer === null) this.admitPending();
   }

@@ -43,7 +43,7 @@ import { lazyBuiltin } from '../lazy-builtin.js';
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { Connection } from './connection.js';
-import { ConnectionQuotas, REFUSAL_LOG_INTERVAL_MS, canonicalAddress, resolveOverrides } from './connection-quotas.js';
+import { ConnectionQuotas, REFUSAL_LOG_INTERVAL_MS, canonicalAddress, protectedListenerName, resolveOverrides } from './connection-quotas.js';
 import { MemoryPool } from './memory-pool.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import { makeServerCounters, type ServerCounters } from './server-stats.js';
@@ -124,6 +124,8 @@ export class KafkaServer {
   private readonly pool: MemoryPool;
   private readonly reclaimer: MemoryReclaimer;
   private quotas: ConnectionQuotas | undefined;
+  /** The inter-broker listener, exempt from max.connections (connection-quotas.ts protectedListenerName). */
+  private protectedListener: string | undefined;
   private openFilesTimer: NodeJS.Timeout | undefined;
   private lastAcceptErrorLogMs = -Infinity;
   private lastOpenFilesLogMs = -Infinity;
@@ -162,6 +164,7 @@ export class KafkaServer {
   async listen(): Promise<BoundListener[]> {
     const overrides = await resolveOverrides(this.options.maxConnectionsPerIpOverrides);
     // The live broker config: max.connections* changed by AlterConfigs apply to the next connection.
+    this.protectedListener = protectedListenerName(this.options.broker.config);
     this.quotas = new ConnectionQuotas(this.options.maxConnections, this.options.maxConnectionsPerIp, overrides, this.counters, this.options.logger, this.options.broker.config);
     const bound: BoundListener[] = [];
     try {
@@ -223,7 +226,7 @@ export class KafkaServer {
   private accept(spec: ListenerSpec, tlsServer: tls.Server | undefined, socket: net.Socket): void {
     const address = canonicalAddress(socket.remoteAddress ?? '');
     socket.on('error', () => undefined);
-    if (this.quotas!.tryAcquire(address) !== null) {
+    if (this.quotas!.tryAcquire(address, spec.name === this.protectedListener) !== null) {
       // Closed at once, as Kafka closes a channel over its quota (ConnectionQuotas.closeChannel).
       socket.destroy();
       return;

@@ -8,10 +8,11 @@ import { startTestBroker, type TestBroker } from '../helpers/in-process-broker.j
 import { RawClient } from './support.js';
 
 describe('securityConfigProps', () => {
-  it('a broker without security options gives nothing static; Eddy\'s sasl.enabled.mechanisms default replaces GSSAPI', () => {
+  it('a broker without security options gives nothing static; Eddy\'s sasl.enabled.mechanisms and inter-broker mechanism defaults replace GSSAPI', () => {
     const { staticProps, defaultProps } = securityConfigProps(resolveBrokerConfig({}));
     expect(staticProps).toEqual({});
-    expect(defaultProps).toEqual({ 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512' });
+    expect(defaultProps).toEqual({ 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', 'sasl.mechanism.inter.broker.protocol': 'PLAIN' });
+    expect(securityConfigProps(resolveBrokerConfig({ saslEnabledMechanisms: 'scram-sha-512' })).defaultProps['sasl.mechanism.inter.broker.protocol']).toBe('SCRAM-SHA-512');
   });
 
   it('the options a secured broker starts with appear under Kafka\'s names', () => {

@@ -11,6 +11,7 @@ import { resolveBrokerConfig, type BrokerOptions } from '../../src/metadata/brok
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { makeCertificates, pem, type TestCertificates } from '../auth/support.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd-server.js';
+import { localInterBrokerEndpoint } from '../../src/cluster/inter-broker-security.js';
 import { captureLogger } from './cluster-harness.js';
 import { startInProcessCluster, waitFor, THREE_BROKER_FAILOVER_OPTIONS, type InProcessCluster } from './in-process-cluster-harness.js';
 
@@ -21,7 +22,7 @@ describe('inter.broker.listener.name and security.inter.broker.protocol (config 
   it('defaults to the listener named PLAINTEXT, and a cluster without one is refused naming the valid listeners', () => {
     expect(() => resolveBrokerConfig({ etcd, ...saslListeners })).not.toThrow();
     expect(() => resolveBrokerConfig({ etcd, listeners: 'SASL_SSL://127.0.0.1:0', sslCertFile: '/c.pem', sslKeyFile: '/k.pem' })).toThrow(
-      /securityInterBrokerProtocol: expected a listener name defined in listeners .*valid options based on the configured listeners are SASL_SSL/,
+      /securityInterBrokerProtocol: expected a listener name defined in listeners .*valid options based on the configured listeners are SASL_SSL .*--inter-broker-listener-name SASL_SSL keeps that/,
     );
     // A single broker has no peers: today's SASL-only single brokers keep starting.
     expect(() => resolveBrokerConfig({ listeners: 'SASL_SSL://127.0.0.1:0', sslCertFile: '/c.pem', sslKeyFile: '/k.pem' })).not.toThrow();
@@ -42,11 +43,28 @@ describe('inter.broker.listener.name and security.inter.broker.protocol (config 
     expect(() =>
       resolveBrokerConfig({ etcd, ...saslListeners, saslEnabledMechanisms: 'SCRAM-SHA-512', interBrokerListenerName: 'SASL_SSL', saslMechanismInterBrokerProtocol: 'PLAIN', interBrokerSaslUser: 'b:p' }),
     ).toThrow(/saslMechanismInterBrokerProtocol: expected one of sasl.enabled.mechanisms \(SCRAM-SHA-512\)/);
-    expect(() => resolveBrokerConfig({ etcd, ...saslListeners, saslMechanismInterBrokerProtocol: 'GSSAPI' })).toThrow(/saslMechanismInterBrokerProtocol/);
+    // The mechanism matters only when the inter-broker listener uses SASL (Kafka checks it then only).
+    expect(() => resolveBrokerConfig({ etcd, ...saslListeners, interBrokerListenerName: 'SASL_SSL', saslMechanismInterBrokerProtocol: 'GSSAPI', interBrokerSaslUser: 'b:p' })).toThrow(/saslMechanismInterBrokerProtocol/);
+    expect(() => resolveBrokerConfig({ etcd, ...saslListeners, saslMechanismInterBrokerProtocol: 'GSSAPI' })).not.toThrow();
     expect(() => resolveBrokerConfig({ sslEndpointIdentificationAlgorithm: 'none' })).toThrow(/sslEndpointIdentificationAlgorithm: expected https or an empty string/);
+    expect(() => resolveBrokerConfig({ sslEndpointIdentificationAlgorithm: 'HTTPS' })).not.toThrow();
     // The password never appears in the error.
     expect(() => resolveBrokerConfig({ etcd, ...saslListeners, interBrokerListenerName: 'SASL_SSL', interBrokerSaslUser: ':secret-password' })).toThrow(/^(?!.*secret-password)/);
     expect(() => resolveBrokerConfig({ etcd, ...saslListeners, interBrokerListenerName: 'SASL_SSL', interBrokerSaslUser: 'broker:pw' })).not.toThrow();
+  });
+});
+
+describe('an inter-broker listener only this host can reach', () => {
+  it('is named when it binds every interface and advertises a loopback address; an advertised host or a named bind is fine', () => {
+    const bound = [
+      { name: 'CLIENT', bindHost: '127.0.0.1' },
+      { name: 'PLAINTEXT', bindHost: '0.0.0.0' },
+    ];
+    expect(localInterBrokerEndpoint(bound, [{ name: 'CLIENT', host: 'node1' }, { name: 'PLAINTEXT', host: '127.0.0.1' }], 'PLAINTEXT')).toMatch(
+      /inter-broker listener PLAINTEXT binds every interface but advertises 127.0.0.1: .*--advertised-listeners \(PLAINTEXT:\/\/<host>:<port>\)/,
+    );
+    expect(localInterBrokerEndpoint(bound, [{ name: 'PLAINTEXT', host: 'node1.example' }], 'PLAINTEXT')).toBeUndefined();
+    expect(localInterBrokerEndpoint(bound, [{ name: 'CLIENT', host: '127.0.0.1' }], 'CLIENT')).toBeUndefined();
   });
 });
 

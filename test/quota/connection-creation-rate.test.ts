@@ -83,6 +83,24 @@ describe('max.connection.creation.rate (KIP-612)', () => {
     expect(await lastAnsweredAfterMs()).toBeLessThan(900);
   });
 
+  it('the inter-broker listener skips the broker-wide rate (Kafka\'s protected listener); the client listener is delayed', async () => {
+    tb = await startTestBroker({
+      listeners: 'CLIENT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0',
+      listenerSecurityProtocolMap: 'CLIENT:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      maxConnectionCreationRate: 2,
+      quotaWindowNum: 2,
+    });
+    const port = (name: string) => tb!.broker.listeners.find((l) => l.name === name)!.port;
+    const lastAnsweredAfterMs = async (p: number): Promise<number> => {
+      const start = Date.now();
+      const sockets = await Promise.all(Array.from({ length: 6 }, () => connect(p)));
+      await Promise.all(sockets.map(apiVersions));
+      return Date.now() - start;
+    };
+    expect(await lastAnsweredAfterMs(port('PLAINTEXT'))).toBeLessThan(900);
+    expect(await lastAnsweredAfterMs(port('CLIENT'))).toBeGreaterThanOrEqual(900);
+  });
+
   it('without a rate, connections are served at once', async () => {
     tb = await startTestBroker();
     const start = Date.now();

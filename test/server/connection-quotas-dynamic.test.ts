@@ -187,3 +187,29 @@ describe('connection limits changed by dynamic broker configs', () => {
     expect(await tryConnect(tb.port)).toBe('refused');
   });
 });
+
+describe('the inter-broker listener is exempt from the broker-wide limits (Kafka\'s protected listener)', () => {
+  it('max.connections refuses client-listener connections while the inter-broker one still accepts; per-IP limits still apply to it', async () => {
+    tb = await startTestBroker({
+      listeners: 'CLIENT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0',
+      listenerSecurityProtocolMap: 'CLIENT:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      maxConnections: 2,
+      maxConnectionsPerIpOverrides: '127.0.0.3:1',
+    });
+    const port = (name: string) => tb!.broker.listeners.find((l) => l.name === name)!.port;
+    expect(await tryConnect(port('CLIENT'))).toBe('accepted');
+    expect(await tryConnect(port('CLIENT'))).toBe('accepted');
+    expect(await tryConnect(port('CLIENT'))).toBe('refused');
+    // The inter-broker listener (PLAINTEXT: security.inter.broker.protocol's default) is past max.connections.
+    expect(await tryConnect(port('PLAINTEXT'))).toBe('accepted');
+    expect(await tryConnect(port('PLAINTEXT'), '127.0.0.3')).toBe('accepted');
+    expect(await tryConnect(port('PLAINTEXT'), '127.0.0.3')).toBe('refused');
+    expect(tb.broker.connectionCount).toBe(4);
+  });
+
+  it('a single listener is not protected: max.connections applies to it', async () => {
+    tb = await startTestBroker({ maxConnections: 1 });
+    expect(await tryConnect(tb.port)).toBe('accepted');
+    expect(await tryConnect(tb.port)).toBe('refused');
+  });
+});

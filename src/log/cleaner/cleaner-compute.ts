@@ -335,6 +335,7 @@ export class InlineCompute implements CleanerComputeBackend {
 /** The request ops the worker answers (cleaner-worker.ts). */
 export type ComputeOp =
   | 'init'
+  | 'priority'
   | 'beginMap'
   | 'mapChunk'
   | 'endSegmentMap'
@@ -391,15 +392,19 @@ let idleWorker: WorkerCompute | undefined;
 /** The compute in a worker thread (see the header). `ready` settles once the worker answered. */
 export class WorkerCompute implements CleanerComputeBackend {
   /** The idle worker of the process, or a new one. */
-  static acquire(mapBytes: number, logger: Logger): WorkerCompute {
+  static acquire(mapBytes: number, logger: Logger, threadNice: number): WorkerCompute {
     const idle = idleWorker;
     idleWorker = undefined;
     if (idle !== undefined && idle.alive) {
       idle.logger = logger;
+      if (idle.threadNice !== threadNice) {
+        idle.threadNice = threadNice;
+        void idle.call('priority', [threadNice]).catch(() => undefined);
+      }
       return idle;
     }
     void idle?.terminate();
-    return new WorkerCompute(mapBytes, logger);
+    return new WorkerCompute(mapBytes, logger, threadNice);
   }
 
   private readonly worker: Worker;
@@ -418,7 +423,11 @@ export class WorkerCompute implements CleanerComputeBackend {
   usage: MapUsage;
   readonly ready: Promise<void>;
 
-  private constructor(mapBytes: number, private logger: Logger) {
+  private constructor(
+    mapBytes: number,
+    private logger: Logger,
+    private threadNice: number,
+  ) {
     this.usage = { allocatedBytes: 0, capacity: 0 };
     this.worker = startWorker();
     this.worker.unref();
@@ -442,7 +451,7 @@ export class WorkerCompute implements CleanerComputeBackend {
       fail(err);
     });
     this.worker.on('exit', (code) => fail(new Error(`the log cleaner worker exited (code ${code})`)));
-    this.ready = this.call<MapUsage>('init', [mapBytes]).then((usage) => {
+    this.ready = this.call<MapUsage>('init', [mapBytes, threadNice]).then((usage) => {
       this.usage = usage;
     });
   }

@@ -14,23 +14,24 @@ const port = parentPort;
 if (port === null) throw new Error('cleaner-worker.ts runs only as a worker thread');
 
 /**
- * Compaction is background work: this thread asks the OS for the lowest CPU priority (nice 19), so that when the
- * cores are contended the event loop and the I/O threads serving requests run first and the cleaner takes what is
- * left (on an idle machine it still gets a whole core). Linux schedules threads individually: setpriority() on
- * the thread's own id (from /proc/thread-self) changes this thread only. Lowering a priority needs no privilege;
- * elsewhere, or if refused, the thread keeps the process's priority.
+ * Compaction is background work: this thread asks the OS for a lower CPU priority (the nice value the cleaner is
+ * configured with, 10 by default: log-cleaner.ts DEFAULT_CLEANER_THREAD_NICE), so that when the cores are
+ * contended the event loop and the I/O threads serving requests run first and the cleaner takes a smaller share
+ * (on an idle machine it still gets a whole core). Linux schedules threads individually: setpriority() on the
+ * thread's own id (from /proc/thread-self) changes this thread only. Lowering a priority needs no privilege
+ * (raising it back does: a worker reused at a lower nice value keeps its higher one); elsewhere, or if refused,
+ * the thread keeps the process's priority. Returns the thread's nice value, undefined when it could not be set.
  */
-export function lowerCleanerThreadPriority(): number | undefined {
+export function setCleanerThreadPriority(nice: number): number | undefined {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     if (!Number.isInteger(tid) || tid <= 0 || tid === process.pid) return undefined;
-    os.setPriority(tid, os.constants.priority.PRIORITY_LOW);
+    os.setPriority(tid, nice);
     return os.getPriority(tid);
   } catch {
     return undefined;
   }
 }
-lowerCleanerThreadPriority();
 
 let compute: CleanerCompute | undefined;
 
@@ -39,7 +40,12 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
+  if (op === 'priority') {
+    setCleanerThreadPriority(args[0] as number);
+    return { result: null, transfer: [] };
+  }
   if (op === 'init') {
+    setCleanerThreadPriority(args[1] as number);
     const zstd = await loadWorkerZstd();
     compute = new CleanerCompute(args[0] as number, (codec, payload) => (codec === ZSTD_CODEC ? zstd(payload, MAX_DECOMPRESSED_BYTES) : decompressRecords(codec, payload)));
     return { result: compute.usage, transfer: [] };

@@ -11,7 +11,7 @@ import { LogManager } from '../../../src/log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../../src/log/log-config.js';
 import type { PartitionLog } from '../../../src/log/partition-log.js';
 import { nodeLogFs } from '../../../src/log/fs.js';
-import { DEFAULT_CLEANER_CONFIG, LogCleaner } from '../../../src/log/cleaner/log-cleaner.js';
+import { DEFAULT_CLEANER_CONFIG, DEFAULT_CLEANER_THREAD_NICE, LogCleaner } from '../../../src/log/cleaner/log-cleaner.js';
 import { WorkerCompute } from '../../../src/log/cleaner/cleaner-compute.js';
 import { readBatchHeader } from '../../../src/protocol/records/batch.js';
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
@@ -73,12 +73,12 @@ async function roll(log: PartitionLog): Promise<void> {
   }
 }
 
-async function cleanerFor(manager: LogManager, dataDir: string, compute: 'worker' | 'inline'): Promise<LogCleaner> {
+async function cleanerFor(manager: LogManager, dataDir: string, compute: 'worker' | 'inline', threadNice?: number): Promise<LogCleaner> {
   const cleaner = await LogCleaner.open({
     dataDir,
     fs: nodeLogFs,
     logs: () => manager.listLogs(),
-    config: { ...DEFAULT_CLEANER_CONFIG, enable: false },
+    config: { ...DEFAULT_CLEANER_CONFIG, enable: false, threadNice },
     logger: captureLogger().logger,
     clock: () => NOW,
     compute,
@@ -140,19 +140,27 @@ describe('cleaner compute placement', () => {
     expect((await readAll(a.log)).filter((r) => r.key === 'k5').map((r) => r.value)).toEqual([`${'v'.repeat(1000)}39`]);
   });
 
-  it('the worker runs at the lowest CPU priority (nice 19, Linux), the event loop keeps the process\'s; chunk buffers come back for reuse', async () => {
+  it('the worker runs at the configured lower CPU priority (nice, Linux), the event loop keeps the process\'s; chunk buffers come back for reuse', async () => {
     const niceOf = (tid: string | number): number => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const threadsAt = async (nice: number): Promise<number> => (await readdir('/proc/self/task')).map(niceOf).filter((n) => n === nice).length;
     const mainNice = niceOf(process.pid);
-    const { manager, dataDir } = await buildLog();
-    const cleaner = await cleanerFor(manager, dataDir, 'worker');
-    expect((await cleaner.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
-    const tasks = (await readdir('/proc/self/task')).map(niceOf);
-    expect(tasks.filter((n) => n === 19).length).toBeGreaterThanOrEqual(1);
+    const { manager, log, dataDir } = await buildLog();
+    const first = await cleanerFor(manager, dataDir, 'worker');
+    expect((await first.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
+    expect(await threadsAt(DEFAULT_CLEANER_THREAD_NICE)).toBeGreaterThanOrEqual(1);
     expect(niceOf(process.pid)).toBe(mainNice);
     // The chunks went to the worker and back by transfer: spares wait for the next cleaning's reads.
-    const compute = (cleaner as unknown as { compute: { spareChunks: ArrayBuffer[] } }).compute;
+    const compute = (first as unknown as { compute: { spareChunks: ArrayBuffer[] } }).compute;
     expect(compute.spareChunks.length).toBeGreaterThanOrEqual(1);
     expect(compute.spareChunks.every((b) => b.byteLength >= 512 * 1024)).toBe(true);
+    // The next cleaner reuses the worker at its own, lower priority.
+    await first.close();
+    const second = await cleanerFor(manager, dataDir, 'worker', 19);
+    await appendAndRoll(log, 'again', 300);
+    expect(await second.cleanOnce()).toBeDefined();
+    expect((second as unknown as { compute: unknown }).compute).toBe(compute);
+    expect(await threadsAt(19)).toBeGreaterThanOrEqual(1);
+    expect(niceOf(process.pid)).toBe(mainNice);
   });
 
   it('with the worker the event loop keeps turning while a megabyte of gzip records per batch is cleaned', async () => {
