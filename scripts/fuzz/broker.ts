@@ -55,6 +55,9 @@ export interface StartOptions {
   extraArgs?: string[];
   logLevel?: string;
   readyTimeoutMs?: number;
+  /** Node options before the CLI's path (e.g. --expose-gc), and extra environment variables. */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
 }
 
 export function readRssBytes(pid: number): number {
@@ -106,9 +109,9 @@ export async function startBroker(options: StartOptions): Promise<BrokerProcess>
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
   installExitHook();
   const port = await freePort();
-  const args = [CLI_PATH, 'start', '--host', '127.0.0.1', '--port', String(port), '--data-dir', options.dataDir, '--log-level', options.logLevel ?? 'error', ...(options.extraArgs ?? [])];
+  const args = [...(options.nodeArgs ?? []), CLI_PATH, 'start', '--host', '127.0.0.1', '--port', String(port), '--data-dir', options.dataDir, '--log-level', options.logLevel ?? 'error', ...(options.extraArgs ?? [])];
   const started = Date.now();
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   live.add(child);
   let tail = '';
   let partial = '';

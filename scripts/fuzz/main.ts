@@ -3,10 +3,20 @@
 //   tsx scripts/fuzz/main.ts [--frames N] [--seed S] [--out DIR] [--time-limit-s T] [--connections C]
 //                            [--indexes i,j,k-l | --replay FAILURE_DIR] [--probe-deadline-ms MS]
 //                            [--broker-arg ARG]... [--keep-data] [--max-rss-growth-mb M]
+//                            [--mem-probe DIR [--heap-snapshots] [--mem-probe-interval-s S] [--trace-alloc-bytes N]
+//                                             [--malloc-trim]]
 //
 // Build first (`npm run build`: the broker under test is dist/). Exits 0 only when there was no crash, no
 // hang, no restart failure, SIGTERM exited 0 and the broker restarted on the data dir it left behind (and,
 // with --max-rss-growth-mb, RSS grew by at most M MiB; RSS is always reported).
+//
+// Where the RSS goes (run.ts, MemProbeOptions): --mem-probe DIR writes the broker's memory after a forced full GC
+// (heapUsed, heapTotal, external, arrayBuffers, V8 heap spaces, RSS by mapping) before the first frame and after the
+// last, to DIR/start.json and DIR/end.json; --heap-snapshots adds DIR/start.heapsnapshot and DIR/end.heapsnapshot
+// (compare them with `npx tsx scripts/heap-diff.ts A B`; a snapshot raises the RSS that follows it, so take RSS
+// figures from runs without); --mem-probe-interval-s S a forced-GC reading every S seconds to DIR/series.jsonl;
+// --trace-alloc-bytes N the JS stack of every Buffer allocation of N bytes or more to DIR/big-allocs.txt;
+// --malloc-trim (needs gdb) glibc's held and in-use bytes and the RSS before and after a malloc_trim(0) at the end.
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,6 +39,11 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: 'error' },
     'keep-data': { type: 'boolean', default: false },
     'max-rss-growth-mb': { type: 'string' },
+    'mem-probe': { type: 'string' },
+    'heap-snapshots': { type: 'boolean', default: false },
+    'mem-probe-interval-s': { type: 'string' },
+    'trace-alloc-bytes': { type: 'string' },
+    'malloc-trim': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -68,6 +83,17 @@ const summary = await runFuzz({
   brokerArgs: values['broker-arg'],
   logLevel: values['log-level'],
   keepDataDir: values['keep-data'],
+  ...(values['mem-probe'] !== undefined
+    ? {
+        memProbe: {
+          dir: path.resolve(values['mem-probe']),
+          heapSnapshots: values['heap-snapshots'],
+          mallocTrim: values['malloc-trim'],
+          ...(values['mem-probe-interval-s'] !== undefined ? { intervalMs: int('mem-probe-interval-s', values['mem-probe-interval-s']) * 1000 } : {}),
+          ...(values['trace-alloc-bytes'] !== undefined ? { traceAllocBytes: int('trace-alloc-bytes', values['trace-alloc-bytes']) } : {}),
+        },
+      }
+    : {}),
   ...(values['max-rss-growth-mb'] !== undefined ? { maxRssGrowthMb: int('max-rss-growth-mb', values['max-rss-growth-mb']) } : {}),
 });
 process.stdout.write(`${formatSummary(summary)}\n  out dir            ${outDir}\n`);

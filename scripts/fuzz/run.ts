@@ -13,7 +13,8 @@
 // SIGKILL if it still hangs after `hangGraceMs`) and the run continues, up to `maxFailures`. At the end: RSS
 // after the connections close, SIGTERM (must exit 0), and a restart on the data dir left behind (must answer
 // Metadata and still serve a record acknowledged before the run).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -46,8 +47,30 @@ export interface FuzzOptions {
   keepDataDir?: boolean;
   /** Fail the run when RSS after the run exceeds RSS before it by more than this (default: report only). */
   maxRssGrowthMb?: number;
+  /** Attribute the broker's memory as well as measuring its RSS (see MemProbeOptions). */
+  memProbe?: MemProbeOptions;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
+}
+
+/**
+ * `fuzz --mem-probe DIR`: the broker runs with --expose-gc and scripts/fuzz/mem-probe.cjs preloaded, and writes
+ * DIR/start.json before the first frame and DIR/end.json after the last (process.memoryUsage() before and after a
+ * forced full GC, V8's heap spaces, RSS by mapping kind).
+ */
+export interface MemProbeOptions {
+  dir: string;
+  /** DIR/start.heapsnapshot and DIR/end.heapsnapshot too (a snapshot raises the RSS that follows it). */
+  heapSnapshots?: boolean;
+  /** A forced-GC reading every this many ms to DIR/series.jsonl. */
+  intervalMs?: number;
+  /** The JS stack of every Buffer allocation of this many bytes or more, to DIR/big-allocs.txt. */
+  traceAllocBytes?: number;
+  /**
+   * At the end (needs gdb): glibc's malloc_stats(), malloc_trim(0), malloc_stats() again in the broker, and its RSS
+   * before and after the trim, to DIR/malloc-trim.json: how much of the RSS is memory glibc holds freed.
+   */
+  mallocTrim?: boolean;
 }
 
 export interface FailureRecord {
@@ -272,6 +295,51 @@ async function checkServing(port: number, timeoutMs: number): Promise<string | n
   }
 }
 
+/** SIGUSR2 to a broker started with mem-probe.cjs, waiting for its probe; the files are renamed to `<label>.*`. */
+async function probeMemory(broker: BrokerProcess, dir: string, label: string, log: (line: string) => void): Promise<void> {
+  const before = new Set(readdirSync(dir).filter((f) => f.endsWith('.done')));
+  process.kill(broker.pid, 'SIGUSR2');
+  const t0 = Date.now();
+  for (;;) {
+    const done = readdirSync(dir).find((f) => f.endsWith('.done') && !before.has(f));
+    if (done !== undefined) {
+      const stem = done.slice(0, -'.done'.length);
+      for (const ext of ['.json', '.heapsnapshot']) if (existsSync(path.join(dir, stem + ext))) renameSync(path.join(dir, stem + ext), path.join(dir, label + ext));
+      rmSync(path.join(dir, done));
+      const report = JSON.parse(readFileSync(path.join(dir, `${label}.json`), 'utf8')) as { after: NodeJS.MemoryUsage; status: { vmRss: number } };
+      const m = report.after;
+      log(`fuzz: mem probe ${label}: after a full GC RSS ${mib(report.status.vmRss)}, heapUsed ${mib(m.heapUsed)}, heapTotal ${mib(m.heapTotal)}, external ${mib(m.external)}, arrayBuffers ${mib(m.arrayBuffers)} (${path.join(dir, label)}.json)`);
+      return;
+    }
+    if (Date.now() - t0 > 120_000 || broker.exitInfo() !== null) {
+      log(`fuzz: mem probe ${label}: no answer`);
+      return;
+    }
+    await sleep(100);
+  }
+}
+
+/** MemProbeOptions.mallocTrim: glibc's own figures (Total system / in use bytes) around a malloc_trim(0), via gdb. */
+async function mallocTrim(broker: BrokerProcess, dir: string, log: (line: string) => void): Promise<void> {
+  const rssBefore = broker.rssBytes();
+  const tailStart = broker.logTail().length;
+  try {
+    execFileSync('gdb', ['-p', String(broker.pid), '-batch', '-ex', 'call (void)malloc_stats()', '-ex', 'call (int)malloc_trim(0)', '-ex', 'call (void)malloc_stats()'], { stdio: 'ignore', timeout: 60_000 });
+  } catch (err) {
+    log(`fuzz: malloc trim: gdb failed: ${(err as Error).message.split('\n')[0]}`);
+    return;
+  }
+  await sleep(500);
+  const rssAfter = broker.rssBytes();
+  // malloc_stats() writes to the broker's stderr: per arena, then "Total (incl. mmap):" with system and in use bytes.
+  const totals = [...broker.logTail().slice(Math.max(0, tailStart - 4096)).matchAll(/Total \(incl\. mmap\):\s*system bytes\s*=\s*(\d+)\s*in use bytes\s*=\s*(\d+)/g)].map((t) => ({ systemBytes: Number(t[1]), inUseBytes: Number(t[2]) }));
+  const result = { rssBeforeBytes: rssBefore, rssAfterBytes: rssAfter, mallocBeforeTrim: totals.at(-2) ?? null, mallocAfterTrim: totals.at(-1) ?? null };
+  writeFileSync(path.join(dir, 'malloc-trim.json'), JSON.stringify(result, null, 1) + '\n');
+  // malloc_trim gives pages back inside the arenas too (madvise), so "held" barely moves while RSS drops.
+  const held = result.mallocBeforeTrim === null ? '?' : `${mib(result.mallocBeforeTrim.systemBytes)} held by glibc, ${mib(result.mallocBeforeTrim.inUseBytes)} in use`;
+  log(`fuzz: malloc trim: ${held}; malloc_trim(0) took RSS from ${mib(rssBefore)} to ${mib(rssAfter)} (${path.join(dir, 'malloc-trim.json')})`);
+}
+
 export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const connections = options.connections ?? 32;
@@ -287,8 +355,23 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   mkdirSync(options.outDir, { recursive: true });
 
   let dataDir = mkdtempSync(path.join(tmpdir(), 'eddy-fuzz-'));
-  let broker: BrokerProcess = await startBroker({ dataDir, extraArgs: brokerArgs, logLevel });
+  const mem = options.memProbe;
+  if (mem !== undefined) mkdirSync(mem.dir, { recursive: true });
+  const memProbeSpawn =
+    mem === undefined
+      ? {}
+      : {
+          nodeArgs: ['--expose-gc', '--require', path.join(import.meta.dirname, 'mem-probe.cjs')],
+          env: {
+            EDDY_MEM_PROBE_DIR: mem.dir,
+            EDDY_MEM_PROBE_SNAPSHOT: mem.heapSnapshots ? '1' : '0',
+            EDDY_MEM_PROBE_INTERVAL_MS: String(mem.intervalMs ?? 0),
+            EDDY_MEM_PROBE_TRACE_BYTES: String(mem.traceAllocBytes ?? 0),
+          },
+        };
+  let broker: BrokerProcess = await startBroker({ dataDir, extraArgs: brokerArgs, logLevel, ...memProbeSpawn });
   await createHarnessTopics(broker.port);
+  if (mem !== undefined) await probeMemory(broker, mem.dir, 'start', log);
   log(`fuzz: broker pid ${broker.pid} on ${broker.bootstrap}, data ${dataDir}; seed ${options.seed}, ${options.indexes?.length ?? options.frames} frames, ${connections} connections`);
 
   const byStrategy = Object.fromEntries(STRATEGIES.map((s) => [s, 0])) as Record<Strategy, number>;
@@ -596,6 +679,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   clearInterval(rssTimer);
   const rssEnd = broker === firstBroker ? broker.rssBytes() : NaN;
   if (Number.isFinite(rssEnd)) rssPeak = Math.max(rssPeak, rssEnd);
+  if (mem !== undefined && broker === firstBroker && broker.exitInfo() === null) {
+    await probeMemory(broker, mem.dir, 'end', log);
+    if (mem.mallocTrim) await mallocTrim(broker, mem.dir, log);
+  }
   let restartResult: FuzzSummary['restart'] = { ok: false, readyMs: NaN, message: '' };
   const preStop = broker.exitInfo() === null ? await checkServing(broker.port, probeDeadlineMs) : 'broker not running';
   const all = broker.exitInfo() === null ? await metadataOnce(broker.port, 30_000, null) : null;
