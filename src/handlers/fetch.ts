@@ -98,6 +98,7 @@ import {
   INVALID_SESSION_ID,
   cachedPartition,
   partitionKey,
+  sessionTopicId,
   topicKeyOf,
   type CachedPartition,
   type FetchContext,
@@ -328,8 +329,8 @@ function sessionPartitions(topics: TopicSlots[], usesTopicIds: boolean): CachedP
   const out: CachedPartition[] = [];
   for (const { request: t, topic, slots } of topics) {
     const name = usesTopicIds ? (topic?.name ?? null) : (t.topic ?? '');
-    // The registry's id when the topic resolved; a copy otherwise (the request's is a slice of the frame).
-    const topicId = usesTopicIds ? (topic?.topicId ?? Buffer.from(t.topicId ?? ZERO_UUID)) : ZERO_UUID;
+    // The registry's id when the topic resolved; a copy the session may keep otherwise (sessionTopicId).
+    const topicId = usesTopicIds ? (topic?.topicId ?? sessionTopicId(t.topicId ?? ZERO_UUID)) : ZERO_UUID;
     const topicKey = topicKeyOf(usesTopicIds, name, topicId);
     for (const slot of slots) {
       const result = slot.result!;

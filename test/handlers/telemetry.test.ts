@@ -129,4 +129,17 @@ describe('ClientMetricsManager timing', () => {
     expect(manager.push({ ...push, terminating: false })).toBe(0);
     expect(manager.size).toBe(1);
   });
+
+  it('drops instances that never come back once 3 push intervals have passed, not only at the LRU cap (issue 8)', () => {
+    const clock = { ms: 1_700_000_000_000 };
+    const manager = new ClientMetricsManager({ now: () => clock.ms });
+    for (let i = 0; i < 100; i++) manager.getSubscriptions(ZERO);
+    clock.ms += 2 * DEFAULT_PUSH_INTERVAL_MS;
+    const later = Array.from({ length: 50 }, () => manager.getSubscriptions(ZERO) as { clientInstanceId: Buffer });
+    expect(manager.size).toBe(150);
+    // Kafka's expiration timer would have dropped the first 100 by now; any request sweeps them.
+    clock.ms += DEFAULT_PUSH_INTERVAL_MS + 1;
+    expect(manager.getSubscriptions(later[0]!.clientInstanceId).errorCode).toBe(0);
+    expect(manager.size).toBe(50);
+  });
 });

@@ -320,6 +320,10 @@ function snappyBlock(block: Buffer, remaining: number, maxBytes: number): Buffer
   }
   if (declared > remaining) throw tooLarge('snappy', maxBytes);
   if (declared > 0xffffffff) throw corrupt('snappy', 'invalid block length');
+  // The most a block's elements can write: a 3-byte copy of 64 bytes is the densest, so r bytes hold at most
+  // 64·r/3. A larger declared length is corrupt whatever follows: refuse it before allocating, so a few hostile
+  // bytes cannot make the broker allocate (and glibc keep) up to the cap.
+  if (declared > maxSnappyOutput(block.length - s)) throw corrupt('snappy', `declared length ${declared} exceeds what ${block.length - s} bytes can hold`);
   const out = Buffer.allocUnsafe(declared);
   const end = block.length;
   let d = 0;
@@ -371,6 +375,11 @@ function snappyBlock(block: Buffer, remaining: number, maxBytes: number): Buffer
   }
   if (d !== declared) throw corrupt('snappy', `block holds ${d} bytes, declared ${declared}`);
   return out;
+}
+
+/** An upper bound of a raw snappy block's output from `elementBytes` bytes of elements (see snappyBlock). */
+function maxSnappyOutput(elementBytes: number): number {
+  return Math.floor((64 * elementBytes) / 3);
 }
 
 const LZ4_MAGIC = 0x184d2204;

@@ -149,6 +149,21 @@ describe('decompressRecords', () => {
     expect(err.message).toMatch(/^Failed to decompress record stream \(snappy\)/);
   });
 
+  it('decodes a raw snappy block at the densest expansion (3-byte copies of 64 bytes) and refuses a declared length its bytes cannot hold', () => {
+    // A 1-byte literal, then 1,000 copies of 64 bytes at offset 1: 1 + 64,000 bytes from 3,002 bytes of elements.
+    const copies = Buffer.alloc(3 * 1000);
+    for (let i = 0; i < copies.length; i += 3) copies.set([(63 << 2) | 2, 0x01, 0x00], i);
+    const elements = Buffer.concat([Buffer.from([0x00, 0x61]), copies]);
+    // The block's uncompressed length, an unsigned varint (3 bytes for these lengths).
+    const varint = (n: number) => Buffer.from([(n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, n >> 14]);
+    expect(decompressRecords(2, Buffer.concat([varint(64_001), elements])).equals(Buffer.alloc(64_001, 0x61))).toBe(true);
+    // 3,002 bytes of elements can write at most 64,042: a larger declared length is corrupt before anything is
+    // allocated for it (issue 8: a fuzzed 197 KB Produce declared 30 MB).
+    const err = errorOf(() => decompressRecords(2, Buffer.concat([varint(64_043), elements])));
+    expect(err.errorCode).toBe(ErrorCode.UNKNOWN_SERVER_ERROR);
+    expect(err.message).toMatch(/^Failed to decompress record stream \(snappy\).*declared length 64043 exceeds/);
+  });
+
   it('decodes overlapping snappy copies (run-length repeats) and all literal length forms', () => {
     // "ab" then copy offset 2 length 10 (tag kind 1) -> "abababababab"; then a 61-byte literal (1-byte length form).
     const literal = Buffer.alloc(61, 0x7a);
