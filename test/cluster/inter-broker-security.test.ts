@@ -1,9 +1,11 @@
 // The inter-broker listener (src/cluster/inter-broker-security.ts, inter.broker.listener.name): brokers of a cluster
 // replicate and send each other requests over the listener the config names, secured as it is — SASL_SSL with a
-// SCRAM user and the ACL authorizer, SSL with client certificates required — on a real etcd, three brokers in this
-// process. Kafka's config rules (KafkaConfig.getInterBrokerListenerNameAndSecurityProtocol and its checks) first.
+// SCRAM user and the ACL authorizer (replication and a kafkajs transaction's markers), SSL with client certificates
+// required — on a real etcd, three brokers in this process. Kafka's config rules
+// (KafkaConfig.getInterBrokerListenerNameAndSecurityProtocol and its checks) first.
 import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Kafka, logLevel } from 'kafkajs';
 import { KafkaClient } from '../../src/client/client.js';
 import type { ClientSecurity } from '../../src/client/security.js';
 import { buildRecordBatch } from '../../src/client/records.js';
@@ -115,7 +117,7 @@ describe('brokers reach each other on the inter-broker listener, secured', () =>
     }
   }
 
-  it('SASL_SSL only: replication and acks=all over SCRAM-SHA-256 as a super user, with the ACL authorizer on', async () => {
+  it('SASL_SSL only: replication, acks=all and a transaction\'s markers over SCRAM-SHA-256 as a super user, with the ACL authorizer on', async () => {
     const options: BrokerOptions = {
       ...THREE_BROKER_FAILOVER_OPTIONS,
       listeners: 'SASL_SSL://127.0.0.1:0',
@@ -133,7 +135,45 @@ describe('brokers reach each other on the inter-broker listener, secured', () =>
     const security: ClientSecurity = { protocol: 'SASL_SSL', tls: { ca: pem(certs.caCert) }, sasl: { mechanism: 'SCRAM-SHA-256', username: 'admin', password: 'admin-secret' } };
     client = new KafkaClient({ bootstrap: bootstrapOf(cluster, 'SASL_SSL'), clientId: 'inter-broker-sasl', security, requestTimeoutMs: 15_000 });
     await replicatedProduce(cluster, client, 'sasl-replicated');
-  }, 90_000);
+
+    // A kafkajs transaction over three partitions led by the three brokers: the coordinator's markers reach the
+    // other leaders over the SASL_SSL inter-broker channel, so a read_committed consumer sees every record.
+    const topic = 'sasl-transactions';
+    const [created] = await client.createTopics([{ name: topic, numPartitions: 3, replicationFactor: 3, configs: {} }]);
+    expect(created!.errorCode).toBe(ErrorCode.NONE);
+    const leaders = await waitFor('three leaders on three brokers', async () => {
+      const parts = (await client!.metadata([topic])).topics[0]?.partitions ?? [];
+      return parts.length === 3 && parts.every((p) => p.leader >= 0 && p.isr.length === 3) ? new Set(parts.map((p) => p.leader)) : undefined;
+    });
+    expect(leaders.size).toBe(3);
+    const kafka = new Kafka({
+      clientId: 'inter-broker-sasl-txn',
+      brokers: bootstrapOf(cluster, 'SASL_SSL').split(','),
+      ssl: { ca: [pem(certs.caCert)] },
+      sasl: { mechanism: 'scram-sha-256', username: 'admin', password: 'admin-secret' },
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer({ transactionalId: 'sasl-txn', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const txn = await producer.transaction();
+      await txn.send({ topic, messages: [0, 1, 2].map((p) => ({ partition: p, value: `committed-${p}` })) });
+      await txn.commit();
+    } finally {
+      await producer.disconnect();
+    }
+    const consumer = kafka.consumer({ groupId: 'sasl-txn-reader', readUncommitted: false });
+    const seen: string[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+      await waitFor('every committed record, read_committed', () => (seen.length >= 3 ? true : undefined), 30_000);
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(seen.sort()).toEqual(['committed-0', 'committed-1', 'committed-2']);
+  }, 120_000);
 
   it('SSL with client certificates required beside a PLAINTEXT client listener: the brokers present their own certificate to each other', async () => {
     const options: BrokerOptions = {
