@@ -183,12 +183,19 @@ describe('transactions v2 across brokers (KIP-890 part 2)', () => {
       return code === ErrorCode.NOT_ENOUGH_REPLICAS ? undefined : code;
     });
     expect(produced).toBe(ErrorCode.NONE);
-    const groupCoordinator = await client(brokers.get(await coordinatorOf(groupId, 0))!);
-    const committed = await groupCoordinator.send(ApiKey.TxnOffsetCommit, 5, {
-      transactionalId: 'tv2-remote', groupId, producerId: init.producerId, producerEpoch: init.producerEpoch, generationId: -1, memberId: '', groupInstanceId: null,
-      topics: [{ name: 'tv2c', partitions: [{ partitionIndex: remote.partitionIndex, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    // As a client does: NOT_COORDINATOR (the group's __consumer_offsets partition, just created, not yet taken up
+    // by the broker FindCoordinator named) or a loading coordinator means finding the coordinator again and retrying.
+    const retriable = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    const committedCode = await until('the group coordinator taking the transactional commit', async () => {
+      const groupCoordinator = await client(brokers.get(await coordinatorOf(groupId, 0))!);
+      const committed = await groupCoordinator.send(ApiKey.TxnOffsetCommit, 5, {
+        transactionalId: 'tv2-remote', groupId, producerId: init.producerId, producerEpoch: init.producerEpoch, generationId: -1, memberId: '', groupInstanceId: null,
+        topics: [{ name: 'tv2c', partitions: [{ partitionIndex: remote.partitionIndex, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+      });
+      const code = committed.topics[0].partitions[0].errorCode as number;
+      return retriable.has(code) ? undefined : code;
     });
-    expect(committed.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    expect(committedCode).toBe(ErrorCode.NONE);
     const ongoing = (await coordinator.send(ApiKey.DescribeTransactions, 0, { transactionalIds: ['tv2-remote'] })).transactionStates[0];
     expect(ongoing.transactionState).toBe('Ongoing');
     expect(ongoing.topics.map((t: { topic: string }) => t.topic).sort()).toEqual(['__consumer_offsets', 'tv2c']);
@@ -206,6 +213,7 @@ describe('transactions v2 across brokers (KIP-890 part 2)', () => {
       return p.lastStableOffset === 2n ? true : undefined;
     });
     const offsets = await until('the committed offset', async () => {
+      const groupCoordinator = await client(brokers.get(await coordinatorOf(groupId, 0))!);
       const res = await groupCoordinator.send(ApiKey.OffsetFetch, 7, { groupId, topics: [{ name: 'tv2c', partitionIndexes: [remote.partitionIndex] }], requireStable: true });
       const p = res.topics[0].partitions[0];
       return p.errorCode === ErrorCode.NONE ? p : undefined;
