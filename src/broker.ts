@@ -313,6 +313,7 @@ class EddyBroker implements Broker {
       dedupeBufferSize: config.logCleanerDedupeBufferSize,
       ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond,
       threadNice: config.logCleanerThreadNice,
+      threadSchedIdle: config.logCleanerThreadSchedIdle,
     };
     const cleaner = await logs.startCleaner(cleanerConfig);
     // Cluster mode: topics are committed to etcd and mirrored here; the module is loaded only then.

@@ -65,6 +65,7 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('log-cleaner-io-max-bytes-per-second', { type: 'number', describe: 'Cleaner I/O rate cap, read + write (log.cleaner.io.max.bytes.per.second; default unlimited)' })
     .option('log-cleaner-dedupe-buffer-size', { type: 'number', default: D.logCleanerDedupeBufferSize, describe: 'Bytes bounding the cleaner\'s key map (log.cleaner.dedupe.buffer.size)' })
     .option('log-cleaner-thread-nice', { type: 'number', default: D.logCleanerThreadNice, describe: 'Nice value of the cleaner\'s worker thread, 0 (the broker\'s priority) to 19 (least CPU when cores are contended); Linux only, no Kafka equivalent' })
+    .option('log-cleaner-thread-sched-idle', { type: 'boolean', default: D.logCleanerThreadSchedIdle, describe: 'Run the cleaner\'s worker thread under SCHED_IDLE (chrt --idle): it takes a core only when nothing else wants one; false leaves it at its nice value. Linux only, no Kafka equivalent' })
     .option('log-cleaner-min-compaction-lag-ms', { type: 'number', default: D.logCleanerMinCompactionLagMs, describe: 'Default min.compaction.lag.ms (log.cleaner.min.compaction.lag.ms)' })
     .option('log-cleaner-max-compaction-lag-ms', { type: 'number', describe: 'Default max.compaction.lag.ms (log.cleaner.max.compaction.lag.ms; default unlimited)' })
     .option('log-retention-check-interval-ms', { type: 'number', default: D.logRetentionCheckIntervalMs, describe: 'How often retention deletes old segments (log.retention.check.interval.ms)' })
@@ -183,6 +184,7 @@ export function brokerOptionsFromArgs(args: StartArgs): BrokerOptions {
     logCleanerIoMaxBytesPerSecond: args['log-cleaner-io-max-bytes-per-second'],
     logCleanerDedupeBufferSize: args['log-cleaner-dedupe-buffer-size'],
     logCleanerThreadNice: args['log-cleaner-thread-nice'],
+    logCleanerThreadSchedIdle: args['log-cleaner-thread-sched-idle'],
     logCleanerMinCompactionLagMs: args['log-cleaner-min-compaction-lag-ms'],
     logCleanerMaxCompactionLagMs: args['log-cleaner-max-compaction-lag-ms'],
     logRetentionCheckIntervalMs: args['log-retention-check-interval-ms'],

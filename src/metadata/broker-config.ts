@@ -234,6 +234,12 @@ export interface BrokerOptions {
    * (least CPU under contention); default 10. No Kafka equivalent. Linux only; elsewhere ignored.
    */
   logCleanerThreadNice?: number;
+  /**
+   * Run the cleaner's worker thread under Linux's SCHED_IDLE policy: it gets a core only when nothing else wants it
+   * (default true; false leaves it at its nice value). No Kafka equivalent. Needs util-linux's chrt; elsewhere the
+   * nice value applies (src/log/cleaner/thread-priority.ts).
+   */
+  logCleanerThreadSchedIdle?: boolean;
   /** Default `min.compaction.lag.ms` (Kafka: `log.cleaner.min.compaction.lag.ms`, 0). */
   logCleanerMinCompactionLagMs?: number;
   /** Default `max.compaction.lag.ms` (Kafka: `log.cleaner.max.compaction.lag.ms`, Long.MAX_VALUE; clamped to 2^53-1). */
@@ -386,6 +392,7 @@ export interface BrokerConfig {
   logCleanerIoMaxBytesPerSecond: number;
   logCleanerDedupeBufferSize: number;
   logCleanerThreadNice: number;
+  logCleanerThreadSchedIdle: boolean;
   logCleanerMinCompactionLagMs: number;
   logCleanerMaxCompactionLagMs: number;
   logRetentionCheckIntervalMs: number;
@@ -498,6 +505,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logCleanerIoMaxBytesPerSecond: Number.MAX_VALUE,
   logCleanerDedupeBufferSize: 134_217_728,
   logCleanerThreadNice: 10,
+  logCleanerThreadSchedIdle: true,
   logCleanerMinCompactionLagMs: 0,
   logCleanerMaxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   logRetentionCheckIntervalMs: 300_000,
@@ -902,6 +910,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   }
   checkInt('logCleanerDedupeBufferSize', c.logCleanerDedupeBufferSize, 1024 * 1024 + 1, Number.MAX_SAFE_INTEGER);
   checkInt('logCleanerThreadNice', c.logCleanerThreadNice, 0, 19);
+  if (typeof c.logCleanerThreadSchedIdle !== 'boolean') invalid('logCleanerThreadSchedIdle', c.logCleanerThreadSchedIdle, 'true or false');
   checkInt('logCleanerMinCompactionLagMs', c.logCleanerMinCompactionLagMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt('logCleanerMaxCompactionLagMs', c.logCleanerMaxCompactionLagMs, 1, Number.MAX_SAFE_INTEGER);
   // Kafka: check interval atLeast(1); log.retention.ms must be -1 or >= 1 once resolved (KafkaConfig's require);

@@ -9,7 +9,7 @@
 //   WorkerCompute   a worker thread (cleaner-worker.ts) holding the CleanerCompute and the offset map: chunks go to
 //                   it in transferred buffers that come back for the next read (no copy, no allocation per chunk),
 //                   the kept batches come back in a buffer of their own. The worker decompresses on itself
-//                   (worker-zstd.ts for zstd) at the lowest CPU priority, so the event loop never runs the cleaner's
+//                   (worker-zstd.ts for zstd) at a low CPU priority (thread-priority.ts), so the event loop never runs the cleaner's
 //                   parsing and hashing, nor does libuv's pool its decompression (BENCHMARKS.md, cleaner section).
 //                   The default.
 //   InlineCompute   the same object on the event loop, pausing on a work budget between batches (log-cleaner.ts
@@ -30,6 +30,7 @@ import { OWN_PACKAGE } from '../../package-root.js';
 import { BatchRecords, rewriteBatch, viewBatch, type BatchRetention } from './batch-filter.js';
 import { OffsetMap } from './offset-map.js';
 import { CleanedTransactionMetadata } from './transaction-metadata.js';
+import { samePriority, type AppliedThreadPriority, type CleanerThreadPriority } from './thread-priority.js';
 
 /** A producer's last data offset (-1n: none) and epoch, as PartitionLog's producer state has them. */
 export interface LastRecord {
@@ -335,7 +336,6 @@ export class InlineCompute implements CleanerComputeBackend {
 /** The request ops the worker answers (cleaner-worker.ts). */
 export type ComputeOp =
   | 'init'
-  | 'priority'
   | 'beginMap'
   | 'mapChunk'
   | 'endSegmentMap'
@@ -386,25 +386,36 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** SCHED_IDLE refused or unavailable is said once per process (a broker starts one worker; tests start many). */
+let schedIdleFailureReported = false;
+
+function reportPriority(logger: Logger, wanted: CleanerThreadPriority, applied: AppliedThreadPriority): void {
+  if (applied.schedIdleFailure !== undefined && !schedIdleFailureReported) {
+    schedIdleFailureReported = true;
+    logger.warn({ reason: applied.schedIdleFailure, nice: applied.nice ?? null }, 'the log cleaner thread cannot run under SCHED_IDLE; it runs at its nice value, and competes more with requests for the CPU');
+  } else {
+    logger.debug({ schedIdle: applied.schedIdle, nice: applied.nice ?? null, wantedNice: wanted.nice }, 'log cleaner thread priority');
+  }
+}
+
 /** A closed cleaner's worker, alive, with its map released (see the header). */
 let idleWorker: WorkerCompute | undefined;
 
 /** The compute in a worker thread (see the header). `ready` settles once the worker answered. */
 export class WorkerCompute implements CleanerComputeBackend {
-  /** The idle worker of the process, or a new one. */
-  static acquire(mapBytes: number, logger: Logger, threadNice: number): WorkerCompute {
+  /**
+   * The idle worker of the process, or a new one. A worker's priority is only ever lowered (raising it needs
+   * privilege), so an idle worker with another priority is ended and a new one started.
+   */
+  static acquire(mapBytes: number, logger: Logger, priority: CleanerThreadPriority): WorkerCompute {
     const idle = idleWorker;
     idleWorker = undefined;
-    if (idle !== undefined && idle.alive) {
+    if (idle !== undefined && idle.alive && samePriority(idle.priority, priority)) {
       idle.logger = logger;
-      if (idle.threadNice !== threadNice) {
-        idle.threadNice = threadNice;
-        void idle.call('priority', [threadNice]).catch(() => undefined);
-      }
       return idle;
     }
     void idle?.terminate();
-    return new WorkerCompute(mapBytes, logger, threadNice);
+    return new WorkerCompute(mapBytes, logger, priority);
   }
 
   private readonly worker: Worker;
@@ -421,12 +432,14 @@ export class WorkerCompute implements CleanerComputeBackend {
   private readonly pending = new Map<number, Pending>();
   private failure: Error | undefined;
   usage: MapUsage;
+  /** What the worker's thread runs at, once `ready`. */
+  appliedPriority: AppliedThreadPriority | undefined;
   readonly ready: Promise<void>;
 
   private constructor(
     mapBytes: number,
     private logger: Logger,
-    private threadNice: number,
+    private readonly priority: CleanerThreadPriority,
   ) {
     this.usage = { allocatedBytes: 0, capacity: 0 };
     this.worker = startWorker();
@@ -451,8 +464,10 @@ export class WorkerCompute implements CleanerComputeBackend {
       fail(err);
     });
     this.worker.on('exit', (code) => fail(new Error(`the log cleaner worker exited (code ${code})`)));
-    this.ready = this.call<MapUsage>('init', [mapBytes, threadNice]).then((usage) => {
+    this.ready = this.call<{ usage: MapUsage; priority: AppliedThreadPriority }>('init', [mapBytes, priority]).then(({ usage, priority: applied }) => {
       this.usage = usage;
+      this.appliedPriority = applied;
+      reportPriority(this.logger, priority, applied);
     });
   }
 

@@ -1,37 +1,16 @@
 // The log cleaner's worker thread: one CleanerCompute (cleaner-compute.ts) answering the cleaner's requests in order.
 // Chunks arrive as transferred Uint8Arrays; a cleaned chunk's batches go back in one buffer of their own,
 // transferred. Nothing here touches files: reads, writes, throttling and the swap stay with the cleaner.
-import { readlinkSync } from 'node:fs';
-import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { CleanerCompute, type ComputeOp } from './cleaner-compute.js';
 import { decompressRecords, MAX_DECOMPRESSED_BYTES } from '../../protocol/records/compression.js';
 import { loadWorkerZstd } from './worker-zstd.js';
+import { lowerCurrentThreadPriority, type CleanerThreadPriority } from './thread-priority.js';
 
 const ZSTD_CODEC = 4;
 
 const port = parentPort;
 if (port === null) throw new Error('cleaner-worker.ts runs only as a worker thread');
-
-/**
- * Compaction is background work: this thread asks the OS for a lower CPU priority (the nice value the cleaner is
- * configured with, 10 by default: log-cleaner.ts DEFAULT_CLEANER_THREAD_NICE), so that when the cores are
- * contended the event loop and the I/O threads serving requests run first and the cleaner takes a smaller share
- * (on an idle machine it still gets a whole core). Linux schedules threads individually: setpriority() on the
- * thread's own id (from /proc/thread-self) changes this thread only. Lowering a priority needs no privilege
- * (raising it back does: a worker reused at a lower nice value keeps its higher one); elsewhere, or if refused,
- * the thread keeps the process's priority. Returns the thread's nice value, undefined when it could not be set.
- */
-export function setCleanerThreadPriority(nice: number): number | undefined {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid) || tid <= 0 || tid === process.pid) return undefined;
-    os.setPriority(tid, nice);
-    return os.getPriority(tid);
-  } catch {
-    return undefined;
-  }
-}
 
 let compute: CleanerCompute | undefined;
 
@@ -40,15 +19,12 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
-  if (op === 'priority') {
-    setCleanerThreadPriority(args[0] as number);
-    return { result: null, transfer: [] };
-  }
   if (op === 'init') {
-    setCleanerThreadPriority(args[1] as number);
+    // Background work: a low CPU priority before any (thread-priority.ts).
+    const priority = await lowerCurrentThreadPriority(args[1] as CleanerThreadPriority);
     const zstd = await loadWorkerZstd();
     compute = new CleanerCompute(args[0] as number, (codec, payload) => (codec === ZSTD_CODEC ? zstd(payload, MAX_DECOMPRESSED_BYTES) : decompressRecords(codec, payload)));
-    return { result: compute.usage, transfer: [] };
+    return { result: { usage: compute.usage, priority }, transfer: [] };
   }
   const c = compute!;
   switch (op) {

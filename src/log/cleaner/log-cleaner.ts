@@ -106,14 +106,16 @@ export interface CleanerConfig {
   dedupeBufferSize: number;
   /** log.cleaner.io.max.bytes.per.second (Double.MAX_VALUE: unlimited). */
   ioMaxBytesPerSecond: number;
-  /** The worker thread's nice value, 0-19 (no Kafka equivalent; cleaner-worker.ts). */
+  /** The worker thread's nice value, 0-19 (no Kafka equivalent; thread-priority.ts). */
   threadNice?: number;
+  /** Run the worker thread under SCHED_IDLE (default true; no Kafka equivalent; thread-priority.ts). */
+  threadSchedIdle?: boolean;
 }
 
 /**
- * The cleaner worker's default nice value: under CPU contention the request path's threads (nice 0, weight 1024)
- * get the cores first and the cleaner about a tenth of a core's share (weight 110), so compaction slows down on
- * a saturated broker but never stops (at 19, weight 15, it nearly would).
+ * The cleaner worker's default nice value, what applies without SCHED_IDLE: under CPU contention the request
+ * path's threads (nice 0, weight 1024) get the cores first and the cleaner about a tenth of a core's share (weight
+ * 110), so compaction slows down on a saturated broker but never stops (at 19, weight 15, it nearly would).
  */
 export const DEFAULT_CLEANER_THREAD_NICE = 10;
 
@@ -445,7 +447,8 @@ export class LogCleaner {
     await current?.close().catch(() => undefined);
     if (this.options.compute !== 'inline' && !this.workerUnavailable) {
       try {
-        const worker = WorkerCompute.acquire(this.mapBytes, this.options.logger, this.options.config.threadNice ?? DEFAULT_CLEANER_THREAD_NICE);
+        const priority = { nice: this.options.config.threadNice ?? DEFAULT_CLEANER_THREAD_NICE, schedIdle: this.options.config.threadSchedIdle ?? true };
+        const worker = WorkerCompute.acquire(this.mapBytes, this.options.logger, priority);
         this.compute = worker;
         await worker.ready;
         return worker;

@@ -2,7 +2,6 @@
 // on the event loop as the fallback. Both write byte-identical cleaned segments; with the worker the event loop's
 // longest turn during a cleaning of compressed batches stays far below the inline cleaner's; a worker is reused by
 // the next cleaner of the process and replaced when it died.
-import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from '@mongodb-js/zstd';
@@ -13,6 +12,7 @@ import type { PartitionLog } from '../../../src/log/partition-log.js';
 import { nodeLogFs } from '../../../src/log/fs.js';
 import { DEFAULT_CLEANER_CONFIG, DEFAULT_CLEANER_THREAD_NICE, LogCleaner } from '../../../src/log/cleaner/log-cleaner.js';
 import { WorkerCompute } from '../../../src/log/cleaner/cleaner-compute.js';
+import { threadScheduling } from '../../../src/log/cleaner/thread-priority.js';
 import { readBatchHeader } from '../../../src/protocol/records/batch.js';
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
 import { withRecordsPayload } from '../../protocol/records/compressed-batch.js';
@@ -20,6 +20,13 @@ import { captureLogger, makeTempDir } from '../helpers.js';
 import { readAll } from '../cleaner-support.js';
 
 const NOW = 1_700_000_000_000;
+/** Linux's SCHED_IDLE (sched.h). */
+const SCHED_IDLE_POLICY = 5;
+
+/** Every thread of this process: its scheduling policy and nice value, as the kernel reports them. */
+async function threads(): Promise<Array<{ policy: number; nice: number }>> {
+  return (await readdir('/proc/self/task')).map((tid) => threadScheduling(Number(tid))).filter((t) => t !== undefined);
+}
 const COMPACT: Partial<LogConfig> = { compact: true, segmentBytes: 1024 * 1024, indexIntervalBytes: 4096, deleteRetentionMs: 60_000, minCleanableDirtyRatio: 0.01 };
 
 const managers: LogManager[] = [];
@@ -73,13 +80,13 @@ async function roll(log: PartitionLog): Promise<void> {
   }
 }
 
-async function cleanerFor(manager: LogManager, dataDir: string, compute: 'worker' | 'inline', threadNice?: number): Promise<LogCleaner> {
+async function cleanerFor(manager: LogManager, dataDir: string, compute: 'worker' | 'inline', threadNice?: number, threadSchedIdle?: boolean, logger = captureLogger().logger): Promise<LogCleaner> {
   const cleaner = await LogCleaner.open({
     dataDir,
     fs: nodeLogFs,
     logs: () => manager.listLogs(),
-    config: { ...DEFAULT_CLEANER_CONFIG, enable: false, threadNice },
-    logger: captureLogger().logger,
+    config: { ...DEFAULT_CLEANER_CONFIG, enable: false, threadNice, threadSchedIdle },
+    logger,
     clock: () => NOW,
     compute,
   });
@@ -140,27 +147,53 @@ describe('cleaner compute placement', () => {
     expect((await readAll(a.log)).filter((r) => r.key === 'k5').map((r) => r.value)).toEqual([`${'v'.repeat(1000)}39`]);
   });
 
-  it('the worker runs at the configured lower CPU priority (nice, Linux), the event loop keeps the process\'s; chunk buffers come back for reuse', async () => {
-    const niceOf = (tid: string | number): number => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-    const threadsAt = async (nice: number): Promise<number> => (await readdir('/proc/self/task')).map(niceOf).filter((n) => n === nice).length;
-    const mainNice = niceOf(process.pid);
+  it('the worker runs under SCHED_IDLE at nice 10 by default (Linux), the event loop keeps the process\'s priority; chunk buffers come back for reuse', async () => {
+    const mainThread = threadScheduling(process.pid)!;
     const { manager, log, dataDir } = await buildLog();
     const first = await cleanerFor(manager, dataDir, 'worker');
     expect((await first.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
-    expect(await threadsAt(DEFAULT_CLEANER_THREAD_NICE)).toBeGreaterThanOrEqual(1);
-    expect(niceOf(process.pid)).toBe(mainNice);
+    const compute = (first as unknown as { compute: WorkerCompute }).compute;
+    const spareChunks = (compute as unknown as { spareChunks: ArrayBuffer[] }).spareChunks;
+    expect(compute.appliedPriority).toEqual({ schedIdle: true, nice: DEFAULT_CLEANER_THREAD_NICE });
+    // Read back from the kernel: a thread of this process under SCHED_IDLE (5) at nice 10, the main thread unchanged.
+    expect(await threads()).toContainEqual({ policy: SCHED_IDLE_POLICY, nice: DEFAULT_CLEANER_THREAD_NICE });
+    expect(threadScheduling(process.pid)).toEqual(mainThread);
     // The chunks went to the worker and back by transfer: spares wait for the next cleaning's reads.
-    const compute = (first as unknown as { compute: { spareChunks: ArrayBuffer[] } }).compute;
-    expect(compute.spareChunks.length).toBeGreaterThanOrEqual(1);
-    expect(compute.spareChunks.every((b) => b.byteLength >= 512 * 1024)).toBe(true);
-    // The next cleaner reuses the worker at its own, lower priority.
+    expect(spareChunks.length).toBeGreaterThanOrEqual(1);
+    expect(spareChunks.every((b) => b.byteLength >= 512 * 1024)).toBe(true);
+
+    // A cleaner wanting another priority (nice 19, no SCHED_IDLE) gets a new worker: a thread is never raised back.
     await first.close();
-    const second = await cleanerFor(manager, dataDir, 'worker', 19);
+    const second = await cleanerFor(manager, dataDir, 'worker', 19, false);
     await appendAndRoll(log, 'again', 300);
     expect(await second.cleanOnce()).toBeDefined();
-    expect((second as unknown as { compute: unknown }).compute).toBe(compute);
-    expect(await threadsAt(19)).toBeGreaterThanOrEqual(1);
-    expect(niceOf(process.pid)).toBe(mainNice);
+    const replaced = (second as unknown as { compute: WorkerCompute }).compute;
+    expect(replaced).not.toBe(compute);
+    expect(replaced.appliedPriority).toEqual({ schedIdle: false, nice: 19 });
+    expect(await threads()).toContainEqual({ policy: 0, nice: 19 });
+    expect(threadScheduling(process.pid)).toEqual(mainThread);
+    expect(new Map((await readAll(log)).map((r) => [r.key, r.value])).get('k9')).toBe('again-299');
+  });
+
+  it('without chrt the worker runs at its nice value and the broker says why at warn, once', async () => {
+    const savedPath = process.env.PATH;
+    const { logger, warnings } = captureLogger();
+    const { manager, dataDir } = await buildLog();
+    // A worker's environment is a copy of the process's when it starts: this one finds no chrt.
+    process.env.PATH = '/nonexistent';
+    let cleaner: LogCleaner;
+    try {
+      cleaner = await cleanerFor(manager, dataDir, 'worker', 12, true, logger);
+      expect((await cleaner.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+    const compute = (cleaner as unknown as { compute: WorkerCompute }).compute;
+    expect(compute.appliedPriority).toEqual({ schedIdle: false, nice: 12, schedIdleFailure: 'chrt (util-linux) is not installed' });
+    expect(await threads()).toContainEqual({ policy: 0, nice: 12 });
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ reason: 'chrt (util-linux) is not installed', nice: 12 });
+    expect(String(warnings()[0]!.msg)).toContain('cannot run under SCHED_IDLE');
   });
 
   it('with the worker the event loop keeps turning while a megabyte of gzip records per batch is cleaned', async () => {
