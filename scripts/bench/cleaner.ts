@@ -25,6 +25,8 @@ export interface CleanerBenchOptions {
   latencyBin?: string;
   /** Uncompressed MB produced into the compacted topic. */
   dataMb: number;
+  /** The brokers' --log-cleaner-io-max-bytes-per-second (default: unlimited, as Kafka's). */
+  ioMaxBytesPerSecond?: number;
   latencySeconds: number;
   latencyRate: number;
   latencySize: number;
@@ -152,7 +154,8 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
 
   const copyDir = path.join(o.tmpRoot, 'cleaner-data-copy');
   if (o.otherProcess) cpSync(dataDir, copyDir, { recursive: true });
-  const broker = await startBroker({ mainJs: o.mainJs, dataDir, flushOnAckAll: false, extraArgs: ['--log-cleaner-backoff-ms', '1000'] });
+  const cleanerArgs = ['--log-cleaner-backoff-ms', '1000', ...(o.ioMaxBytesPerSecond !== undefined ? ['--log-cleaner-io-max-bytes-per-second', String(o.ioMaxBytesPerSecond)] : [])];
+  const broker = await startBroker({ mainJs: o.mainJs, dataDir, flushOnAckAll: false, extraArgs: cleanerArgs });
   try {
     const warmup = await warmUp(o, broker.bootstrap, `${LATENCY_TOPIC}-warmup`);
     await allowCleaning(broker.bootstrap);
@@ -168,6 +171,7 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
     // Idle: the same broker and probe once the cleaner has nothing left to do.
     const idleResult = o.latencyBin ? await latency(o.latencyBin, broker.bootstrap, o, `${LATENCY_TOPIC}-idle`) : undefined;
     const out: Record<string, unknown> = {
+      ioMaxBytesPerSecond: o.ioMaxBytesPerSecond ?? null,
       records,
       recordBytes: inputBytes,
       sealedBytesBefore: sealedBytes,
@@ -186,7 +190,7 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
       // The same cleaning in another broker process (on a copy of the uncleaned data) while the probe runs on this
       // broker, now idle: the request path then shares only the cores with the cleaning, not its event loop. What
       // moving the cleaner's CPU work to a worker thread could give at best.
-      const other = await startBroker({ mainJs: o.mainJs, dataDir: copyDir, flushOnAckAll: false, extraArgs: ['--log-cleaner-backoff-ms', '1000'] });
+      const other = await startBroker({ mainJs: o.mainJs, dataDir: copyDir, flushOnAckAll: false, extraArgs: cleanerArgs });
       try {
         await allowCleaning(other.bootstrap);
         const otherStartedMs = performance.now();

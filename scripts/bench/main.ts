@@ -76,6 +76,7 @@ const { values: opts } = parseArgs({
     'list-offsets-lookups': { type: 'string' },
     'validation-batches': { type: 'string' },
     'cleaner-mb': { type: 'string' },
+    'cleaner-io-max-bytes-per-second': { type: 'string' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'boolean' },
@@ -104,6 +105,8 @@ if (opts.help) {
   --list-offsets-lookups N  ListOffsets requests per case (default 5000; quick 500)
   --validation-batches N  batches of 1000 x 100 B per validation case (default 2000; quick 200)
   --cleaner-mb M          MB of records (uncompressed) in the zstd topic the cleaner compacts (default 1024; quick 256)
+  --cleaner-io-max-bytes-per-second N
+                          the cleaner's I/O cap (log.cleaner.io.max.bytes.per.second) in that section (default unlimited)
   --only a,b / --skip a,b sections: limits,produce,kafkajs,transactions,consume,latency,startup,profile,
                           listoffsets,validation,cleaner,fetchsessions,security,legacy,cluster
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
@@ -134,6 +137,7 @@ const cfg = {
   listOffsetsBatches: quick ? 200 : 2000,
   validationBatches: num(opts['validation-batches'], 2000, 200),
   cleanerMb: num(opts['cleaner-mb'], 1024, 256),
+  cleanerIoMaxBytesPerSecond: opts['cleaner-io-max-bytes-per-second'] === undefined ? undefined : num(opts['cleaner-io-max-bytes-per-second'], 0, 0),
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
   mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };
@@ -971,7 +975,7 @@ function renderTable(r: Record<string, any>): string {
       lines.push(
         '| log cleaner (one zstd partition, 16 MiB segments) | records MB | on disk MB before → after | cleaning s | MB/s on disk | MB/s records | e2e p50 / p99 ms while cleaning | idle | p99 ratio |',
         '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-        `| compaction, with latency.c (acks=1, ${cfg.latencyRate}/s x ${cfg.latencySize} B) on another topic | ${fmt(c.recordBytes / 1e6)} | ${fmt(c.sealedBytesBefore / 1e6)} → ${fmt(c.sealedBytesAfter / 1e6)} | ${fmt(c.cleaningMs / 1000, 1)} | ${fmt(c.diskMBps, 1)} | ${fmt(c.recordsMBps, 1)} | ${p(c.latencyWhileCleaning, 'p50Ms')} / ${p(c.latencyWhileCleaning, 'p99Ms')} | ${p(c.latencyIdle, 'p50Ms')} / ${p(c.latencyIdle, 'p99Ms')} | ${c.p99Ratio ?? 'n/a'} |`,
+        `| compaction${c.ioMaxBytesPerSecond ? ` (I/O capped at ${fmt(c.ioMaxBytesPerSecond / 1e6, 1)} MB/s)` : ''}, with latency.c (acks=1, ${cfg.latencyRate}/s x ${cfg.latencySize} B) on another topic | ${fmt(c.recordBytes / 1e6)} | ${fmt(c.sealedBytesBefore / 1e6)} → ${fmt(c.sealedBytesAfter / 1e6)} | ${fmt(c.cleaningMs / 1000, 1)} | ${fmt(c.diskMBps, 1)} | ${fmt(c.recordsMBps, 1)} | ${p(c.latencyWhileCleaning, 'p50Ms')} / ${p(c.latencyWhileCleaning, 'p99Ms')} | ${p(c.latencyIdle, 'p50Ms')} / ${p(c.latencyIdle, 'p99Ms')} | ${c.p99Ratio ?? 'n/a'} |`,
         '',
       );
       if (c.latencyWarmup) lines.push(`cleaner: the warm-up probe before the cleaning (a freshly started broker, nothing to clean): e2e p50 / p99 ${p(c.latencyWarmup, 'p50Ms')} / ${p(c.latencyWarmup, 'p99Ms')} ms`, '');
@@ -1050,7 +1054,7 @@ async function main(): Promise<void> {
   if (want('startup')) results.startup = await startupBench();
   if (want('cleaner')) {
     const tool = buildLatencyTool();
-    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, otherProcess: true, log });
+    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, ioMaxBytesPerSecond: cfg.cleanerIoMaxBytesPerSecond, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, otherProcess: true, log });
   }
   if (want('fetchsessions')) results.fetchsessions = await fetchSessionsBench({ tmpRoot, mainJs: cfg.mainJs, partitions: 1000, requests: quick ? 200 : 1000, log });
   if (want('security')) results.security = await securityBench({ tmpRoot, mainJs: cfg.mainJs, messages: quick ? 20_000 : 200_000, messageBytes: 512, log });
