@@ -83,6 +83,7 @@
 import { ApiKey } from '../protocol/generated/index.js';
 import { makeFetchResponse, type FetchRequest, type FetchResponse } from '../protocol/generated/fetch.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { ownBytes } from '../protocol/own-bytes.js';
 import { KafkaError } from '../errors.js';
 import { waitForAppend, type WakeReason } from '../log/log-manager.js';
 import { LAST_OFFSET_DELTA_OFFSET, RECORD_BATCH_HEADER_SIZE, batchSizeAt, wholeBatchesWithin } from '../protocol/records/batch.js';
@@ -98,7 +99,6 @@ import {
   INVALID_SESSION_ID,
   cachedPartition,
   partitionKey,
-  sessionTopicId,
   topicKeyOf,
   type CachedPartition,
   type FetchContext,
@@ -329,8 +329,8 @@ function sessionPartitions(topics: TopicSlots[], usesTopicIds: boolean): CachedP
   const out: CachedPartition[] = [];
   for (const { request: t, topic, slots } of topics) {
     const name = usesTopicIds ? (topic?.name ?? null) : (t.topic ?? '');
-    // The registry's id when the topic resolved; a copy the session may keep otherwise (sessionTopicId).
-    const topicId = usesTopicIds ? (topic?.topicId ?? sessionTopicId(t.topicId ?? ZERO_UUID)) : ZERO_UUID;
+    // The registry's id when the topic resolved; a copy the session may keep otherwise (own-bytes.ts).
+    const topicId = usesTopicIds ? (topic?.topicId ?? ownBytes(t.topicId ?? ZERO_UUID)) : ZERO_UUID;
     const topicKey = topicKeyOf(usesTopicIds, name, topicId);
     for (const slot of slots) {
       const result = slot.result!;

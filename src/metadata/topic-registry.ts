@@ -50,6 +50,7 @@
 // does). Any other name starting with `__` is an ordinary topic, as in Kafka (e.g. Debezium's
 // `__debezium-heartbeat.*`, created by auto-creation).
 import { randomUUID } from 'node:crypto';
+import { ownBytes } from '../protocol/own-bytes.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { BrokerError, KafkaError } from '../errors.js';
@@ -767,7 +768,8 @@ export class TopicRegistry {
   private describe(name: string, topicId: Buffer, partitions: number, configs: Record<string, string>): TopicInfo {
     return {
       name,
-      topicId,
+      // Kept as long as the topic: memory of its own, not a slab of the Buffer pool (own-bytes.ts).
+      topicId: ownBytes(topicId),
       partitions,
       configs,
       maxMessageBytes: maxMessageBytesFor(configs, this.options.messageMaxBytes),
