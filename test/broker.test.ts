@@ -77,6 +77,8 @@ describe('createBroker', () => {
     await expect(createBroker({ port: 70000 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('port') });
     await expect(createBroker({ numPartitions: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(createBroker({ logLevel: 'loud' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(createBroker({ logCleanerThreadSchedIdle: 'yes' as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('logCleanerThreadSchedIdle') });
+    await expect(createBroker({ logCleanerThreadNice: 20 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('logCleanerThreadNice') });
   });
 
   it('rejects an unknown option name with INVALID_OPTION naming it (and the option it resembles)', async () => {
