@@ -2,13 +2,15 @@
 //
 //   tsx scripts/fuzz/main.ts [--frames N] [--seed S] [--out DIR] [--time-limit-s T] [--connections C]
 //                            [--indexes i,j,k-l | --replay FAILURE_DIR] [--probe-deadline-ms MS]
-//                            [--broker-arg ARG]... [--keep-data] [--max-rss-growth-mb M]
+//                            [--broker-arg ARG]... [--keep-data] [--max-rss-growth-mb M] [--settle-s S]
 //                            [--mem-probe DIR [--heap-snapshots] [--mem-probe-interval-s S] [--trace-alloc-bytes N]
 //                                             [--malloc-trim]]
 //
 // Build first (`npm run build`: the broker under test is dist/). Exits 0 only when there was no crash, no
 // hang, no restart failure, SIGTERM exited 0 and the broker restarted on the data dir it left behind (and,
-// with --max-rss-growth-mb, RSS grew by at most M MiB; RSS is always reported).
+// with --max-rss-growth-mb, RSS grew by at most M MiB; RSS is always reported). The end RSS is read once the broker
+// has sat idle --settle-s seconds after the last frame (default 30: V8 gives back unused heap pages only after ~8 s
+// of quiet); the figure 3 s after the last frame is reported too.
 //
 // Where the RSS goes (run.ts, MemProbeOptions): --mem-probe DIR writes the broker's memory after a forced full GC
 // (heapUsed, heapTotal, external, arrayBuffers, V8 heap spaces, RSS by mapping) before the first frame and after the
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     'broker-arg': { type: 'string', multiple: true, default: [] },
     'log-level': { type: 'string', default: 'error' },
     'keep-data': { type: 'boolean', default: false },
+    'settle-s': { type: 'string', default: '30' },
     'max-rss-growth-mb': { type: 'string' },
     'mem-probe': { type: 'string' },
     'heap-snapshots': { type: 'boolean', default: false },
@@ -94,6 +97,7 @@ const summary = await runFuzz({
         },
       }
     : {}),
+  settleS: int('settle-s', values['settle-s']!),
   ...(values['max-rss-growth-mb'] !== undefined ? { maxRssGrowthMb: int('max-rss-growth-mb', values['max-rss-growth-mb']) } : {}),
 });
 process.stdout.write(`${formatSummary(summary)}\n  out dir            ${outDir}\n`);

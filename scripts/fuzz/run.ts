@@ -47,6 +47,12 @@ export interface FuzzOptions {
   keepDataDir?: boolean;
   /** Fail the run when RSS after the run exceeds RSS before it by more than this (default: report only). */
   maxRssGrowthMb?: number;
+  /**
+   * How long the broker sits idle after the last fuzz connection closed before its end RSS is read (default 3 s).
+   * V8's memory reducer gives back unused heap pages only once the process has been quiet for ~8 s, so the CLI
+   * uses 30 s; RSS 3 s after the end is reported either way.
+   */
+  settleS?: number;
   /** Attribute the broker's memory as well as measuring its RSS (see MemProbeOptions). */
   memProbe?: MemProbeOptions;
   /** Progress lines (default: stderr). */
@@ -101,7 +107,24 @@ export interface FuzzSummary {
   restartFailures: number;
   failures: FailureRecord[];
   probe: { count: number; p50Ms: number; p99Ms: number; maxMs: number; missed: number };
-  rss: { startBytes: number; peakBytes: number; endBytes: number; growthBytes: number; samples: Array<[number, number]> };
+  rss: {
+    startBytes: number;
+    peakBytes: number;
+    /** RSS `settleS` seconds after the last fuzz connection closed. */
+    endBytes: number;
+    /** RSS 3 s after it. */
+    endAt3sBytes: number;
+    settleS: number;
+    growthBytes: number;
+    /**
+     * RSS once a tenth of the frames were sent (every API's code compiled, the heap at its working size), and the
+     * growth from there to the end: what the rest of the run kept, apart from warming up (NaN when not reached).
+     */
+    warmedBytes: number;
+    warmedAtFrame: number;
+    growthAfterWarmupBytes: number;
+    samples: Array<[number, number]>;
+  };
   brokerFaultLines: number;
   brokerFaultSamples: string[];
   /** Error-level broker log lines by normalised message (not failures of the run, but worth reading). */
@@ -596,11 +619,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const rssStart = broker.rssBytes();
   const firstBroker = broker;
   let rssPeak = rssStart;
+  const warmupFrames = Math.ceil(total / 10);
+  let rssWarmed = NaN;
+  let rssWarmedAtFrame = NaN;
   const rssTimer = setInterval(() => {
     if (broker !== firstBroker) return;
     const rss = broker.rssBytes();
     if (Number.isFinite(rss)) {
       rssPeak = Math.max(rssPeak, rss);
+      if (Number.isNaN(rssWarmed) && sent >= warmupFrames) {
+        rssWarmed = rss;
+        rssWarmedAtFrame = sent;
+      }
       const t = Math.round((Date.now() - started) / 1000);
       if (rssSamples.length === 0 || t - rssSamples[rssSamples.length - 1]![0] >= 10) rssSamples.push([t, rss]);
     }
@@ -676,8 +706,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   // --- end of run: RSS after the connections close, clean shutdown, restart ----------------------------------
   finalPhase = true;
   await sleep(3000);
+  const rssAt3s = broker === firstBroker ? broker.rssBytes() : NaN;
+  const settleS = Math.max(3, options.settleS ?? 3);
+  await sleep((settleS - 3) * 1000);
   clearInterval(rssTimer);
   const rssEnd = broker === firstBroker ? broker.rssBytes() : NaN;
+  if (Number.isFinite(rssAt3s)) rssPeak = Math.max(rssPeak, rssAt3s);
   if (Number.isFinite(rssEnd)) rssPeak = Math.max(rssPeak, rssEnd);
   if (mem !== undefined && broker === firstBroker && broker.exitInfo() === null) {
     await probeMemory(broker, mem.dir, 'end', log);
@@ -732,7 +766,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     restartFailures,
     failures,
     probe: { count: latencies.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? NaN, missed: probeMissed },
-    rss: { startBytes: rssStart, peakBytes: rssPeak, endBytes: rssEnd, growthBytes: rssEnd - rssStart, samples: rssSamples },
+    rss: {
+      startBytes: rssStart,
+      peakBytes: rssPeak,
+      endBytes: rssEnd,
+      endAt3sBytes: rssAt3s,
+      settleS,
+      growthBytes: rssEnd - rssStart,
+      warmedBytes: rssWarmed,
+      warmedAtFrame: rssWarmedAtFrame,
+      growthAfterWarmupBytes: rssEnd - rssWarmed,
+      samples: rssSamples,
+    },
     brokerFaultLines: faultLines,
     brokerFaultSamples: faultSamples,
     brokerFaultsByMessage: Object.fromEntries([...faultsByMessage].sort((a, b) => b[1] - a[1])),
@@ -760,7 +805,7 @@ export function formatSummary(s: FuzzSummary): string {
     `  hangs              ${s.hangs}`,
     `  restart failures   ${s.restartFailures}`,
     `  probe latency      n=${s.probe.count} p50 ${s.probe.p50Ms.toFixed(2)} ms, p99 ${s.probe.p99Ms.toFixed(2)} ms, max ${s.probe.maxMs.toFixed(2)} ms, missed ${s.probe.missed}`,
-    `  broker RSS         start ${mib(s.rss.startBytes)}, peak ${mib(s.rss.peakBytes)}, end ${mib(s.rss.endBytes)} (growth ${mib(s.rss.growthBytes)})`,
+    `  broker RSS         start ${mib(s.rss.startBytes)}, peak ${mib(s.rss.peakBytes)}, 3 s after the last frame ${mib(s.rss.endAt3sBytes)}, end (idle ${s.rss.settleS} s) ${mib(s.rss.endBytes)} (growth ${mib(s.rss.growthBytes)}; from ${mib(s.rss.warmedBytes)} at frame ${s.rss.warmedAtFrame}, a tenth of the run: ${mib(s.rss.growthAfterWarmupBytes)})`,
     `  topics at the end  ${s.topicsAtEnd}`,
     `  broker error logs  ${s.brokerFaultLines}${s.brokerFaultLines > 0 ? ' (by message below)' : ''}`,
     `  SIGTERM shutdown   ${s.cleanShutdown.exit ? `code ${s.cleanShutdown.exit.code} signal ${s.cleanShutdown.exit.signal}` : 'n/a'}${s.cleanShutdown.timedOut ? ' (TIMED OUT, killed)' : ''} in ${s.cleanShutdown.ms} ms`,
