@@ -120,6 +120,16 @@ if (opts.help) {
 
 const quick = opts.quick;
 const num = (v: string | undefined, full: number, q: number): number => (v !== undefined ? Number(v) : quick ? q : full);
+/** An optional positive number of bytes, refused as typed when it is not one (e.g. `20MB`). */
+function positiveOrUndefined(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) {
+    console.error(`bench: --${name} ${JSON.stringify(v)}: not a positive number of bytes per second`);
+    process.exit(2);
+  }
+  return n;
+}
 const cfg = {
   quick,
   countSmall: num(opts['count-small'], 1_000_000, 1_000_000),
@@ -137,7 +147,7 @@ const cfg = {
   listOffsetsBatches: quick ? 200 : 2000,
   validationBatches: num(opts['validation-batches'], 2000, 200),
   cleanerMb: num(opts['cleaner-mb'], 1024, 256),
-  cleanerIoMaxBytesPerSecond: opts['cleaner-io-max-bytes-per-second'] === undefined ? undefined : num(opts['cleaner-io-max-bytes-per-second'], 0, 0),
+  cleanerIoMaxBytesPerSecond: positiveOrUndefined('cleaner-io-max-bytes-per-second', opts['cleaner-io-max-bytes-per-second']),
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
   mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };

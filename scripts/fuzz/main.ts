@@ -9,8 +9,9 @@
 // Build first (`npm run build`: the broker under test is dist/). Exits 0 only when there was no crash, no
 // hang, no restart failure, SIGTERM exited 0 and the broker restarted on the data dir it left behind (and,
 // with --max-rss-growth-mb, RSS grew by at most M MiB; RSS is always reported). The end RSS is read once the broker
-// has sat idle --settle-s seconds after the last frame (default 30: V8 gives back unused heap pages only after ~8 s
-// of quiet); the figure 3 s after the last frame is reported too.
+// has sat idle --settle-s seconds after the last frame (default 30, at least 3: V8 gives back unused heap pages only
+// after a quiet spell); the figure 3 s after the last frame is reported too, and --max-rss-growth-mb checks the end
+// figure.
 //
 // Where the RSS goes (run.ts, MemProbeOptions): --mem-probe DIR writes the broker's memory after a forced full GC
 // (heapUsed, heapTotal, external, arrayBuffers, V8 heap spaces, RSS by mapping) before the first frame and after the
@@ -57,6 +58,13 @@ const int = (name: string, v: string): number => {
   return n;
 };
 
+/** --settle-s: the end RSS is read no sooner than 3 s after the last frame (the figure it is reported beside). */
+const atLeast3 = (name: string, v: string): number => {
+  const n = int(name, v);
+  if (n < 3) throw new Error(`--${name} must be at least 3 (seconds), got ${v}`);
+  return n;
+};
+
 // --replay DIR: the seed and suspect frames of a saved failure (DIR/failure.json), sent again on a new broker.
 let replay: { seed: number; suspects: number[] } | undefined;
 if (values.replay !== undefined) replay = JSON.parse(readFileSync(path.join(values.replay, 'failure.json'), 'utf8')) as { seed: number; suspects: number[] };
@@ -97,7 +105,7 @@ const summary = await runFuzz({
         },
       }
     : {}),
-  settleS: int('settle-s', values['settle-s']!),
+  settleS: atLeast3('settle-s', values['settle-s']!),
   ...(values['max-rss-growth-mb'] !== undefined ? { maxRssGrowthMb: int('max-rss-growth-mb', values['max-rss-growth-mb']) } : {}),
 });
 process.stdout.write(`${formatSummary(summary)}\n  out dir            ${outDir}\n`);

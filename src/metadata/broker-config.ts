@@ -235,9 +235,9 @@ export interface BrokerOptions {
    */
   logCleanerThreadNice?: number;
   /**
-   * Run the cleaner's worker thread under Linux's SCHED_IDLE policy: it gets a core only when nothing else wants it
-   * (default true; false leaves it at its nice value). No Kafka equivalent. Needs util-linux's chrt; elsewhere the
-   * nice value applies (src/log/cleaner/thread-priority.ts).
+   * Run the cleaner's worker thread under Linux's SCHED_IDLE policy: it gets a core only when nothing else wants it,
+   * so requests wait behind it less, but on a broker whose cores are never idle compaction all but stops (default
+   * false: the nice value applies). No Kafka equivalent. Needs util-linux's chrt (src/log/cleaner/thread-priority.ts).
    */
   logCleanerThreadSchedIdle?: boolean;
   /** Default `min.compaction.lag.ms` (Kafka: `log.cleaner.min.compaction.lag.ms`, 0). */
@@ -505,7 +505,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logCleanerIoMaxBytesPerSecond: Number.MAX_VALUE,
   logCleanerDedupeBufferSize: 134_217_728,
   logCleanerThreadNice: 10,
-  logCleanerThreadSchedIdle: true,
+  logCleanerThreadSchedIdle: false,
   logCleanerMinCompactionLagMs: 0,
   logCleanerMaxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   logRetentionCheckIntervalMs: 300_000,

@@ -392,7 +392,8 @@ let schedIdleFailureReported = false;
 function reportPriority(logger: Logger, wanted: CleanerThreadPriority, applied: AppliedThreadPriority): void {
   if (applied.schedIdleFailure !== undefined && !schedIdleFailureReported) {
     schedIdleFailureReported = true;
-    logger.warn({ reason: applied.schedIdleFailure, nice: applied.nice ?? null }, 'the log cleaner thread cannot run under SCHED_IDLE; it runs at its nice value, and competes more with requests for the CPU');
+    const fallback = applied.nice === undefined ? "keeps the broker's priority" : 'runs at its nice value';
+    logger.warn({ reason: applied.schedIdleFailure, nice: applied.nice ?? null }, `the log cleaner thread cannot run under SCHED_IDLE; it ${fallback}, and competes more with requests for the CPU`);
   } else {
     logger.debug({ schedIdle: applied.schedIdle, nice: applied.nice ?? null, wantedNice: wanted.nice }, 'log cleaner thread priority');
   }
@@ -407,15 +408,16 @@ export class WorkerCompute implements CleanerComputeBackend {
    * The idle worker of the process, or a new one. A worker's priority is only ever lowered (raising it needs
    * privilege), so an idle worker with another priority is ended and a new one started.
    */
-  static acquire(mapBytes: number, logger: Logger, priority: CleanerThreadPriority): WorkerCompute {
+  static acquire(mapBytes: number, logger: Logger, priority: CleanerThreadPriority, chrtCommand?: string): WorkerCompute {
     const idle = idleWorker;
     idleWorker = undefined;
-    if (idle !== undefined && idle.alive && samePriority(idle.priority, priority)) {
+    // A worker that did not get SCHED_IDLE (chrt timed out, say) is not kept at the wrong priority: a new one tries again.
+    if (idle !== undefined && idle.alive && samePriority(idle.priority, priority) && idle.appliedPriority?.schedIdleFailure === undefined && idle.chrtCommand === chrtCommand) {
       idle.logger = logger;
       return idle;
     }
     void idle?.terminate();
-    return new WorkerCompute(mapBytes, logger, priority);
+    return new WorkerCompute(mapBytes, logger, priority, chrtCommand);
   }
 
   private readonly worker: Worker;
@@ -440,6 +442,7 @@ export class WorkerCompute implements CleanerComputeBackend {
     mapBytes: number,
     private logger: Logger,
     private readonly priority: CleanerThreadPriority,
+    private readonly chrtCommand: string | undefined,
   ) {
     this.usage = { allocatedBytes: 0, capacity: 0 };
     this.worker = startWorker();
@@ -464,7 +467,7 @@ export class WorkerCompute implements CleanerComputeBackend {
       fail(err);
     });
     this.worker.on('exit', (code) => fail(new Error(`the log cleaner worker exited (code ${code})`)));
-    this.ready = this.call<{ usage: MapUsage; priority: AppliedThreadPriority }>('init', [mapBytes, priority]).then(({ usage, priority: applied }) => {
+    this.ready = this.call<{ usage: MapUsage; priority: AppliedThreadPriority }>('init', [mapBytes, priority, chrtCommand]).then(({ usage, priority: applied }) => {
       this.usage = usage;
       this.appliedPriority = applied;
       reportPriority(this.logger, priority, applied);

@@ -20,8 +20,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
   if (op === 'init') {
-    // Background work: a low CPU priority before any (thread-priority.ts).
-    const priority = await lowerCurrentThreadPriority(args[1] as CleanerThreadPriority);
+    // Background work: a low CPU priority before any (thread-priority.ts). A priority not had never fails the start.
+    const priority = await lowerCurrentThreadPriority(args[1] as CleanerThreadPriority, args[2] as string | undefined).catch((err: Error) => ({
+      schedIdle: false,
+      schedIdleFailure: `could not set the thread's priority: ${err.message}`,
+    }));
     const zstd = await loadWorkerZstd();
     compute = new CleanerCompute(args[0] as number, (codec, payload) => (codec === ZSTD_CODEC ? zstd(payload, MAX_DECOMPRESSED_BYTES) : decompressRecords(codec, payload)));
     return { result: { usage: compute.usage, priority }, transfer: [] };

@@ -108,7 +108,7 @@ export interface CleanerConfig {
   ioMaxBytesPerSecond: number;
   /** The worker thread's nice value, 0-19 (no Kafka equivalent; thread-priority.ts). */
   threadNice?: number;
-  /** Run the worker thread under SCHED_IDLE (default true; no Kafka equivalent; thread-priority.ts). */
+  /** Run the worker thread under SCHED_IDLE (default false; no Kafka equivalent; thread-priority.ts). */
   threadSchedIdle?: boolean;
 }
 
@@ -159,6 +159,8 @@ export interface LogCleanerOptions {
    * yielding on the work budget.
    */
   compute?: 'worker' | 'inline';
+  /** The command that sets SCHED_IDLE (thread-priority.ts; default chrt): tests name a missing or invalid one. */
+  chrtCommand?: string;
 }
 
 /** One cleaning's figures (Kafka's CleanerStats, the parts tests and logs use). */
@@ -447,8 +449,8 @@ export class LogCleaner {
     await current?.close().catch(() => undefined);
     if (this.options.compute !== 'inline' && !this.workerUnavailable) {
       try {
-        const priority = { nice: this.options.config.threadNice ?? DEFAULT_CLEANER_THREAD_NICE, schedIdle: this.options.config.threadSchedIdle ?? true };
-        const worker = WorkerCompute.acquire(this.mapBytes, this.options.logger, priority);
+        const priority = { nice: this.options.config.threadNice ?? DEFAULT_CLEANER_THREAD_NICE, schedIdle: this.options.config.threadSchedIdle ?? false };
+        const worker = WorkerCompute.acquire(this.mapBytes, this.options.logger, priority, this.options.chrtCommand);
         this.compute = worker;
         await worker.ready;
         return worker;

@@ -5,6 +5,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from '@mongodb-js/zstd';
+import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogManager } from '../../../src/log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../../src/log/log-config.js';
@@ -20,7 +21,8 @@ import { captureLogger, makeTempDir } from '../helpers.js';
 import { readAll } from '../cleaner-support.js';
 
 const NOW = 1_700_000_000_000;
-/** Linux's SCHED_IDLE (sched.h). */
+/** Linux's SCHED_OTHER and SCHED_IDLE (sched.h). */
+const SCHED_OTHER_POLICY = 0;
 const SCHED_IDLE_POLICY = 5;
 
 /** Every thread of this process: its scheduling policy and nice value, as the kernel reports them. */
@@ -80,13 +82,19 @@ async function roll(log: PartitionLog): Promise<void> {
   }
 }
 
-async function cleanerFor(manager: LogManager, dataDir: string, compute: 'worker' | 'inline', threadNice?: number, threadSchedIdle?: boolean, logger = captureLogger().logger): Promise<LogCleaner> {
+async function cleanerFor(
+  manager: LogManager,
+  dataDir: string,
+  compute: 'worker' | 'inline',
+  priority: { threadNice?: number; threadSchedIdle?: boolean; chrtCommand?: string; logger?: Logger } = {},
+): Promise<LogCleaner> {
   const cleaner = await LogCleaner.open({
     dataDir,
     fs: nodeLogFs,
     logs: () => manager.listLogs(),
-    config: { ...DEFAULT_CLEANER_CONFIG, enable: false, threadNice, threadSchedIdle },
-    logger,
+    config: { ...DEFAULT_CLEANER_CONFIG, enable: false, threadNice: priority.threadNice, threadSchedIdle: priority.threadSchedIdle },
+    logger: priority.logger ?? captureLogger().logger,
+    ...(priority.chrtCommand !== undefined ? { chrtCommand: priority.chrtCommand } : {}),
     clock: () => NOW,
     compute,
   });
@@ -147,53 +155,68 @@ describe('cleaner compute placement', () => {
     expect((await readAll(a.log)).filter((r) => r.key === 'k5').map((r) => r.value)).toEqual([`${'v'.repeat(1000)}39`]);
   });
 
-  it('the worker runs under SCHED_IDLE at nice 10 by default (Linux), the event loop keeps the process\'s priority; chunk buffers come back for reuse', async () => {
+  it('the worker runs at nice 10 by default (Linux), the event loop keeps the process\'s priority; chunk buffers come back for reuse', async () => {
     const mainThread = threadScheduling(process.pid)!;
     const { manager, log, dataDir } = await buildLog();
     const first = await cleanerFor(manager, dataDir, 'worker');
     expect((await first.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
     const compute = (first as unknown as { compute: WorkerCompute }).compute;
     const spareChunks = (compute as unknown as { spareChunks: ArrayBuffer[] }).spareChunks;
-    expect(compute.appliedPriority).toEqual({ schedIdle: true, nice: DEFAULT_CLEANER_THREAD_NICE });
-    // Read back from the kernel: a thread of this process under SCHED_IDLE (5) at nice 10, the main thread unchanged.
-    expect(await threads()).toContainEqual({ policy: SCHED_IDLE_POLICY, nice: DEFAULT_CLEANER_THREAD_NICE });
+    expect(compute.appliedPriority).toEqual({ schedIdle: false, nice: DEFAULT_CLEANER_THREAD_NICE });
+    // Read back from the kernel: a thread of this process at nice 10 under the normal policy, the main thread unchanged.
+    expect(await threads()).toContainEqual({ policy: SCHED_OTHER_POLICY, nice: DEFAULT_CLEANER_THREAD_NICE });
     expect(threadScheduling(process.pid)).toEqual(mainThread);
     // The chunks went to the worker and back by transfer: spares wait for the next cleaning's reads.
     expect(spareChunks.length).toBeGreaterThanOrEqual(1);
     expect(spareChunks.every((b) => b.byteLength >= 512 * 1024)).toBe(true);
+    expect(new Map((await readAll(log)).map((r) => [r.key, r.value])).get('k5')).toBe(`${'v'.repeat(1000)}39`);
+  });
 
-    // A cleaner wanting another priority (nice 19, no SCHED_IDLE) gets a new worker: a thread is never raised back.
+  it('with SCHED_IDLE asked for, the worker runs under it; a cleaner wanting another priority gets a new worker (a thread is never raised back)', async () => {
+    const mainThread = threadScheduling(process.pid)!;
+    const { manager, log, dataDir } = await buildLog();
+    const first = await cleanerFor(manager, dataDir, 'worker', { threadSchedIdle: true });
+    expect((await first.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
+    const compute = (first as unknown as { compute: WorkerCompute }).compute;
+    expect(compute.appliedPriority).toEqual({ schedIdle: true, nice: DEFAULT_CLEANER_THREAD_NICE });
+    expect(await threads()).toContainEqual({ policy: SCHED_IDLE_POLICY, nice: DEFAULT_CLEANER_THREAD_NICE });
+    expect(threadScheduling(process.pid)).toEqual(mainThread);
+
     await first.close();
-    const second = await cleanerFor(manager, dataDir, 'worker', 19, false);
+    const second = await cleanerFor(manager, dataDir, 'worker', { threadNice: 19 });
     await appendAndRoll(log, 'again', 300);
     expect(await second.cleanOnce()).toBeDefined();
     const replaced = (second as unknown as { compute: WorkerCompute }).compute;
     expect(replaced).not.toBe(compute);
     expect(replaced.appliedPriority).toEqual({ schedIdle: false, nice: 19 });
-    expect(await threads()).toContainEqual({ policy: 0, nice: 19 });
+    expect(await threads()).toContainEqual({ policy: SCHED_OTHER_POLICY, nice: 19 });
     expect(threadScheduling(process.pid)).toEqual(mainThread);
     expect(new Map((await readAll(log)).map((r) => [r.key, r.value])).get('k9')).toBe('again-299');
   });
 
-  it('without chrt the worker runs at its nice value and the broker says why at warn, once', async () => {
-    const savedPath = process.env.PATH;
+  it('without chrt, or with one that cannot even be spawned, the worker still starts at its nice value and cleans; the broker says why at warn, once', async () => {
     const { logger, warnings } = captureLogger();
-    const { manager, dataDir } = await buildLog();
-    // A worker's environment is a copy of the process's when it starts: this one finds no chrt.
-    process.env.PATH = '/nonexistent';
-    let cleaner: LogCleaner;
-    try {
-      cleaner = await cleanerFor(manager, dataDir, 'worker', 12, true, logger);
-      expect((await cleaner.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
-    } finally {
-      process.env.PATH = savedPath;
-    }
-    const compute = (cleaner as unknown as { compute: WorkerCompute }).compute;
-    expect(compute.appliedPriority).toEqual({ schedIdle: false, nice: 12, schedIdleFailure: 'chrt (util-linux) is not installed' });
-    expect(await threads()).toContainEqual({ policy: 0, nice: 12 });
+    const { manager, log, dataDir } = await buildLog();
+    const missing = await cleanerFor(manager, dataDir, 'worker', { threadNice: 12, threadSchedIdle: true, chrtCommand: '/nonexistent/chrt', logger });
+    expect((await missing.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
+    const compute = (missing as unknown as { compute: WorkerCompute }).compute;
+    expect(compute.appliedPriority).toEqual({ schedIdle: false, nice: 12, schedIdleFailure: '/nonexistent/chrt (util-linux) is not installed' });
+    expect(await threads()).toContainEqual({ policy: SCHED_OTHER_POLICY, nice: 12 });
     expect(warnings()).toHaveLength(1);
-    expect(warnings()[0]).toMatchObject({ reason: 'chrt (util-linux) is not installed', nice: 12 });
-    expect(String(warnings()[0]!.msg)).toContain('cannot run under SCHED_IDLE');
+    expect(warnings()[0]).toMatchObject({ reason: '/nonexistent/chrt (util-linux) is not installed', nice: 12 });
+    expect(String(warnings()[0]!.msg)).toContain('cannot run under SCHED_IDLE; it runs at its nice value');
+
+    // A command execFile refuses synchronously (a NUL byte; ENOMEM would be the same path): the worker is replaced
+    // (the failed one is not kept), starts all the same, and the warning is not repeated.
+    await missing.close();
+    const invalid = await cleanerFor(manager, dataDir, 'worker', { threadNice: 12, threadSchedIdle: true, chrtCommand: 'ch\u0000rt', logger });
+    await appendAndRoll(log, 'again', 300);
+    expect(await invalid.cleanOnce()).toBeDefined();
+    const second = (invalid as unknown as { compute: WorkerCompute }).compute;
+    expect(second).not.toBe(compute);
+    expect(second.appliedPriority).toMatchObject({ schedIdle: false, nice: 12, schedIdleFailure: expect.stringContaining('could not be started') });
+    expect(warnings()).toHaveLength(1);
+    expect(new Map((await readAll(log)).map((r) => [r.key, r.value])).get('k9')).toBe('again-299');
   });
 
   it('with the worker the event loop keeps turning while a megabyte of gzip records per batch is cleaned', async () => {
