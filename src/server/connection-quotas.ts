@@ -244,7 +244,7 @@ export function protectedListenerName(config: BrokerConfig): string | undefined 
 export function connectionCreationQuotasOf(broker: BrokerServices): ConnectionCreationQuotas {
   let q = creationQuotas.get(broker);
   if (q === undefined) {
-    q = new ConnectionCreationQuotas(broker.config, broker.quotas, broker.quotas.windows, broker.logger);
+    q = new ConnectionCreationQuotas(broker.config, broker.quotas, broker.quotas.windows, broker.logger, protectedListenerName(broker.config));
     creationQuotas.set(broker, q);
   }
   return q;
@@ -272,6 +272,8 @@ export class ConnectionCreationQuotas {
     private readonly quotas: QuotaManager,
     private readonly windows: RateWindows,
     private readonly logger?: Logger,
+    /** The listener exempt from the broker-wide rate (protectedListenerName), worked out once: listeners are static. */
+    readonly protectedListener?: string,
   ) {
     this.brokerRate = new SampledRate(windows);
   }

@@ -74,7 +74,7 @@ import { SaslAuthenticator } from './sasl-authenticator.js';
 import type { SecurityProtocol } from './listeners.js';
 import { ANONYMOUS, principalToString, type KafkaPrincipal } from '../auth/principal.js';
 import type { CredentialStore } from '../auth/credential-store.js';
-import { canonicalAddress, connectionCreationQuotasOf, protectedListenerName, type ConnectionCreationQuotas } from './connection-quotas.js';
+import { canonicalAddress, connectionCreationQuotasOf, type ConnectionCreationQuotas } from './connection-quotas.js';
 
 const MAX_QUEUED_FRAMES = 64;
 /** Produce requests of one connection that may be in flight at once. */
@@ -247,7 +247,7 @@ export class Connection {
     this.socket.on('close', () => this.onSocketClosed());
     if (this.log.isLevelEnabled('debug')) this.log.debug({ listener: this.listenerName, principal: principalToString(this.principal) }, 'connection opened');
     const creation = connectionCreationQuotasOf(this.broker);
-    if (creation.limited) this.admit(creation, canonicalAddress(this.socket.remoteAddress ?? ''), this.listenerName === protectedListenerName(this.broker.config));
+    if (creation.limited) this.admit(creation, canonicalAddress(this.socket.remoteAddress ?? ''), this.listenerName === creation.protectedListener);
   }
 
   /** Connection-creation rates: paused until admitted, or closed after its throttle time (connection-quotas.ts). */
