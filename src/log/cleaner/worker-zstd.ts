@@ -20,28 +20,16 @@
 //
 // The size bound keeps the WebAssembly heap small: it grows to the largest output decoded and never shrinks, and
 // real batches are about 1 MB (a producer's batch.size) before compression.
-import { decompressRecords } from '../../protocol/records/compression.js';
+import { decompressRecords, readZstdFrameHeader } from '../../protocol/records/compression.js';
 
 /** Largest declared content size decoded through WebAssembly (larger frames stream through fzstd). */
 export const WASM_DECODE_MAX_BYTES = 8 * 1024 * 1024;
 /** The first output buffer for a frame without a declared size (then 8x its payload). */
 const MIN_GUESS_BYTES = 64 * 1024;
 
-/** The content size a single zstd frame at the start of `payload` declares in its header; undefined without one. */
+/** The content size the zstd frame at the start of `payload` declares in its header; undefined without one. */
 export function zstdDeclaredContentSize(payload: Buffer): number | undefined {
-  if (payload.length < 6 || payload.readUInt32LE(0) !== 0xfd2fb528) return undefined;
-  const descriptor = payload[4]!;
-  const sizeFlag = descriptor >>> 6;
-  const singleSegment = (descriptor & 0x20) !== 0;
-  const sizeBytes = sizeFlag === 0 ? (singleSegment ? 1 : 0) : [0, 2, 4, 8][sizeFlag]!;
-  if (sizeBytes === 0) return undefined;
-  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
-  if (payload.length < at + sizeBytes) return undefined;
-  if (sizeBytes === 1) return payload[at]!;
-  if (sizeBytes === 2) return payload.readUInt16LE(at) + 256;
-  if (sizeBytes === 4) return payload.readUInt32LE(at);
-  const size = payload.readBigUInt64LE(at);
-  return size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
+  return readZstdFrameHeader(payload)?.contentSize;
 }
 
 export type ZstdDecoder = (payload: Buffer, maxBytes: number) => Buffer;

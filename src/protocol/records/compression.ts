@@ -599,26 +599,46 @@ const ZSTD_WINDOW_ALWAYS_ALLOWED = 8 * 1024 * 1024;
  * the output cap and 8 MiB before it does. The output itself is capped as it is produced.
  */
 function checkZstdWindow(payload: Buffer, maxBytes: number): void {
-  if (payload.length < 6 || payload.readUInt32LE(0) !== 0xfd2fb528) return; // fzstd reports it
+  const header = readZstdFrameHeader(payload);
+  if (header === undefined) return; // fzstd reports it
+  if (header.windowBytes > Math.max(maxBytes, ZSTD_WINDOW_ALWAYS_ALLOWED)) throw tooLarge('zstd', maxBytes);
+}
+
+/** The header of the zstd frame at the start of `payload` (RFC 8878 3.1.1.1), in the fields its readers use. */
+export interface ZstdFrameHeader {
+  /** Frame_Content_Size: undefined when the frame does not declare it (streaming compressors). */
+  contentSize: number | undefined;
+  /** The window a decoder must allocate: the content size for a single-segment frame. */
+  windowBytes: number;
+}
+
+/**
+ * Reads the first zstd frame's header; undefined when `payload` does not start with one (the decoder then reports
+ * what is wrong). A content size cut short reads as undefined; sizes past 2^53 as Number.MAX_SAFE_INTEGER.
+ */
+export function readZstdFrameHeader(payload: Buffer): ZstdFrameHeader | undefined {
+  if (payload.length < 6 || payload.readUInt32LE(0) !== 0xfd2fb528) return undefined;
   const descriptor = payload[4]!;
+  const sizeFlag = descriptor >>> 6;
   const singleSegment = (descriptor & 0x20) !== 0;
-  let window: number;
-  if (singleSegment) {
-    const sizeBytes = [1, 2, 4, 8][descriptor >>> 6]!;
-    const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
-    const at = 5 + dictBytes;
-    if (payload.length < at + sizeBytes) return;
-    window =
-      sizeBytes === 1 ? payload[at]!
-        : sizeBytes === 2 ? payload.readUInt16LE(at) + 256
-          : sizeBytes === 4 ? payload.readUInt32LE(at)
-            : Number(payload.readBigUInt64LE(at));
-  } else {
-    const wd = payload[5]!;
-    const base = 2 ** (10 + (wd >>> 3));
-    window = base + (base / 8) * (wd & 7);
+  // Frame_Content_Size is 0, 1, 2, 4 or 8 bytes after the window descriptor (absent in single-segment frames) and
+  // the dictionary id.
+  const sizeBytes = sizeFlag === 0 ? (singleSegment ? 1 : 0) : [0, 2, 4, 8][sizeFlag]!;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]!;
+  const windowDescriptor = payload[5]!;
+  const base = 2 ** (10 + (windowDescriptor >>> 3));
+  // The window descriptor alone bounds what a decoder allocates, even when the rest of the header is cut short.
+  if (payload.length < at + sizeBytes) return singleSegment ? undefined : { contentSize: undefined, windowBytes: base + (base / 8) * (windowDescriptor & 7) };
+  let contentSize: number | undefined;
+  if (sizeBytes === 1) contentSize = payload[at]!;
+  else if (sizeBytes === 2) contentSize = payload.readUInt16LE(at) + 256;
+  else if (sizeBytes === 4) contentSize = payload.readUInt32LE(at);
+  else if (sizeBytes === 8) {
+    const size = payload.readBigUInt64LE(at);
+    contentSize = size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
   }
-  if (window > Math.max(maxBytes, ZSTD_WINDOW_ALWAYS_ALLOWED)) throw tooLarge('zstd', maxBytes);
+  if (singleSegment) return { contentSize, windowBytes: contentSize! };
+  return { contentSize, windowBytes: base + (base / 8) * (windowDescriptor & 7) };
 }
 
 // ---- compression (the log cleaner's rewritten batches) ----------------------------------------------------------

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { compress } from '@mongodb-js/zstd';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decompressRecords } from '../../../src/protocol/records/compression.js';
+import { decompressRecords, readZstdFrameHeader } from '../../../src/protocol/records/compression.js';
 import { loadWorkerZstd, WASM_DECODE_MAX_BYTES, zstdDeclaredContentSize, type ZstdDecoder } from '../../../src/log/cleaner/worker-zstd.js';
 
 let decode: ZstdDecoder;
@@ -63,5 +63,22 @@ describe('the cleaner worker\'s zstd decoder', () => {
     expect(() => decompressRecords(4, corrupt)).toThrow();
     expect(() => decode(frame, 50_000)).toThrow(/zstd/i);
     expect(() => decode(Buffer.from('not zstd at all'), 128 << 20)).toThrow();
+  });
+
+  it('reads the frame header the broker and the worker share: window and content size, single-segment or not, cut short', () => {
+    const magic = [0x28, 0xb5, 0x2f, 0xfd];
+    // Not single-segment, 4-byte content size (flag 2), window descriptor 0x58: 2^(10+11) + 0 = 2 MiB.
+    expect(readZstdFrameHeader(Buffer.from([...magic, 0x80, 0x58, 0x10, 0x27, 0x00, 0x00]))).toEqual({ contentSize: 10_000, windowBytes: 2 << 20 });
+    // The same with its content size cut short: the window still bounds the allocation, the size is unknown.
+    expect(readZstdFrameHeader(Buffer.from([...magic, 0x80, 0x58, 0x10, 0x27]))).toEqual({ contentSize: undefined, windowBytes: 2 << 20 });
+    // A declared 2 GiB window (descriptor 0xa8: 2^(10+21)) is reported as declared, for the cap to refuse.
+    expect(readZstdFrameHeader(Buffer.from([...magic, 0x00, 0xa8, 0, 0]))).toEqual({ contentSize: undefined, windowBytes: 2 ** 31 });
+    // Single segment, 1-byte content size: the window is the content size; cut short, nothing is known.
+    expect(readZstdFrameHeader(Buffer.from([...magic, 0x20, 0x2a, 0, 0]))).toEqual({ contentSize: 42, windowBytes: 42 });
+    expect(readZstdFrameHeader(Buffer.from([...magic, 0xe0, 0x01]))).toBeUndefined();
+    // 8-byte content size past 2^53.
+    expect(readZstdFrameHeader(Buffer.from([...magic, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))?.contentSize).toBe(Number.MAX_SAFE_INTEGER);
+    // Not a zstd frame.
+    expect(readZstdFrameHeader(Buffer.from('not zstd at all'))).toBeUndefined();
   });
 });
