@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { createBroker } from '../broker.js';
 import { DEFAULT_BROKER_CONFIG as D, DEV_DEFAULTS, type BrokerOptions } from '../metadata/broker-config.js';
 import { createFormattedLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../logger.js';
+import { withSecretFiles } from './secret-files.js';
 
 export function startOptions<T>(yargs: Argv<T>) {
   return yargs
@@ -41,6 +42,7 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('sasl-enabled-mechanisms', { type: 'string', default: D.saslEnabledMechanisms, describe: 'SASL mechanisms of SASL_* listeners (sasl.enabled.mechanisms; Kafka\'s default GSSAPI is not implemented)' })
     // Repeatable (array: main.ts's once-only check skips array flags); each --sasl-user needs its value.
     .option('sasl-user', { type: 'string', array: true, nargs: 1, describe: 'name:password, repeatable: created or updated at start for every enabled SCRAM mechanism (and so for PLAIN)' })
+    .option('sasl-users-file', { type: 'string', describe: 'A file of name:password lines, as --sasl-user takes them, kept out of the command line (blank lines and # comments skipped)' })
     .option('connections-max-reauth-ms', { type: 'number', default: D.connectionsMaxReauthMs, describe: 'SASL session lifetime before re-authentication, 0 = unlimited (connections.max.reauth.ms, KIP-368)' })
     .option('sasl-server-max-receive-size', { type: 'number', default: D.saslServerMaxReceiveSize, describe: 'Largest frame before SASL authentication completes (sasl.server.max.receive.size)' })
     .option('authorizer', { type: 'string', choices: ['acl', 'none'], default: D.authorizer, describe: 'acl: check every request against the ACLs (eddy acl add); none: allow everything (authorizer.class.name)' })
@@ -50,6 +52,7 @@ export function startOptions<T>(yargs: Argv<T>) {
     .option('security-inter-broker-protocol', { type: 'string', choices: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], describe: 'Protocol of the inter-broker listener when its name is not given (security.inter.broker.protocol; default PLAINTEXT)' })
     .option('sasl-mechanism-inter-broker-protocol', { type: 'string', describe: 'SASL mechanism brokers authenticate to each other with (sasl.mechanism.inter.broker.protocol; default the first of --sasl-enabled-mechanisms)' })
     .option('inter-broker-sasl-user', { type: 'string', describe: 'name:password this broker authenticates to the others with over a SASL inter-broker listener (the username/password of Kafka\'s sasl.jaas.config)' })
+    .option('inter-broker-sasl-user-file', { type: 'string', describe: 'A file whose first line is --inter-broker-sasl-user\'s name:password, kept out of the command line' })
     .option('ssl-endpoint-identification-algorithm', { type: 'string', default: D.sslEndpointIdentificationAlgorithm, describe: 'https: check a peer broker\'s host name against its certificate; "" (empty): only its chain (ssl.endpoint.identification.algorithm)' })
     .option('log-flush-interval-messages', { type: 'number', describe: 'fsync after this many messages (log.flush.interval.messages; default never)' })
     .option('log-flush-interval-ms', { type: 'number', describe: 'fsync at least this often (log.flush.interval.ms; default never)' })
@@ -256,7 +259,7 @@ function typed(rawArgs: readonly string[], name: string): boolean {
  * data dir to createBroker() (a temporary one, removed on close) unless `--data-dir` was typed.
  */
 export async function runStart(args: StartArgs, rawArgs: readonly string[] = []): Promise<void> {
-  const options = brokerOptionsFromArgs(args);
+  const options = await withSecretFiles(brokerOptionsFromArgs(args), { saslUsersFile: args['sasl-users-file'], interBrokerSaslUserFile: args['inter-broker-sasl-user-file'] });
   if (args.dev) {
     for (const [key, value] of Object.entries(DEV_DEFAULTS)) {
       if (!typed(rawArgs, key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))) (options as Record<string, unknown>)[key] = value;
