@@ -187,7 +187,9 @@ export class Connection {
   /** Bytes of the response waiting in the socket's buffer while the peer is not reading (0 once drained). */
   private unwrittenBytes = 0;
   private readonly onMemoryDropped: (bytes: number) => void;
-  private readonly listenerName: string;
+  readonly listenerName: string;
+  /** When the peer last sent bytes: which connection is least recently used (server.ts closeExcessConnections). */
+  lastActiveMs = Date.now();
   private readonly securityProtocol: SecurityProtocol;
   private principal: KafkaPrincipal;
   /** SASL listeners: the authentication state machine; null elsewhere. */
@@ -303,6 +305,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.stopping) return;
+    this.lastActiveMs = Date.now();
     const reader = this.frameReader;
     const framesBefore = reader.framesCompleted;
     const hadPartial = reader.hasPartialFrame;

@@ -233,11 +233,30 @@ export class KafkaServer {
     }
     // The TCP connection holds its quota until it closes, whatever happens above it (TLS, SASL).
     socket.once('close', () => this.quotas!.release(address));
+    if (spec.name === this.protectedListener) this.closeExcessConnections();
     if (tlsServer !== undefined) {
       tlsServer.emit('connection', socket);
       return;
     }
     this.startConnection(spec, socket, undefined);
+  }
+
+  /**
+   * An inter-broker connection may take the broker past max.connections; then client connections are closed, least
+   * recently active first, until it is back within the limit (Kafka's Processor.closeExcessConnections with
+   * Selector.lowestPriorityChannel, KIP-402): brokers keep reaching each other, and clients reconnect.
+   */
+  private closeExcessConnections(): void {
+    const max = this.quotas!.limits.maxConnections;
+    let excess = this.quotas!.openConnections - max;
+    if (excess <= 0) return;
+    const candidates = [...this.connections].filter((c) => c.listenerName !== this.protectedListener).sort((a, b) => a.lastActiveMs - b.lastActiveMs);
+    for (const c of candidates) {
+      if (excess-- <= 0) break;
+      this.counters.connectionsClosedForProtectedListener++;
+      this.options.logger.info({ listener: c.listenerName, maxConnections: max }, 'closing the least recently used client connection: inter-broker connections are past max.connections');
+      c.destroy();
+    }
   }
 
   private onSecureConnection(spec: ListenerSpec, socket: tls.TLSSocket): void {

@@ -189,7 +189,7 @@ describe('connection limits changed by dynamic broker configs', () => {
 });
 
 describe('the inter-broker listener is exempt from the broker-wide limits (Kafka\'s protected listener)', () => {
-  it('max.connections refuses client-listener connections while the inter-broker one still accepts; per-IP limits still apply to it', async () => {
+  it('max.connections refuses client-listener connections while the inter-broker one still accepts, closing the least recently used client connections to get back within it; per-IP limits still apply to it', async () => {
     tb = await startTestBroker({
       listeners: 'CLIENT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0',
       listenerSecurityProtocolMap: 'CLIENT:PLAINTEXT,PLAINTEXT:PLAINTEXT',
@@ -200,11 +200,24 @@ describe('the inter-broker listener is exempt from the broker-wide limits (Kafka
     expect(await tryConnect(port('CLIENT'))).toBe('accepted');
     expect(await tryConnect(port('CLIENT'))).toBe('accepted');
     expect(await tryConnect(port('CLIENT'))).toBe('refused');
-    // The inter-broker listener (PLAINTEXT: security.inter.broker.protocol's default) is past max.connections.
+    // The first client connection is used again: the second is now the least recently used.
+    const [first, second] = sockets;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    first!.write(TestClient.encodeRequest(ApiKey.ApiVersions, 0, {}, 2));
+    await new Promise((resolve) => first!.once('data', resolve));
+    const secondClosed = new Promise<void>((resolve) => second!.once('close', () => resolve()));
+    // The inter-broker listener (PLAINTEXT: security.inter.broker.protocol's default) is past max.connections: it
+    // is accepted, and the least recently used client connection is closed (Kafka's closeExcessConnections).
     expect(await tryConnect(port('PLAINTEXT'))).toBe('accepted');
+    await secondClosed;
+    expect(first!.destroyed).toBe(false);
+    const firstClosed = new Promise<void>((resolve) => first!.once('close', () => resolve()));
     expect(await tryConnect(port('PLAINTEXT'), '127.0.0.3')).toBe('accepted');
+    await firstClosed;
     expect(await tryConnect(port('PLAINTEXT'), '127.0.0.3')).toBe('refused');
-    expect(tb.broker.connectionCount).toBe(4);
+    for (let i = 0; i < 100 && tb.broker.connectionCount !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(tb.broker.connectionCount).toBe(2);
+    expect(tb.broker.stats().server.connectionsClosedForProtectedListener).toBe(2);
   });
 
   it('a single listener is not protected: max.connections applies to it', async () => {
