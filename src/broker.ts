@@ -339,6 +339,8 @@ class EddyBroker implements Broker {
       cleaner.reconfigure({ ioMaxBytesPerSecond: config.logCleanerIoMaxBytesPerSecond, dedupeBufferSize: config.logCleanerDedupeBufferSize });
       logs.setProducerIdExpirationMs(config.producerIdExpirationMs);
       await topics.updateBrokerDefaults(brokerConfigs.logDefaults(defaultLogConfig(config)), config.messageMaxBytes);
+      // A lowered max.connections closes the least recently used client connections beyond it, as Kafka's processors do.
+      this.server?.closeExcessConnections();
     });
     // Cluster mode: the coordinators serve the internal partitions this broker leads, and their writes wait for the
     // ISR (metadata/internal-topic-log.ts): offsets.commit.timeout.ms for groups, request.timeout.ms for transactions.

@@ -18,9 +18,10 @@
 // Kafka name (or a synonym) is set dynamically, and its started-with value back when that is deleted; then the change
 // listeners run (broker.ts: new topic defaults for every log via the topic registry; the cleaner's backoff, I/O
 // rate and offset map size; producer.id.expiration.ms for every log). The connection limits (max.connections,
-// max.connections.per.ip, max.connections.per.ip.overrides) need no listener: the server's ConnectionQuotas reads
-// them from the live config at each new connection (server/connection-quotas.ts; Kafka's SocketServer.reconfigure),
-// so a change applies to the next connection, and closes none.
+// max.connections.per.ip, max.connections.per.ip.overrides) are read by the server's ConnectionQuotas from the live
+// config at each new connection (server/connection-quotas.ts; Kafka's SocketServer.reconfigure), so a change applies
+// to the next connection; a lowered max.connections also closes the least recently used client connections beyond
+// it (broker.ts's listener, server.ts closeExcessConnections), as Kafka's processors do.
 //
 // Validation of a change is Kafka's (ConfigAdminManager.validateBrokerConfigChange → DynamicBrokerConfig.validate),
 // every failure INVALID_REQUEST (KAFKA-13609 keeps that code):

@@ -21,9 +21,11 @@
 // Dynamic limits (Kafka's SocketServer.reconfigure → ConnectionQuotas.updateMaxConnectionsPerIp,
 // updateMaxConnectionsPerIpOverride, updateBrokerMaxConnections): given the live BrokerConfig (`live`), which
 // AlterConfigs / IncrementalAlterConfigs update in place (metadata/dynamic-broker-config.ts), each new connection is
-// checked against the limits in force at that moment. As in Kafka, a change closes nothing: connections already
-// open stay open and keep their slots, even above a lowered limit; only new connections beyond it are refused, and
-// a raised limit admits them at once. New overrides that name only addresses apply at once; ones naming a host name
+// checked against the limits in force at that moment. A lowered max.connections.per.ip (or override) closes nothing:
+// connections already open stay open and keep their slots; only new connections beyond it are refused, and a raised
+// limit admits them at once. A lowered broker-wide max.connections also refuses new connections, and the server
+// closes the least recently used client connections beyond it, as Kafka's processors do on each poll
+// (server.ts closeExcessConnections). New overrides that name only addresses apply at once; ones naming a host name
 // apply once it is resolved (the previous overrides stay in force until then; a name that does not resolve keeps
 // them, logged at error, as Kafka's reconfigure fails on its UnknownHostException).
 //

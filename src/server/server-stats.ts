@@ -6,10 +6,11 @@ export interface ServerCounters {
   /** Connections closed at once because their address had `max.connections.per.ip` (or its override) open. */
   connectionsRefusedPerIp: number;
   /**
-   * Client connections closed, least recently active first, because inter-broker connections took the broker past
-   * `max.connections` (Kafka's Processor.closeExcessConnections, KIP-402).
+   * Client connections closed, least recently active first, because more than `max.connections` were open: an
+   * inter-broker connection (exempt, KIP-402) or a lowered limit took the broker past it (Kafka's
+   * Processor.closeExcessConnections).
    */
-  connectionsClosedForProtectedListener: number;
+  connectionsClosedOverMaxConnections: number;
   /** Accept failures the listener reported (EMFILE, ENFILE …), each followed by a pause in accepting. */
   acceptErrors: number;
   /** Times the process was found at its open-file limit (new connections are then dropped below Node). */
@@ -31,7 +32,7 @@ export interface ServerCounters {
 export function makeServerCounters(): ServerCounters {
   return {
     connectionsRefusedMaxConnections: 0,
-    connectionsClosedForProtectedListener: 0,
+    connectionsClosedOverMaxConnections: 0,
     connectionsRefusedPerIp: 0,
     acceptErrors: 0,
     openFileLimitReached: 0,

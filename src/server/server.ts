@@ -242,19 +242,22 @@ export class KafkaServer {
   }
 
   /**
-   * An inter-broker connection may take the broker past max.connections; then client connections are closed, least
-   * recently active first, until it is back within the limit (Kafka's Processor.closeExcessConnections with
-   * Selector.lowestPriorityChannel, KIP-402): brokers keep reaching each other, and clients reconnect.
+   * While more connections are open than max.connections, client connections are closed, least recently active
+   * first, until the broker is back within it (Kafka's Processor.closeExcessConnections with
+   * Selector.lowestPriorityChannel, which every listener's processor but the protected one runs on each poll). Two
+   * things take the broker past the limit: an inter-broker connection (exempt from it, KIP-402), and a lowered
+   * max.connections (AlterConfigs). The inter-broker listener's own connections are never closed this way.
    */
-  private closeExcessConnections(): void {
-    const max = this.quotas!.limits.maxConnections;
+  closeExcessConnections(): void {
+    const max = this.quotas?.limits.maxConnections;
+    if (max === undefined) return;
     let excess = this.quotas!.openConnections - max;
     if (excess <= 0) return;
     const candidates = [...this.connections].filter((c) => c.listenerName !== this.protectedListener).sort((a, b) => a.lastActiveMs - b.lastActiveMs);
     for (const c of candidates) {
       if (excess-- <= 0) break;
-      this.counters.connectionsClosedForProtectedListener++;
-      this.options.logger.info({ listener: c.listenerName, maxConnections: max }, 'closing the least recently used client connection: inter-broker connections are past max.connections');
+      this.counters.connectionsClosedOverMaxConnections++;
+      this.options.logger.info({ listener: c.listenerName, maxConnections: max }, 'closing the least recently used client connection: more connections are open than max.connections');
       c.destroy();
     }
   }
