@@ -9,8 +9,9 @@
 //   WorkerCompute   a worker thread (cleaner-worker.ts) holding the CleanerCompute and the offset map: chunks go to
 //                   it in transferred buffers that come back for the next read (no copy, no allocation per chunk),
 //                   the kept batches come back in a buffer of their own. The worker decompresses on itself
-//                   (worker-zstd.ts for zstd) at a low CPU priority (thread-priority.ts), so the event loop never runs the cleaner's
-//                   parsing and hashing, nor does libuv's pool its decompression (BENCHMARKS.md, cleaner section).
+//                   (worker-zstd.ts for zstd) at a low CPU priority (thread-priority.ts), so the event loop never
+//                   runs the cleaner's parsing and hashing, nor does libuv's pool its decompression (BENCHMARKS.md,
+//                   cleaner section).
 //                   The default.
 //   InlineCompute   the same object on the event loop, pausing on a work budget between batches (log-cleaner.ts
 //                   maybeYield). Used when a worker cannot be started (the broker logs it once at warn), and by
