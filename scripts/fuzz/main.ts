@@ -9,8 +9,8 @@
 // Build first (`npm run build`: the broker under test is dist/). Exits 0 only when there was no crash, no
 // hang, no restart failure, SIGTERM exited 0 and the broker restarted on the data dir it left behind (and,
 // with --max-rss-growth-mb, RSS grew by at most M MiB; RSS is always reported). The end RSS is read once the broker
-// has sat idle --settle-s seconds after the last frame (default 30, 3 for --replay and --indexes; at least 3: V8
-// gives back unused heap pages only after a quiet spell); the figure 3 s after the last frame is reported too, and
+// has sat idle --settle-s seconds after the last frame (default 30, 3 for --replay and --indexes; at least 3: freed
+// memory can go back to the OS only after a quiet spell); the figure 3 s after the last frame is reported too, and
 // --max-rss-growth-mb checks the end figure.
 //
 // Where the RSS goes (run.ts, MemProbeOptions): --mem-probe DIR writes the broker's memory after a forced full GC

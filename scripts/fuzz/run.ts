@@ -49,8 +49,9 @@ export interface FuzzOptions {
   maxRssGrowthMb?: number;
   /**
    * How long the broker sits idle after the last fuzz connection closed before its end RSS is read (default 3 s).
-   * V8's memory reducer gives back unused heap pages only once the process has been quiet for ~8 s, so the CLI
-   * uses 30 s; RSS 3 s after the end is reported either way.
+   * Freed memory can go back to the OS only after a quiet spell (RELIABILITY.md: 31 MiB between 3 and 30 s with
+   * the documented memory settings, nothing with Node's and glibc's defaults), so the CLI uses 30 s; RSS 3 s after
+   * the end is reported either way.
    */
   settleS?: number;
   /** Attribute the broker's memory as well as measuring its RSS (see MemProbeOptions). */
