@@ -1,6 +1,7 @@
 // The only node:fs user in src/log. Everything else goes through `LogFs`, so tests can count fsyncs and inject
-// faults (short writes, EIO, torn files) by wrapping `nodeLogFs`.
-import { promises as fsp } from 'node:fs';
+// faults (short writes, EIO, torn files) by wrapping `nodeLogFs`. The one synchronous call, readFullySync, is for
+// the log cleaner's worker thread, never the event loop.
+import { promises as fsp, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export interface LogFile {
@@ -13,6 +14,11 @@ export interface LogFile {
   truncate(length: number): Promise<void>;
   size(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * The OS descriptor while open (nodeLogFs's files have one; a wrapped file may not): lets the log cleaner's worker
+   * thread read a segment itself (readFullySync), the descriptor being shared by the process's threads.
+   */
+  readonly descriptor?: number;
 }
 
 export interface LogFs {
@@ -42,6 +48,10 @@ export interface LogFs {
 class NodeLogFile implements LogFile {
   constructor(private readonly fh: FileHandle) {}
 
+  get descriptor(): number {
+    return this.fh.fd;
+  }
+
   async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     const { bytesRead } = await this.fh.read(buffer, offset, length, position);
     return bytesRead;
@@ -67,6 +77,20 @@ class NodeLogFile implements LogFile {
   close(): Promise<void> {
     return this.fh.close();
   }
+}
+
+/**
+ * Reads exactly `length` bytes at `position` of descriptor `fd` into the start of `buffer` and returns them; throws
+ * on a short read (the file shrank). Synchronous: the log cleaner's worker thread only (cleaner-worker.ts).
+ */
+export function readFullySync(fd: number, buffer: Buffer, length: number, position: number): Buffer {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, position + done);
+    if (n <= 0) throw new Error(`short read at position ${position + done}`);
+    done += n;
+  }
+  return buffer.subarray(0, length);
 }
 
 function isNotFound(err: unknown): boolean {

@@ -6,12 +6,14 @@
 // moves.
 //
 // Where it runs (CleanerComputeBackend):
-//   WorkerCompute   a worker thread (cleaner-worker.ts) holding the CleanerCompute and the offset map: chunks go to
-//                   it in transferred buffers that come back for the next read (no copy, no allocation per chunk),
-//                   the kept batches come back in a buffer of their own. The worker decompresses on itself
-//                   (worker-zstd.ts for zstd) at a low CPU priority (thread-priority.ts), so the event loop never
-//                   runs the cleaner's parsing and hashing, nor does libuv's pool its decompression (BENCHMARKS.md,
-//                   cleaner section).
+//   WorkerCompute   a worker thread (cleaner-worker.ts) holding the CleanerCompute and the offset map. It reads the
+//                   chunks itself, synchronously, through the descriptor the cleaner opened on the segment for the
+//                   walk (ChunkSource.descriptor), into a buffer of its own; the kept batches come back in a buffer
+//                   of their own. The worker decompresses on itself (worker-zstd.ts for zstd), all at a low CPU
+//                   priority (thread-priority.ts), so neither the event loop nor libuv's pool (shared with the
+//                   request path, at normal priority) copies, parses, hashes or decompresses for the cleaner
+//                   (BENCHMARKS.md, cleaner section). A segment opened without a descriptor (a LogFs wrapped by a
+//                   test) is read on the event loop instead, into buffers transferred to the worker and back.
 //                   The default.
 //   InlineCompute   the same object on the event loop, pausing on a work budget between batches (log-cleaner.ts
 //                   maybeYield). Used when a worker cannot be started (the broker logs it once at warn), and by
@@ -39,10 +41,36 @@ export interface LastRecord {
   producerEpoch: number;
 }
 
-/** What one chunk's processing did: whole batches consumed from its start; `stop` ends the segment's walk. */
+/**
+ * What one chunk's processing did: whole batches consumed from its start; `stop` ends the segment's walk;
+ * `bytesRead`, the chunk's length (the cleaner's stats and I/O throttle).
+ */
 export interface ChunkResult {
   consumed: number;
   stop: boolean;
+  bytesRead: number;
+}
+
+/** One segment's walk as the compute reads it (log-cleaner.ts forEachChunk opens it). */
+export interface ChunkSource {
+  /** The segment's size when the walk began: where it ends. */
+  readonly size: number;
+  /** The .log's descriptor, open for the walk: a worker reads the chunks itself (see the header). */
+  readonly descriptor?: number;
+  /** Reads `length` bytes at `position` on the event loop, into `into` when given. */
+  read(position: number, length: number, into?: Buffer): Promise<Buffer>;
+}
+
+/**
+ * The chunk of a segment of `size` bytes at `position` (a batch boundary): CHUNK_BUFFER_BYTES or the rest of the
+ * segment, or the whole first batch when that is larger. `read` returns exactly the bytes asked for.
+ */
+export async function readChunkAt(read: (position: number, length: number) => Buffer | Promise<Buffer>, position: number, size: number): Promise<Buffer> {
+  if (size - position < RECORD_BATCH_HEADER_SIZE) throw new Error('the segment ends with a partial batch');
+  const chunk = await read(position, Math.min(CHUNK_BUFFER_BYTES, size - position));
+  const first = LOG_OVERHEAD + chunk.readInt32BE(8);
+  if (first < RECORD_BATCH_HEADER_SIZE || position + first > size) throw new Error(`corrupt batch (size ${first})`);
+  return first > chunk.length ? read(position, first) : chunk;
 }
 
 export interface MapChunkResult extends ChunkResult {
@@ -127,7 +155,7 @@ export class CleanerCompute {
     const records = this.records;
     const txns = this.mapTxns;
     const start = Number(startOffset);
-    const result: MapChunkResult = { consumed: 0, stop: false, full: false, pastEnd: false };
+    const result: MapChunkResult = { consumed: 0, stop: false, bytesRead: chunk.length, full: false, pastEnd: false };
     await forEachBatchIn(chunk, result, async (batch) => {
       const view = viewBatch(batch);
       if (view.lastOffset < startOffset) return batch.length;
@@ -188,7 +216,7 @@ export class CleanerCompute {
     let recordsKept = 0;
     const outputs: Buffer[] = [];
     let outputBytes = 0;
-    const result: ChunkResult = { consumed: 0, stop: false };
+    const result: ChunkResult = { consumed: 0, stop: false, bytesRead: chunk.length };
     await forEachBatchIn(chunk, result, async (batch) => {
       inputLeft -= batch.length;
       const view = viewBatch(batch);
@@ -234,7 +262,7 @@ export class CleanerCompute {
     }, pause);
     // One buffer: the chunk it may point into is the caller's (or was transferred to this thread).
     const output = outputs.length === 1 && outputs[0]!.length === outputBytes ? Buffer.from(outputs[0]!) : Buffer.concat(outputs, outputBytes);
-    return { consumed: result.consumed, stop: result.stop, output, inputLeft, recordsRead, recordsKept };
+    return { consumed: result.consumed, stop: result.stop, bytesRead: chunk.length, output, inputLeft, recordsRead, recordsKept };
   }
 
   release(): MapUsage {
@@ -269,19 +297,16 @@ async function forEachBatchIn(chunk: Buffer, result: ChunkResult, visit: (batch:
 /** The cleaner's view of its compute, wherever it runs. */
 export interface CleanerComputeBackend {
   readonly usage: MapUsage;
-  /**
-   * A buffer of `length` bytes to read the next chunk into (the worker's: recycled, see WorkerCompute); undefined
-   * when the caller should allocate one.
-   */
-  chunkBuffer?(length: number): Buffer;
   beginMap(mapBytes: number, offsetRange: number, abortedTxns: readonly AbortedTxn[]): Promise<void>;
-  mapChunk(chunk: Buffer, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult>;
+  /** Reads the chunk of `source` at `position` (readChunkAt) and maps it (CleanerCompute.mapChunk). */
+  mapChunk(source: ChunkSource, position: number, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult>;
   endSegmentMap(nextSegmentStartOffset: bigint): Promise<void>;
   latestOffset(): Promise<number>;
   beginClean(lastRecords: ReadonlyArray<readonly [bigint, LastRecord]>): Promise<void>;
   beginGroup(): Promise<void>;
   addAbortedTransactions(txns: readonly AbortedTxn[]): Promise<void>;
-  cleanChunk(chunk: Buffer, args: CleanChunkArgs): Promise<CleanChunkResult>;
+  /** Reads the chunk of `source` at `position` (readChunkAt) and rewrites it (CleanerCompute.cleanChunk). */
+  cleanChunk(source: ChunkSource, position: number, args: CleanChunkArgs): Promise<CleanChunkResult>;
   retainedAbortedTxns(): Promise<AbortedTxn[]>;
   release(): Promise<void>;
   close(): Promise<void>;
@@ -302,7 +327,8 @@ export class InlineCompute implements CleanerComputeBackend {
   async beginMap(mapBytes: number, offsetRange: number, abortedTxns: readonly AbortedTxn[]): Promise<void> {
     this.compute.beginMap(mapBytes, offsetRange, abortedTxns);
   }
-  mapChunk(chunk: Buffer, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult> {
+  async mapChunk(source: ChunkSource, position: number, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult> {
+    const chunk = await readChunkAt((p, length) => source.read(p, length), position, source.size);
     return this.compute.mapChunk(chunk, startOffset, nextSegmentStartOffset, this.pause);
   }
   async endSegmentMap(nextSegmentStartOffset: bigint): Promise<void> {
@@ -320,7 +346,8 @@ export class InlineCompute implements CleanerComputeBackend {
   async addAbortedTransactions(txns: readonly AbortedTxn[]): Promise<void> {
     this.compute.addAbortedTransactions(txns);
   }
-  cleanChunk(chunk: Buffer, args: CleanChunkArgs): Promise<CleanChunkResult> {
+  async cleanChunk(source: ChunkSource, position: number, args: CleanChunkArgs): Promise<CleanChunkResult> {
+    const chunk = await readChunkAt((p, length) => source.read(p, length), position, source.size);
     return this.compute.cleanChunk(chunk, args, this.pause);
   }
   async retainedAbortedTxns(): Promise<AbortedTxn[]> {
@@ -339,12 +366,14 @@ export type ComputeOp =
   | 'init'
   | 'beginMap'
   | 'mapChunk'
+  | 'mapChunkAt'
   | 'endSegmentMap'
   | 'latestOffset'
   | 'beginClean'
   | 'beginGroup'
   | 'addAbortedTransactions'
   | 'cleanChunk'
+  | 'cleanChunkAt'
   | 'retainedAbortedTxns'
   | 'release';
 
@@ -366,7 +395,7 @@ function startWorker(): Worker {
   return new Worker(new URL('./cleaner-worker.js', here));
 }
 
-/** The size of a recycled chunk buffer: the cleaner's read size (log-cleaner.ts IO_CHUNK_BYTES). */
+/** Bytes read from a segment at a time (Kafka's log.cleaner.io.buffer.size is 512 KiB for read + write). */
 export const CHUNK_BUFFER_BYTES = 512 * 1024;
 /** Chunk buffers kept between reads: one at the worker, one being read, one spare. */
 const MAX_SPARE_CHUNKS = 2;
@@ -423,10 +452,10 @@ export class WorkerCompute implements CleanerComputeBackend {
 
   private readonly worker: Worker;
   /**
-   * Chunk buffers back from the worker, for the next reads. Every chunk crosses to the worker and back by transfer
-   * (no copy), so the event loop allocates no chunk buffers in steady state: at the cleaner's ~100 MB/s, allocating
-   * (and copying) each 512 KiB chunk kept V8 running a full GC every few hundred ms on the request path's thread,
-   * for the external memory alone.
+   * Chunk buffers back from the worker, for the next reads of a source without a descriptor. Every such chunk
+   * crosses to the worker and back by transfer (no copy), so the event loop allocates no chunk buffers in steady
+   * state: at the cleaner's ~100 MB/s, allocating (and copying) each 512 KiB chunk kept V8 running a full GC every
+   * few hundred ms on the request path's thread, for the external memory alone.
    */
   private readonly spareChunks: ArrayBuffer[] = [];
   /** Buffers handed out by chunkBuffer() and not yet sent: these go to the worker as they are. */
@@ -492,7 +521,7 @@ export class WorkerCompute implements CleanerComputeBackend {
   async beginMap(mapBytes: number, offsetRange: number, abortedTxns: readonly AbortedTxn[]): Promise<void> {
     this.usage = await this.call<MapUsage>('beginMap', [mapBytes, offsetRange, abortedTxns]);
   }
-  chunkBuffer(length: number): Buffer {
+  private chunkBuffer(length: number): Buffer {
     const spare = this.spareChunks.pop();
     const buffer = spare !== undefined && spare.byteLength >= length ? spare : new ArrayBuffer(Math.max(length, CHUNK_BUFFER_BYTES));
     this.ownChunks.add(buffer);
@@ -514,8 +543,9 @@ export class WorkerCompute implements CleanerComputeBackend {
     if (input !== undefined && input.buffer.byteLength >= CHUNK_BUFFER_BYTES && this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(input.buffer as ArrayBuffer);
   }
 
-  async mapChunk(chunk: Buffer, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult> {
-    const bytes = this.outgoing(chunk);
+  async mapChunk(source: ChunkSource, position: number, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult> {
+    if (source.descriptor !== undefined) return this.call<MapChunkResult>('mapChunkAt', [source.descriptor, position, source.size, startOffset, nextSegmentStartOffset]);
+    const bytes = this.outgoing(await this.readHere(source, position));
     const { input, ...result } = await this.call<MapChunkResult & { input?: Uint8Array }>('mapChunk', [bytes, startOffset, nextSegmentStartOffset], [bytes.buffer as ArrayBuffer]);
     this.recycle(input);
     return result;
@@ -535,11 +565,21 @@ export class WorkerCompute implements CleanerComputeBackend {
   async addAbortedTransactions(txns: readonly AbortedTxn[]): Promise<void> {
     await this.call('addAbortedTransactions', [txns]);
   }
-  async cleanChunk(chunk: Buffer, args: CleanChunkArgs): Promise<CleanChunkResult> {
-    const bytes = this.outgoing(chunk);
-    const { input, ...result } = await this.call<Omit<CleanChunkResult, 'output'> & { output: Uint8Array; input?: Uint8Array }>('cleanChunk', [bytes, args], [bytes.buffer as ArrayBuffer]);
+  async cleanChunk(source: ChunkSource, position: number, args: CleanChunkArgs): Promise<CleanChunkResult> {
+    type Answer = Omit<CleanChunkResult, 'output'> & { output: Uint8Array; input?: Uint8Array };
+    if (source.descriptor !== undefined) {
+      const result = await this.call<Answer>('cleanChunkAt', [source.descriptor, position, source.size, args]);
+      return { ...result, output: asBuffer(result.output) };
+    }
+    const bytes = this.outgoing(await this.readHere(source, position));
+    const { input, ...result } = await this.call<Answer>('cleanChunk', [bytes, args], [bytes.buffer as ArrayBuffer]);
     this.recycle(input);
     return { ...result, output: asBuffer(result.output) };
+  }
+
+  /** A source without a descriptor: its chunk read on the event loop, into a recycled buffer. */
+  private readHere(source: ChunkSource, position: number): Promise<Buffer> {
+    return readChunkAt((p, length) => source.read(p, length, this.chunkBuffer(length)), position, source.size);
   }
   retainedAbortedTxns(): Promise<AbortedTxn[]> {
     return this.call<AbortedTxn[]>('retainedAbortedTxns', []);

@@ -1,8 +1,12 @@
 // The log cleaner's worker thread: one CleanerCompute (cleaner-compute.ts) answering the cleaner's requests in order.
-// Chunks arrive as transferred Uint8Arrays; a cleaned chunk's batches go back in one buffer of their own,
-// transferred. Nothing here touches files: reads, writes, throttling and the swap stay with the cleaner.
+// A chunk is read here (mapChunkAt, cleanChunkAt), synchronously, from the descriptor the cleaner holds open on the
+// segment for its walk, into this thread's own buffer: the copy out of the page cache then runs at this thread's low
+// priority, not in libuv's pool beside the request path. (mapChunk and cleanChunk take a chunk the cleaner read,
+// transferred, for a segment opened without a descriptor.) A cleaned chunk's batches go back in one buffer of their
+// own, transferred. Writes, throttling and the swap stay with the cleaner.
 import { parentPort } from 'node:worker_threads';
-import { CleanerCompute, type ComputeOp } from './cleaner-compute.js';
+import { readFullySync } from '../fs.js';
+import { CHUNK_BUFFER_BYTES, CleanerCompute, readChunkAt, type ComputeOp } from './cleaner-compute.js';
 import { decompressRecords, MAX_DECOMPRESSED_BYTES } from '../../protocol/records/compression.js';
 import { loadWorkerZstd } from './worker-zstd.js';
 import { lowerCurrentThreadPriority, type CleanerThreadPriority } from './thread-priority.js';
@@ -16,6 +20,28 @@ let compute: CleanerCompute | undefined;
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The buffer chunks are read into, grown for a batch larger than a chunk (nothing keeps a view of it past a request). */
+let readBuffer = Buffer.allocUnsafeSlow(CHUNK_BUFFER_BYTES);
+
+/** The chunk at `position` of the segment open as `descriptor`, `size` bytes long, read on this thread. */
+function readChunk(descriptor: number, position: number, size: number): Promise<Buffer> {
+  return readChunkAt(
+    (p, length) => {
+      if (readBuffer.length < length) readBuffer = Buffer.allocUnsafeSlow(length);
+      return readFullySync(descriptor, readBuffer, length, p);
+    },
+    position,
+    size,
+  );
+}
+
+/** The cleaned batches in a buffer of their own, to transfer (Buffer.concat may hand out a slice of the shared pool). */
+function ownOutput(output: Buffer): Uint8Array {
+  const copy = new Uint8Array(output.length);
+  copy.set(output);
+  return copy;
 }
 
 async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
@@ -39,6 +65,10 @@ async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown
       const r = await c.mapChunk(asBuffer(input), args[1] as bigint, args[2] as bigint);
       return { result: { ...r, input }, transfer: [input.buffer as ArrayBuffer] };
     }
+    case 'mapChunkAt': {
+      const chunk = await readChunk(args[0] as number, args[1] as number, args[2] as number);
+      return { result: await c.mapChunk(chunk, args[3] as bigint, args[4] as bigint), transfer: [] };
+    }
     case 'endSegmentMap':
       return { result: c.endSegmentMap(args[0] as bigint), transfer: [] };
     case 'latestOffset':
@@ -55,11 +85,15 @@ async function handle(op: ComputeOp, args: unknown[]): Promise<{ result: unknown
     case 'cleanChunk': {
       const input = args[0] as Uint8Array;
       const r = await c.cleanChunk(asBuffer(input), args[1] as never);
-      // A buffer of its own to transfer (Buffer.concat may hand out a slice of the shared pool); the output is a
-      // copy, so the chunk goes back too.
-      const output = new Uint8Array(r.output.length);
-      output.set(r.output);
-      return { result: { ...r, output, input }, transfer: [output.buffer, input.buffer as ArrayBuffer] };
+      // The output is a copy, so the chunk goes back too.
+      const output = ownOutput(r.output);
+      return { result: { ...r, output, input }, transfer: [output.buffer as ArrayBuffer, input.buffer as ArrayBuffer] };
+    }
+    case 'cleanChunkAt': {
+      const chunk = await readChunk(args[0] as number, args[1] as number, args[2] as number);
+      const r = await c.cleanChunk(chunk, args[3] as never);
+      const output = ownOutput(r.output);
+      return { result: { ...r, output }, transfer: [output.buffer as ArrayBuffer] };
     }
     case 'retainedAbortedTxns':
       return { result: c.retainedAbortedTxns(), transfer: [] };

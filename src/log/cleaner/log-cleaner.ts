@@ -1,14 +1,15 @@
 // The log cleaner: compaction of `cleanup.policy=compact` logs (Kafka 3.9's LogCleaner, LogCleanerManager and
-// Cleaner), one background task in the broker process, off the request path. Its I/O stays here, on the event
-// loop and async: it reads segments in chunks of IO_CHUNK_BYTES, writes the cleaned segment, is throttled by
-// `log.cleaner.io.max.bytes.per.second` (throttler.ts) and swaps segments in (segment-swap.ts). Its CPU work —
-// parsing and decompressing records, hashing keys into the offset map, filtering and recompressing batches,
-// CRC-32C — runs in a worker thread (cleaner-compute.ts, cleaner-worker.ts): each chunk read is handed to it and
-// the kept batches come back. So requests never wait on the event loop behind the cleaner's CPU work (figures in
-// BENCHMARKS.md, cleaner section: what still moves the e2e p99 while cleaning is what the process shares, the
-// libuv thread pool and the cores). Where no worker can start, the same code runs inline and yields to the event
-// loop on a work budget (YIELD_BYTES of batch and decompressed record bytes or YIELD_MS of work, whichever comes
-// first, checked after every batch); its longest stall is then one batch's synchronous decode and hashing.
+// Cleaner), one background task in the broker process, off the request path. It walks segments a chunk
+// (CHUNK_BUFFER_BYTES) at a time, writes the cleaned segment on the event loop (async), is throttled by
+// `log.cleaner.io.max.bytes.per.second` (throttler.ts) and swaps segments in (segment-swap.ts). Reading the
+// chunks and the CPU work — parsing and decompressing records, hashing keys into the offset map, filtering and
+// recompressing batches, CRC-32C — run in a worker thread at a low priority (cleaner-compute.ts,
+// cleaner-worker.ts): for each segment the cleaner opens a descriptor of its own (openChunkSource), the worker
+// reads each chunk through it and the kept batches come back. So requests never wait, on the event loop or in
+// libuv's pool, behind the cleaner's reads and CPU work (figures in BENCHMARKS.md, cleaner section). Where no
+// worker can start, the same code runs inline, reads on the event loop, and yields on a work budget (YIELD_BYTES
+// of batch and decompressed record bytes or YIELD_MS of work, whichever comes first, checked after every batch);
+// its longest stall is then one batch's synchronous decode and hashing.
 //
 // One pass (cleanOnce), as Kafka's CleanerThread.cleanFilthiestLog:
 //  1. Pick the filthiest log (LogCleanerManager.grabFilthiestCompactedLog). For each compacted log that is not
@@ -70,20 +71,18 @@
 //  - The offset map's slots are allocated per cleaning, no more than the dirty section's offset range needs, and
 //    dropped after it (offset-map.ts); Kafka holds the whole buffer for the broker's life.
 import type { Logger } from 'pino';
-import { LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE } from '../../protocol/records/batch.js';
 import { encodeOffsetCheckpoint, readOffsetCheckpoint, tpKey } from '../checkpoint.js';
-import type { LogFs } from '../fs.js';
+import type { LogFile, LogFs } from '../fs.js';
 import type { LogConfig } from '../log-config.js';
+import { DELETED_FILE_SUFFIX } from '../retention.js';
 import type { LogSegment } from '../segment.js';
 import type { AbortedTxn } from '../txn-index.js';
-import { CHUNK_BUFFER_BYTES, InlineCompute, WorkerCompute, splitBatches, type CleanerComputeBackend, type ChunkResult, type LastRecord } from './cleaner-compute.js';
+import { InlineCompute, WorkerCompute, splitBatches, type CleanerComputeBackend, type ChunkResult, type ChunkSource, type LastRecord } from './cleaner-compute.js';
 import { OffsetMap, offsetMapBytes } from './offset-map.js';
 import { CleanedSegmentWriter, type SegmentSwap } from './segment-swap.js';
 import { Throttler } from './throttler.js';
 
 export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
-/** Bytes read from a segment at a time (Kafka's log.cleaner.io.buffer.size is 512 KiB for read + write). */
-const IO_CHUNK_BYTES = CHUNK_BUFFER_BYTES;
 const INT32_MAX = 0x7fffffff;
 /** Work between two yields to the event loop: bytes of batches read plus records decompressed, … */
 const YIELD_BYTES = 1024 * 1024;
@@ -537,8 +536,8 @@ export class LogCleaner {
     let full = false;
     let pastEnd = false;
     const from = startOffset > segment.baseOffset && segment.indexesLoaded ? segment.offsetIndex.lookup(Number(startOffset - segment.baseOffset)) : 0;
-    await this.forEachChunk(log, segment, from, async (chunk) => {
-      const r = await compute.mapChunk(chunk, startOffset, nextSegmentStartOffset);
+    await this.forEachChunk(log, segment, from, compute instanceof WorkerCompute, async (source, position) => {
+      const r = await compute.mapChunk(source, position, startOffset, nextSegmentStartOffset);
       full ||= r.full;
       pastEnd ||= r.pastEnd;
       return r;
@@ -599,8 +598,8 @@ export class LogCleaner {
     budget: { maxSize: number; inputLeft: number },
   ): Promise<void> {
     const deleteRetentionMs = log.logConfig.deleteRetentionMs;
-    await this.forEachChunk(log, segment, 0, async (chunk) => {
-      const r = await compute.cleanChunk(chunk, { now, deleteRetentionMs, maxSize: budget.maxSize, writerSize: writer.size, inputLeft: budget.inputLeft });
+    await this.forEachChunk(log, segment, 0, compute instanceof WorkerCompute, async (source, position) => {
+      const r = await compute.cleanChunk(source, position, { now, deleteRetentionMs, maxSize: budget.maxSize, writerSize: writer.size, inputLeft: budget.inputLeft });
       budget.inputLeft = r.inputLeft;
       this.stats.recordsRead += r.recordsRead;
       this.stats.recordsKept += r.recordsKept;
@@ -613,38 +612,45 @@ export class LogCleaner {
     });
   }
 
-  /** `length` bytes of `segment` at `position`, into the compute's recycled buffer when it has one. */
-  private readChunk(segment: LogSegment, position: number, length: number): Promise<Buffer> {
-    const buffer = this.compute?.chunkBuffer?.(length);
-    return buffer === undefined ? segment.read(position, length) : segment.readInto(buffer, position, length);
-  }
-
   /**
-   * Hands `process` each chunk of `segment` from file position `from`, IO_CHUNK_BYTES at a time (a larger batch is
-   * read whole); it consumes the whole batches at the chunk's start, and the next chunk starts after them. Its
-   * `stop` ends the walk. Throttles the reads.
+   * Walks `segment` from file position `from`: `process` reads the chunk at a position (readChunkAt: a chunk, or a
+   * larger batch whole) and consumes the whole batches at its start; the next chunk starts after them. Its `stop`
+   * ends the walk. Throttles the reads.
    */
-  private async forEachChunk(log: CleanableLog, segment: LogSegment, from: number, process: (chunk: Buffer) => Promise<ChunkResult>): Promise<void> {
-    const size = segment.size;
-    let pos = from;
-    while (pos < size) {
-      this.checkDone(log);
-      if (size - pos < RECORD_BATCH_HEADER_SIZE) throw new Error(`segment ${segment.baseOffset} of ${log.topic}-${log.partition} ends with a partial batch at ${pos}`);
-      let chunk = await this.readChunk(segment, pos, Math.min(IO_CHUNK_BYTES, size - pos));
-      const first = LOG_OVERHEAD + chunk.readInt32BE(8);
-      if (first < RECORD_BATCH_HEADER_SIZE || pos + first > size) throw new Error(`corrupt batch in segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}`);
-      if (first > chunk.length) chunk = await this.readChunk(segment, pos, first);
-      this.stats.bytesRead += chunk.length;
-      await this.throttler.maybeThrottle(chunk.length);
-      let result: ChunkResult;
-      try {
-        result = await process(chunk);
-      } catch (err) {
-        throw new Error(`cleaning segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}: ${(err as Error).message}`, { cause: err });
+  private async forEachChunk(
+    log: CleanableLog,
+    segment: LogSegment,
+    from: number,
+    withDescriptor: boolean,
+    process: (source: ChunkSource, position: number) => Promise<ChunkResult>,
+  ): Promise<void> {
+    this.checkDone(log, segment);
+    let source: ChunkSource & { close(): Promise<void> };
+    try {
+      source = await openChunkSource(this.options.fs, segment, withDescriptor);
+    } catch (err) {
+      this.checkDone(log, segment);
+      throw err;
+    }
+    try {
+      let pos = from;
+      while (pos < source.size) {
+        this.checkDone(log, segment);
+        let result: ChunkResult;
+        try {
+          result = await process(source, pos);
+        } catch (err) {
+          this.checkDone(log, segment);
+          throw new Error(`cleaning segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}: ${(err as Error).message}`, { cause: err });
+        }
+        this.stats.bytesRead += result.bytesRead;
+        await this.throttler.maybeThrottle(result.bytesRead);
+        if (result.stop) return;
+        if (result.consumed <= 0) throw new Error(`corrupt batch in segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}`);
+        pos += result.consumed;
       }
-      if (result.stop) return;
-      if (result.consumed <= 0) throw new Error(`corrupt batch in segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}`);
-      pos += result.consumed;
+    } finally {
+      await source.close();
     }
   }
 
@@ -662,8 +668,13 @@ export class LogCleaner {
     });
   }
 
-  private checkDone(log: CleanableLog): void {
-    if (this.stopping || log.isClosed) throw new CleaningAborted();
+  /**
+   * Aborts the cleaning when the cleaner or the log is closing, or `segment` was removed by retention meanwhile
+   * (renamed to `.deleted`, its files perhaps unlinked already: the swap of its group would be refused anyway, and
+   * the next pass plans again from the new log start offset).
+   */
+  private checkDone(log: CleanableLog, segment?: LogSegment): void {
+    if (this.stopping || log.isClosed || segment?.logPath.endsWith(DELETED_FILE_SUFFIX)) throw new CleaningAborted();
   }
 
   private setCheckpoint(log: CleanableLog, offset: bigint): void {
@@ -682,6 +693,35 @@ export class LogCleaner {
     this.checkpointWrites = this.checkpointWrites.then(run, run);
     return this.checkpointWrites;
   }
+}
+
+/**
+ * One walk's source (cleaner-compute.ts ChunkSource): with `withDescriptor`, a descriptor of the cleaner's own on the
+ * segment's .log, for the worker to read. Retention may rename the segment to `.deleted` meanwhile (the segment then
+ * names the new path: opened again), or unlink it later; an open descriptor keeps reading the same file either way,
+ * as the segment's own handle would. Without a descriptor (a LogFs whose files have none) the chunks are the
+ * segment's reads on the event loop.
+ */
+async function openChunkSource(fs: LogFs, segment: LogSegment, withDescriptor: boolean): Promise<ChunkSource & { close(): Promise<void> }> {
+  const size = segment.size;
+  const onEventLoop = {
+    size,
+    read: (position: number, length: number, into?: Buffer) => (into === undefined ? segment.read(position, length) : segment.readInto(into, position, length)),
+  };
+  if (!withDescriptor) return { ...onEventLoop, close: async () => undefined };
+  const path = segment.logPath;
+  let file: LogFile;
+  try {
+    file = await fs.open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || segment.logPath === path) throw err;
+    file = await fs.open(segment.logPath, 'r');
+  }
+  if (file.descriptor === undefined) {
+    await file.close();
+    return { ...onEventLoop, close: async () => undefined };
+  }
+  return { ...onEventLoop, descriptor: file.descriptor, close: () => file.close() };
 }
 
 /** Bytes of the segments overlapping [from, to) (Kafka's UnifiedLog.logSegments(from, to)). */

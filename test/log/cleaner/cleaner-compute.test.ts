@@ -1,8 +1,8 @@
 // Where the log cleaner's CPU work runs (src/log/cleaner/cleaner-compute.ts): in a worker thread by default, inline
 // on the event loop as the fallback. Both write byte-identical cleaned segments; with the worker the event loop's
-// longest turn during a cleaning of compressed batches stays far below the inline cleaner's; a worker is reused by
-// the next cleaner of the process and replaced when it died.
-import { readFile, readdir } from 'node:fs/promises';
+// longest turn during a cleaning of compressed batches stays far below the inline cleaner's; the worker reads the
+// segments itself, on its own thread; a worker is reused by the next cleaner of the process and replaced when it died.
+import { readFile, readdir, unlink } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from '@mongodb-js/zstd';
 import type { Logger } from 'pino';
@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LogManager } from '../../../src/log/log-manager.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../../src/log/log-config.js';
 import type { PartitionLog } from '../../../src/log/partition-log.js';
-import { nodeLogFs } from '../../../src/log/fs.js';
+import { nodeLogFs, type LogFs } from '../../../src/log/fs.js';
 import { DEFAULT_CLEANER_CONFIG, DEFAULT_CLEANER_THREAD_NICE, LogCleaner } from '../../../src/log/cleaner/log-cleaner.js';
 import { WorkerCompute } from '../../../src/log/cleaner/cleaner-compute.js';
 import { threadScheduling } from '../../../src/log/cleaner/thread-priority.js';
@@ -29,6 +29,40 @@ const SCHED_IDLE_POLICY = 5;
 async function threads(): Promise<Array<{ policy: number; nice: number }>> {
   return (await readdir('/proc/self/task')).map((tid) => threadScheduling(Number(tid))).filter((t) => t !== undefined);
 }
+/**
+ * Bytes the threads at `nice` have read through read(2) and its kin (the kernel's per-thread rchar,
+ * /proc/self/task/TID/io), with their count.
+ */
+async function bytesReadByThreadsAt(nice: number): Promise<{ threads: number; rchar: number }> {
+  let threads = 0;
+  let rchar = 0;
+  for (const tid of await readdir('/proc/self/task')) {
+    if (threadScheduling(Number(tid))?.nice !== nice) continue;
+    const io = await readFile(`/proc/self/task/${tid}/io`, 'utf8').catch(() => '');
+    const match = /^rchar: (\d+)$/m.exec(io);
+    if (match === null) continue;
+    threads++;
+    rchar += Number(match[1]);
+  }
+  return { threads, rchar };
+}
+
+/** nodeLogFs whose files do not expose their descriptor (as a LogFs wrapped by a fault-injecting test). */
+const fsWithoutDescriptors: LogFs = {
+  ...nodeLogFs,
+  async open(path, flags) {
+    const file = await nodeLogFs.open(path, flags);
+    return {
+      read: (b, o, l, p) => file.read(b, o, l, p),
+      writev: (b, p) => file.writev(b, p),
+      sync: () => file.sync(),
+      truncate: (l) => file.truncate(l),
+      size: () => file.size(),
+      close: () => file.close(),
+    };
+  },
+};
+
 const COMPACT: Partial<LogConfig> = { compact: true, segmentBytes: 1024 * 1024, indexIntervalBytes: 4096, deleteRetentionMs: 60_000, minCleanableDirtyRatio: 0.01 };
 
 const managers: LogManager[] = [];
@@ -86,13 +120,19 @@ async function cleanerFor(
   manager: LogManager,
   dataDir: string,
   compute: 'worker' | 'inline',
-  priority: { threadNice?: number; threadSchedIdle?: boolean; chrtCommand?: string; logger?: Logger } = {},
+  priority: { threadNice?: number; threadSchedIdle?: boolean; chrtCommand?: string; logger?: Logger; fs?: LogFs; ioMaxBytesPerSecond?: number } = {},
 ): Promise<LogCleaner> {
   const cleaner = await LogCleaner.open({
     dataDir,
-    fs: nodeLogFs,
+    fs: priority.fs ?? nodeLogFs,
     logs: () => manager.listLogs(),
-    config: { ...DEFAULT_CLEANER_CONFIG, enable: false, threadNice: priority.threadNice, threadSchedIdle: priority.threadSchedIdle },
+    config: {
+      ...DEFAULT_CLEANER_CONFIG,
+      enable: false,
+      threadNice: priority.threadNice,
+      threadSchedIdle: priority.threadSchedIdle,
+      ioMaxBytesPerSecond: priority.ioMaxBytesPerSecond ?? DEFAULT_CLEANER_CONFIG.ioMaxBytesPerSecond,
+    },
     logger: priority.logger ?? captureLogger().logger,
     ...(priority.chrtCommand !== undefined ? { chrtCommand: priority.chrtCommand } : {}),
     clock: () => NOW,
@@ -155,21 +195,72 @@ describe('cleaner compute placement', () => {
     expect((await readAll(a.log)).filter((r) => r.key === 'k5').map((r) => r.value)).toEqual([`${'v'.repeat(1000)}39`]);
   });
 
-  it('the worker runs at nice 10 by default (Linux), the event loop keeps the process\'s priority; chunk buffers come back for reuse', async () => {
+  it('the worker runs at nice 10 by default (Linux) and reads the segments itself; the event loop keeps the process\'s priority', async () => {
     const mainThread = threadScheduling(process.pid)!;
     const { manager, log, dataDir } = await buildLog();
     const first = await cleanerFor(manager, dataDir, 'worker');
-    expect((await first.cleanOnce())!.recordsRead).toBeGreaterThanOrEqual(40_000);
+    const before = await bytesReadByThreadsAt(DEFAULT_CLEANER_THREAD_NICE);
+    const stats = (await first.cleanOnce())!;
+    expect(stats.recordsRead).toBeGreaterThanOrEqual(40_000);
     const compute = (first as unknown as { compute: WorkerCompute }).compute;
-    const spareChunks = (compute as unknown as { spareChunks: ArrayBuffer[] }).spareChunks;
     expect(compute.appliedPriority).toEqual({ schedIdle: false, nice: DEFAULT_CLEANER_THREAD_NICE });
     // Read back from the kernel: a thread of this process at nice 10 under the normal policy, the main thread unchanged.
     expect(await threads()).toContainEqual({ policy: SCHED_OTHER_POLICY, nice: DEFAULT_CLEANER_THREAD_NICE });
     expect(threadScheduling(process.pid)).toEqual(mainThread);
-    // The chunks went to the worker and back by transfer: spares wait for the next cleaning's reads.
-    expect(spareChunks.length).toBeGreaterThanOrEqual(1);
-    expect(spareChunks.every((b) => b.byteLength >= 512 * 1024)).toBe(true);
+    // Every chunk was read by the worker's thread (the kernel counts each thread's reads), none on the event loop
+    // or in libuv's pool: no chunk buffer crossed to the worker.
+    const after = await bytesReadByThreadsAt(DEFAULT_CLEANER_THREAD_NICE);
+    expect(after.threads).toBe(1);
+    expect(stats.bytesRead).toBeGreaterThan(1024 * 1024);
+    expect(after.rchar - before.rchar).toBeGreaterThanOrEqual(stats.bytesRead);
+    expect((compute as unknown as { spareChunks: ArrayBuffer[] }).spareChunks).toEqual([]);
     expect(new Map((await readAll(log)).map((r) => [r.key, r.value])).get('k5')).toBe(`${'v'.repeat(1000)}39`);
+  });
+
+  it('with a LogFs whose files expose no descriptor, the chunks are read on the event loop and cross to the worker and back by transfer; the cleaned files are the same', async () => {
+    const a = await buildLog();
+    const b = await buildLog();
+    const transferred = await cleanerFor(a.manager, a.dataDir, 'worker', { fs: fsWithoutDescriptors });
+    const viaTransfer = (await transferred.cleanOnce())!;
+    const spareChunks = (transferred as unknown as { compute: { spareChunks: ArrayBuffer[] } }).compute.spareChunks;
+    expect(spareChunks.length).toBeGreaterThanOrEqual(1);
+    expect(spareChunks.every((chunk) => chunk.byteLength >= 512 * 1024)).toBe(true);
+    const inline = (await (await cleanerFor(b.manager, b.dataDir, 'inline')).cleanOnce())!;
+    expect(viaTransfer).toMatchObject({ bytesRead: inline.bytesRead, recordsRead: inline.recordsRead, recordsKept: inline.recordsKept, bytesWritten: inline.bytesWritten });
+    const filesA = await logFiles(a.log.dir);
+    const filesB = await logFiles(b.log.dir);
+    expect([...filesA.keys()]).toEqual([...filesB.keys()]);
+    for (const [name, bytes] of filesA) expect(bytes.equals(filesB.get(name)!), name).toBe(true);
+  });
+
+  it('retention renaming a segment the worker is reading, its file then unlinked, ends that cleaning without an error; the next one cleans', async () => {
+    const { logger, records: logLines } = captureLogger();
+    const errors = () => logLines.filter((r) => (r.level as number) >= 50);
+    const { manager, log, dataDir } = await buildLog();
+    await appendAndRoll(log, 'second', 300);
+    const [first, second] = log.cleanerSegments();
+    // Throttled to ~1 MB/s, so the walk of the first segment (~1 MiB) is under way when retention comes.
+    const cleaner = await cleanerFor(manager, dataDir, 'worker', { logger, ioMaxBytesPerSecond: 1_000_000 });
+    const cleaning = cleaner.cleanOnce().then(
+      (stats) => ({ stats }),
+      (err: Error) => ({ err }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(log.deleteRecordsOnLeader(second!.baseOffset)).toBe(second!.baseOffset);
+    expect(await log.deleteOldSegments()).toBe(1);
+    expect(first!.logPath.endsWith('.log.deleted')).toBe(true);
+    // As if file.delete.delay.ms had passed: the renamed files go while the worker is walking the .log through its
+    // descriptor, and before the clean pass would open it again.
+    for (const name of await readdir(log.dir)) if (name.endsWith('.deleted')) await unlink(`${log.dir}/${name}`);
+    const outcome = await cleaning;
+    // The swap of a group whose segment left the log is refused: the cleaning is abandoned, not failed.
+    expect(outcome).toEqual({ err: expect.objectContaining({ constructor: expect.objectContaining({ name: 'CleaningAborted' }) }) });
+    expect(errors()).toEqual([]);
+    const next = await cleaner.cleanOnce();
+    expect(next).toMatchObject({ firstDirtyOffset: second!.baseOffset, segmentsCleaned: 1 });
+    const latest = new Map((await readAll(log)).map((r) => [r.key, r.value]));
+    expect(latest.get('k9')).toBe('second-299');
+    expect(errors()).toEqual([]);
   });
 
   it('with SCHED_IDLE asked for, the worker runs under it; a cleaner wanting another priority gets a new worker (a thread is never raised back)', async () => {
