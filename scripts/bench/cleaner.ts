@@ -1,22 +1,26 @@
 // The log cleaner's section of `npm run bench` (issue 10): throughput of compacting a zstd topic, in MB/s of
 // segment bytes read (on disk, compressed) and of records (decompressed), and the end-to-end produce→fetch
-// latency of another topic measured by latency.c while the cleaner runs, next to the same measurement on the same
-// broker once the cleaner is idle. Issue 10 asks p99 while cleaning within 2x of idle.
+// latency of another topic, measured by latency.c on the same broker before, while and after the cleaner runs.
+// Issue 10 asks p99 while cleaning within 2x of idle.
 //
 // Steps: a broker with the cleaner disabled takes `dataMb` MB of keyed records (20 000 keys, ~800 B values
-// compressing about 2:1, so most records are superseded) through kcat -z zstd into a compacted topic with 16 MiB segments, and stops; the
-// same data dir is started with the cleaner on. The loaded records are not cleanable yet (the topic has a
-// min.compaction.lag.ms of ten years), so the broker is first warmed by a latency probe with nothing to clean
-// (reported as `latencyWarmup`); then AlterConfigs drops the lag and the measured probe starts at once, and the
-// cleaning's end is when cleaner-offset-checkpoint holds the active segment's base offset. (Before, the probe ran
-// on the freshly started broker while the idle figure came from the same broker warmed by 50,000 messages: the
-// request path's JIT warm-up was counted as the cleaner's cost.)
+// compressing about 2:1, so most records are superseded) through kcat -z zstd into a compacted topic with 16 MiB
+// segments, and stops; the same data dir is started with the cleaner on. The loaded records are not cleanable yet
+// (the topic has a min.compaction.lag.ms of ten years), so the broker is first warmed by a latency probe with
+// nothing to clean (reported as `latencyWarmup`). Then one probe run (windowed-probe.ts) spans three windows by
+// send time: `latencySeconds` idle, the cleaning (from the AlterConfigs that drops the lag to the moment
+// cleaner-offset-checkpoint holds the active segment's base offset), and `latencySeconds` idle again. The idle
+// reference is both idle windows together. (Before, the idle figure came from a separate probe run after the
+// cleaning, and two such runs on this VM differed by up to 14x with nothing changed between them.) The cleaning
+// window starts at the AlterConfigs, up to log.cleaner.backoff.ms (1 s here) before the cleaner wakes: that second
+// counts as cleaning.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from './broker-process.js';
+import { cutWindows, startProbe, type WindowLatency } from './windowed-probe.js';
 
 export interface CleanerBenchOptions {
   tmpRoot: string;
@@ -27,6 +31,9 @@ export interface CleanerBenchOptions {
   dataMb: number;
   /** The brokers' --log-cleaner-io-max-bytes-per-second (default: unlimited, as Kafka's). */
   ioMaxBytesPerSecond?: number;
+  /** The brokers' --log-cleaner-thread-sched-idle (default off: the worker at nice 10). */
+  schedIdle?: boolean;
+  /** Each idle window's length (before and after the cleaning), and the warm-up probe's. */
   latencySeconds: number;
   latencyRate: number;
   latencySize: number;
@@ -123,6 +130,64 @@ function latency(bin: string, bootstrap: string, o: CleanerBenchOptions, topic: 
   });
 }
 
+/** The probe's start-up (connections, topic creation, its own warm-up) before the first window begins. */
+const PROBE_STARTUP_SECONDS = 2;
+/** The longest cleaning waited for (then the cleaning window ends there, unfinished). */
+const MAX_CLEANING_SECONDS = 300;
+
+interface CleaningMeasurement {
+  /** From the AlterConfigs to the checkpoint at the active segment's base; null when it did not finish in time. */
+  cleaningMs: number | null;
+  latency?: { idleBefore: WindowLatency; whileCleaning: WindowLatency; idleAfter: WindowLatency; idle: WindowLatency; probe: Record<string, number> } | { error: string };
+  /** p99 while cleaning / p99 of both idle windows. */
+  p99Ratio?: number;
+  /** p99 idle after / idle before: how far two idle windows of one run differ (the noise). */
+  idleAfterToBeforeP99Ratio?: number;
+}
+
+/**
+ * Starts a cleaning (`startCleaning`) of the topic in `dataDir` while one probe run on `probeBootstrap` measures the
+ * three windows (see the header); without a latency tool, times the cleaning only.
+ */
+async function measureCleaning(o: CleanerBenchOptions, probeBootstrap: string, probeTopic: string, dataDir: string, activeBase: number, startCleaning: () => Promise<void>): Promise<CleaningMeasurement> {
+  const idleNs = BigInt(o.latencySeconds * 1e9);
+  const probe =
+    o.latencyBin === undefined
+      ? undefined
+      : startProbe({
+          bin: o.latencyBin,
+          bootstrap: probeBootstrap,
+          topic: probeTopic,
+          rate: o.latencyRate,
+          valueBytes: o.latencySize,
+          tracePath: path.join(o.tmpRoot, `${probeTopic}.trace`),
+          maxSeconds: PROBE_STARTUP_SECONDS + 2 * o.latencySeconds + MAX_CLEANING_SECONDS + 5,
+        });
+  if (probe) await sleep((PROBE_STARTUP_SECONDS + o.latencySeconds) * 1000);
+  const startedNs = process.hrtime.bigint();
+  await startCleaning();
+  let cleanedNs: bigint | undefined;
+  for (let i = 0; i < (MAX_CLEANING_SECONDS * 1000) / 50 && cleanedNs === undefined; i++) {
+    if (checkpointed(dataDir) === activeBase) cleanedNs = process.hrtime.bigint();
+    else await sleep(50);
+  }
+  const cleaningMs = cleanedNs === undefined ? null : Math.round(Number(cleanedNs - startedNs) / 1e6);
+  if (!probe) return { cleaningMs };
+  const endedNs = cleanedNs ?? process.hrtime.bigint();
+  await sleep(o.latencySeconds * 1000 + 200);
+  const run = await probe.stop();
+  if ('error' in run) return { cleaningMs, latency: run };
+  const before = [startedNs - idleNs, startedNs] as const;
+  const after = [endedNs, endedNs + idleNs] as const;
+  const [idleBefore, whileCleaning, idleAfter, idle] = cutWindows(run.trace, [[before], [[startedNs, endedNs]], [after], [before, after]]);
+  return {
+    cleaningMs,
+    latency: { idleBefore: idleBefore!, whileCleaning: whileCleaning!, idleAfter: idleAfter!, idle: idle!, probe: run.summary },
+    p99Ratio: +(whileCleaning!.p99Ms / idle!.p99Ms).toFixed(2),
+    idleAfterToBeforeP99Ratio: +(idleAfter!.p99Ms / idleBefore!.p99Ms).toFixed(2),
+  };
+}
+
 export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<string, unknown>> {
   const dataDir = path.join(o.tmpRoot, 'cleaner-data');
   const input = path.join(o.tmpRoot, 'cleaner-input.txt');
@@ -154,62 +219,43 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
 
   const copyDir = path.join(o.tmpRoot, 'cleaner-data-copy');
   if (o.otherProcess) cpSync(dataDir, copyDir, { recursive: true });
-  const cleanerArgs = ['--log-cleaner-backoff-ms', '1000', ...(o.ioMaxBytesPerSecond !== undefined ? ['--log-cleaner-io-max-bytes-per-second', String(o.ioMaxBytesPerSecond)] : [])];
+  const cleanerArgs = [
+    '--log-cleaner-backoff-ms',
+    '1000',
+    ...(o.ioMaxBytesPerSecond !== undefined ? ['--log-cleaner-io-max-bytes-per-second', String(o.ioMaxBytesPerSecond)] : []),
+    ...(o.schedIdle ? ['--log-cleaner-thread-sched-idle'] : []),
+  ];
   const broker = await startBroker({ mainJs: o.mainJs, dataDir, flushOnAckAll: false, extraArgs: cleanerArgs });
   try {
     const warmup = await warmUp(o, broker.bootstrap, `${LATENCY_TOPIC}-warmup`);
-    await allowCleaning(broker.bootstrap);
-    const startedMs = performance.now();
-    const during = o.latencyBin ? latency(o.latencyBin, broker.bootstrap, o, LATENCY_TOPIC) : Promise.resolve(undefined);
-    let cleanedMs: number | undefined;
-    for (let i = 0; i < 6000 && cleanedMs === undefined; i++) {
-      if (checkpointed(dataDir) === activeBase) cleanedMs = performance.now() - startedMs;
-      else await sleep(50);
-    }
-    const duringResult = await during;
+    const measured = await measureCleaning(o, broker.bootstrap, LATENCY_TOPIC, dataDir, activeBase, () => allowCleaning(broker.bootstrap));
     const afterSealed = segmentBytes(partitionDir).sealedBytes;
-    // Idle: the same broker and probe once the cleaner has nothing left to do.
-    const idleResult = o.latencyBin ? await latency(o.latencyBin, broker.bootstrap, o, `${LATENCY_TOPIC}-idle`) : undefined;
+    const { cleaningMs } = measured;
     const out: Record<string, unknown> = {
       ioMaxBytesPerSecond: o.ioMaxBytesPerSecond ?? null,
+      schedIdle: o.schedIdle === true,
       records,
       recordBytes: inputBytes,
       sealedBytesBefore: sealedBytes,
       sealedBytesAfter: afterSealed,
-      cleaningMs: cleanedMs === undefined ? null : Math.round(cleanedMs),
-      diskMBps: cleanedMs === undefined ? null : +(sealedBytes / 1e6 / (cleanedMs / 1000)).toFixed(1),
-      recordsMBps: cleanedMs === undefined ? null : +(inputBytes / 1e6 / (cleanedMs / 1000)).toFixed(1),
+      cleaningMs,
+      diskMBps: cleaningMs === null ? null : +(sealedBytes / 1e6 / (cleaningMs / 1000)).toFixed(1),
+      recordsMBps: cleaningMs === null ? null : +(inputBytes / 1e6 / (cleaningMs / 1000)).toFixed(1),
       latencyWarmup: warmup,
-      latencyWhileCleaning: duringResult,
-      latencyIdle: idleResult,
+      latency: measured.latency,
+      p99Ratio: measured.p99Ratio,
+      idleAfterToBeforeP99Ratio: measured.idleAfterToBeforeP99Ratio,
     };
-    const p99During = (duringResult as Record<string, number> | undefined)?.p99Ms;
-    const p99Idle = (idleResult as Record<string, number> | undefined)?.p99Ms;
-    if (p99During !== undefined && p99Idle !== undefined) out.p99Ratio = +(p99During / p99Idle).toFixed(2);
     if (o.latencyBin && o.otherProcess) {
       // The same cleaning in another broker process (on a copy of the uncleaned data) while the probe runs on this
-      // broker, now idle: the request path then shares only the cores with the cleaning, not its event loop. What
-      // moving the cleaner's CPU work to a worker thread could give at best.
+      // broker, now idle: the request path then shares only the cores with the cleaning, not its process. What
+      // moving the cleaner out of the process could give at best.
       const other = await startBroker({ mainJs: o.mainJs, dataDir: copyDir, flushOnAckAll: false, extraArgs: cleanerArgs });
       try {
-        await allowCleaning(other.bootstrap);
-        const otherStartedMs = performance.now();
-        const beside = latency(o.latencyBin, broker.bootstrap, o, `${LATENCY_TOPIC}-beside`);
-        let otherCleanedMs: number | undefined;
-        for (let i = 0; i < 6000 && otherCleanedMs === undefined; i++) {
-          if (checkpointed(copyDir) === activeBase) otherCleanedMs = performance.now() - otherStartedMs;
-          else await sleep(50);
-        }
-        const besideResult = await beside;
-        out.otherProcess = { cleaningMs: otherCleanedMs === undefined ? null : Math.round(otherCleanedMs), latencyWhileOtherProcessCleans: besideResult };
-        const p99Beside = (besideResult as Record<string, number>).p99Ms;
-        if (p99Beside !== undefined && p99Idle !== undefined) out.otherProcessP99Ratio = +(p99Beside / p99Idle).toFixed(2);
+        out.otherProcess = await measureCleaning(o, broker.bootstrap, `${LATENCY_TOPIC}-beside`, copyDir, activeBase, () => allowCleaning(other.bootstrap));
       } finally {
         await other.stop(60_000);
       }
-    }
-    if (cleanedMs !== undefined && cleanedMs < o.latencySeconds * 1000) {
-      out.note = `the cleaning (${Math.round(cleanedMs)} ms) ended before the ${o.latencySeconds} s latency window: raise --cleaner-mb`;
     }
     o.log(`cleaner: ${JSON.stringify(out)}`);
     return out;

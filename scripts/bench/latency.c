@@ -8,13 +8,19 @@
  * partition from the beginning. Latency = receipt time - send time, for every message after the warm-up.
  * Both ends share one clock, so no synchronisation is involved.
  *
- * Bounded: stops after `count` messages or `max_seconds`, whichever comes first, then waits at most 5 s for
- * the tail. Prints one JSON line: {"sent":…,"received":…,"p50Ms":…,"p99Ms":…,"p999Ms":…,"maxMs":…,…}.
+ * Bounded: stops after `count` messages or `max_seconds`, whichever comes first (or at SIGUSR1: the cleaner
+ * bench stops it once its idle window after the cleaning has passed), then waits at most 5 s for the tail.
+ * Prints one JSON line: {"sent":…,"received":…,"p50Ms":…,"p99Ms":…,"p999Ms":…,"maxMs":…,…}.
  *
- * usage: latency <brokers> <topic> <rate msg/s> <count> <value bytes> <acks> <max seconds> <warmup count>
+ * With a trace file, also writes there every message's send time (CLOCK_MONOTONIC ns, the clock of Node's
+ * process.hrtime) and latency (ns, 0 if never received) as two little-endian uint64s, in send order, so that the
+ * caller can cut one run into time windows (scripts/bench/cleaner.ts).
+ *
+ * usage: latency <brokers> <topic> <rate msg/s> <count> <value bytes> <acks> <max seconds> <warmup count> [trace file]
  */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +45,12 @@ static void sleep_until(uint64_t t) {
 }
 
 static volatile int stop_consumer = 0;
+static volatile sig_atomic_t stop_sending = 0;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_sending = 1;
+}
 static volatile long received = 0;
 static volatile long delivery_errors = 0;
 static long expected = 0;
@@ -104,10 +116,12 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 9) {
-    fprintf(stderr, "usage: %s brokers topic rate count bytes acks max_seconds warmup\n", argv[0]);
+  if (argc != 9 && argc != 10) {
+    fprintf(stderr, "usage: %s brokers topic rate count bytes acks max_seconds warmup [trace_file]\n", argv[0]);
     return 2;
   }
+  const char *trace_file = argc == 10 ? argv[9] : NULL;
+  signal(SIGUSR1, on_stop_signal);
   const char *brokers = argv[1], *topic = argv[2];
   double rate = atof(argv[3]);
   expected = atol(argv[4]);
@@ -161,7 +175,7 @@ int main(int argc, char **argv) {
   long sent = 0;
   for (long i = 0; i < expected; i++) {
     uint64_t due = start + (uint64_t)((double)i * 1e9 / rate);
-    if (due > deadline) break;
+    if (due > deadline || stop_sending) break;
     sleep_until(due);
     uint64_t t = now_ns();
     uint64_t s = (uint64_t)i;
@@ -197,6 +211,19 @@ int main(int argc, char **argv) {
          (double)sent * 1e9 / (double)(send_end - start), n ? sum / n / 1e6 : -1.0, pct(sorted, n, 0.5),
          pct(sorted, n, 0.99), pct(sorted, n, 0.999), n ? (double)sorted[n - 1] / 1e6 : -1.0, pct(acks_sorted, na, 0.5), pct(acks_sorted, na, 0.99));
   fflush(stdout);
+
+  if (trace_file) {
+    FILE *f = fopen(trace_file, "wb");
+    if (!f) {
+      fprintf(stderr, "cannot write %s\n", trace_file);
+      return 1;
+    }
+    for (long i = 0; i < sent; i++) {
+      uint64_t pair[2] = {sent_ns[i], lat_ns[i]};
+      fwrite(pair, sizeof pair, 1, f);
+    }
+    fclose(f);
+  }
 
   rd_kafka_consume_stop(ctopic, 0);
   rd_kafka_topic_destroy(ctopic);

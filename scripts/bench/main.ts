@@ -77,6 +77,7 @@ const { values: opts } = parseArgs({
     'validation-batches': { type: 'string' },
     'cleaner-mb': { type: 'string' },
     'cleaner-io-max-bytes-per-second': { type: 'string' },
+    'cleaner-sched-idle': { type: 'boolean' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'boolean' },
@@ -107,6 +108,7 @@ if (opts.help) {
   --cleaner-mb M          MB of records (uncompressed) in the zstd topic the cleaner compacts (default 1024; quick 256)
   --cleaner-io-max-bytes-per-second N
                           the cleaner's I/O cap (log.cleaner.io.max.bytes.per.second) in that section (default unlimited)
+  --cleaner-sched-idle    run that section's brokers with --log-cleaner-thread-sched-idle (default: nice 10)
   --only a,b / --skip a,b sections: limits,produce,kafkajs,transactions,consume,latency,startup,profile,
                           listoffsets,validation,cleaner,fetchsessions,security,legacy,cluster
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
@@ -148,6 +150,7 @@ const cfg = {
   validationBatches: num(opts['validation-batches'], 2000, 200),
   cleanerMb: num(opts['cleaner-mb'], 1024, 256),
   cleanerIoMaxBytesPerSecond: positiveOrUndefined('cleaner-io-max-bytes-per-second', opts['cleaner-io-max-bytes-per-second']),
+  cleanerSchedIdle: opts['cleaner-sched-idle'] === true,
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
   mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };
@@ -982,17 +985,22 @@ function renderTable(r: Record<string, any>): string {
     if (c.error) lines.push(`cleaner: ${c.error}`, '');
     else {
       const p = (l: any, k: string) => (l && !l.error ? fmt(l[k], 2) : 'n/a');
+      const w = (m: any, window: string) => (m?.latency && !m.latency.error ? `${p(m.latency[window], 'p50Ms')} / ${p(m.latency[window], 'p99Ms')}` : 'n/a');
       lines.push(
-        '| log cleaner (one zstd partition, 16 MiB segments) | records MB | on disk MB before → after | cleaning s | MB/s on disk | MB/s records | e2e p50 / p99 ms while cleaning | idle | p99 ratio |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-        `| compaction${c.ioMaxBytesPerSecond ? ` (I/O capped at ${fmt(c.ioMaxBytesPerSecond / 1e6, 1)} MB/s)` : ''}, with latency.c (acks=1, ${cfg.latencyRate}/s x ${cfg.latencySize} B) on another topic | ${fmt(c.recordBytes / 1e6)} | ${fmt(c.sealedBytesBefore / 1e6)} → ${fmt(c.sealedBytesAfter / 1e6)} | ${fmt(c.cleaningMs / 1000, 1)} | ${fmt(c.diskMBps, 1)} | ${fmt(c.recordsMBps, 1)} | ${p(c.latencyWhileCleaning, 'p50Ms')} / ${p(c.latencyWhileCleaning, 'p99Ms')} | ${p(c.latencyIdle, 'p50Ms')} / ${p(c.latencyIdle, 'p99Ms')} | ${c.p99Ratio ?? 'n/a'} |`,
+        '| log cleaner (one zstd partition, 16 MiB segments) | records MB | on disk MB before → after | cleaning s | MB/s on disk | MB/s records | e2e p50 / p99 ms idle before | while cleaning | idle after | p99 ratio to both idle windows | idle after / before p99 |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+        `| compaction${c.schedIdle ? ' (worker under SCHED_IDLE)' : ''}${c.ioMaxBytesPerSecond ? ` (I/O capped at ${fmt(c.ioMaxBytesPerSecond / 1e6, 1)} MB/s)` : ''}, with latency.c (acks=1, ${cfg.latencyRate}/s x ${cfg.latencySize} B) on another topic, one run across the windows | ${fmt(c.recordBytes / 1e6)} | ${fmt(c.sealedBytesBefore / 1e6)} → ${fmt(c.sealedBytesAfter / 1e6)} | ${fmt(c.cleaningMs / 1000, 1)} | ${fmt(c.diskMBps, 1)} | ${fmt(c.recordsMBps, 1)} | ${w(c, 'idleBefore')} | ${w(c, 'whileCleaning')} | ${w(c, 'idleAfter')} | ${c.p99Ratio ?? 'n/a'} | ${c.idleAfterToBeforeP99Ratio ?? 'n/a'} |`,
         '',
       );
+      if (c.latency?.error) lines.push(`cleaner: ${c.latency.error}`, '');
       if (c.latencyWarmup) lines.push(`cleaner: the warm-up probe before the cleaning (a freshly started broker, nothing to clean): e2e p50 / p99 ${p(c.latencyWarmup, 'p50Ms')} / ${p(c.latencyWarmup, 'p99Ms')} ms`, '');
       if (c.otherProcess) {
-        lines.push(`cleaner: the same cleaning in another broker process, latency.c on the idle broker: e2e p50 / p99 ${p(c.otherProcess.latencyWhileOtherProcessCleans, 'p50Ms')} / ${p(c.otherProcess.latencyWhileOtherProcessCleans, 'p99Ms')} ms, p99 ratio to idle ${c.otherProcessP99Ratio ?? 'n/a'} (the bound for a cleaner worker thread)`, '');
+        const o = c.otherProcess;
+        lines.push(
+          `cleaner: the same cleaning in another broker process, latency.c on the idle broker: e2e p50 / p99 ms idle before ${w(o, 'idleBefore')}, while the other cleans ${w(o, 'whileCleaning')}, idle after ${w(o, 'idleAfter')}; p99 ratio to both idle windows ${o.p99Ratio ?? 'n/a'} (the bound for a cleaner in the broker's process)`,
+          '',
+        );
       }
-      if (c.note) lines.push(`cleaner: ${c.note}`, '');
     }
   }
   if (r.fetchsessions) lines.push(...renderFetchSessions(r.fetchsessions));
@@ -1064,7 +1072,7 @@ async function main(): Promise<void> {
   if (want('startup')) results.startup = await startupBench();
   if (want('cleaner')) {
     const tool = buildLatencyTool();
-    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, ioMaxBytesPerSecond: cfg.cleanerIoMaxBytesPerSecond, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, otherProcess: true, log });
+    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, ioMaxBytesPerSecond: cfg.cleanerIoMaxBytesPerSecond, schedIdle: cfg.cleanerSchedIdle, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, otherProcess: true, log });
   }
   if (want('fetchsessions')) results.fetchsessions = await fetchSessionsBench({ tmpRoot, mainJs: cfg.mainJs, partitions: 1000, requests: quick ? 200 : 1000, log });
   if (want('security')) results.security = await securityBench({ tmpRoot, mainJs: cfg.mainJs, messages: quick ? 20_000 : 200_000, messageBytes: 512, log });
