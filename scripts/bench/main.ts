@@ -78,6 +78,7 @@ const { values: opts } = parseArgs({
     'cleaner-mb': { type: 'string' },
     'cleaner-io-max-bytes-per-second': { type: 'string' },
     'cleaner-sched-idle': { type: 'boolean' },
+    'cleaner-window-seconds': { type: 'string' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'boolean' },
@@ -109,6 +110,9 @@ if (opts.help) {
   --cleaner-io-max-bytes-per-second N
                           the cleaner's I/O cap (log.cleaner.io.max.bytes.per.second) in that section (default unlimited)
   --cleaner-sched-idle    run that section's brokers with --log-cleaner-thread-sched-idle (default: nice 10)
+  --cleaner-window-seconds S
+                          each idle window of that section's latency probe, before and after the cleaning
+                          (default: --latency-seconds, at most 10)
   --only a,b / --skip a,b sections: limits,produce,kafkajs,transactions,consume,latency,startup,profile,
                           listoffsets,validation,cleaner,fetchsessions,security,legacy,cluster
   --profile / --no-profile  CPU profile of the broker under produce (default: on, off with --quick)
@@ -122,12 +126,12 @@ if (opts.help) {
 
 const quick = opts.quick;
 const num = (v: string | undefined, full: number, q: number): number => (v !== undefined ? Number(v) : quick ? q : full);
-/** An optional positive number of bytes, refused as typed when it is not one (e.g. `20MB`). */
-function positiveOrUndefined(name: string, v: string | undefined): number | undefined {
+/** An optional positive number (of `unit`), refused as typed when it is not one (e.g. `20MB`). */
+function positiveOrUndefined(name: string, v: string | undefined, unit = 'bytes per second'): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) {
-    console.error(`bench: --${name} ${JSON.stringify(v)}: not a positive number of bytes per second`);
+    console.error(`bench: --${name} ${JSON.stringify(v)}: not a positive number of ${unit}`);
     process.exit(2);
   }
   return n;
@@ -151,6 +155,7 @@ const cfg = {
   cleanerMb: num(opts['cleaner-mb'], 1024, 256),
   cleanerIoMaxBytesPerSecond: positiveOrUndefined('cleaner-io-max-bytes-per-second', opts['cleaner-io-max-bytes-per-second']),
   cleanerSchedIdle: opts['cleaner-sched-idle'] === true,
+  cleanerWindowSeconds: positiveOrUndefined('cleaner-window-seconds', opts['cleaner-window-seconds'], 'seconds'),
   profile: opts['no-profile'] ? false : (opts.profile ?? !quick),
   mainJs: opts['main-js'] === undefined ? undefined : path.resolve(opts['main-js']),
 };
@@ -1072,7 +1077,7 @@ async function main(): Promise<void> {
   if (want('startup')) results.startup = await startupBench();
   if (want('cleaner')) {
     const tool = buildLatencyTool();
-    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, ioMaxBytesPerSecond: cfg.cleanerIoMaxBytesPerSecond, schedIdle: cfg.cleanerSchedIdle, latencySeconds: Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, otherProcess: true, log });
+    results.cleaner = await cleanerBench({ tmpRoot, mainJs: cfg.mainJs, latencyBin: tool.bin, dataMb: cfg.cleanerMb, ioMaxBytesPerSecond: cfg.cleanerIoMaxBytesPerSecond, schedIdle: cfg.cleanerSchedIdle, latencySeconds: cfg.cleanerWindowSeconds ?? Math.min(cfg.latencySeconds, 10), latencyRate: cfg.latencyRate, latencySize: cfg.latencySize, otherProcess: true, log });
   }
   if (want('fetchsessions')) results.fetchsessions = await fetchSessionsBench({ tmpRoot, mainJs: cfg.mainJs, partitions: 1000, requests: quick ? 200 : 1000, log });
   if (want('security')) results.security = await securityBench({ tmpRoot, mainJs: cfg.mainJs, messages: quick ? 20_000 : 200_000, messageBytes: 512, log });
