@@ -56,7 +56,8 @@ export async function softFdLimit(fs: Pick<LogFs, 'readFile'>): Promise<number |
   return m ? Number(m[1]) : undefined;
 }
 
-function isFdExhausted(err: unknown): boolean {
+/** The kernel refused a descriptor: EMFILE (the process's limit) or ENFILE (the system's). */
+export function isFdExhausted(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'EMFILE' || code === 'ENFILE';
 }

@@ -72,6 +72,7 @@
 //    dropped after it (offset-map.ts); Kafka holds the whole buffer for the broker's life.
 import type { Logger } from 'pino';
 import { encodeOffsetCheckpoint, readOffsetCheckpoint, tpKey } from '../checkpoint.js';
+import { isFdExhausted } from '../file-handle-cache.js';
 import type { LogFile, LogFs } from '../fs.js';
 import type { LogConfig } from '../log-config.js';
 import { DELETED_FILE_SUFFIX } from '../retention.js';
@@ -699,8 +700,9 @@ export class LogCleaner {
  * One walk's source (cleaner-compute.ts ChunkSource): with `withDescriptor`, a descriptor of the cleaner's own on the
  * segment's .log, for the worker to read. Retention may rename the segment to `.deleted` meanwhile (the segment then
  * names the new path: opened again), or unlink it later; an open descriptor keeps reading the same file either way,
- * as the segment's own handle would. Without a descriptor (a LogFs whose files have none) the chunks are the
- * segment's reads on the event loop.
+ * as the segment's own handle would. Without a descriptor (a LogFs whose files have none, or none to be had) the
+ * chunks are the segment's reads on the event loop. The descriptor is outside the file handle cache's cap
+ * (`log.max.open.files`): one at a time, for the broker's one cleaner.
  */
 async function openChunkSource(fs: LogFs, segment: LogSegment, withDescriptor: boolean): Promise<ChunkSource & { close(): Promise<void> }> {
   const size = segment.size;
@@ -712,10 +714,15 @@ async function openChunkSource(fs: LogFs, segment: LogSegment, withDescriptor: b
   const path = segment.logPath;
   let file: LogFile;
   try {
-    file = await fs.open(path, 'r');
+    file = await fs.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT' || segment.logPath === path) throw err;
+      return fs.open(segment.logPath, 'r');
+    });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || segment.logPath === path) throw err;
-    file = await fs.open(segment.logPath, 'r');
+    // Out of descriptors: the segment's own handle (the broker's file handle cache, which evicts idle files to
+    // make room) serves the walk instead, on the event loop.
+    if (isFdExhausted(err)) return { ...onEventLoop, close: async () => undefined };
+    throw err;
   }
   if (file.descriptor === undefined) {
     await file.close();

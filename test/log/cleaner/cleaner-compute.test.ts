@@ -233,6 +233,28 @@ describe('cleaner compute placement', () => {
     for (const [name, bytes] of filesA) expect(bytes.equals(filesB.get(name)!), name).toBe(true);
   });
 
+  it('out of descriptors (EMFILE) for its own, the cleaner walks the segment through its cached handle instead, and cleans', async () => {
+    const { logger, records: logLines } = captureLogger();
+    const { manager, log, dataDir } = await buildLog();
+    let refused = 0;
+    const exhausted: LogFs = {
+      ...nodeLogFs,
+      open: (path, flags) => {
+        if (flags !== 'r') return nodeLogFs.open(path, flags);
+        refused++;
+        return Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+      },
+    };
+    const cleaner = await cleanerFor(manager, dataDir, 'worker', { logger, fs: exhausted });
+    const stats = (await cleaner.cleanOnce())!;
+    expect(refused).toBeGreaterThanOrEqual(2);
+    expect(stats.recordsRead).toBeGreaterThanOrEqual(40_000);
+    // The chunks were read on the event loop and transferred (the worker had no descriptor to read).
+    expect((cleaner as unknown as { compute: { spareChunks: ArrayBuffer[] } }).compute.spareChunks.length).toBeGreaterThanOrEqual(1);
+    expect(new Map((await readAll(log)).map((r) => [r.key, r.value])).get('k5')).toBe(`${'v'.repeat(1000)}39`);
+    expect(logLines.filter((r) => (r.level as number) >= 50)).toEqual([]);
+  });
+
   it('retention renaming a segment the worker is reading, its file then unlinked, ends that cleaning without an error; the next one cleans', async () => {
     const { logger, records: logLines } = captureLogger();
     const errors = () => logLines.filter((r) => (r.level as number) >= 50);
