@@ -16,7 +16,7 @@
 // counts as cleaning.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, cpSync, createWriteStream, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from './broker-process.js';
@@ -193,6 +193,7 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
   const input = path.join(o.tmpRoot, 'cleaner-input.txt');
   const records = await writeInput(input, o.dataMb);
   const loader = await startBroker({ mainJs: o.mainJs, dataDir, flushOnAckAll: false, extraArgs: ['--log-cleaner-enable', 'false'] });
+  let inputFd: number | undefined;
   try {
     const admin = new Kafka({ clientId: 'bench-cleaner', brokers: [loader.bootstrap], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
@@ -203,13 +204,16 @@ export async function cleanerBench(o: CleanerBenchOptions): Promise<Record<strin
       ],
     });
     await admin.disconnect();
+    inputFd = openSync(input, 'r');
     const produce = spawnSync(
       'kcat',
       ['-P', '-b', loader.bootstrap, '-t', TOPIC, '-p', '0', '-K:', '-z', 'zstd', '-X', 'linger.ms=20', '-X', 'batch.num.messages=1000', '-X', 'acks=1'],
-      { input: readFileSync(input), timeout: 600_000, maxBuffer: 1 << 20 },
+      // The input file as kcat's stdin (not read into memory: Node refuses a file over 2 GiB).
+      { stdio: [inputFd, 'ignore', 'pipe'], timeout: 600_000, maxBuffer: 1 << 20 },
     );
     if (produce.status !== 0) return { error: `kcat produce failed: ${produce.stderr.toString().slice(-300)}` };
   } finally {
+    if (inputFd !== undefined) closeSync(inputFd);
     await loader.stop(60_000);
   }
   const partitionDir = path.join(dataDir, `${TOPIC}-0`);

@@ -311,6 +311,8 @@ export class BrokerMetrics {
   timeFsyncs(fs: LogFs): LogFs {
     const histogram = this.fsyncDuration;
     const timed = (file: LogFile): LogFile => ({
+      // The OS descriptor goes through: the log cleaner's worker reads segments by it (log/fs.ts).
+      descriptor: file.descriptor,
       read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
       writev: (buffers, position) => file.writev(buffers, position),
       sync: async () => {

@@ -1,10 +1,14 @@
 // GET /metrics on the HTTP admin listener: Prometheus text format that a strict parser accepts, counters that move by
 // exactly what kafkajs produced and fetched, per-partition log gauges, group states and lag = end offset - committed,
 // and one registry per broker.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type Broker } from '../../src/index.js';
 import { BrokerMetrics } from '../../src/http/metrics.js';
+import { nodeLogFs, readFullySync } from '../../src/log/fs.js';
 
 const brokers: Broker[] = [];
 afterEach(async () => {
@@ -365,6 +369,19 @@ describe('GET /metrics', () => {
     broker.faults.clear();
     expect((await scrape(broker)).get('eddy_fault_injections_total')!.samples).toEqual([]);
   }, 30_000);
+
+  it('times fsyncs through a LogFs that keeps each file\'s descriptor (the log cleaner\'s worker reads segments by it)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'eddy-metrics-fs-'));
+    try {
+      await writeFile(path.join(dir, 'segment.log'), 'batch bytes');
+      const file = await new BrokerMetrics().timeFsyncs(nodeLogFs).open(path.join(dir, 'segment.log'), 'r');
+      expect(typeof file.descriptor).toBe('number');
+      expect(readFullySync(file.descriptor!, Buffer.alloc(16), 5, 6).toString()).toBe('bytes');
+      await file.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('drops a deleted topic\'s counters and partition gauges', async () => {
     const broker = await startWithHttp();

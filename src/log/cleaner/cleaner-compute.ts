@@ -297,6 +297,8 @@ async function forEachBatchIn(chunk: Buffer, result: ChunkResult, visit: (batch:
 /** The cleaner's view of its compute, wherever it runs. */
 export interface CleanerComputeBackend {
   readonly usage: MapUsage;
+  /** Reads a ChunkSource's descriptor itself when it has one (the worker): the cleaner then opens one per walk. */
+  readonly readsDescriptors: boolean;
   beginMap(mapBytes: number, offsetRange: number, abortedTxns: readonly AbortedTxn[]): Promise<void>;
   /** Reads the chunk of `source` at `position` (readChunkAt) and maps it (CleanerCompute.mapChunk). */
   mapChunk(source: ChunkSource, position: number, startOffset: bigint, nextSegmentStartOffset: bigint): Promise<MapChunkResult>;
@@ -314,6 +316,7 @@ export interface CleanerComputeBackend {
 
 /** The compute on the calling thread (see the header). */
 export class InlineCompute implements CleanerComputeBackend {
+  readonly readsDescriptors = false;
   private readonly compute: CleanerCompute;
 
   constructor(mapBytes: number, private readonly pause: WorkPause) {
@@ -450,6 +453,7 @@ export class WorkerCompute implements CleanerComputeBackend {
     return new WorkerCompute(mapBytes, logger, priority, chrtCommand);
   }
 
+  readonly readsDescriptors = true;
   private readonly worker: Worker;
   /**
    * Chunk buffers back from the worker, for the next reads of a source without a descriptor. Every such chunk

@@ -22,15 +22,17 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The buffer chunks are read into, grown for a batch larger than a chunk (nothing keeps a view of it past a request). */
-let readBuffer = Buffer.allocUnsafeSlow(CHUNK_BUFFER_BYTES);
+/**
+ * The buffer chunks are read into (nothing keeps a view of it past a request). A batch larger than a chunk is read
+ * into one of its own size, dropped after its request: the worker lives as long as the process.
+ */
+const chunkBuffer = Buffer.allocUnsafeSlow(CHUNK_BUFFER_BYTES);
 
 /** The chunk at `position` of the segment open as `descriptor`, `size` bytes long, read on this thread. */
 function readChunk(descriptor: number, position: number, size: number): Promise<Buffer> {
   return readChunkAt(
     (p, length) => {
-      if (readBuffer.length < length) readBuffer = Buffer.allocUnsafeSlow(length);
-      return readFullySync(descriptor, readBuffer, length, p);
+      return readFullySync(descriptor, length <= chunkBuffer.length ? chunkBuffer : Buffer.allocUnsafeSlow(length), length, p);
     },
     position,
     size,

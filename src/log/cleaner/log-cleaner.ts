@@ -210,6 +210,8 @@ export class LogCleaner {
   private readonly clock: () => number;
   private stopping = false;
   private running: Promise<void> | undefined;
+  /** A walk fell back to reads on the event loop (no descriptor for the worker): said once, at debug. */
+  private descriptorFallbackLogged = false;
   private wake: (() => void) | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
   private checkpointWrites: Promise<void> = Promise.resolve();
@@ -537,7 +539,7 @@ export class LogCleaner {
     let full = false;
     let pastEnd = false;
     const from = startOffset > segment.baseOffset && segment.indexesLoaded ? segment.offsetIndex.lookup(Number(startOffset - segment.baseOffset)) : 0;
-    await this.forEachChunk(log, segment, from, compute instanceof WorkerCompute, async (source, position) => {
+    await this.forEachChunk(log, segment, from, compute.readsDescriptors, async (source, position) => {
       const r = await compute.mapChunk(source, position, startOffset, nextSegmentStartOffset);
       full ||= r.full;
       pastEnd ||= r.pastEnd;
@@ -599,7 +601,7 @@ export class LogCleaner {
     budget: { maxSize: number; inputLeft: number },
   ): Promise<void> {
     const deleteRetentionMs = log.logConfig.deleteRetentionMs;
-    await this.forEachChunk(log, segment, 0, compute instanceof WorkerCompute, async (source, position) => {
+    await this.forEachChunk(log, segment, 0, compute.readsDescriptors, async (source, position) => {
       const r = await compute.cleanChunk(source, position, { now, deleteRetentionMs, maxSize: budget.maxSize, writerSize: writer.size, inputLeft: budget.inputLeft });
       budget.inputLeft = r.inputLeft;
       this.stats.recordsRead += r.recordsRead;
@@ -630,8 +632,12 @@ export class LogCleaner {
     try {
       source = await openChunkSource(this.options.fs, segment, withDescriptor);
     } catch (err) {
-      this.checkDone(log, segment);
+      this.checkGone(log, segment, segment.size);
       throw err;
+    }
+    if (withDescriptor && source.descriptor === undefined && !this.descriptorFallbackLogged) {
+      this.descriptorFallbackLogged = true;
+      this.options.logger.debug({ topic: log.topic, partition: log.partition }, 'no descriptor of its own for the cleaner worker: segments are read on the event loop');
     }
     try {
       let pos = from;
@@ -641,7 +647,7 @@ export class LogCleaner {
         try {
           result = await process(source, pos);
         } catch (err) {
-          this.checkDone(log, segment);
+          this.checkGone(log, segment, source.size);
           throw new Error(`cleaning segment ${segment.baseOffset} of ${log.topic}-${log.partition} at ${pos}: ${(err as Error).message}`, { cause: err });
         }
         this.stats.bytesRead += result.bytesRead;
@@ -676,6 +682,16 @@ export class LogCleaner {
    */
   private checkDone(log: CleanableLog, segment?: LogSegment): void {
     if (this.stopping || log.isClosed || segment?.logPath.endsWith(DELETED_FILE_SUFFIX)) throw new CleaningAborted();
+  }
+
+  /**
+   * After a failed open or read of `segment` (`walkSize` bytes when its walk began): checkDone, and an abort too
+   * when a replica's truncation took the segment out of the log (its files unlinked, not renamed) or cut it shorter
+   * (Kafka pauses cleaning around a truncation), so that neither marks the partition uncleanable.
+   */
+  private checkGone(log: CleanableLog, segment: LogSegment, walkSize: number): void {
+    this.checkDone(log, segment);
+    if (segment.size < walkSize || !log.cleanerSegments().includes(segment)) throw new CleaningAborted();
   }
 
   private setCheckpoint(log: CleanableLog, offset: bigint): void {
