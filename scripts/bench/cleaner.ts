@@ -20,7 +20,7 @@ import { closeSync, cpSync, createWriteStream, openSync, readdirSync, readFileSy
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from './broker-process.js';
-import { cutWindows, startProbe, type WindowLatency } from './windowed-probe.js';
+import { cutWindows, startProbe, warmupMessages, type WindowLatency } from './windowed-probe.js';
 
 export interface CleanerBenchOptions {
   tmpRoot: string;
@@ -139,7 +139,7 @@ interface CleaningMeasurement {
   /** From the AlterConfigs to the checkpoint at the active segment's base; null when it did not finish in time. */
   cleaningMs: number | null;
   latency?: { idleBefore: WindowLatency; whileCleaning: WindowLatency; idleAfter: WindowLatency; idle: WindowLatency; probe: Record<string, number> } | { error: string };
-  /** p99 while cleaning / p99 of both idle windows. */
+  /** p99 while cleaning / p99 of both idle windows (undefined when the cleaning did not finish: no idle after). */
   p99Ratio?: number;
   /** p99 idle after / idle before: how far two idle windows of one run differ (the noise). */
   idleAfterToBeforeP99Ratio?: number;
@@ -163,28 +163,37 @@ async function measureCleaning(o: CleanerBenchOptions, probeBootstrap: string, p
           tracePath: path.join(o.tmpRoot, `${probeTopic}.trace`),
           maxSeconds: PROBE_STARTUP_SECONDS + 2 * o.latencySeconds + MAX_CLEANING_SECONDS + 5,
         });
-  if (probe) await sleep((PROBE_STARTUP_SECONDS + o.latencySeconds) * 1000);
-  const startedNs = process.hrtime.bigint();
-  await startCleaning();
+  let startedNs: bigint;
   let cleanedNs: bigint | undefined;
-  for (let i = 0; i < (MAX_CLEANING_SECONDS * 1000) / 50 && cleanedNs === undefined; i++) {
-    if (checkpointed(dataDir) === activeBase) cleanedNs = process.hrtime.bigint();
-    else await sleep(50);
+  try {
+    if (probe) await sleep((PROBE_STARTUP_SECONDS + o.latencySeconds) * 1000);
+    startedNs = process.hrtime.bigint();
+    await startCleaning();
+    for (let i = 0; i < (MAX_CLEANING_SECONDS * 1000) / 50 && cleanedNs === undefined; i++) {
+      if (checkpointed(dataDir) === activeBase) cleanedNs = process.hrtime.bigint();
+      else await sleep(50);
+    }
+    if (probe) await sleep(o.latencySeconds * 1000 + 200);
+  } catch (err) {
+    // The probe never outlives the measurement.
+    await probe?.stop();
+    throw err;
   }
   const cleaningMs = cleanedNs === undefined ? null : Math.round(Number(cleanedNs - startedNs) / 1e6);
   if (!probe) return { cleaningMs };
-  const endedNs = cleanedNs ?? process.hrtime.bigint();
-  await sleep(o.latencySeconds * 1000 + 200);
+  const endedNs = cleanedNs ?? process.hrtime.bigint() - idleNs;
   const run = await probe.stop();
   if ('error' in run) return { cleaningMs, latency: run };
   const before = [startedNs - idleNs, startedNs] as const;
   const after = [endedNs, endedNs + idleNs] as const;
-  const [idleBefore, whileCleaning, idleAfter, idle] = cutWindows(run.trace, [[before], [[startedNs, endedNs]], [after], [before, after]]);
+  const windows = [[before], [[startedNs, endedNs]], [after], [before, after]] as const;
+  const [idleBefore, whileCleaning, idleAfter, idle] = cutWindows(run.trace, windows, warmupMessages(o.latencyRate));
   return {
     cleaningMs,
     latency: { idleBefore: idleBefore!, whileCleaning: whileCleaning!, idleAfter: idleAfter!, idle: idle!, probe: run.summary },
-    p99Ratio: +(whileCleaning!.p99Ms / idle!.p99Ms).toFixed(2),
-    idleAfterToBeforeP99Ratio: +(idleAfter!.p99Ms / idleBefore!.p99Ms).toFixed(2),
+    // An unfinished cleaning has no idle window after it (that one would be cleaning too): no ratio.
+    p99Ratio: cleanedNs === undefined ? undefined : +(whileCleaning!.p99Ms / idle!.p99Ms).toFixed(2),
+    idleAfterToBeforeP99Ratio: cleanedNs === undefined ? undefined : +(idleAfter!.p99Ms / idleBefore!.p99Ms).toFixed(2),
   };
 }
 

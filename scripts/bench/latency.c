@@ -121,7 +121,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *trace_file = argc == 10 ? argv[9] : NULL;
-  signal(SIGUSR1, on_stop_signal);
+  struct sigaction stop_action;
+  memset(&stop_action, 0, sizeof stop_action);
+  stop_action.sa_handler = on_stop_signal;
+  sigemptyset(&stop_action.sa_mask);
+  sigaction(SIGUSR1, &stop_action, NULL);
   const char *brokers = argv[1], *topic = argv[2];
   double rate = atof(argv[3]);
   expected = atol(argv[4]);
@@ -218,11 +222,15 @@ int main(int argc, char **argv) {
       fprintf(stderr, "cannot write %s\n", trace_file);
       return 1;
     }
-    for (long i = 0; i < sent; i++) {
+    int failed = 0;
+    for (long i = 0; i < sent && !failed; i++) {
       uint64_t pair[2] = {sent_ns[i], lat_ns[i]};
-      fwrite(pair, sizeof pair, 1, f);
+      failed = fwrite(pair, sizeof pair, 1, f) != 1;
     }
-    fclose(f);
+    if (fclose(f) != 0 || failed) {
+      fprintf(stderr, "short write to %s\n", trace_file);
+      return 1;
+    }
   }
 
   rd_kafka_consume_stop(ctopic, 0);

@@ -42,18 +42,26 @@ export interface RunningProbe {
   stop(): Promise<{ summary: Record<string, number>; trace: Buffer } | { error: string }>;
 }
 
+/** The messages latency.c leaves out of its own figures at the start (its warm-up); cutWindows skips them too. */
+export function warmupMessages(rate: number): number {
+  return Math.round(rate / 2);
+}
+
 /** Starts the probe; its first ~1 s (connections, topic creation, latency.c's own warm-up) belongs to no window. */
 export function startProbe(s: ProbeSettings): RunningProbe {
   const count = Math.round(s.rate * s.maxSeconds);
-  const child = spawn(s.bin, [s.bootstrap, s.topic, String(s.rate), String(count), String(s.valueBytes), '1', String(s.maxSeconds), String(Math.round(s.rate / 2)), s.tracePath], {
+  const child = spawn(s.bin, [s.bootstrap, s.topic, String(s.rate), String(count), String(s.valueBytes), '1', String(s.maxSeconds), String(warmupMessages(s.rate)), s.tracePath], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
+  let spawnError: Error | undefined;
+  child.on('error', (err) => (spawnError = err));
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   // Bounded: the probe ends by itself after maxSeconds plus its 5 s tail; this kills it well after that.
   const killTimer = setTimeout(() => child.kill('SIGKILL'), (s.maxSeconds + 60) * 1000);
+  killTimer.unref();
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     async stop() {
@@ -64,17 +72,20 @@ export function startProbe(s: ProbeSettings): RunningProbe {
         const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
         return { summary, trace: await readFile(s.tracePath) };
       } catch {
-        return { error: `latency tool failed (exit ${code}): ${stderr.slice(-300)}` };
+        return { error: `latency tool failed (exit ${code}${spawnError ? `, ${spawnError.message}` : ''}): ${stderr.slice(-300)}` };
       }
     },
   };
 }
 
-/** The latency of the messages of `trace` sent in each window (the same order as `windows`). */
-export function cutWindows(trace: Buffer, windows: readonly Window[]): WindowLatency[] {
+/**
+ * The latency of the messages of `trace` sent in each window (the same order as `windows`), leaving out the first
+ * `skipFirst` messages (the probe's warm-up).
+ */
+export function cutWindows(trace: Buffer, windows: readonly Window[], skipFirst = 0): WindowLatency[] {
   const latencies: number[][] = windows.map(() => []);
   const lost = windows.map(() => 0);
-  for (let off = 0; off + 16 <= trace.length; off += 16) {
+  for (let off = skipFirst * 16; off + 16 <= trace.length; off += 16) {
     const sentNs = trace.readBigUInt64LE(off);
     const latencyNs = trace.readBigUInt64LE(off + 8);
     windows.forEach((spans, w) => {
@@ -86,7 +97,7 @@ export function cutWindows(trace: Buffer, windows: readonly Window[]): WindowLat
   return latencies.map((values, w) => summarize(values, lost[w]!));
 }
 
-/** Nearest-rank percentiles, as latency.c computes them. */
+/** Percentiles at the rounded rank q * (n - 1), as latency.c computes them. */
 function summarize(values: number[], lost: number): WindowLatency {
   values.sort((a, b) => a - b);
   const at = (q: number): number => (values.length === 0 ? NaN : +values[Math.round(q * (values.length - 1))]!.toFixed(3));
