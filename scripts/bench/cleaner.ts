@@ -63,9 +63,25 @@ async function allowCleaning(bootstrap: string): Promise<void> {
   }
 }
 
+/** The probe's start-up (connections, topic creation, its own warm-up) before the first window begins. */
+const PROBE_STARTUP_SECONDS = 2;
+
 /** A probe run before the cleaning, so that the measured runs all find a warmed request path. */
 async function warmUp(o: CleanerBenchOptions, bootstrap: string, topic: string): Promise<Record<string, number> | { error: string } | undefined> {
-  return o.latencyBin ? latency(o.latencyBin, bootstrap, o, topic) : undefined;
+  if (o.latencyBin === undefined) return undefined;
+  // The same runner as the measured windows (startProbe), here for latencySeconds after its start-up, no windows.
+  const probe = startProbe({
+    bin: o.latencyBin,
+    bootstrap,
+    topic,
+    rate: o.latencyRate,
+    valueBytes: o.latencySize,
+    tracePath: path.join(o.tmpRoot, `${topic}.trace`),
+    maxSeconds: PROBE_STARTUP_SECONDS + o.latencySeconds + 5,
+  });
+  await sleep((PROBE_STARTUP_SECONDS + o.latencySeconds) * 1000);
+  const run = await probe.stop();
+  return 'error' in run ? run : run.summary;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -109,29 +125,6 @@ function checkpointed(dataDir: string): number | undefined {
   return undefined;
 }
 
-function latency(bin: string, bootstrap: string, o: CleanerBenchOptions, topic: string): Promise<Record<string, number> | { error: string }> {
-  const count = Math.round(o.latencyRate * o.latencySeconds);
-  return new Promise((resolve) => {
-    // Asynchronous: the cleaning is watched while the probe runs.
-    import('node:child_process').then(({ execFile }) => {
-      execFile(
-        bin,
-        [bootstrap, topic, String(o.latencyRate), String(count), String(o.latencySize), '1', String(o.latencySeconds + 5), String(Math.round(o.latencyRate / 2))],
-        { timeout: (o.latencySeconds + 60) * 1000, maxBuffer: 1 << 20 },
-        (err, stdout, stderr) => {
-          try {
-            resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>);
-          } catch {
-            resolve({ error: `latency tool failed: ${err?.message ?? ''} ${stderr.slice(-300)}` });
-          }
-        },
-      );
-    });
-  });
-}
-
-/** The probe's start-up (connections, topic creation, its own warm-up) before the first window begins. */
-const PROBE_STARTUP_SECONDS = 2;
 /** The longest cleaning waited for (then the cleaning window ends there, unfinished). */
 const MAX_CLEANING_SECONDS = 300;
 
