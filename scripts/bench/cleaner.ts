@@ -20,7 +20,7 @@ import { closeSync, cpSync, createWriteStream, openSync, readdirSync, readFileSy
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from './broker-process.js';
-import { cutWindows, startProbe, warmupMessages, type WindowLatency } from './windowed-probe.js';
+import { cutWindows, runProbeFor, startProbe, warmupMessages, type WindowLatency } from './windowed-probe.js';
 
 export interface CleanerBenchOptions {
   tmpRoot: string;
@@ -69,19 +69,8 @@ const PROBE_STARTUP_SECONDS = 2;
 /** A probe run before the cleaning, so that the measured runs all find a warmed request path. */
 async function warmUp(o: CleanerBenchOptions, bootstrap: string, topic: string): Promise<Record<string, number> | { error: string } | undefined> {
   if (o.latencyBin === undefined) return undefined;
-  // The same runner as the measured windows (startProbe), here for latencySeconds after its start-up, no windows.
-  const probe = startProbe({
-    bin: o.latencyBin,
-    bootstrap,
-    topic,
-    rate: o.latencyRate,
-    valueBytes: o.latencySize,
-    tracePath: path.join(o.tmpRoot, `${topic}.trace`),
-    maxSeconds: PROBE_STARTUP_SECONDS + o.latencySeconds + 5,
-  });
-  await sleep((PROBE_STARTUP_SECONDS + o.latencySeconds) * 1000);
-  const run = await probe.stop();
-  return 'error' in run ? run : run.summary;
+  const settings = { bin: o.latencyBin, bootstrap, topic, rate: o.latencyRate, valueBytes: o.latencySize, tracePath: path.join(o.tmpRoot, `${topic}.trace`) };
+  return runProbeFor(settings, PROBE_STARTUP_SECONDS + o.latencySeconds);
 }
 
 function sleep(ms: number): Promise<void> {

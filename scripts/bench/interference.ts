@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBroker } from './broker-process.js';
-import { cutWindows, startProbe, warmupMessages, type WindowLatency } from './windowed-probe.js';
+import { cutWindows, runProbeFor, startProbe, warmupMessages, type WindowLatency } from './windowed-probe.js';
 
 const LOADS: Record<string, (dir: string) => [string, string[]]> = {
   'spin-idle': () => ['chrt', ['--idle', '0', 'sh', '-c', 'while :; do :; done']],
@@ -41,15 +41,23 @@ try {
   const broker = await startBroker({ dataDir: path.join(tmp, 'data'), flushOnAckAll: false });
   try {
     // A warm request path first, as the cleaner bench has.
-    execFileSync(bin, [broker.bootstrap, 'warm', String(rate), String(rate * 10), '1024', '1', '15', String(warmupMessages(rate))]);
+    const warm = await runProbeFor({ bin, bootstrap: broker.bootstrap, topic: 'warm', rate, valueBytes: 1024, tracePath: path.join(tmp, 'warm.trace') }, 12);
+    if ('error' in warm) throw new Error(String(warm.error));
     const probe = startProbe({ bin, bootstrap: broker.bootstrap, topic: 'probe', rate, valueBytes: 1024, tracePath: path.join(tmp, 'trace'), maxSeconds: 60 });
     await sleep(2_000 + IDLE_MS);
     const startedNs = process.hrtime.bigint();
     const [command, args] = LOADS[load]!(tmp);
     // Its own process group, so that the whole loop (the shell and its dd) goes at the end.
     const loader = spawn(command, args, { stdio: 'ignore', detached: true });
+    // A load that cannot start (zstd or chrt missing) fails the run instead of measuring nothing.
+    let loadError: Error | undefined;
+    loader.on('error', (err) => (loadError = err));
     await sleep(LOAD_MS);
-    process.kill(-loader.pid!, 'SIGKILL');
+    if (loader.pid !== undefined) process.kill(-loader.pid, 'SIGKILL');
+    if (loadError) {
+      await probe.stop();
+      throw new Error(`the ${load} load did not start: ${loadError.message}`);
+    }
     const endedNs = process.hrtime.bigint();
     await sleep(IDLE_MS + 200);
     const run = await probe.stop();

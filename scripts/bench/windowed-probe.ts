@@ -79,6 +79,17 @@ export function startProbe(s: ProbeSettings): RunningProbe {
 }
 
 /**
+ * Runs the probe for `seconds` (its start-up included) with no windows, for its summary only: a warm-up before the
+ * measured runs (cleaner.ts, interference.ts).
+ */
+export async function runProbeFor(s: Omit<ProbeSettings, 'maxSeconds'>, seconds: number): Promise<Record<string, number> | { error: string }> {
+  const probe = startProbe({ ...s, maxSeconds: seconds + 5 });
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const run = await probe.stop();
+  return 'error' in run ? run : run.summary;
+}
+
+/**
  * The latency of the messages of `trace` sent in each window (the same order as `windows`), leaving out the first
  * `skipFirst` messages (the probe's warm-up).
  */
